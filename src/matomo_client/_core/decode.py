@@ -1,0 +1,238 @@
+"""Reading Matomo's answers: decode a success or raise the right error from `matomo_client.errors`.
+
+Matomo reports errors in several dresses, all of which become `ApiError` (notes §3, recordings
+182-232): a JSON `{"result":"error","message":...}` body with status 200/400/401/404/500, its own
+HTML error page (invalid token: 401; brute-force block: 500), an XML `<error message=...>` body,
+and a plain-text `Error: ...` line (unknown `format`). Anything else that is not a 2xx JSON answer
+is not Matomo speaking: a non-2xx answer is an `HttpStatusError`, a 2xx non-JSON body a
+`NonJsonBodyError`. Pure functions over `Response`; no I/O.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from matomo_client._core.http import Response
+from matomo_client.errors import (
+    EXCERPT_LIMIT,
+    ApiError,
+    BodyProblem,
+    HttpStatusError,
+    MatomoError,
+    NonJsonBodyError,
+    classify,
+    scrub,
+    scrub_bytes,
+)
+
+__all__ = ["api_error_from_value", "parse_retry_after", "read_json", "read_raw"]
+
+_BOM = b"\xef\xbb\xbf"
+# A JSON error body is tiny; bodies larger than this that merely start with "{" are data.
+_SMALL_BODY = 64 * 1024
+
+# Matomo's error page (plugins/Morpheus/templates/simpleLayoutHeader/Footer + errorPage):
+# <title>Matomo &rsaquo; Error</title> ... <h1>An error occurred</h1> ...
+# <div class="content"><h2>MESSAGE</h2>. Both the title (or the h1) and the content h2 must be
+# there: a proxy's HTML page or a login page must not pass for Matomo's error.
+_HTML_TITLE = re.compile(
+    rb"<title>\s*(?:Matomo|Piwik)\s*(?:&rsaquo;|\xe2\x80\xba|&#8250;)\s*Error\s*</title>"
+    rb"|<h1>\s*An error occurred\s*</h1>",
+    re.IGNORECASE,
+)
+_HTML_MESSAGE = re.compile(
+    rb"<div\s+class=[\"']content[\"']\s*>\s*<h2>(.*?)</h2>", re.IGNORECASE | re.DOTALL
+)
+# Matomo's XML renderer: <result><error message="..." /></result>.
+_XML_ERROR = re.compile(
+    rb"^\s*(?:<\?xml[^>]*\?>)?\s*<result>\s*<error\s+message=\"([^\"]*)\"\s*/>\s*</result>\s*$",
+    re.DOTALL,
+)
+_TAG = re.compile(r"<[^>]+>")
+
+# Content types that a 2xx plain "Error: ..." line from Matomo's renderers may carry.
+_PLAIN_TYPES = frozenset(
+    {"", "text/plain", "text/csv", "text/tab-separated-values", "application/vnd.ms-excel"}
+)
+
+
+def read_json(method: str, response: Response, secrets: Iterable[str] = ()) -> Any:
+    """Decode a Matomo response body (orjson), or raise the right MatomoError.
+
+    `secrets` (e.g. the API token) are scrubbed from every message and excerpt the error carries.
+    """
+    secrets = tuple(secrets)
+    body = response.body
+    success = _is_success(response.status)
+    # Error bodies come with any status; only small JSON-looking ones are parsed when not 2xx.
+    if success or (_looks_like_json(body) and len(body) <= _SMALL_BODY):
+        try:
+            value = orjson.loads(body.removeprefix(_BOM))
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            error = api_error_from_value(method, value, response.status, secrets)
+            if error is not None:
+                raise error
+            if success:
+                return value
+    raise _error_for(method, response, secrets)
+
+
+def read_raw(method: str, response: Response, secrets: Iterable[str] = ()) -> bytes:
+    """Return the body untouched when it is not an error, else raise like read_json.
+
+    Any 2xx body that is not one of Matomo's error bodies is returned as is, whatever its format
+    (CSV, XML, HTML reports, even 0 bytes): the caller asked for the raw bytes.
+    """
+    secrets = tuple(secrets)
+    body = response.body
+    if _looks_like_json(body) and len(body) <= _SMALL_BODY:
+        try:
+            value = orjson.loads(body.removeprefix(_BOM))
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            error = api_error_from_value(method, value, response.status, secrets)
+            if error is not None:
+                raise error
+    matomo_error = _matomo_error_page(method, response, secrets)
+    if matomo_error is not None:
+        raise matomo_error
+    if _is_success(response.status):
+        return body
+    raise _http_status_error(method, response, secrets)
+
+
+def api_error_from_value(
+    method: str, value: Any, status: int = 200, secrets: Iterable[str] = ()
+) -> ApiError | None:
+    """The `ApiError` a decoded `{"result":"error","message":...}` value stands for, else None.
+
+    Also serves the items of an `API.getBulkRequest` answer, where failed items look like this
+    while the HTTP status stays 200.
+    """
+    if not isinstance(value, dict) or value.get("result") != "error":
+        return None
+    message = value.get("message")
+    if not isinstance(message, str):
+        return None
+    message = scrub(message, secrets)
+    return ApiError(method, classify(message, status), message, status)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header; None when absent or an HTTP-date (we keep no clock)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(seconds, 0.0)
+
+
+def _is_success(status: int) -> bool:
+    return 200 <= status < 300
+
+
+def _looks_like_json(body: bytes) -> bool:
+    head = body[:16].removeprefix(_BOM).lstrip()
+    return head[:1] in (b"{", b"[")
+
+
+def _error_for(method: str, response: Response, secrets: tuple[str, ...]) -> MatomoError:
+    """The error for a response that did not decode into a success."""
+    matomo_error = _matomo_error_page(method, response, secrets)
+    if matomo_error is not None:
+        return matomo_error
+    if not _is_success(response.status):
+        return _http_status_error(method, response, secrets)
+    return NonJsonBodyError(
+        response.status,
+        response.content_type,
+        scrub_bytes(response.body, secrets),
+        method,
+        _body_problem(response),
+    )
+
+
+def _matomo_error_page(
+    method: str, response: Response, secrets: tuple[str, ...]
+) -> ApiError | None:
+    """An `ApiError` when the body is Matomo's HTML, XML or plain-text error, else None."""
+    body = response.body
+    status = response.status
+    content_type = response.content_type
+    message: str | None = None
+    if "html" in content_type or body.lstrip()[:1] == b"<":
+        found = _HTML_TITLE.search(body) and _HTML_MESSAGE.search(body)
+        if found:
+            message = _text_of(found.group(1))
+        elif "xml" in content_type or not content_type:
+            xml = _XML_ERROR.match(body)
+            if xml:
+                message = _text_of(xml.group(1))
+    elif _is_success(status) and content_type in _PLAIN_TYPES:
+        # ApiRenderer::renderException for non-JSON formats, e.g. an unknown `format`
+        # (recording 216). Only trusted on 2xx: a proxy's "Error: ..." 5xx stays an HTTP error.
+        text = _decode(body[:_SMALL_BODY]).lstrip("\ufeff \t\r\n")
+        if text.startswith("Error: ") and len(body) <= _SMALL_BODY:
+            message = " ".join(text[len("Error: ") :].split())
+    if message is None:
+        return None
+    message = scrub(message, secrets)
+    return ApiError(method, classify(message, status), message, status)
+
+
+def _text_of(fragment: bytes) -> str:
+    """Plain text of an HTML/XML fragment: tags dropped, entities unescaped, spaces collapsed."""
+    text = _TAG.sub(" ", _decode(fragment))
+    return " ".join(html.unescape(text).split())
+
+
+def _decode(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
+
+
+def _http_status_error(
+    method: str, response: Response, secrets: tuple[str, ...]
+) -> HttpStatusError:
+    text = _decode(response.body[: EXCERPT_LIMIT * 20])
+    if "html" in response.content_type:
+        text = html.unescape(_TAG.sub(" ", text))
+    return HttpStatusError(
+        response.status,
+        method,
+        scrub(" ".join(text.split()), secrets)[:EXCERPT_LIMIT],
+        parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def _body_problem(response: Response) -> BodyProblem:
+    """Why a 2xx body failed to decode as JSON."""
+    body = response.body
+    content_type = response.content_type
+    if not body.strip():
+        return BodyProblem.EMPTY
+    if "html" in content_type:
+        return BodyProblem.HTML
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the very end is a truncation, not an encoding problem.
+        if exc.reason == "unexpected end of data":
+            return BodyProblem.TRUNCATED
+        return BodyProblem.NOT_UTF8
+    if "json" in content_type or _looks_like_json(body):
+        return BodyProblem.TRUNCATED
+    if not content_type and body.lstrip()[:1] == b"<":
+        return BodyProblem.HTML
+    return BodyProblem.OTHER_FORMAT
