@@ -1,0 +1,73 @@
+"""One API call as a pure generator: it yields what to do, the driver does it and sends back results.
+
+The shape follows httpx's auth flows. A driver (async or sync) runs it::
+
+    step = next(flow)
+    while True:
+        if isinstance(step, Send): step = flow.send(<Response or TransportError>)
+        elif isinstance(step, Sleep): <sleep step.seconds>; step = flow.send(None)
+    # StopIteration.value is the decoded result; a MatomoError propagates out of flow.send
+
+No clock, sleep or randomness is touched here: the driver supplies `rand` for jitter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TypeVar, Union
+
+from matomo_client._core.http import Request, Response
+from matomo_client._core.retry import RetryPolicy, next_wait
+from matomo_client.errors import MatomoError
+
+__all__ = ["CallFlow", "Send", "Sleep", "Step", "call_flow"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send this request through the transport and return its Response (or the TransportError)."""
+
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait this many seconds before retrying, because of `error` (the `attempt`-th failure)."""
+
+    seconds: float
+    error: MatomoError
+    attempt: int
+
+
+Step = Union[Send, Sleep]
+Outcome = Union[Response, MatomoError, None]
+CallFlow = Generator[Step, Outcome, T]
+
+
+def call_flow(
+    request: Request,
+    decode: Callable[[Response], T],
+    policy: RetryPolicy,
+    rand: Callable[[], float],
+) -> Generator[Step, Outcome, T]:
+    """Send `request`, decode the response, and retry transient failures as `policy` allows."""
+    attempt = 0
+    waited = 0.0
+    while True:
+        outcome = yield Send(request)
+        try:
+            if isinstance(outcome, MatomoError):
+                raise outcome
+            if outcome is None:  # pragma: no cover - a driver bug, not a user error
+                raise RuntimeError("the driver sent no response for a Send step")
+            return decode(outcome)
+        except MatomoError as error:
+            attempt += 1
+            wait = next_wait(policy, attempt, error, waited, rand())
+            if wait is None:
+                raise
+            waited += wait
+        yield Sleep(wait, error, attempt)

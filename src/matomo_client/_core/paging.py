@@ -1,0 +1,145 @@
+"""Complete, duplicate-free paging of raw visits (`Live.getLastVisitsDetails`).
+
+Offset paging alone loses or repeats visits on a live site (matomo-api-notes.md §9, §10). We page
+in ascending order of last action time with a `minTimestamp` keyset:
+
+* Matomo's `minTimestamp` is strict (`>`), so the next page asks for `T - 1`, where T is the newest
+  last-action second seen, and drops the visits of second T it already yielded (`Cursor.seen`).
+* The page asked for is `limit + len(seen)`: even when a whole page shares one second, every
+  request brings up to `limit` new visits, so paging never stalls and never steps past a second.
+* A page shorter than asked means nothing newer than T existed: the next cursor asks strictly
+  after T with nothing to skip. Only an empty page ends the stream; a short page does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matomo_client._core.params import Params, site_param
+from matomo_client._core.periods import Limit, Period
+from matomo_client.errors import DecodeError
+
+__all__ = ["Cursor", "advance", "visit_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a Live export stands; immutable and serialisable (`to_json` / `from_json`).
+
+    Build the first one with `Cursor(id_site, period, Limit(n), segment=None)`, then pass each
+    cursor to `live.next_page`, which returns the next one, or None when the data ran out.
+    """
+
+    id_site: int
+    period: Period
+    limit: Limit
+    segment: str | None = None
+    min_timestamp: int | None = None
+    seen: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        site_param(self.id_site)
+        if isinstance(self.id_site, str):
+            object.__setattr__(self, "id_site", int(self.id_site))
+        if not isinstance(self.period, Period):
+            raise ValueError("Cursor period must be a Period, e.g. Period.day(date(2024, 5, 1))")
+        if not isinstance(self.limit, Limit):
+            object.__setattr__(self, "limit", Limit(self.limit))
+        if self.min_timestamp is not None and self.min_timestamp < 0:
+            raise ValueError("Cursor min_timestamp must be >= 0")
+
+    @property
+    def page_size(self) -> int:
+        """How many visits the next request asks for."""
+        return self.limit.n + len(self.seen)
+
+    def params(self) -> Params:
+        """The Live.getLastVisitsDetails parameters of the next page."""
+        p = (
+            Params()
+            .id_site(self.id_site)
+            .period(self.period)
+            .segment(self.segment)
+            .set("filter_limit", self.page_size)
+            .set("filter_offset", 0)
+            .set("filter_sort_order", "asc")
+        )
+        if self.min_timestamp is not None:
+            p = p.set("minTimestamp", self.min_timestamp)
+        return p
+
+    def to_json(self) -> str:
+        """A JSON text that `Cursor.from_json` turns back into this cursor."""
+        return json.dumps(
+            {
+                "v": 1,
+                "id_site": self.id_site,
+                "period": self.period.to_json(),
+                "limit": self.limit.n,
+                "segment": self.segment,
+                "min_timestamp": self.min_timestamp,
+                "seen": list(self.seen),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Cursor:
+        """Rebuild a cursor saved with `to_json`; a malformed text raises ValueError."""
+        try:
+            data = json.loads(text)
+            if data.get("v") != 1:
+                raise ValueError(f"unsupported cursor version {data.get('v')!r}")
+            return cls(
+                id_site=int(data["id_site"]),
+                period=Period.from_json(data["period"]),
+                limit=Limit(int(data["limit"])),
+                segment=data.get("segment"),
+                min_timestamp=data.get("min_timestamp"),
+                seen=tuple(int(i) for i in data.get("seen", ())),
+            )
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not a saved Cursor: {exc}") from None
+
+    def __repr__(self) -> str:
+        return (
+            f"Cursor(site={self.id_site}, {self.period!r}, limit={self.limit.n}, "
+            f"after={self.min_timestamp}, skipping={len(self.seen)})"
+        )
+
+
+def visit_key(visit: Mapping[str, Any]) -> tuple[int, int]:
+    """(last action second, idVisit) of a raw visit, whatever types Matomo sent them as."""
+    try:
+        return int(visit["lastActionTimestamp"]), int(visit["idVisit"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"a visit lacks a usable lastActionTimestamp/idVisit: {exc}") from None
+
+
+def advance(
+    cursor: Cursor, page: Sequence[Mapping[str, Any]]
+) -> tuple[list[Mapping[str, Any]], Cursor | None]:
+    """The visits of `page` not yielded before, and the cursor of the next page (None: done)."""
+    if not page:
+        return [], None
+    seen = set(cursor.seen)
+    keys = [visit_key(v) for v in page]
+    fresh = [v for v, (_, vid) in zip(page, keys) if vid not in seen]
+    newest = max(ts for ts, _ in keys)
+    if len(page) < cursor.page_size:
+        # Everything after min_timestamp came back: ask strictly after the newest second.
+        nxt = Cursor(cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest, ())
+    else:
+        boundary = tuple(sorted(vid for ts, vid in keys if ts == newest))
+        nxt = Cursor(cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest - 1, boundary)
+    if not fresh and nxt == cursor:
+        # Only a server that ignores minTimestamp can repeat a page exactly; stopping quietly
+        # could lose visits, so say so instead.
+        raise DecodeError(
+            "Live.getLastVisitsDetails",
+            "the server repeated a page that was already read: it ignores minTimestamp",
+        )
+    return fresh, nxt

@@ -1,0 +1,292 @@
+"""Dates, periods, date ranges and limits: only what Matomo accepts can be built.
+
+Every invalid combination raises `ValueError` at construction, so no request is ever sent
+with a value Matomo would reject (see matomo-api-notes.md §5). Each value renders itself as the
+exact parameter text Matomo expects (`to_param()` / `to_params()`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Union
+
+__all__ = ["Date", "DateLike", "DateRange", "Limit", "Period", "PeriodUnit", "RangeEnd"]
+
+# Matomo refuses dates before the first Piwik release (core/Date.php, "date too old").
+_EARLIEST = dt.date(1991, 8, 6)
+# Matomo silently caps lastN/previousN at 1825 days; we refuse instead of being surprised.
+_MAX_LAST = 1825
+_MAX_LIMIT = 1_000_000
+
+PeriodUnit = Literal["day", "week", "month", "year"]
+_UNITS: tuple[str, ...] = ("day", "week", "month", "year")
+
+
+class Date:
+    """A relative date keyword Matomo resolves in the site's timezone (`Date.TODAY`, `Date.YESTERDAY`)."""
+
+    __slots__ = ("keyword",)
+    TODAY: ClassVar[Date]
+    YESTERDAY: ClassVar[Date]
+
+    def __init__(self, keyword: str) -> None:
+        if keyword not in ("today", "yesterday"):
+            raise ValueError(f"unknown relative date {keyword!r}: use Date.TODAY or Date.YESTERDAY")
+        self.keyword = keyword
+
+    def to_param(self) -> str:
+        """The text Matomo expects for `date=`."""
+        return self.keyword
+
+    def __repr__(self) -> str:
+        return f"Date.{self.keyword.upper()}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Date) and other.keyword == self.keyword
+
+    def __hash__(self) -> int:
+        return hash(("Date", self.keyword))
+
+
+Date.TODAY = Date("today")
+Date.YESTERDAY = Date("yesterday")
+
+DateLike = Union[Date, dt.date]
+
+
+class RangeEnd(enum.Enum):
+    """A relative end for `DateRange.between`: Matomo accepts `today` and `yesterday` there."""
+
+    TODAY = "today"
+    YESTERDAY = "yesterday"
+
+
+def _check_date(value: object, what: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise ValueError(f"{what} must be a datetime.date, got {type(value).__name__}")
+    if value < _EARLIEST:
+        raise ValueError(f"{what} {value.isoformat()} is before 1991-08-06, which Matomo refuses")
+    return value
+
+
+def date_param(value: DateLike) -> str:
+    """Render a date or relative keyword as Matomo's `date=` text."""
+    if isinstance(value, Date):
+        return value.to_param()
+    return _check_date(value, "date").isoformat()
+
+
+def _check_count(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValueError(f"{what} takes a whole number of days, got {n!r}")
+    if n < 1:
+        raise ValueError(f"{what}({n}): N must be at least 1")
+    if n > _MAX_LAST:
+        raise ValueError(f"{what}({n}): Matomo caps N at {_MAX_LAST}; split the range instead")
+    return n
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """A span of days: `last7`, `previous30`, `2024-01-01,2024-06-30` or `2024-01-01,today`.
+
+    Build one with `DateRange.last(n)`, `.previous(n)`, `.ymd(a, b)` or `.between(start, end)`.
+    """
+
+    kind: Literal["last", "previous", "span"]
+    count: int = 0
+    start: dt.date | None = None
+    end: dt.date | RangeEnd | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind in ("last", "previous"):
+            _check_count(self.count, f"DateRange.{self.kind}")
+            if self.start is not None or self.end is not None:
+                raise ValueError(f"DateRange.{self.kind} takes a count, not dates")
+            return
+        if self.kind != "span":
+            raise ValueError(f"unknown DateRange kind {self.kind!r}")
+        if isinstance(self.start, (Date, RangeEnd)):
+            raise ValueError("a range start must be a calendar date, not a relative keyword")
+        if self.start is None or self.end is None:
+            raise ValueError("a DateRange needs a start and an end")
+        if isinstance(self.start, dt.datetime):
+            object.__setattr__(self, "start", self.start.date())
+        if isinstance(self.end, dt.datetime):
+            object.__setattr__(self, "end", self.end.date())
+        start = _check_date(self.start, "range start")
+        if isinstance(self.end, RangeEnd):
+            return
+        if isinstance(self.end, Date):
+            object.__setattr__(self, "end", RangeEnd(self.end.keyword))
+            return
+        end = _check_date(self.end, "range end")
+        if end < start:
+            raise ValueError(f"range end {end.isoformat()} is before its start {start.isoformat()}")
+
+    @classmethod
+    def last(cls, n: int) -> DateRange:
+        """The last N days including today (`lastN`)."""
+        return cls("last", n)
+
+    @classmethod
+    def previous(cls, n: int) -> DateRange:
+        """The N days before today (`previousN`)."""
+        return cls("previous", n)
+
+    @classmethod
+    def ymd(cls, start: tuple[int, int, int], end: tuple[int, int, int]) -> DateRange:
+        """From (year, month, day) to (year, month, day), both included."""
+        try:
+            a, b = dt.date(*start), dt.date(*end)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"invalid date in DateRange.ymd({start!r}, {end!r}): {exc}") from None
+        return cls("span", start=a, end=b)
+
+    @classmethod
+    def between(cls, start: dt.date, end: dt.date | RangeEnd) -> DateRange:
+        """From a calendar date to a date, `RangeEnd.TODAY` or `RangeEnd.YESTERDAY`."""
+        return cls("span", start=start, end=end)
+
+    def to_param(self) -> str:
+        """The text Matomo expects for `date=`."""
+        if self.kind != "span":
+            return f"{self.kind}{self.count}"
+        assert self.start is not None and self.end is not None
+        end = self.end.value if isinstance(self.end, RangeEnd) else self.end.isoformat()
+        return f"{self.start.isoformat()},{end}"
+
+    def resolve(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        """The first and last calendar day of the range, given the site's today."""
+        if self.kind == "last":
+            return today - dt.timedelta(days=self.count - 1), today
+        if self.kind == "previous":
+            return today - dt.timedelta(days=self.count), today - dt.timedelta(days=1)
+        assert self.start is not None and self.end is not None
+        if self.end is RangeEnd.TODAY:
+            return self.start, today
+        if self.end is RangeEnd.YESTERDAY:
+            return self.start, today - dt.timedelta(days=1)
+        assert isinstance(self.end, dt.date)
+        return self.start, self.end
+
+    @classmethod
+    def parse(cls, text: str) -> DateRange:
+        """Read Matomo's own text form back (`last7`, `previous30`, `A,B`, `A,today`)."""
+        text = text.strip()
+        for kind in ("last", "previous"):
+            if text.startswith(kind) and text[len(kind) :].isdigit():
+                return cls(kind, int(text[len(kind) :]))  # type: ignore[arg-type]
+        a, sep, b = text.partition(",")
+        if not sep:
+            raise ValueError(f"{text!r} is not a date range: use lastN, previousN or START,END")
+        try:
+            start = dt.date.fromisoformat(a)
+        except ValueError:
+            raise ValueError(f"range start {a!r} must be a YYYY-MM-DD date") from None
+        if b in ("today", "yesterday"):
+            return cls.between(start, RangeEnd(b))
+        try:
+            return cls.between(start, dt.date.fromisoformat(b))
+        except ValueError as exc:
+            if "before its start" in str(exc):
+                raise
+            raise ValueError(f"range end {b!r} must be YYYY-MM-DD, today or yesterday") from None
+
+    def __repr__(self) -> str:
+        return f"DateRange({self.to_param()!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A Matomo period and its date: `Period.day(d)`, `.week(d)`, `.month(d)`, `.year(d)`, `.range(r)`."""
+
+    unit: str
+    date: DateLike | DateRange
+
+    def __post_init__(self) -> None:
+        if self.unit == "range":
+            if not isinstance(self.date, DateRange):
+                raise ValueError("Period.range takes a DateRange")
+        elif self.unit in _UNITS:
+            if isinstance(self.date, DateRange):
+                raise ValueError(
+                    f"Period.{self.unit} takes one date; use Period.range(...) or a series for a span"
+                )
+            if not isinstance(self.date, Date):
+                object.__setattr__(self, "date", _check_date(self.date, f"Period.{self.unit} date"))
+        else:
+            raise ValueError(f"unknown period {self.unit!r}: use day, week, month, year or range")
+
+    @classmethod
+    def day(cls, d: DateLike) -> Period:
+        """The day containing `d`."""
+        return cls("day", d)
+
+    @classmethod
+    def week(cls, d: DateLike) -> Period:
+        """The week (Monday to Sunday) containing `d`."""
+        return cls("week", d)
+
+    @classmethod
+    def month(cls, d: DateLike) -> Period:
+        """The calendar month containing `d`."""
+        return cls("month", d)
+
+    @classmethod
+    def year(cls, d: DateLike) -> Period:
+        """The calendar year containing `d`."""
+        return cls("year", d)
+
+    @classmethod
+    def range(cls, r: DateRange) -> Period:
+        """One aggregate over a DateRange."""
+        return cls("range", r)
+
+    def to_params(self) -> dict[str, str]:
+        """`period` and `date` as Matomo expects them."""
+        if isinstance(self.date, DateRange):
+            return {"period": self.unit, "date": self.date.to_param()}
+        return {"period": self.unit, "date": date_param(self.date)}
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready form (used by serialised cursors)."""
+        if isinstance(self.date, DateRange):
+            return {"unit": "range", "date": self.date.to_param()}
+        return {"unit": self.unit, "date": date_param(self.date)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Period:
+        """Rebuild a Period from `to_json()` output."""
+        unit = str(data["unit"])
+        raw = str(data["date"])
+        if unit == "range":
+            return cls.range(DateRange.parse(raw))
+        d: DateLike = Date(raw) if raw in ("today", "yesterday") else dt.date.fromisoformat(raw)
+        return cls(unit, d)
+
+    def __repr__(self) -> str:
+        p = self.to_params()
+        return f"Period({p['period']}, {p['date']})"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A page size or row limit: a whole number from 1 to 1,000,000."""
+
+    n: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n, bool) or not isinstance(self.n, int):
+            raise ValueError(f"Limit takes a whole number, got {self.n!r}")
+        if self.n < 1:
+            raise ValueError(f"Limit({self.n}): a limit must be at least 1")
+        if self.n > _MAX_LIMIT:
+            raise ValueError(f"Limit({self.n}): at most {_MAX_LIMIT:,} rows a request; page instead")
+
+    def __int__(self) -> int:
+        return self.n

@@ -1,0 +1,72 @@
+"""Validation of the Matomo base URL and construction of the dispatch request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote, urlencode, urlsplit
+
+from matomo_client._core.auth import Auth
+from matomo_client._core.http import Request
+from matomo_client._core.params import Params
+
+__all__ = ["build_request", "check_method", "normalise_base_url"]
+
+
+def normalise_base_url(base_url: str) -> str:
+    """Check that `base_url` is an http(s) URL with a host; add the trailing slash."""
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise ValueError("the Matomo base URL is empty")
+    if base_url != base_url.strip() or any(c.isspace() for c in base_url):
+        raise ValueError("the Matomo base URL contains whitespace")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(
+            f"the Matomo base URL must start with http:// or https://, not {parts.scheme or 'nothing'}:"
+        )
+    if not parts.hostname:
+        raise ValueError("the Matomo base URL has no host")
+    if parts.username or parts.password:
+        raise ValueError("put credentials in auth=, not in the Matomo base URL")
+    if parts.query or parts.fragment:
+        raise ValueError("the Matomo base URL must not have a query string or fragment")
+    path = parts.path
+    if path.endswith("index.php"):
+        path = path[: -len("index.php")]
+    if not path.endswith("/"):
+        path += "/"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def check_method(method: str) -> str:
+    """Matomo dispatches exactly `Module.action` (case-sensitive)."""
+    if not isinstance(method, str):
+        raise ValueError("the Matomo method must be a string like 'VisitsSummary.get'")
+    module, dot, action = method.partition(".")
+    if not dot or not module or not action or not (module + action).replace("_", "").isalnum():
+        raise ValueError(f"{method!r} is not a Matomo method: use 'Module.action', e.g. 'VisitsSummary.get'")
+    return method
+
+
+def build_request(
+    method: str,
+    params: Params,
+    auth: Auth,
+    *,
+    extra_form: Sequence[tuple[str, str]] = (),
+    fmt: str = "JSON",
+) -> Request:
+    """The one dispatch request: module/method/format in the URL, everything else in the POST body.
+
+    Matomo only renders errors raised during authentication in API format when `module` and
+    `method` are in the query string (matomo-api-notes.md §3); the token stays in the body.
+    """
+    check_method(method)
+    query = urlencode({"module": "API", "method": method, "format": fmt}, quote_via=quote)
+    form = [*params.items(), *extra_form, *auth.form()]
+    body = urlencode(form, quote_via=quote).encode("ascii")
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json" if fmt.upper() == "JSON" else "*/*",
+        **auth.headers(),
+    }
+    return Request("POST", f"index.php?{query}", headers, body, matomo_method=method)
