@@ -277,7 +277,10 @@ class PreflightError(MatomoError):
         return (self.version, self.missing, self.detail, self.method)
 
     def __repr__(self) -> str:
-        return f"PreflightError(version={self.version!r}, missing={self.missing!r})"
+        return (
+            f"PreflightError(method={self.method!r}, version={self.version!r}, "
+            f"missing={self.missing!r})"
+        )
 
 
 # Matomo's English message texts (Matomo 5.11.2 recordings and core sources), first match wins.
