@@ -1,0 +1,61 @@
+"""Export targets ("sinks"), chosen from the target's extension or URL by `open_target`.
+
+| target                          | sink                                              |
+|---------------------------------|---------------------------------------------------|
+| `*.duckdb` (default)            | DuckDB database                                   |
+| `*.sqlite`, `*.sqlite3`, `*.db` | SQLite database                                   |
+| `postgresql://...`              | PostgreSQL (psycopg 3)                            |
+| `*.parquet`                     | `x.visits.parquet`, `x.actions.parquet`, ...      |
+| a directory (`out/`)            | hive-partitioned Parquet `out/visits/site=/date=` |
+| `*.jsonl`, `.jsonl.gz`, `.zst`  | `x.visits.jsonl[.gz]`, ...                        |
+| `*.csv`, `.csv.gz`, `.csv.zst`  | `x.visits.csv[.gz]`, ...                          |
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import ExportUsageError
+from .base import Sink
+from .duckdb import DuckDBSink
+from .files import FileSink
+from .postgres import PostgresSink
+from .sqlite import SQLiteSink
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "DuckDBSink",
+    "FileSink",
+    "PostgresSink",
+    "SQLiteSink",
+    "Sink",
+    "open_target",
+]
+
+DEFAULT_TARGET = "matomo-export.duckdb"
+
+
+def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
+    """The sink for a target path or URL (not opened yet: use it as a context manager)."""
+    t = os.fspath(target) if target is not None else DEFAULT_TARGET
+    low = t.lower()
+    if low.startswith(("postgresql://", "postgres://")):
+        return PostgresSink(t)
+    if "://" in low:
+        raise ExportUsageError(f"unsupported target URL scheme in {t.split('://')[0]!r}")
+    if low.endswith(".duckdb"):
+        return DuckDBSink(t)
+    if low.endswith((".sqlite", ".sqlite3", ".db")):
+        return SQLiteSink(t)
+    for fmt in ("jsonl", "csv"):
+        for comp in (None, "gz", "zst"):
+            if low.endswith(f".{fmt}" + (f".{comp}" if comp else "")):
+                return FileSink(t, fmt, comp)
+    if low.endswith(".parquet") and not os.path.isdir(t):
+        return FileSink(t, "parquet")
+    if t.endswith(("/", os.sep)) or os.path.isdir(t) or not os.path.splitext(t)[1]:
+        return FileSink(t.rstrip("/" + os.sep) + os.sep, "parquet")
+    raise ExportUsageError(
+        f"cannot tell the target kind of {t!r}: use .duckdb, .sqlite, .parquet, a directory, "
+        ".jsonl[.gz|.zst], .csv[.gz|.zst] or postgresql://"
+    )

@@ -1,0 +1,42 @@
+"""Batches as Arrow tables (for Parquet and DuckDB), with the declared types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from ..schema import Batch, ColumnType, Table
+
+__all__ = ["arrow_schema", "to_arrow"]
+
+_ARROW_TYPES: dict[ColumnType, Any] = {
+    ColumnType.INT: pa.int64(),
+    ColumnType.FLOAT: pa.float64(),
+    ColumnType.TEXT: pa.string(),
+    ColumnType.TIMESTAMP: pa.timestamp("s"),
+    ColumnType.DATE: pa.date32(),
+    ColumnType.JSON: pa.string(),
+}
+
+
+def arrow_schema(table: Table) -> Any:
+    """The Arrow schema of a declared table (JSON columns as strings)."""
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type]) for c in table.columns])
+
+
+def _json_column(values: list[Any]) -> list[str | None]:
+    dumps = orjson.dumps
+    return [None if v is None else dumps(v).decode() for v in values]
+
+
+def to_arrow(batch: Batch) -> Any:
+    """The batch as a `pyarrow.Table` with the declared schema."""
+    arrays = []
+    for c in batch.table.columns:
+        values = batch.columns[c.name]
+        if c.type is ColumnType.JSON:
+            values = _json_column(values)
+        arrays.append(pa.array(values, type=_ARROW_TYPES[c.type]))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(batch.table))

@@ -1,0 +1,107 @@
+"""The sink interface every target implements, and helpers they share.
+
+A sink is synchronous (database drivers are); the engine calls it from a worker thread, one call
+at a time. The contract that makes exports exactly-once:
+
+* `write_window(kind, records, batches)` makes the window's rows and its manifest records
+  visible together (one transaction, or part file in place before the journal line), and
+  replaces whatever an earlier run wrote for the same visits/period dates;
+* `load_state(kind)` returns only windows whose data is in the target.
+
+`kind` is `"visits"` (tables `visits` and `actions`) or `"reports:<period>"` (table `reports`).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from ..schema import ACTIONS, REPORTS, VISITS, Batch, Table
+from ..state import ExportState, JobInfo, WindowRecord
+
+__all__ = ["Sink", "iso_ts", "json_text", "tables_for", "ts_to_datetime"]
+
+
+def tables_for(kind: str) -> tuple[Table, ...]:
+    """The tables an export kind writes."""
+    if kind == "visits":
+        return (VISITS, ACTIONS)
+    if kind.startswith("reports"):
+        return (REPORTS,)
+    raise ValueError(f"unknown export kind {kind!r}")
+
+
+def period_of(kind: str) -> str:
+    """The period of a `reports:<period>` kind."""
+    return kind.partition(":")[2] or "day"
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def ts_to_datetime(ts: int | None) -> datetime | None:
+    """Unix seconds to a naive UTC datetime (None stays None)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)
+
+
+def iso_ts(ts: int | None) -> str | None:
+    """Unix seconds to `YYYY-MM-DD HH:MM:SS` (UTC)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def json_text(x: Any) -> str | None:
+    """A nested value as JSON text (None stays None)."""
+    if x is None:
+        return None
+    return orjson.dumps(x).decode()
+
+
+class Sink(abc.ABC):
+    """A target the exporter writes to."""
+
+    #: A display name for messages: the path, or the URL without its password.
+    target: str
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Connect/create the target and its tables; raise `TargetError` if it cannot be written."""
+
+    @abc.abstractmethod
+    def load_state(self, kind: str) -> ExportState:
+        """The manifest of `kind` as stored in the target."""
+
+    @abc.abstractmethod
+    def start_job(self, job: JobInfo, restart: bool) -> None:
+        """Record the job header; with `restart`, first drop the kind's data and manifest."""
+
+    @abc.abstractmethod
+    def write_window(
+        self, kind: str, records: Sequence[WindowRecord], batches: Sequence[Batch]
+    ) -> None:
+        """Atomically replace the rows of these windows and record them in the manifest."""
+
+    @abc.abstractmethod
+    def record_windows(self, records: Sequence[WindowRecord]) -> None:
+        """Update manifest records only (reconciliation counts)."""
+
+    def finish(self) -> None:  # noqa: B027 - optional hook
+        """Called once after a run whose windows all succeeded (file targets compact here)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and files."""
+
+    def __enter__(self) -> Sink:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

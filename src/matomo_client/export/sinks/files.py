@@ -1,0 +1,336 @@
+"""File targets: JSONL (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`), CSV (`.csv`, `.csv.gz`, ...), Parquet.
+
+Layout, for a target `out/x.jsonl.gz`:
+
+* `out/x.visits.jsonl.gz`, `out/x.actions.jsonl.gz`, `out/x.reports.jsonl.gz`: the tables, one
+  file each, rebuilt at the end of every successful run;
+* `out/x.parts/<table>/site=<id>/date=<day>.jsonl.gz`: one part per window, the working copy;
+  re-running replaces a window's part (temp file + `os.replace`), which is what makes it atomic;
+* `out/x._matomo_export.jsonl`: the state journal (one JSON line per job header or window;
+  the last line for a window wins; a line cut by a crash is ignored and trimmed).
+
+A part is in place before its journal line is written, so after `kill -9` a window is either
+recorded with its part or not recorded at all; parts without a record are deleted on open.
+The final files are concatenations of the parts (gzip members and zstd frames concatenate
+validly), so building them streams and memory stays flat.
+
+A directory target (`out/` or an existing directory) is hive-partitioned Parquet instead:
+`out/visits/site=1/date=2024-01-01/part.parquet`, `out/reports/period=day/site=1/date=.../`,
+state in `out/_matomo_export.jsonl`, and no final files (the parts are the output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ..errors import TargetError
+from ..schema import REPORTS, Batch, ColumnType, Table
+from ..state import ExportState, JobInfo, WindowRecord
+from .base import Sink, iso_ts, json_text, period_of, tables_for
+
+__all__ = ["FileSink"]
+
+_PART_RE = re.compile(r"(?:period=(?P<period>[^/]+)/)?site=(?P<site>\d+)/date=(?P<day>[\d-]+)")
+
+
+def _iso_z(ts: int | None) -> str | None:
+    return None if ts is None else iso_ts(ts).replace(" ", "T") + "Z"  # type: ignore[union-attr]
+
+
+class FileSink(Sink):
+    """Writes JSONL, CSV or Parquet files (see the module docstring for the layout)."""
+
+    def __init__(self, path: str, fmt: str, compression: str | None = None) -> None:
+        if fmt not in ("jsonl", "csv", "parquet"):
+            raise ValueError(f"unknown file format {fmt!r}")
+        self.target = path
+        self.fmt = fmt
+        self.compression = compression
+        self.partitioned = fmt == "parquet" and (
+            path.endswith(("/", os.sep)) or os.path.isdir(path)
+        )
+        self.ext = fmt + (f".{compression}" if compression else "")
+        p = Path(path)
+        if self.partitioned:
+            self.parts_root = p
+            self.journal_path = p / "_matomo_export.jsonl"
+            self.base = p
+        else:
+            name = p.name
+            stem = name[: -len("." + self.ext)] if name.endswith("." + self.ext) else name
+            self.base = p.with_name(stem)
+            self.parts_root = p.with_name(stem + ".parts")
+            self.journal_path = p.with_name(stem + "._matomo_export.jsonl")
+        self._records: list[dict[str, Any]] = []
+
+    # --- paths ----------------------------------------------------------------------------
+    def _part_path(self, table: Table, kind: str, id_site: int, day: date) -> Path:
+        d = self.parts_root / table.name
+        if table is REPORTS:
+            d = d / f"period={period_of(kind)}"
+        d = d / f"site={id_site}"
+        if self.partitioned:
+            return d / f"date={day.isoformat()}" / "part.parquet"
+        return d / f"date={day.isoformat()}.{self.ext}"
+
+    def final_path(self, table: Table) -> Path:
+        """Where a table's single file is built (file targets only)."""
+        return self.base.with_name(f"{self.base.name}.{table.name}.{self.ext}")
+
+    def _all_parts(self, table: Table) -> list[Path]:
+        root = self.parts_root / table.name
+        if not root.is_dir():
+            return []
+        pattern = "part.parquet" if self.partitioned else f"*.{self.ext}"
+        return sorted(p for p in root.rglob(pattern) if p.is_file())
+
+    def _part_key(self, table: Table, part: Path) -> tuple[str, int, date] | None:
+        m = _PART_RE.search(part.relative_to(self.parts_root / table.name).as_posix())
+        if m is None:
+            return None
+        kind = f"reports:{m['period']}" if table is REPORTS else "visits"
+        return kind, int(m["site"]), date.fromisoformat(m["day"])
+
+    # --- journal --------------------------------------------------------------------------
+    def _load_journal(self) -> None:
+        self._records = []
+        if not self.journal_path.exists():
+            return
+        data = self.journal_path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        if cut != len(data):  # a line cut short by a crash: drop it so appends stay parseable
+            with open(self.journal_path, "r+b") as f:
+                f.truncate(cut)
+        for line in data[:cut].splitlines():
+            if line.strip():
+                self._records.append(orjson.loads(line))
+
+    def _append(self, entries: Sequence[dict[str, Any]]) -> None:
+        payload = b"".join(orjson.dumps(e) + b"\n" for e in entries)
+        with open(self.journal_path, "ab") as f:
+            f.write(payload)
+            f.flush()
+        self._records.extend(entries)
+
+    def _rewrite_journal(self, entries: list[dict[str, Any]]) -> None:
+        tmp = self.journal_path.with_name(self.journal_path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"".join(orjson.dumps(e) + b"\n" for e in entries))
+        os.replace(tmp, self.journal_path)
+        self._records = entries
+
+    def _recorded(self) -> set[tuple[str, int, date]]:
+        return {
+            (e["kind"], int(e["id_site"]), date.fromisoformat(e["day"]))
+            for e in self._records
+            if e.get("type") == "window"
+        }
+
+    # --- Sink -----------------------------------------------------------------------------
+    def open(self) -> None:
+        """Create folders, load the journal, remove parts a crash left unrecorded."""
+        try:
+            self.parts_root.mkdir(parents=True, exist_ok=True)
+            self.journal_path.touch(exist_ok=True)
+            self._load_journal()
+            recorded = self._recorded()
+            for tmp in self.parts_root.rglob("*.tmp"):
+                tmp.unlink()
+            for table in tables_for("visits") + tables_for("reports"):
+                for part in self._all_parts(table):
+                    if self._part_key(table, part) not in recorded:
+                        part.unlink()
+        except OSError as e:
+            raise TargetError(f"cannot open {self.target}: {e.strerror or e}") from e
+
+    def load_state(self, kind: str) -> ExportState:
+        """The journal's view of `kind`: last header, last record per window."""
+        state = ExportState(kind)
+        for e in self._records:
+            if e.get("kind") != kind:
+                continue
+            if e.get("type") == "job":
+                state.job = JobInfo(kind, e["params"], e["fingerprint"])
+            elif e.get("type") == "window":
+                rec = WindowRecord.from_json(e)
+                state.windows[(rec.id_site, rec.day)] = rec
+        return state
+
+    def start_job(self, job: JobInfo, restart: bool) -> None:
+        """Record the header; with `restart`, delete the kind's parts and records first."""
+        header = {
+            "type": "job",
+            "kind": job.kind,
+            "params": job.params,
+            "fingerprint": job.fingerprint,
+        }
+        try:
+            if restart:
+                for table in tables_for(job.kind):
+                    root = self.parts_root / table.name
+                    if table is REPORTS:
+                        root = root / f"period={period_of(job.kind)}"
+                    shutil.rmtree(root, ignore_errors=True)
+                kept = [e for e in self._records if e.get("kind") != job.kind]
+                self._rewrite_journal([*kept, header])
+            else:
+                self._append([header])
+        except OSError as e:
+            raise TargetError(f"cannot write the export state of {self.target}: {e}") from e
+
+    def write_window(
+        self, kind: str, records: Sequence[WindowRecord], batches: Sequence[Batch]
+    ) -> None:
+        """Write each window's part files atomically, then journal the windows."""
+        try:
+            for batch in batches:
+                for rec in records:
+                    sub = batch if len(records) == 1 else _rows_of_day(batch, rec.day)
+                    path = self._part_path(batch.table, kind, rec.id_site, rec.day)
+                    if len(sub) == 0:
+                        with contextlib.suppress(FileNotFoundError):
+                            path.unlink()
+                        continue
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_name(path.name + ".tmp")
+                    self._write_part(sub, tmp)
+                    os.replace(tmp, path)
+            self._append([{"type": "window", **r.to_json()} for r in records])
+        except OSError as e:
+            raise TargetError(f"cannot write to {self.target}: {e.strerror or e}") from e
+
+    def record_windows(self, records: Sequence[WindowRecord]) -> None:
+        """Journal updated records (reconciliation)."""
+        if records:
+            try:
+                self._append([{"type": "window", **r.to_json()} for r in records])
+            except OSError as e:
+                raise TargetError(f"cannot write the export state of {self.target}: {e}") from e
+
+    def finish(self) -> None:
+        """Build each table's single file from its parts (file targets)."""
+        if self.partitioned:
+            return
+        try:
+            for table in tables_for("visits") + tables_for("reports"):
+                self._compact(table)
+        except OSError as e:
+            raise TargetError(f"cannot write to {self.target}: {e.strerror or e}") from e
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+    # --- formats --------------------------------------------------------------------------
+    def _open_write(self, path: Path) -> Any:
+        if self.compression == "gz":
+            return gzip.open(path, "wb", compresslevel=6)
+        if self.compression == "zst":
+            import zstandard
+
+            raw = open(path, "wb")  # noqa: SIM115 - closed by the stream writer
+            return zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=True)
+        return open(path, "wb")
+
+    def _write_part(self, batch: Batch, path: Path) -> None:
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            from .arrow import to_arrow
+
+            pq.write_table(to_arrow(batch), path, compression="zstd")
+            return
+        with self._open_write(path) as f:
+            if self.fmt == "jsonl":
+                f.write(_jsonl_bytes(batch))
+            else:
+                f.write(_csv_bytes(batch, header=False))
+
+    def _compact(self, table: Table) -> None:
+        final = self.final_path(table)
+        tmp = final.with_name(final.name + ".tmp")
+        parts = self._all_parts(table)
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            from .arrow import arrow_schema
+
+            schema = arrow_schema(table)
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
+                for part in parts:  # ParquetFile: no hive-partition columns from the path
+                    w.write_table(pq.ParquetFile(part).read().cast(schema))
+        else:
+            with open(tmp, "wb") as out:
+                if self.fmt == "csv":
+                    with self._open_write_into(out) as f:
+                        f.write(_csv_bytes(Batch.empty(table), header=True))
+                for part in parts:
+                    with open(part, "rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+        os.replace(tmp, final)
+
+    @contextlib.contextmanager
+    def _open_write_into(self, out: IO[bytes]) -> Iterator[Any]:
+        """A compressed member/frame written into an already open file."""
+        if self.compression == "gz":
+            with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as g:
+                yield g
+        elif self.compression == "zst":
+            import zstandard
+
+            w: Any = zstandard.ZstdCompressor(level=3).stream_writer(out, closefd=False)
+            try:
+                yield w
+            finally:
+                w.close()
+        else:
+            yield out
+
+
+def _rows_of_day(batch: Batch, day: date) -> Batch:
+    dates = batch.columns["date"]
+    idx = [i for i, d in enumerate(dates) if d == day]
+    return Batch(batch.table, {k: [v[i] for i in idx] for k, v in batch.columns.items()})
+
+
+def _text_columns(batch: Batch, ts: Any, js: Any) -> list[list[Any]]:
+    cols = []
+    for c in batch.table.columns:
+        values = batch.columns[c.name]
+        if c.type is ColumnType.TIMESTAMP:
+            values = [ts(v) for v in values]
+        elif c.type is ColumnType.JSON and js is not None:
+            values = [js(v) for v in values]
+        cols.append(values)
+    return cols
+
+
+def _jsonl_bytes(batch: Batch) -> bytes:
+    """One JSON object per row; timestamps `YYYY-MM-DDTHH:MM:SSZ`, nested data nested."""
+    names = batch.table.column_names
+    dumps = orjson.dumps
+    cols = _text_columns(batch, _iso_z, None)
+    return b"".join(
+        dumps(dict(zip(names, row, strict=True))) + b"\n" for row in zip(*cols, strict=True)
+    )
+
+
+def _csv_bytes(batch: Batch, header: bool) -> bytes:
+    """RFC 4180 CSV (UTF-8); timestamps `YYYY-MM-DD HH:MM:SS` UTC, nested data as JSON text."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if header:
+        w.writerow(batch.table.column_names)
+    w.writerows(zip(*_text_columns(batch, iso_ts, json_text), strict=True))
+    return buf.getvalue().encode()

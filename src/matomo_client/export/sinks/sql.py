@@ -1,0 +1,295 @@
+"""What the SQL targets (DuckDB, SQLite, PostgreSQL) share: tables, manifest, window transactions.
+
+Each window is one transaction: delete the rows an earlier run wrote for the same visits (by
+`(id_site, id_visit)`) or the same report dates, insert the new rows, and upsert the window's
+manifest rows. Either all of it is visible after a crash or none of it is.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import orjson
+
+from ..errors import TargetError
+from ..schema import ACTIONS, REPORTS, VISITS, Batch, ColumnType, Table
+from ..state import ExportState, JobInfo, WindowRecord, utcnow
+from .base import Sink, period_of, tables_for, ts_to_datetime
+
+__all__ = ["MANIFEST_TABLE", "SqlSink"]
+
+MANIFEST_TABLE = "_matomo_export"
+_JOB = "job"
+
+# (name, type) of the manifest columns; `type` is a ColumnType mapped by the dialect.
+MANIFEST_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("kind", ColumnType.TEXT),
+    ("id_site", ColumnType.INT),
+    ("day", ColumnType.DATE),
+    ("status", ColumnType.TEXT),
+    ("visits", ColumnType.INT),
+    ("actions", ColumnType.INT),
+    ("report_rows", ColumnType.INT),
+    ("nb_visits", ColumnType.INT),
+    ("params", ColumnType.TEXT),
+    ("fingerprint", ColumnType.TEXT),
+    ("updated_at", ColumnType.TIMESTAMP),
+)
+
+
+class SqlSink(Sink):
+    """Base of the SQL sinks; subclasses supply the driver calls and the type names."""
+
+    placeholder = "?"
+    type_names: ClassVar[dict[ColumnType, str]]
+    #: Declared primary keys need NOT NULL columns and an index; DuckDB's are skipped (below).
+    use_primary_keys = True
+
+    # --- driver hooks ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def _connect(self) -> None: ...
+
+    @abc.abstractmethod
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abc.abstractmethod
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def _begin(self) -> None: ...
+
+    @abc.abstractmethod
+    def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    def _insert(self, batch: Batch) -> None: ...
+
+    @abc.abstractmethod
+    def _delete_visits(self, table: Table, id_site: int, ids: list[int]) -> None:
+        """Delete the rows of `table` belonging to these visits of one site."""
+
+    def _adapt(self, value: Any) -> Any:
+        """A manifest value as the driver wants it."""
+        return value
+
+    # --- shared ---------------------------------------------------------------------------
+    def _type(self, t: ColumnType) -> str:
+        return self.type_names[t]
+
+    def _create_table(self, table: Table) -> None:
+        cols = ", ".join(f"{c.name} {self._type(c.type)}" for c in table.columns)
+        pk = ""
+        if self.use_primary_keys and table is not REPORTS:
+            pk = f", PRIMARY KEY ({', '.join(table.key)})"
+        self._exec(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols}{pk})")
+
+    def _create_tables(self) -> None:
+        for table in (VISITS, ACTIONS, REPORTS):
+            self._create_table(table)
+        cols = ", ".join(f"{n} {self._type(t)}" for n, t in MANIFEST_COLUMNS)
+        self._exec(f"CREATE TABLE IF NOT EXISTS {MANIFEST_TABLE} ({cols})")
+        self._create_indexes()
+
+    def _create_indexes(self) -> None:
+        self._exec("CREATE INDEX IF NOT EXISTS reports_window ON reports (id_site, period, date)")
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[None]:
+        self._begin()
+        try:
+            yield
+        except BaseException as e:
+            with contextlib.suppress(Exception):
+                self._rollback()
+            if isinstance(e, Exception) and not isinstance(e, TargetError):
+                raise TargetError(f"cannot write {what} to {self.target}: {e}") from e
+            raise
+        else:
+            try:
+                self._commit()
+            except Exception as e:
+                with contextlib.suppress(Exception):
+                    self._rollback()
+                raise TargetError(f"cannot write {what} to {self.target}: {e}") from e
+
+    def open(self) -> None:
+        """Connect and create the tables (idempotent)."""
+        try:
+            self._connect()
+            self._create_tables()
+        except TargetError:
+            raise
+        except Exception as e:
+            raise TargetError(f"cannot open {self.target}: {e}") from e
+
+    def _ph(self, n: int) -> str:
+        return ", ".join([self.placeholder] * n)
+
+    def load_state(self, kind: str) -> ExportState:
+        """Read the manifest rows of `kind`."""
+        names = ", ".join(n for n, _ in MANIFEST_COLUMNS)
+        rows = self._query(
+            f"SELECT {names} FROM {MANIFEST_TABLE} WHERE kind = {self.placeholder}", (kind,)
+        )
+        state = ExportState(kind)
+        for r in rows:
+            d = dict(zip((n for n, _ in MANIFEST_COLUMNS), r, strict=True))
+            if d["status"] == _JOB:
+                state.job = JobInfo(
+                    kind,
+                    orjson.loads(d["params"]),
+                    d["fingerprint"],
+                    _as_datetime(d["updated_at"]),
+                )
+                continue
+            rec = WindowRecord(
+                kind=kind,
+                id_site=int(d["id_site"]),
+                day=_as_date(d["day"]),
+                status=d["status"],
+                visits=d["visits"],
+                actions=d["actions"],
+                rows=d["report_rows"],
+                nb_visits=d["nb_visits"],
+                updated_at=_as_datetime(d["updated_at"]),
+            )
+            state.windows[(rec.id_site, rec.day)] = rec
+        return state
+
+    def _insert_manifest(self, values: Sequence[Any]) -> None:
+        self._exec(
+            f"INSERT INTO {MANIFEST_TABLE} VALUES ({self._ph(len(values))})",
+            [self._adapt(v) for v in values],
+        )
+
+    def _upsert_record(self, rec: WindowRecord) -> None:
+        p = self.placeholder
+        self._exec(
+            f"DELETE FROM {MANIFEST_TABLE} WHERE kind = {p} AND id_site = {p} AND day = {p}",
+            (rec.kind, rec.id_site, self._adapt(rec.day)),
+        )
+        self._insert_manifest(
+            (
+                rec.kind,
+                rec.id_site,
+                rec.day,
+                rec.status,
+                rec.visits,
+                rec.actions,
+                rec.rows,
+                rec.nb_visits,
+                None,
+                None,
+                rec.updated_at,
+            )
+        )
+
+    def start_job(self, job: JobInfo, restart: bool) -> None:
+        """Write the job header; with `restart` drop the kind's rows and manifest first."""
+        p = self.placeholder
+        with self._transaction("the export state"):
+            if restart:
+                if job.kind == "visits":
+                    self._exec("DELETE FROM visits")
+                    self._exec("DELETE FROM actions")
+                else:
+                    self._exec(f"DELETE FROM reports WHERE period = {p}", (period_of(job.kind),))
+                self._exec(f"DELETE FROM {MANIFEST_TABLE} WHERE kind = {p}", (job.kind,))
+            self._exec(
+                f"DELETE FROM {MANIFEST_TABLE} WHERE kind = {p} AND status = {p}", (job.kind, _JOB)
+            )
+            self._insert_manifest(
+                (
+                    job.kind,
+                    None,
+                    None,
+                    _JOB,
+                    None,
+                    None,
+                    None,
+                    None,
+                    orjson.dumps(job.params, option=orjson.OPT_SORT_KEYS).decode(),
+                    job.fingerprint,
+                    job.created_at,
+                )
+            )
+
+    def write_window(
+        self, kind: str, records: Sequence[WindowRecord], batches: Sequence[Batch]
+    ) -> None:
+        """Replace the windows' rows and manifest records in one transaction."""
+        tables_for(kind)  # validates the kind
+        what = ", ".join(f"site {r.id_site} {r.day}" for r in records[:3])
+        with self._transaction(what):
+            if kind == "visits":
+                visits = batches[0]
+                by_site: dict[int, list[int]] = defaultdict(list)
+                for s, v in zip(visits.columns["id_site"], visits.columns["id_visit"], strict=True):
+                    by_site[s].append(v)
+                for rec in records:
+                    if rec.bounds is not None:
+                        self._delete_visits_in_window(rec.id_site, rec.bounds)
+                for s, ids in by_site.items():
+                    self._delete_visits(VISITS, s, ids)
+                    self._delete_visits(ACTIONS, s, ids)
+            else:
+                p = self.placeholder
+                for rec in records:
+                    self._exec(
+                        f"DELETE FROM reports WHERE id_site = {p} AND period = {p} AND date = {p}",
+                        (rec.id_site, period_of(kind), self._adapt(rec.day)),
+                    )
+            for b in batches:
+                if len(b):
+                    self._insert(b)
+            for rec in records:
+                self._upsert_record(rec)
+
+    def _delete_visits_in_window(self, id_site: int, bounds: tuple[int, int]) -> None:
+        p = self.placeholder
+        lo, hi = (self._adapt(ts_to_datetime(b)) for b in bounds)
+        in_window = (
+            f"SELECT id_visit FROM visits WHERE id_site = {p} "
+            f"AND last_action_timestamp >= {p} AND last_action_timestamp < {p}"
+        )
+        self._exec(
+            f"DELETE FROM actions WHERE id_site = {p} AND id_visit IN ({in_window})",
+            (id_site, id_site, lo, hi),
+        )
+        self._exec(
+            f"DELETE FROM visits WHERE id_site = {p} "
+            f"AND last_action_timestamp >= {p} AND last_action_timestamp < {p}",
+            (id_site, lo, hi),
+        )
+
+    def record_windows(self, records: Sequence[WindowRecord]) -> None:
+        """Update manifest records (reconciliation) in one transaction."""
+        if not records:
+            return
+        with self._transaction("the export state"):
+            for rec in records:
+                self._upsert_record(rec)
+
+
+def _as_date(v: Any) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v))
+
+
+def _as_datetime(v: Any) -> datetime:
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=None)
+    if v is None:
+        return utcnow()
+    return datetime.fromisoformat(str(v))

@@ -1,0 +1,129 @@
+"""The export state/manifest: what command filled a target, and which windows are done.
+
+Every target keeps it next to the data (the `_matomo_export` table, or a
+`<name>._matomo_export.jsonl` journal beside file targets), updated in the same transaction as
+the window's rows (or right after its part file is in place), so a crash never leaves a window
+marked done without its data. It records the command's parameters and their fingerprint (a
+different command against the same target is refused), and per window: status (`done` when the
+window is closed, `open` when it must be fetched again), rows exported, and Matomo's own
+`VisitsSummary.nb_visits` for reconciliation. It never holds the API token: the parameters
+are built by the engine from an explicit list of fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+
+from .errors import StateMismatchError
+
+__all__ = ["DONE", "OPEN", "ExportState", "JobInfo", "WindowRecord", "fingerprint"]
+
+DONE = "done"
+OPEN = "open"
+
+
+def fingerprint(params: dict[str, Any]) -> str:
+    """A short stable hash of the command's data-defining parameters."""
+    return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def utcnow() -> datetime:
+    """Now, naive UTC (the manifest's timestamp convention)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """The manifest entry of one window: (kind, site, day) and what was exported."""
+
+    kind: str  # "visits" or "reports"
+    id_site: int
+    day: date  # the day, or the first day of the report period
+    status: str  # DONE or OPEN
+    visits: int | None = None
+    actions: int | None = None
+    rows: int | None = None  # report rows
+    nb_visits: int | None = None  # VisitsSummary.nb_visits, filled by reconciliation
+    updated_at: datetime = field(default_factory=utcnow)
+    # The window's UTC bounds while it is being written (not stored): SQL targets also delete
+    # visits an earlier run wrote for this window that have since moved to another day.
+    bounds: tuple[int, int] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, int, date]:
+        """(kind, id_site, day)."""
+        return (self.kind, self.id_site, self.day)
+
+    def with_nb_visits(self, nb: int | None) -> WindowRecord:
+        """A copy carrying Matomo's visit count."""
+        return replace(self, nb_visits=nb, updated_at=utcnow(), bounds=None)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "kind": self.kind,
+            "id_site": self.id_site,
+            "day": self.day.isoformat(),
+            "status": self.status,
+            "visits": self.visits,
+            "actions": self.actions,
+            "rows": self.rows,
+            "nb_visits": self.nb_visits,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> WindowRecord:
+        """The inverse of `to_json`."""
+        return cls(
+            kind=d["kind"],
+            id_site=int(d["id_site"]),
+            day=date.fromisoformat(d["day"]),
+            status=d["status"],
+            visits=d.get("visits"),
+            actions=d.get("actions"),
+            rows=d.get("rows"),
+            nb_visits=d.get("nb_visits"),
+            updated_at=datetime.fromisoformat(d["updated_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """The manifest header of one export kind: the command that fills the target."""
+
+    kind: str
+    params: dict[str, Any]
+    fingerprint: str
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class ExportState:
+    """Everything the manifest holds for one kind: the job header and the window records."""
+
+    kind: str
+    job: JobInfo | None = None
+    windows: dict[tuple[int, date], WindowRecord] = field(default_factory=dict)
+
+    def check_job(self, job: JobInfo, target: str) -> None:
+        """Refuse a different command against a target that already holds an export."""
+        if self.job is None or self.job.fingerprint == job.fingerprint:
+            return
+        old, new = self.job.params, job.params
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+        raise StateMismatchError(
+            f"{target} already holds a {self.kind} export made with other options ({detail}); "
+            "re-run with the same options to resume it, or pass restart to start over"
+        )
+
+    def done(self, id_site: int, day: date) -> bool:
+        """True when the window is recorded as done (closed and exported)."""
+        r = self.windows.get((id_site, day))
+        return r is not None and r.status == DONE

@@ -1,0 +1,122 @@
+"""Windows: the unit of export work, one (site, day in the site's timezone).
+
+A window owns the visits whose last action falls in `[start, end)` (its local midnight to the
+next one, as UTC seconds). Matomo's `period=day` bounds are inclusive at both ends, so a visit at
+exactly midnight comes back for two days; keeping only the owned ones makes each visit belong to
+one window, which is also how `VisitsSummary.nb_visits` counts it.
+
+A window is *closed* once its end is `settle` in the past: Matomo ends a visit after 30 minutes
+without an action, so after that no visit can move in or out. Windows not closed yet (today,
+and the first hour of yesterday) are exported, marked open, and fetched again on the next run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "DEFAULT_SETTLE",
+    "Window",
+    "plan_days",
+    "resolve_day",
+    "site_tz",
+]
+
+DEFAULT_SETTLE = timedelta(hours=1)
+_UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:[.:](\d+))?$")
+_LAST_N = re.compile(r"^(last|previous)(\d+)$")
+
+
+def site_tz(name: str | None) -> tzinfo:
+    """The tzinfo for a Matomo site timezone (`Europe/Berlin`, `UTC`, or Matomo's `UTC+5.5`)."""
+    if not name or name == "UTC":
+        return timezone.utc
+    m = _UTC_OFFSET.match(name)
+    if m:
+        sign, hours, frac = m.groups()
+        minutes = int(hours) * 60 + (round(float("0." + frac) * 60) if frac else 0)
+        return timezone(timedelta(minutes=minutes if sign == "+" else -minutes))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown site timezone {name!r}") from e
+
+
+def resolve_day(spec: date | str, today: date) -> date:
+    """A `--from`/`--to` value as a day: a date, `YYYY-MM-DD`, today, yesterday, lastN, previousN.
+
+    `lastN` starts N-1 days before today (Matomo's `last7` includes today); `previousN` starts N
+    days before today. Raises `ValueError` with a readable message for anything else.
+    """
+    if isinstance(spec, datetime):
+        return spec.date()
+    if isinstance(spec, date):
+        return spec
+    s = spec.strip().lower()
+    if s == "today":
+        return today
+    if s == "yesterday":
+        return today - timedelta(days=1)
+    m = _LAST_N.match(s)
+    if m:
+        n = int(m.group(2))
+        if n < 1:
+            raise ValueError(f"invalid date {spec!r}: N in lastN/previousN must be at least 1")
+        return today - timedelta(days=n - 1 if m.group(1) == "last" else n)
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise ValueError(
+            f"invalid date {spec!r}: use YYYY-MM-DD, today, yesterday, lastN or previousN"
+        ) from None
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """One (site, day) of work, with its UTC bounds and whether it is closed."""
+
+    id_site: int
+    day: date
+    start_ts: int  # UTC seconds of local midnight starting the day (inclusive)
+    end_ts: int  # UTC seconds of the next local midnight (exclusive)
+    closed: bool
+
+    @property
+    def key(self) -> str:
+        """A stable text key: `1/2024-01-31`."""
+        return f"{self.id_site}/{self.day.isoformat()}"
+
+
+def _midnight_ts(day: date, tz: tzinfo) -> int:
+    local = datetime(day.year, day.month, day.day, tzinfo=tz)
+    return int(local.timestamp())
+
+
+def local_today(tz: tzinfo, now: datetime) -> date:
+    """Today's date in `tz` at the instant `now` (aware)."""
+    return now.astimezone(tz).date()
+
+
+def plan_days(
+    id_site: int,
+    start: date,
+    end: date,
+    tz: tzinfo,
+    now: datetime,
+    settle: timedelta = DEFAULT_SETTLE,
+) -> list[Window]:
+    """The windows of one site from `start` to `end` inclusive, never past today (site time)."""
+    today = local_today(tz, now)
+    last = min(end, today)
+    now_ts = now.timestamp()
+    out: list[Window] = []
+    d = start
+    while d <= last:
+        nxt = d + timedelta(days=1)
+        s, e = _midnight_ts(d, tz), _midnight_ts(nxt, tz)
+        out.append(Window(id_site, d, s, e, closed=now_ts >= e + settle.total_seconds()))
+        d = nxt
+    return out
