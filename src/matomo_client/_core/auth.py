@@ -25,12 +25,12 @@ class Auth:
 
     @classmethod
     def token(cls, token: str) -> Auth:
-        """`token_auth` in the form-encoded POST body (Matomo 5's secure default); never in the URL."""
+        """`token_auth` in the form-encoded POST body (Matomo 5's secure way); never in the URL."""
         return cls("token", token)
 
     @classmethod
     def bearer(cls, token: str) -> Auth:
-        """`Authorization: Bearer <token>` (Matomo 5.4+, where the web server forwards the header)."""
+        """`Authorization: Bearer <token>` (Matomo 5.4+, if the web server forwards it)."""
         return cls("bearer", token)
 
     @classmethod
@@ -61,7 +61,10 @@ class Auth:
     __str__ = __repr__
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Auth) and (other.style, other._secret) == (self.style, self._secret)
+        return isinstance(other, Auth) and (other.style, other._secret) == (
+            self.style,
+            self._secret,
+        )
 
     def __hash__(self) -> int:
         return hash((self.style, self._secret))

@@ -1,4 +1,4 @@
-"""One API call as a pure generator: it yields what to do, the driver does it and sends back results.
+"""One API call as a pure generator: it yields what to do; the driver does it and answers.
 
 The shape follows httpx's auth flows. A driver (async or sync) runs it::
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from matomo_client._core.http import Request, Response
 from matomo_client._core.retry import RetryPolicy, next_wait
@@ -42,8 +42,8 @@ class Sleep:
     attempt: int
 
 
-Step = Union[Send, Sleep]
-Outcome = Union[Response, MatomoError, None]
+Step = Send | Sleep
+Outcome = Response | MatomoError | None
 CallFlow = Generator[Step, Outcome, T]
 
 
@@ -64,10 +64,11 @@ def call_flow(
             if outcome is None:  # pragma: no cover - a driver bug, not a user error
                 raise RuntimeError("the driver sent no response for a Send step")
             return decode(outcome)
-        except MatomoError as error:
+        except MatomoError as exc:
             attempt += 1
-            wait = next_wait(policy, attempt, error, waited, rand())
+            failure = exc
+            wait = next_wait(policy, attempt, failure, waited, rand())
             if wait is None:
                 raise
             waited += wait
-        yield Sleep(wait, error, attempt)
+        yield Sleep(wait, failure, attempt)

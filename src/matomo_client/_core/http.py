@@ -40,4 +40,5 @@ class Response:
         return raw.split(";", 1)[0].strip().lower()
 
     def __repr__(self) -> str:
-        return f"Response({self.status}, {self.content_type or 'no content-type'}, {len(self.body)} bytes)"
+        kind = self.content_type or "no content-type"
+        return f"Response({self.status}, {kind}, {len(self.body)} bytes)"

@@ -127,14 +127,16 @@ def advance(
         return [], None
     seen = set(cursor.seen)
     keys = [visit_key(v) for v in page]
-    fresh = [v for v, (_, vid) in zip(page, keys) if vid not in seen]
+    fresh = [v for v, (_, vid) in zip(page, keys, strict=True) if vid not in seen]
     newest = max(ts for ts, _ in keys)
     if len(page) < cursor.page_size:
         # Everything after min_timestamp came back: ask strictly after the newest second.
         nxt = Cursor(cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest, ())
     else:
         boundary = tuple(sorted(vid for ts, vid in keys if ts == newest))
-        nxt = Cursor(cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest - 1, boundary)
+        nxt = Cursor(
+            cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest - 1, boundary
+        )
     if not fresh and nxt == cursor:
         # Only a server that ignores minTimestamp can repeat a page exactly; stopping quietly
         # could lose visits, so say so instead.

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Union
 
 from matomo_client._core.periods import Limit, Period
 
-__all__ = ["Params", "ParamValue", "SiteSelector", "site_param"]
+__all__ = ["ParamValue", "Params", "SiteSelector", "site_param"]
 
-ParamValue = Union[str, int, float, bool, dt.date]
-SiteSelector = Union[int, str, Iterable[int]]
+ParamValue = str | int | float | bool | dt.date
+SiteSelector = int | str | Iterable[int]
 
 # Set by the client itself; a caller setting them would split the request between
 # the query string and the body, or move the token somewhere it must never be.
@@ -75,7 +74,9 @@ class Params:
         if not isinstance(key, str) or not key:
             raise ValueError("parameter names must be non-empty strings")
         if key in _RESERVED:
-            raise ValueError(f"parameter {key!r} is set by the client and cannot be passed in Params")
+            raise ValueError(
+                f"parameter {key!r} is set by the client and cannot be passed in Params"
+            )
         return key
 
     def _with(self, updates: Mapping[str, str]) -> Params:

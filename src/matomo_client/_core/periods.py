@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 __all__ = ["Date", "DateLike", "DateRange", "Limit", "Period", "PeriodUnit", "RangeEnd"]
 
@@ -25,7 +25,7 @@ _UNITS: tuple[str, ...] = ("day", "week", "month", "year")
 
 
 class Date:
-    """A relative date keyword Matomo resolves in the site's timezone (`Date.TODAY`, `Date.YESTERDAY`)."""
+    """A relative date Matomo resolves in the site's timezone: `Date.TODAY`, `Date.YESTERDAY`."""
 
     __slots__ = ("keyword",)
     TODAY: ClassVar[Date]
@@ -53,7 +53,7 @@ class Date:
 Date.TODAY = Date("today")
 Date.YESTERDAY = Date("yesterday")
 
-DateLike = Union[Date, dt.date]
+DateLike = Date | dt.date
 
 
 class RangeEnd(enum.Enum):
@@ -156,7 +156,8 @@ class DateRange:
         """The text Matomo expects for `date=`."""
         if self.kind != "span":
             return f"{self.kind}{self.count}"
-        assert self.start is not None and self.end is not None
+        assert self.start is not None
+        assert self.end is not None
         end = self.end.value if isinstance(self.end, RangeEnd) else self.end.isoformat()
         return f"{self.start.isoformat()},{end}"
 
@@ -166,7 +167,8 @@ class DateRange:
             return today - dt.timedelta(days=self.count - 1), today
         if self.kind == "previous":
             return today - dt.timedelta(days=self.count), today - dt.timedelta(days=1)
-        assert self.start is not None and self.end is not None
+        assert self.start is not None
+        assert self.end is not None
         if self.end is RangeEnd.TODAY:
             return self.start, today
         if self.end is RangeEnd.YESTERDAY:
@@ -180,7 +182,7 @@ class DateRange:
         text = text.strip()
         for kind in ("last", "previous"):
             if text.startswith(kind) and text[len(kind) :].isdigit():
-                return cls(kind, int(text[len(kind) :]))  # type: ignore[arg-type]
+                return cls(kind, int(text[len(kind) :]))
         a, sep, b = text.partition(",")
         if not sep:
             raise ValueError(f"{text!r} is not a date range: use lastN, previousN or START,END")
@@ -203,7 +205,7 @@ class DateRange:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A Matomo period and its date: `Period.day(d)`, `.week(d)`, `.month(d)`, `.year(d)`, `.range(r)`."""
+    """A Matomo period and its date: `Period.day(d)`, `.week`, `.month`, `.year`, `.range(r)`."""
 
     unit: str
     date: DateLike | DateRange
@@ -215,7 +217,7 @@ class Period:
         elif self.unit in _UNITS:
             if isinstance(self.date, DateRange):
                 raise ValueError(
-                    f"Period.{self.unit} takes one date; use Period.range(...) or a series for a span"
+                    f"Period.{self.unit} takes one date; for a span use Period.range or a series"
                 )
             if not isinstance(self.date, Date):
                 object.__setattr__(self, "date", _check_date(self.date, f"Period.{self.unit} date"))
@@ -286,7 +288,9 @@ class Limit:
         if self.n < 1:
             raise ValueError(f"Limit({self.n}): a limit must be at least 1")
         if self.n > _MAX_LIMIT:
-            raise ValueError(f"Limit({self.n}): at most {_MAX_LIMIT:,} rows a request; page instead")
+            raise ValueError(
+                f"Limit({self.n}): at most {_MAX_LIMIT:,} rows a request; page instead"
+            )
 
     def __int__(self) -> int:
         return self.n

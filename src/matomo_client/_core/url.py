@@ -20,9 +20,8 @@ def normalise_base_url(base_url: str) -> str:
         raise ValueError("the Matomo base URL contains whitespace")
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(
-            f"the Matomo base URL must start with http:// or https://, not {parts.scheme or 'nothing'}:"
-        )
+        scheme = parts.scheme or "(none)"
+        raise ValueError(f"the Matomo base URL must be http:// or https://, not {scheme}")
     if not parts.hostname:
         raise ValueError("the Matomo base URL has no host")
     if parts.username or parts.password:
@@ -43,7 +42,9 @@ def check_method(method: str) -> str:
         raise ValueError("the Matomo method must be a string like 'VisitsSummary.get'")
     module, dot, action = method.partition(".")
     if not dot or not module or not action or not (module + action).replace("_", "").isalnum():
-        raise ValueError(f"{method!r} is not a Matomo method: use 'Module.action', e.g. 'VisitsSummary.get'")
+        raise ValueError(
+            f"{method!r} is not a Matomo method: use 'Module.action', e.g. 'VisitsSummary.get'"
+        )
     return method
 
 

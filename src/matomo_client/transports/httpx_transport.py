@@ -1,4 +1,4 @@
-"""The shipped transports, over httpx. httpx exceptions become `TransportError` here, at the boundary."""
+"""The shipped transports, over httpx; httpx exceptions become `TransportError` here."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ class AsyncHttpxTransport:
             raise _translate(exc, request) from exc
 
     @contextlib.asynccontextmanager
-    async def stream(self, request: Request) -> AsyncIterator[tuple[StreamedResponse, AsyncIterator[bytes]]]:
+    async def stream(
+        self, request: Request
+    ) -> AsyncIterator[tuple[StreamedResponse, AsyncIterator[bytes]]]:
         """Send one request and yield the status/headers and an iterator over body chunks."""
         try:
             async with self._client.stream(

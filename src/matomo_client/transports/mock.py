@@ -24,7 +24,9 @@ __all__ = ["MockTransport", "SyncMockTransport", "json_response", "request_param
 Handler = Callable[[Request], Response]
 
 
-def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     """A JSON response as Matomo sends it."""
     return Response(
         status,
@@ -66,7 +68,7 @@ class _Base:
 
     @classmethod
     def routes(cls, routes: Mapping[str, Any]) -> Any:
-        """Answer by Matomo method: a value (sent as JSON), a `Response`, or a function of the request."""
+        """Answer by Matomo method: a value (sent as JSON), a `Response`, or a function."""
         return cls(_route_handler(routes))
 
     def _answer(self, request: Request) -> Response:
@@ -80,7 +82,7 @@ class _Base:
 
 
 class MockTransport(_Base):
-    """An async transport that answers from `handler(request)`; keeps every request in `.requests`."""
+    """An async transport answering from `handler(request)`; keeps requests in `.requests`."""
 
     async def send(self, request: Request) -> Response:
         """Answer one request from the handler."""

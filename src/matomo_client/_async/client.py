@@ -1,0 +1,232 @@
+"""`AsyncMatomo`: the async client. `scripts/unasync.py` generates the blocking `Matomo` from it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from matomo_client._async import _backend
+from matomo_client._async.driver import run_flow
+from matomo_client._async.modules import (
+    AsyncActionsModule,
+    AsyncApiModule,
+    AsyncLiveModule,
+    AsyncReferrersModule,
+    AsyncSitesModule,
+    AsyncVisitsSummaryModule,
+)
+from matomo_client._core.auth import Auth
+from matomo_client._core.decode import read_raw
+from matomo_client._core.flow import Sleep
+from matomo_client._core.http import Response
+from matomo_client._core.params import Params
+from matomo_client._core.retry import RetryPolicy
+from matomo_client._core.url import normalise_base_url
+from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
+from matomo_client.errors import ApiError, ApiErrorKind, PreflightError
+from matomo_client.transports.base import AsyncTransport
+from matomo_client.transports.httpx_transport import AsyncHttpxTransport
+
+__all__ = ["AsyncMatomo", "ClientStats"]
+
+T = TypeVar("T")
+
+# Oldest Matomo whose API this client speaks (JSON shapes and errors, matomo-api-notes.md §2).
+MIN_VERSION = (4, 0)
+# Peek this far into a streamed body to tell an error object from data.
+_ERROR_PEEK = 4096
+
+
+@dataclass
+class ClientStats:
+    """What the client did so far: requests sent and retries made (read by the exporter)."""
+
+    requests: int = 0
+    retries: int = 0
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("-", 1)[0].split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts)
+
+
+def _missing_method(error: ApiError) -> bool:
+    text = error.message.lower()
+    return error.kind is ApiErrorKind.NOT_FOUND and (
+        "does not exist or is not available" in text or "is not enabled" in text
+    )
+
+
+class AsyncMatomo:
+    """Async client for the Matomo Reporting API.
+
+    `async with AsyncMatomo("https://stats.example.com/", auth=Auth.token(t)) as m: ...`
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: Auth | None = None,
+        timeout: float | None = 30.0,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 8,
+        skip_preflight: bool = False,
+        http_client: httpx.AsyncClient | None = None,
+        transport: AsyncTransport | None = None,
+        verify: bool = True,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        if auth is not None and not isinstance(auth, Auth):
+            raise ValueError("auth must be Auth.token(...), Auth.bearer(...) or Auth.anonymous()")
+        if (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise ValueError(
+                f"max_concurrency must be a whole number >= 1, got {max_concurrency!r}"
+            )
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
+        if transport is not None and http_client is not None:
+            raise ValueError("pass either transport= or http_client=, not both")
+        self._auth = auth or Auth.anonymous()
+        self.retry = retry or RetryPolicy()
+        self.max_concurrency = max_concurrency
+        self.stats = ClientStats()
+        self._transport: Any = transport or AsyncHttpxTransport(
+            self.base_url, client=http_client, timeout=timeout, verify=verify
+        )
+        self._owns_transport = transport is None
+        self._limiter = _backend.Limiter(max_concurrency)
+        self._preflight_lock = _backend.Lock()
+        self._version: str | None = None
+        self._preflight_done = skip_preflight
+        self._rand = random.Random()
+        self.api = AsyncApiModule(self)
+        self.visits_summary = AsyncVisitsSummaryModule(self)
+        self.actions = AsyncActionsModule(self)
+        self.referrers = AsyncReferrersModule(self)
+        self.live = AsyncLiveModule(self)
+        self.sites = AsyncSitesModule(self)
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncMatomo:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it."""
+        closer = getattr(self._transport, "aclose", None)
+        if self._owns_transport and closer is not None:
+            await closer()
+
+    def __repr__(self) -> str:
+        return f"AsyncMatomo({self.base_url!r}, auth={self._auth!r})"
+
+    # --- running endpoints ----------------------------------------------------------------------
+
+    def _on_retry(self, step: Sleep) -> None:
+        self.stats.retries += 1
+
+    async def _run(self, endpoint: Endpoint[T]) -> T:
+        self.stats.requests += 1
+        flow = endpoint.flow(self._auth, self.retry, self._rand.random)
+        return await run_flow(flow, self._transport, limiter=self._limiter, on_retry=self._on_retry)
+
+    async def execute(self, endpoint: Endpoint[T], *, typed: bool = True) -> T:
+        """Run any endpoint value through this client (preflight, retries, concurrency limit)."""
+        await self.preflight()
+        try:
+            return await self._run(endpoint)
+        except ApiError as err:
+            if typed and _missing_method(err):
+                raise PreflightError(
+                    self._version, (endpoint.method,), err.message, endpoint.method
+                ) from err
+            raise
+
+    async def preflight(self) -> str | None:
+        """Check once that the server is a Matomo this client speaks to; return its version."""
+        if self._preflight_done:
+            return self._version
+        async with self._preflight_lock:
+            if self._preflight_done:
+                return self._version
+            try:
+                version = await self._run(GetMatomoVersion())
+            except ApiError as err:
+                if _missing_method(err):
+                    raise PreflightError(None, ("API.getMatomoVersion",), err.message) from err
+                raise
+            if _version_tuple(version)[:2] < MIN_VERSION:
+                raise PreflightError(version, (), "matomo-client needs Matomo 4.0 or newer")
+            self._version = version
+            self._preflight_done = True
+        return self._version
+
+    # --- the escape hatch ---------------------------------------------------------------------
+
+    async def call(self, method: str, params: Params | None = None) -> Any:
+        """Any Matomo method; returns the decoded JSON."""
+        return await self.execute(Call(method, params or Params()), typed=False)
+
+    async def call_typed(self, method: str, params: Params | None, result_type: type[T]) -> T:
+        """Any Matomo method, validated into `result_type` (a pydantic model or any type)."""
+        endpoint: CallTyped[T] = CallTyped(method, params or Params(), result_type)
+        return await self.execute(endpoint, typed=False)
+
+    async def call_raw(
+        self, method: str, params: Params | None = None, *, fmt: str = "JSON"
+    ) -> bytes:
+        """Any Matomo method; returns the body bytes untouched (errors still raise)."""
+        return await self.execute(CallRaw(method, params or Params(), fmt), typed=False)
+
+    async def stream_raw(
+        self, method: str, params: Params | None = None, *, fmt: str = "JSON"
+    ) -> AsyncIterator[bytes]:
+        """Any Matomo method; yields the body in chunks, for payloads too big to hold in memory."""
+        await self.preflight()
+        endpoint = CallRaw(method, params or Params(), fmt)
+        request = endpoint.request(self._auth)
+        opener = getattr(self._transport, "stream", None)
+        if opener is None:  # a transport without streaming: one whole body
+            yield await self._run(endpoint)
+            return
+        self.stats.requests += 1
+        async with self._limiter, opener(request) as (head, chunks):
+            if head.status >= 300 or not head.headers.get("content-type", "").startswith(
+                ("application/json", "text/xml", "application/xml", "text/csv", "text/plain")
+            ):
+                body = b""
+                async for chunk in chunks:
+                    body += chunk
+                    if len(body) > 1 << 20:
+                        break
+                read_raw(method, Response(head.status, head.headers, body), self._auth.secrets)
+                return
+            first = b""
+            async for chunk in chunks:
+                first += chunk
+                if len(first) >= _ERROR_PEEK:
+                    break
+            if first.lstrip().startswith(b'{"result":"error"'):
+                async for chunk in chunks:
+                    first += chunk
+                read_raw(method, Response(head.status, head.headers, first), self._auth.secrets)
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk

@@ -1,0 +1,310 @@
+# Generated from src/matomo_client/_async/modules.py by scripts/unasync.py. Do not edit.
+"""The typed modules of the sync client: api, visits_summary, actions, referrers, live, sites.
+
+Each method builds an endpoint value (`matomo_client.endpoints`) and runs it through the client.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from matomo_client._core.paging import Cursor, advance
+from matomo_client._core.params import Params
+from matomo_client._core.periods import DateRange, Limit, Period
+from matomo_client.endpoints import (
+    BulkResult,
+    GetBulkRequest,
+    GetMatomoVersion,
+    GetReportMetadata,
+    LastVisitsDetails,
+    LivePage,
+    Report,
+    SiteFromId,
+    SitesWithViewAccess,
+    VisitsSummaryGet,
+    VisitsSummarySeries,
+    bulk_entry,
+)
+from matomo_client.endpoints import validate as _validate
+from matomo_client.models import (
+    ActionRow,
+    ReferrerRow,
+    ReportMetadata,
+    ReportRow,
+    Site,
+    Visit,
+    VisitsSummary,
+)
+
+if TYPE_CHECKING:
+    from matomo_client._sync.client import Matomo
+
+__all__ = [
+    "ActionsModule",
+    "ApiModule",
+    "LiveModule",
+    "ReferrersModule",
+    "SitesModule",
+    "VisitsSummaryModule",
+]
+
+RowT = TypeVar("RowT", bound=ReportRow)
+
+# Rows per request when reading a whole report: large reports are paged under the hood.
+REPORT_PAGE = 10_000
+# A bulk POST holds at most this many sub-requests and bytes (PHP max_input_vars, post_max_size).
+BULK_MAX_ITEMS = 100
+BULK_MAX_BYTES = 512 * 1024
+
+
+class _Module:
+    def __init__(self, client: Matomo) -> None:
+        self._client = client
+
+    def _report(self, endpoint: Report[RowT]) -> list[RowT]:
+        """Every row of a report, reading `REPORT_PAGE` rows a request until a short page."""
+        rows: list[RowT] = []
+        offset = 0
+        while True:
+            page_endpoint: Report[RowT] = Report(
+                endpoint.method,
+                endpoint.id_site,
+                endpoint.period,
+                endpoint.row_model,
+                endpoint.segment,
+                endpoint.flat,
+                REPORT_PAGE,
+                offset,
+                endpoint.id_subtable,
+                endpoint.extra,
+            )
+            page = self._client.execute(page_endpoint)
+            rows.extend(page)
+            if len(page) < REPORT_PAGE:
+                return rows
+            offset += len(page)
+
+
+class ApiModule(_Module):
+    """The `API` module: version, report metadata, bulk requests."""
+
+    def version(self) -> str:
+        """The Matomo version (API.getMatomoVersion), e.g. "5.11.2"."""
+        return self._client.execute(GetMatomoVersion())
+
+    def report_metadata(self, id_site: int, period: Period | None = None) -> list[ReportMetadata]:
+        """Every report the site exposes (API.getReportMetadata), never cut at 100."""
+        return self._client.execute(GetReportMetadata(id_site, period))
+
+    def bulk(self, items: Sequence[tuple[str, Params]]) -> list[BulkResult]:
+        """Many calls in few round trips (API.getBulkRequest); failures are reported per item.
+
+        Items are sent in the POST body and split into batches by count and size.
+        """
+        results: list[BulkResult] = []
+        for batch in _bulk_batches(items):
+            answers: list[BulkResult] = self._client.execute(GetBulkRequest(tuple(batch)))
+            results.extend(answers)
+        return results
+
+
+def _bulk_batches(items: Sequence[tuple[str, Params]]) -> list[list[tuple[str, Params]]]:
+    batches: list[list[tuple[str, Params]]] = [[]]
+    size = 0
+    for method, params in items:
+        cost = len(bulk_entry(method, params)) + 16
+        if batches[-1] and (len(batches[-1]) >= BULK_MAX_ITEMS or size + cost > BULK_MAX_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append((method, params))
+        size += cost
+    return batches if batches[0] else []
+
+
+class VisitsSummaryModule(_Module):
+    """The `VisitsSummary` module."""
+
+    def get(self, id_site: int, period: Period, segment: str | None = None) -> VisitsSummary:
+        """Visits, actions, bounce rate... for one site and period (VisitsSummary.get)."""
+        return self._client.execute(VisitsSummaryGet(id_site, period, segment))
+
+    def series(
+        self, id_site: int, unit: str, date_range: DateRange, segment: str | None = None
+    ) -> dict[dt.date, VisitsSummary]:
+        """One summary per day/week/month/year of `date_range` in one request; empties zeroed."""
+        return self._client.execute(VisitsSummarySeries(id_site, unit, date_range, segment))
+
+
+class _ReportModule(_Module):
+    _row: type[ReportRow] = ReportRow
+    _prefix = ""
+
+    def _rows(
+        self, action: str, id_site: int, period: Period, segment: str | None, flat: bool, **kw: Any
+    ) -> list[Any]:
+        endpoint: Report[Any] = Report(
+            f"{self._prefix}.{action}", id_site, period, self._row, segment, flat, **kw
+        )
+        return self._report(endpoint)
+
+    def subtable(
+        self,
+        action: str,
+        id_site: int,
+        period: Period,
+        id_subtable: int,
+        segment: str | None = None,
+    ) -> list[Any]:
+        """The rows under one hierarchical row (`row.id_subtable`) of report `action`."""
+        return self._rows(action, id_site, period, segment, False, id_subtable=id_subtable)
+
+
+class ActionsModule(_ReportModule):
+    """The `Actions` module: page URLs and titles, downloads, outlinks."""
+
+    _row = ActionRow
+    _prefix = "Actions"
+
+    def page_urls(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ActionRow]:
+        """Page URLs (Actions.getPageUrls); `flat=False` gives folders with `id_subtable`."""
+        return self._rows("getPageUrls", id_site, period, segment, flat)
+
+    def page_titles(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ActionRow]:
+        """Page titles (Actions.getPageTitles)."""
+        return self._rows("getPageTitles", id_site, period, segment, flat)
+
+    def downloads(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ActionRow]:
+        """Downloads (Actions.getDownloads), grouped by domain unless flat."""
+        return self._rows("getDownloads", id_site, period, segment, flat)
+
+    def outlinks(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ActionRow]:
+        """Outlinks (Actions.getOutlinks), grouped by domain unless flat."""
+        return self._rows("getOutlinks", id_site, period, segment, flat)
+
+
+class ReferrersModule(_ReportModule):
+    """The `Referrers` module."""
+
+    _row = ReferrerRow
+    _prefix = "Referrers"
+
+    def referrer_type(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = False
+    ) -> list[ReferrerRow]:
+        """Visits by channel type (Referrers.getReferrerType)."""
+        return self._rows("getReferrerType", id_site, period, segment, flat)
+
+    def all(self, id_site: int, period: Period, segment: str | None = None) -> list[ReferrerRow]:
+        """Every referrer of every type (Referrers.getAll)."""
+        return self._rows("getAll", id_site, period, segment, False)
+
+    def websites(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ReferrerRow]:
+        """Referring websites (Referrers.getWebsites)."""
+        return self._rows("getWebsites", id_site, period, segment, flat)
+
+    def search_engines(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ReferrerRow]:
+        """Search engines (Referrers.getSearchEngines)."""
+        return self._rows("getSearchEngines", id_site, period, segment, flat)
+
+    def keywords(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ReferrerRow]:
+        """Search keywords (Referrers.getKeywords)."""
+        return self._rows("getKeywords", id_site, period, segment, flat)
+
+    def campaigns(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ReferrerRow]:
+        """Campaigns (Referrers.getCampaigns)."""
+        return self._rows("getCampaigns", id_site, period, segment, flat)
+
+    def socials(
+        self, id_site: int, period: Period, segment: str | None = None, flat: bool = True
+    ) -> list[ReferrerRow]:
+        """Social networks (Referrers.getSocials)."""
+        return self._rows("getSocials", id_site, period, segment, flat)
+
+
+class LiveModule(_Module):
+    """The `Live` module: raw visits with their actions."""
+
+    def last_visits(
+        self,
+        id_site: int,
+        period: Period,
+        limit: Limit | int,
+        offset: int = 0,
+        segment: str | None = None,
+    ) -> list[Visit]:
+        """One page as Matomo serves it (newest first, offset paging); exports use `stream`."""
+        n = limit.n if isinstance(limit, Limit) else Limit(limit).n
+        return self._client.execute(LastVisitsDetails(id_site, period, n, offset, segment))
+
+    def next_page_raw(self, cursor: Cursor) -> tuple[list[dict[str, Any]], Cursor | None]:
+        """The next page of raw visit dicts (as Matomo sent them) and the following cursor."""
+        page = self._client.execute(LivePage(cursor.params()))
+        fresh, following = advance(cursor, page)
+        return [dict(v) for v in fresh], following
+
+    def next_page(self, cursor: Cursor) -> tuple[list[Visit], Cursor | None]:
+        """The next page of visits and the following cursor (None once an empty page came)."""
+        raw, following = self.next_page_raw(cursor)
+        visits: list[Visit] = _validate(LivePage.method, list[Visit], raw)
+        return visits, following
+
+    def stream_raw(
+        self,
+        id_site: int,
+        period: Period,
+        page_size: Limit | int = 1000,
+        segment: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every visit of the period as a raw dict, oldest first, each exactly once."""
+        limit = page_size if isinstance(page_size, Limit) else Limit(page_size)
+        cursor: Cursor | None = Cursor(id_site, period, limit, segment)
+        yielded: set[int] = set()  # visits that grow during paging come again: keep the first
+        while cursor is not None:
+            page, cursor = self.next_page_raw(cursor)
+            for visit in page:
+                vid = int(visit["idVisit"])
+                if vid not in yielded:
+                    yielded.add(vid)
+                    yield visit
+
+    def stream(
+        self,
+        id_site: int,
+        period: Period,
+        page_size: Limit | int = 1000,
+        segment: str | None = None,
+    ) -> Iterator[Visit]:
+        """Every visit of the period, oldest first, each exactly once; ends after an empty page."""
+        for raw in self.stream_raw(id_site, period, page_size, segment):
+            yield _validate(LivePage.method, Visit, raw)
+
+
+class SitesModule(_Module):
+    """The `SitesManager` module."""
+
+    def list(self) -> builtins.list[Site]:
+        """Every site the token can view, ascending by id (never cut at 100)."""
+        return self._client.execute(SitesWithViewAccess())
+
+    def get(self, id_site: int) -> Site:
+        """One site by id."""
+        return self._client.execute(SiteFromId(id_site))
