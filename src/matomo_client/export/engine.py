@@ -1,0 +1,344 @@
+"""The export engine: plan windows, fetch them concurrently, write each atomically, reconcile.
+
+`export_visits` and `export_reports` share one runner (`_Run`): it resolves the sites, checks
+the target's manifest against the command (refusing a different one unless `restart`), skips
+windows already done, and runs up to `concurrency` windows at once in an anyio task group.
+Fetching is async; writing goes through one worker thread at a time (the sinks are blocking
+drivers), so a window's rows and its manifest record land together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+
+from ..errors import MatomoError
+from .errors import ExportApiError, ExportUsageError
+from .progress import ExportProgress, ExportSummary, ProgressCallback
+from .reconcile import reconcile_site
+from .schema import build_visit_batches
+from .sinks import DEFAULT_TARGET, Sink, open_target
+from .state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
+from .windows import DEFAULT_SETTLE, Window, plan_days, resolve_day, site_tz
+
+__all__ = ["SiteInfo", "export_visits"]
+
+SitesArg = Sequence[int] | int | str
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """The site facts the engine needs."""
+
+    id_site: int
+    timezone: str | None
+
+
+def _date_spec(value: date | str) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value).strip().lower()
+
+
+def _check_common(page_size: int, concurrency: int, start: date | str, end: date | str) -> None:
+    if page_size < 1:
+        raise ExportUsageError(f"page size must be at least 1, not {page_size}")
+    if concurrency < 1:
+        raise ExportUsageError(f"concurrency must be at least 1, not {concurrency}")
+    today = datetime.now(timezone.utc).date()
+    try:
+        a, b = resolve_day(start, today), resolve_day(end, today)
+    except ValueError as e:
+        raise ExportUsageError(str(e)) from None
+    if a > b:
+        raise ExportUsageError(f"--from {_date_spec(start)} is after --to {_date_spec(end)}")
+
+
+def _sites_param(sites: SitesArg) -> str | list[int]:
+    if isinstance(sites, str):
+        if sites.strip().lower() == "all":
+            return "all"
+        try:
+            return sorted({int(s) for s in sites.split(",") if s.strip()})
+        except ValueError:
+            raise ExportUsageError(f"invalid site {sites!r}: use a site id or 'all'") from None
+    if isinstance(sites, int):
+        return [sites]
+    return sorted({int(s) for s in sites})
+
+
+def _is_done(recorded: dict[tuple[int, date], WindowRecord], id_site: int, day: date) -> bool:
+    rec = recorded.get((id_site, day))
+    return rec is not None and rec.status == DONE
+
+
+def _api_error(e: MatomoError, where: str) -> ExportApiError:
+    message = getattr(e, "message", None) or str(e)
+    return ExportApiError(f"{where}: {message}")
+
+
+class _Run:
+    """State shared by the windows of one export run."""
+
+    def __init__(
+        self,
+        client: Any,
+        kind: str,
+        target: str | os.PathLike[str] | Sink | None,
+        concurrency: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.client = client
+        self.kind = kind
+        self.sink = target if isinstance(target, Sink) else open_target(target or DEFAULT_TARGET)
+        self.concurrency = concurrency
+        self.progress = progress
+        self.summary = ExportSummary(kind, self.sink.target)
+        self.write_lock = anyio.Lock()
+        self.failure: BaseException | None = None
+        self._stats0 = self._stats()
+
+    def _stats(self) -> tuple[int, int]:
+        stats = getattr(self.client, "stats", None)
+        return (getattr(stats, "requests", 0), getattr(stats, "retries", 0))
+
+    def emit(self, phase: str, last: str | None = None) -> None:
+        """Update request counters and call the progress callback."""
+        req, ret = self._stats()
+        self.summary.requests = req - self._stats0[0]
+        self.summary.retries = ret - self._stats0[1]
+        if self.progress is None:
+            return
+        s = self.summary
+        self.progress(
+            ExportProgress(
+                kind=self.kind,
+                phase=phase,
+                windows_total=s.windows_total,
+                windows_done=s.windows_exported + s.windows_skipped,
+                windows_skipped=s.windows_skipped,
+                visits=s.visits,
+                actions=s.actions,
+                report_rows=s.report_rows,
+                requests=s.requests,
+                retries=s.retries,
+                last_window=last,
+            )
+        )
+
+    async def sites(self, sites: SitesArg) -> list[SiteInfo]:
+        """Resolve `sites` against the sites the token can view."""
+        wanted = _sites_param(sites)
+        try:
+            visible = await self.client.sites.list()
+        except MatomoError as e:
+            raise _api_error(e, "cannot list sites") from e
+        by_id = {int(s.id_site): SiteInfo(int(s.id_site), s.timezone) for s in visible}
+        if wanted == "all":
+            if not by_id:
+                raise ExportUsageError("this token cannot view any site")
+            return [by_id[i] for i in sorted(by_id)]
+        assert not isinstance(wanted, str)
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            seen = ", ".join(str(i) for i in sorted(by_id)) or "none"
+            raise ExportUsageError(
+                f"site {', '.join(map(str, missing))} does not exist or this token cannot "
+                f"view it (visible sites: {seen})"
+            )
+        return [by_id[i] for i in wanted]
+
+    async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a sink call in a worker thread, one at a time."""
+        async with self.write_lock:
+            return await anyio.to_thread.run_sync(fn, *args)
+
+    async def open_sink(
+        self, params: dict[str, Any], restart: bool
+    ) -> dict[tuple[int, date], WindowRecord]:
+        """Open the target, check/record the job; return the windows already recorded."""
+        await self.in_thread(self.sink.open)
+        state = await self.in_thread(self.sink.load_state, self.kind)
+        job = JobInfo(self.kind, params, fingerprint(params))
+        if not restart:
+            state.check_job(job, self.sink.target)
+        await self.in_thread(self.sink.start_job, job, restart)
+        return {} if restart else dict(state.windows)
+
+    async def run_all(self, items: Sequence[Any], work: Callable[[Any], Awaitable[None]]) -> None:
+        """Run `work(item)` for each item, `concurrency` at a time; stop at the first failure."""
+        send, receive = anyio.create_memory_object_stream[Any](len(items) or 1)
+        for item in items:
+            send.send_nowait(item)
+        send.close()
+
+        async def worker(tg: anyio.abc.TaskGroup) -> None:
+            async with receive.clone() as inbox:
+                async for item in inbox:
+                    try:
+                        await work(item)
+                    except Exception as e:  # first failure wins; siblings are cancelled
+                        if self.failure is None:
+                            self.failure = e
+                        tg.cancel_scope.cancel()
+                        return
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(self.concurrency, max(len(items), 1))):
+                tg.start_soon(worker, tg)
+        receive.close()
+        if self.failure is not None:
+            raise self.failure
+
+    async def close(self) -> None:
+        """Close the sink (shielded: runs even when the export is cancelled)."""
+        with anyio.CancelScope(shield=True):
+            await self.in_thread(self.sink.close)
+
+
+async def _fetch_window(
+    client: Any, window: Window, page_size: int, segment: str | None
+) -> list[dict[str, Any]]:
+    """Every visit the window owns, each once (the latest copy when a visit grew meanwhile)."""
+    from .. import Cursor, Limit, Period
+
+    cursor: Any = Cursor(window.id_site, Period.day(window.day), Limit(page_size), segment)
+    by_id: dict[Any, dict[str, Any]] = {}
+    lo, hi = window.start_ts, window.end_ts
+    while cursor is not None:
+        page, cursor = await client.live.next_page_raw(cursor)
+        for v in page:
+            ts = v.get("lastActionTimestamp")
+            # Matomo's day includes the next midnight; that visit belongs to the next window.
+            if isinstance(ts, int) and not lo <= ts < hi:
+                continue
+            by_id[v.get("idVisit")] = v
+    return list(by_id.values())
+
+
+async def export_visits(
+    client: Any,
+    *,
+    sites: SitesArg = "all",
+    start: date | str = "yesterday",
+    end: date | str = "yesterday",
+    segment: str | None = None,
+    target: str | os.PathLike[str] | Sink | None = DEFAULT_TARGET,
+    page_size: int = 1000,
+    concurrency: int = 4,
+    restart: bool = False,
+    reconcile: bool = True,
+    progress: ProgressCallback | None = None,
+    now: datetime | None = None,
+    settle: timedelta = DEFAULT_SETTLE,
+) -> ExportSummary:
+    """Export raw visits and their actions, one (site, day) window at a time; resumable.
+
+    `client` is an `AsyncMatomo`. `start`/`end` take dates or `YYYY-MM-DD`, `today`,
+    `yesterday`, `lastN`, `previousN`, resolved in each site's timezone. Re-running the same
+    call after a crash finishes the export with every visit exactly once; a different call
+    against the same target raises `StateMismatchError` unless `restart=True`.
+    """
+    _check_common(page_size, concurrency, start, end)
+    params: dict[str, Any] = {
+        "kind": "visits",
+        "sites": _sites_param(sites),
+        "from": _date_spec(start),
+        "to": _date_spec(end),
+        "segment": segment or None,
+    }
+    run = _Run(client, "visits", target, concurrency, progress)
+    site_list = await run.sites(sites)
+    now = now or datetime.now(timezone.utc)
+    windows: list[Window] = []
+    for site in site_list:
+        try:
+            tz = site_tz(site.timezone)
+        except ValueError as e:
+            raise ExportUsageError(f"site {site.id_site}: {e}") from None
+        today = now.astimezone(tz).date()
+        windows.extend(
+            plan_days(
+                site.id_site, resolve_day(start, today), resolve_day(end, today), tz, now, settle
+            )
+        )
+    summary = run.summary
+    summary.sites = [s.id_site for s in site_list]
+    summary.windows_total = len(windows)
+    try:
+        recorded = await run.open_sink(params, restart)
+        todo = [
+            w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) != DONE
+        ]
+        summary.windows_skipped = len(windows) - len(todo)
+        run.emit("exporting")
+        records: dict[tuple[int, date], WindowRecord] = {
+            (w.id_site, w.day): recorded[(w.id_site, w.day)]
+            for w in windows
+            if (w.id_site, w.day) in recorded
+        }
+
+        async def one(window: Window) -> None:
+            where = f"site {window.id_site}, {window.day}"
+            try:
+                raw = await _fetch_window(client, window, page_size, segment)
+            except MatomoError as e:
+                raise _api_error(e, f"cannot export visits of {where}") from e
+            visits, actions = build_visit_batches(raw)
+            rec = WindowRecord(
+                "visits",
+                window.id_site,
+                window.day,
+                DONE if window.closed else OPEN,
+                visits=len(visits),
+                actions=len(actions),
+                bounds=(window.start_ts, window.end_ts),
+            )
+            await run.in_thread(run.sink.write_window, "visits", [rec], [visits, actions])
+            records[(window.id_site, window.day)] = rec
+            summary.windows_exported += 1
+            summary.windows_open += rec.status == OPEN
+            summary.visits += len(visits)
+            summary.actions += len(actions)
+            run.emit("exporting", where)
+
+        await run.run_all(todo, one)
+
+        if reconcile and windows:
+            run.emit("reconciling")
+            await _reconcile(run, site_list, windows, records, segment)
+        run.emit("finishing")
+        await run.in_thread(run.sink.finish)
+        run.emit("done")
+    finally:
+        await run.close()
+    return summary
+
+
+async def _reconcile(
+    run: _Run,
+    site_list: Sequence[SiteInfo],
+    windows: Sequence[Window],
+    records: dict[tuple[int, date], WindowRecord],
+    segment: str | None,
+) -> None:
+    updated_all: list[WindowRecord] = []
+    for site in site_list:
+        recs = [
+            records[(w.id_site, w.day)]
+            for w in windows
+            if w.id_site == site.id_site and (w.id_site, w.day) in records
+        ]
+        try:
+            updated, mismatches = await reconcile_site(run.client, site.id_site, recs, segment)
+        except MatomoError as e:
+            message = getattr(e, "message", None) or str(e)
+            run.summary.warnings.append(f"site {site.id_site}: not reconciled ({message})")
+            continue
+        updated_all.extend(updated)
+        run.summary.mismatches.extend(mismatches)
+    await run.in_thread(run.sink.record_windows, updated_all)
+    run.summary.reconciled = True

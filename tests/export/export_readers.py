@@ -1,0 +1,74 @@
+"""Read an export target back with the target's own reader (duckdb, sqlite3, pyarrow, json...)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import zstandard
+
+
+def _final(target: str, table: str) -> Path:
+    p = Path(target)
+    for ext in ("jsonl.gz", "jsonl.zst", "jsonl", "csv.gz", "csv.zst", "csv", "parquet"):
+        if p.name.endswith("." + ext):
+            return p.with_name(p.name[: -len(ext) - 1] + f".{table}.{ext}")
+    raise ValueError(target)
+
+
+def _text(path: Path) -> str:
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        return gzip.decompress(data).decode()
+    if path.name.endswith(".zst"):
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+        return reader.read().decode()
+    return data.decode()
+
+
+def read_rows(target: str, table: str) -> list[dict[str, Any]]:
+    """Every row of `table` in `target`, as dicts, typed as the target's reader types them."""
+    if target.startswith("postgresql://"):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(target, row_factory=dict_row) as con:
+            return list(con.execute(f"SELECT * FROM {table}").fetchall())
+    if target.endswith(".duckdb"):
+        con = duckdb.connect(target, read_only=True)
+        try:
+            cur = con.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            con.close()
+    if target.endswith(".sqlite"):
+        con3 = sqlite3.connect(target, detect_types=sqlite3.PARSE_DECLTYPES)
+        con3.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con3.execute(f"SELECT * FROM {table}")]
+        finally:
+            con3.close()
+    if target.endswith(os.sep) or os.path.isdir(target):
+        root = Path(target) / table
+        if not root.exists():
+            return []
+        rows: list[dict[str, Any]] = []
+        for part in sorted(root.rglob("part.parquet")):
+            rows.extend(pq.ParquetFile(part).read().to_pylist())
+        return rows
+    final = _final(target, table)
+    if final.name.endswith(".parquet"):
+        return list(pq.read_table(final).to_pylist())
+    text = _text(final)
+    if ".jsonl" in final.name:
+        return [json.loads(line) for line in text.splitlines() if line]
+    return list(csv.DictReader(io.StringIO(text)))

@@ -1,0 +1,183 @@
+"""Each sink: write windows, re-write one, read back with the target's own reader."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from export_readers import read_rows
+
+from matomo_client.export import ExportUsageError, StateMismatchError, TargetError, open_target
+from matomo_client.export.schema import build_report_rows, build_visit_batches
+from matomo_client.export.sinks import DuckDBSink, FileSink, PostgresSink, SQLiteSink
+from matomo_client.export.state import DONE, OPEN, ExportState, JobInfo, WindowRecord, fingerprint
+
+RECORDED = Path(__file__).parent.parent / "recorded"
+PAGE_A = json.loads(
+    (RECORDED / "049_Live.getLastVisitsDetails_limit5_offset0.response.json").read_text()
+)
+PAGE_B = json.loads(
+    (RECORDED / "050_Live.getLastVisitsDetails_limit5_offset5.response.json").read_text()
+)
+FILE_TARGETS = [
+    "x.duckdb",
+    "x.sqlite",
+    "x.jsonl",
+    "x.jsonl.gz",
+    "x.jsonl.zst",
+    "x.csv",
+    "x.parquet",
+    "hive/",
+]
+
+
+@pytest.fixture(params=[*FILE_TARGETS, "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each target kind, in a fresh place."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / request.param)
+
+
+def _write(sink: Any, day: date, page: list[dict[str, Any]], status: str = DONE) -> None:
+    visits, actions = build_visit_batches(page)
+    rec = WindowRecord("visits", 1, day, status, len(visits), len(actions), bounds=None)
+    sink.write_window("visits", [rec], [visits, actions])
+
+
+def _job(params: dict[str, Any] | None = None) -> JobInfo:
+    p = params or {"kind": "visits", "sites": [1]}
+    return JobInfo("visits", p, fingerprint(p))
+
+
+def _ts(value: Any) -> datetime:
+    """A timestamp as the target returned it, as a naive UTC datetime."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.fromisoformat(str(value).rstrip("Z").replace("T", " "))
+
+
+def test_write_rewrite_and_read_back(target: str) -> None:
+    """Two windows then a re-write of the first give every visit and action exactly once, typed."""
+    with open_target(target) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, date(2026, 11, 28), PAGE_B)
+        _write(sink, date(2026, 11, 29), PAGE_A, OPEN)
+        _write(sink, date(2026, 11, 29), PAGE_A, DONE)  # the open window fetched again
+        sink.finish()
+        state = sink.load_state("visits")
+    visits = read_rows(target, "visits")
+    ids = sorted(int(v["id_visit"]) for v in visits)
+    assert ids == sorted(v["idVisit"] for v in PAGE_A + PAGE_B)
+    actions = read_rows(target, "actions")
+    n_actions = sum(len(v["actionDetails"]) for v in PAGE_A + PAGE_B)
+    assert len(actions) == n_actions
+    assert len({(a["id_visit"], a["position"]) for a in actions}) == n_actions
+
+    first = next(v for v in visits if int(v["id_visit"]) == PAGE_A[0]["idVisit"])
+    raw = PAGE_A[0]
+    assert _ts(first["last_action_timestamp"]) == datetime(2026, 11, 29, 4, 39, 0)
+    assert str(first["visitor_id"]) == raw["visitorId"]
+    extra = first["extra"]
+    extra = json.loads(extra) if isinstance(extra, str) else extra
+    assert extra == {"dimension1": "new"}
+    assert "server_time_pretty" not in first and "country_flag" not in first
+    if not target.endswith(".csv"):  # CSV has no types: everything is text
+        assert first["visit_count"] == 1 and isinstance(first["visit_count"], int)
+        assert isinstance(first["total_ecommerce_revenue"], float)
+    assert state.job is not None and state.job.fingerprint == _job().fingerprint
+    assert {(r.day, r.status) for r in state.windows.values()} == {
+        (date(2026, 11, 28), DONE),
+        (date(2026, 11, 29), DONE),
+    }
+
+
+def test_restart_clears_previous_export(target: str) -> None:
+    """A restarted job starts from an empty table and an empty manifest."""
+    with open_target(target) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, date(2026, 11, 28), PAGE_B)
+        sink.finish()
+    with open_target(target) as sink:
+        sink.start_job(_job({"kind": "visits", "sites": [2]}), restart=True)
+        _write(sink, date(2026, 11, 29), PAGE_A)
+        sink.finish()
+        state = sink.load_state("visits")
+    ids = sorted(int(v["id_visit"]) for v in read_rows(target, "visits"))
+    assert ids == sorted(v["idVisit"] for v in PAGE_A)
+    assert list(state.windows) == [(1, date(2026, 11, 29))]
+
+
+def test_reports_rows_are_replaced_per_period_date(target: str) -> None:
+    """Writing the same report period twice leaves one copy of its rows, metrics as numbers."""
+    rows = json.loads((RECORDED / "067_Actions.getPageUrls_flat.response.json").read_text())
+    kind = "reports:day"
+    job = JobInfo(kind, {"kind": kind}, fingerprint({"kind": kind}))
+    with open_target(target) as sink:
+        sink.start_job(job, restart=False)
+        for _ in range(2):
+            batch = build_report_rows(1, "day", date(2026, 11, 28), "Actions.getPageUrls", "", rows)
+            rec = WindowRecord(kind, 1, date(2026, 11, 28), DONE, rows=len(batch))
+            sink.write_window(kind, [rec], [batch])
+        sink.finish()
+    back = read_rows(target, "reports")
+    assert len(back) == len(rows)
+    by_label = {r["label"]: r for r in back}
+    assert float(by_label[rows[0]["label"]]["nb_visits"]) == rows[0]["nb_visits"]
+    assert {r["report"] for r in back} == {"Actions.getPageUrls"}
+
+
+def test_state_refuses_a_different_command() -> None:
+    """A job with another fingerprint is refused with a message naming what changed."""
+    state = ExportState("visits", job=_job({"kind": "visits", "segment": None}))
+    with pytest.raises(StateMismatchError, match=r"segment: None -> 'browserCode==FF'"):
+        state.check_job(_job({"kind": "visits", "segment": "browserCode==FF"}), "t.duckdb")
+
+
+def test_open_target_picks_the_sink_from_the_name(tmp_path: Path) -> None:
+    """Extensions and URLs map to the documented sinks; unknown ones are a usage error."""
+    assert isinstance(open_target(str(tmp_path / "a.duckdb")), DuckDBSink)
+    assert isinstance(open_target(str(tmp_path / "a.sqlite")), SQLiteSink)
+    assert isinstance(open_target("postgresql://u:secret@h/db"), PostgresSink)
+    assert "secret" not in open_target("postgresql://u:secret@h/db").target
+    sink = open_target(str(tmp_path / "a.jsonl.zst"))
+    assert isinstance(sink, FileSink) and sink.compression == "zst"
+    assert isinstance(open_target(str(tmp_path)), FileSink)
+    with pytest.raises(ExportUsageError):
+        open_target(str(tmp_path / "a.xlsx"))
+    with pytest.raises(ExportUsageError):
+        open_target("mysql://h/db")
+
+
+@pytest.mark.parametrize("name", ["x.duckdb", "x.sqlite", "x.jsonl", "x.parquet"])
+def test_unwritable_target_is_a_target_error(tmp_path: Path, name: str) -> None:
+    """A target in a folder that cannot be created fails with TargetError naming it."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    path = str(blocker / name)
+    with pytest.raises(TargetError, match="file"):
+        open_target(path).open()
+
+
+def test_file_sink_drops_unrecorded_parts_and_cut_journal_lines(tmp_path: Path) -> None:
+    """After a crash, parts with no journal line are removed and a cut last line is ignored."""
+    target = str(tmp_path / "x.jsonl")
+    with open_target(target) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, date(2026, 11, 28), PAGE_B)
+    orphan = tmp_path / "x.parts" / "visits" / "site=1" / "date=2026-11-29.jsonl"
+    orphan.write_text('{"id_visit": 1}\n')
+    journal = tmp_path / "x._matomo_export.jsonl"
+    journal.write_bytes(journal.read_bytes() + b'{"type": "window", "kind": "vis')
+    with open_target(target) as sink:
+        state = sink.load_state("visits")
+        _write(sink, date(2026, 11, 30), PAGE_A)
+        sink.finish()
+        state2 = sink.load_state("visits")
+    assert not orphan.exists()
+    assert list(state.windows) == [(1, date(2026, 11, 28))]
+    assert set(state2.windows) == {(1, date(2026, 11, 28)), (1, date(2026, 11, 30))}
+    assert len(read_rows(target, "visits")) == len(PAGE_A) + len(PAGE_B)
