@@ -29,7 +29,8 @@ def _text(path: Path) -> str:
     if path.name.endswith(".gz"):
         return gzip.decompress(data).decode()
     if path.name.endswith(".zst"):
-        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+        dctx = zstandard.ZstdDecompressor()
+        reader = dctx.stream_reader(io.BytesIO(data), read_across_frames=True)
         return reader.read().decode()
     return data.decode()
 

@@ -84,11 +84,14 @@ def test_write_rewrite_and_read_back(target: str) -> None:
     extra = first["extra"]
     extra = json.loads(extra) if isinstance(extra, str) else extra
     assert extra == {"dimension1": "new"}
-    assert "server_time_pretty" not in first and "country_flag" not in first
+    assert "server_time_pretty" not in first
+    assert "country_flag" not in first
     if not target.endswith(".csv"):  # CSV has no types: everything is text
-        assert first["visit_count"] == 1 and isinstance(first["visit_count"], int)
+        assert first["visit_count"] == 1
+        assert isinstance(first["visit_count"], int)
         assert isinstance(first["total_ecommerce_revenue"], float)
-    assert state.job is not None and state.job.fingerprint == _job().fingerprint
+    assert state.job is not None
+    assert state.job.fingerprint == _job().fingerprint
     assert {(r.day, r.status) for r in state.windows.values()} == {
         (date(2026, 11, 28), DONE),
         (date(2026, 11, 29), DONE),
@@ -144,7 +147,8 @@ def test_open_target_picks_the_sink_from_the_name(tmp_path: Path) -> None:
     assert isinstance(open_target("postgresql://u:secret@h/db"), PostgresSink)
     assert "secret" not in open_target("postgresql://u:secret@h/db").target
     sink = open_target(str(tmp_path / "a.jsonl.zst"))
-    assert isinstance(sink, FileSink) and sink.compression == "zst"
+    assert isinstance(sink, FileSink)
+    assert sink.compression == "zst"
     assert isinstance(open_target(str(tmp_path)), FileSink)
     with pytest.raises(ExportUsageError):
         open_target(str(tmp_path / "a.xlsx"))
