@@ -1,0 +1,178 @@
+"""The export engine against an in-memory Matomo (real client, mock transport)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import anyio
+import pytest
+from export_fakeworld import FakeMatomo
+from export_readers import read_rows
+
+from matomo_client.export import (
+    ExportApiError,
+    ExportProgress,
+    ExportUsageError,
+    StateMismatchError,
+    export_reports,
+    export_visits,
+    open_target,
+)
+
+pytestmark = pytest.mark.anyio
+
+TODAY = date(2024, 3, 31)  # Europe/Berlin switches to summer time on this day
+NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
+START = TODAY - timedelta(days=4)
+
+
+def _ids(target: str) -> list[tuple[int, int]]:
+    return sorted((int(v["id_site"]), int(v["id_visit"])) for v in read_rows(target, "visits"))
+
+
+@pytest.mark.parametrize("name", ["x.duckdb", "x.jsonl"])
+async def test_every_visit_exactly_once_and_reconciled(tmp_path: Path, name: str) -> None:
+    """All visits of all sites land once (midnight visits included), actions too; counts match."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / name)
+    seen: list[ExportProgress] = []
+    async with world.client() as m:
+        summary = await export_visits(
+            m,
+            sites="all",
+            start=START,
+            end="today",
+            target=target,
+            page_size=3,
+            concurrency=3,
+            now=NOW,
+            progress=seen.append,
+        )
+    assert _ids(target) == sorted(world.all_ids())
+    n_actions = sum(len(v["actionDetails"]) for v in world.visits)
+    assert len(read_rows(target, "actions")) == n_actions
+    assert summary.windows_total == 15  # 3 sites x 5 days
+    assert summary.windows_open == 3  # today, on each site
+    assert summary.visits == len(world.visits)
+    assert summary.mismatches == []
+    assert summary.reconciled
+    assert seen[-1].phase == "done"
+    assert seen[-1].windows_done == 15
+    summaries = [p for p in world.requests if p.get("method") == "VisitsSummary.get"]
+    assert len(summaries) == 3  # one multi-period request per site, not one per day
+    with open_target(target) as sink:
+        state = sink.load_state("visits")
+    rec = state.windows[(2, TODAY - timedelta(days=1))]
+    assert rec.nb_visits == rec.visits == len(world.owned(2, TODAY - timedelta(days=1)))
+
+
+async def test_rerun_skips_done_windows_and_refetches_open_ones(tmp_path: Path) -> None:
+    """A second run fetches only the open (today) windows and still has each visit once."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / "x.sqlite")
+    async with world.client() as m:
+        await export_visits(m, sites=[1, 2], start=START, end="today", target=target, now=NOW)
+        later = NOW + timedelta(hours=1)
+        second = await export_visits(
+            m, sites=[1, 2], start=START, end="today", target=target, now=later
+        )
+    assert second.windows_skipped == 8
+    assert second.windows_exported == 2
+    assert _ids(target) == sorted(world.all_ids())
+
+
+async def test_changed_command_is_refused_unless_restart(tmp_path: Path) -> None:
+    """Another segment against the same target raises StateMismatchError; restart starts over."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / "x.duckdb")
+    async with world.client() as m:
+        await export_visits(m, sites=[1], start=START, end=START, target=target, now=NOW)
+        with pytest.raises(StateMismatchError, match="segment"):
+            await export_visits(
+                m,
+                sites=[1],
+                start=START,
+                end=START,
+                target=target,
+                now=NOW,
+                segment="browserCode==FF",
+            )
+        summary = await export_visits(
+            m, sites=[2], start=START, end=START, target=target, now=NOW, restart=True
+        )
+    assert summary.windows_exported == 1
+    assert {s for s, _ in _ids(target)} == {2}
+
+
+async def test_visits_log_disabled_stops_with_one_clear_error(tmp_path: Path) -> None:
+    """A site with Live disabled stops the export with Matomo's message; a later run resumes."""
+    world = FakeMatomo(TODAY, disabled_sites={2})
+    target = str(tmp_path / "x.duckdb")
+    async with world.client() as m:
+        with pytest.raises(ExportApiError, match=r"site 2, .*Visits log is deactivated"):
+            await export_visits(
+                m,
+                sites=[1, 2],
+                start=START,
+                end="yesterday",
+                target=target,
+                now=NOW,
+                concurrency=1,
+            )
+        world.disabled_sites.clear()
+        summary = await export_visits(
+            m, sites=[1, 2], start=START, end="yesterday", target=target, now=NOW
+        )
+    assert summary.windows_skipped >= 1
+    expected = {
+        (s, v["idVisit"])
+        for s in (1, 2)
+        for d in range(4)
+        for v in world.owned(s, START + timedelta(days=d))
+    }
+    assert _ids(target) == sorted(expected)
+
+
+async def test_mismatch_names_the_day_and_a_cause(tmp_path: Path) -> None:
+    """When VisitsSummary disagrees, the summary names the day and the likely cause."""
+    day = START + timedelta(days=1)
+    world = FakeMatomo(TODAY, summary_offset={(1, day): 2})
+    async with world.client() as m:
+        summary = await export_visits(
+            m, sites=[1], start=START, end="yesterday", target=str(tmp_path / "x.duckdb"), now=NOW
+        )
+    assert [(x.id_site, x.day) for x in summary.mismatches] == [(1, day)]
+    assert "visits log no longer holds" in summary.mismatches[0].cause
+    assert any(str(day) in line for line in summary.lines())
+
+
+async def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:
+    """Unknown sites, a start after the end, and invalid dates are ExportUsageError."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / "x.duckdb")
+    async with world.client() as m:
+        with pytest.raises(ExportUsageError, match=r"site 9 .*visible sites: 1, 2, 3"):
+            await export_visits(m, sites=[9], start=START, end=START, target=target, now=NOW)
+        with pytest.raises(ExportUsageError, match="after"):
+            await export_visits(m, sites=[1], start="today", end="yesterday", target=target)
+        with pytest.raises(ExportUsageError, match="invalid date"):
+            await export_visits(m, sites=[1], start="2024-13-01", end="today", target=target)
+    assert not await anyio.Path(target).exists()
+
+
+async def test_reports_export_skips_cross_site_reports(tmp_path: Path) -> None:
+    """Reports come from metadata in bulk requests, one row per period; MultiSites is skipped."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / "r.duckdb")
+    async with world.client() as m:
+        summary = await export_reports(
+            m, sites=[1], start=START, end="yesterday", target=target, now=NOW
+        )
+    rows = read_rows(target, "reports")
+    assert sorted(r["date"] for r in rows) == [START + timedelta(days=i) for i in range(4)]
+    for r in rows:
+        assert r["nb_visits"] == len(world.owned(1, r["date"]))
+    bulk = [p for p in world.requests if p.get("method") == "API.getBulkRequest"]
+    assert len(bulk) == 1
+    assert summary.windows_exported == 4
