@@ -7,7 +7,12 @@ request's `path` is relative to it. Any object with a matching `send` method wor
 from matomo_client._core.http import Request, Response
 from matomo_client.transports.base import AsyncTransport, SyncTransport
 from matomo_client.transports.httpx_transport import AsyncHttpxTransport, HttpxTransport
-from matomo_client.transports.mock import MockTransport, SyncMockTransport, json_response
+from matomo_client.transports.mock import (
+    MockTransport,
+    SyncMockTransport,
+    json_response,
+    request_params,
+)
 
 __all__ = [
     "AsyncHttpxTransport",
@@ -19,4 +24,5 @@ __all__ = [
     "SyncMockTransport",
     "SyncTransport",
     "json_response",
+    "request_params",
 ]
