@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from clients_support import Harness  # noqa: E402
+from clients_support import Harness
 
 
 @pytest.fixture(params=["async", "sync"])

@@ -1,8 +1,9 @@
-"""Every typed method of both clients, over a mock transport answering with recorded Matomo bodies."""
+"""Every typed method of both clients, over a mock transport answering recorded Matomo bodies."""
 
 from __future__ import annotations
 
 import datetime as dt
+
 import pytest
 from clients_support import (
     Harness,
@@ -121,9 +122,7 @@ async def test_bulk_splits_large_batches(harness: Harness) -> None:
     """api.bulk() with 250 items sends three requests of at most 100 items, results in order."""
 
     def answer(request: Request) -> Response:
-        urls = sorted(
-            (int(k[5:-1]), v) for k, v in form(request).items() if k.startswith("urls[")
-        )
+        urls = sorted((int(k[5:-1]), v) for k, v in form(request).items() if k.startswith("urls["))
         assert [i for i, _ in urls] == list(range(len(urls)))
         return json_response([{"value": v.rsplit("=", 1)[1]} for _, v in urls])
 
@@ -185,13 +184,13 @@ async def test_series_by_day_keys_first_days_and_zeroes_empty_periods(harness: H
         (
             "029_",
             "week",
-            [dt.date(2026, 11, 2), dt.date(2026, 11, 9), dt.date(2026, 11, 16), dt.date(2026, 11, 23)],
+            [dt.date(2026, 11, d) for d in (2, 9, 16, 23)],
             None,
         ),
         (
             "030_",
             "month",
-            [dt.date(2026, 8, 1), dt.date(2026, 9, 1), dt.date(2026, 10, 1), dt.date(2026, 11, 1)],
+            [dt.date(2026, mo, 1) for mo in (8, 9, 10, 11)],
             dt.date(2026, 8, 1),
         ),
         ("031_", "year", [dt.date(2025, 1, 1), dt.date(2026, 1, 1)], dt.date(2025, 1, 1)),
