@@ -1,0 +1,421 @@
+"""The Reporting API dispatcher: `module=API&method=Module.action` to a decoded JSON value.
+
+`Api.call(params, access)` validates like Matomo 5.11.2 (method syntax, plugin, method,
+access, idSite, period, date; recorded cases 192-218) and runs the method. Failures raise
+`ApiFailure(message, status)`; `app.py` renders them. Values are plain JSON data, shaped
+as recorded: Maps keyed by site then period, `[]` for empty periods inside a Map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from .aggregates import DayFacts, Facts, compute_day, facts_for
+from .dates import ApiFailure, Period, Periods, resolve
+from .datatable import apply_filters, find_subtable, limit_and_offset
+from .metadata import report_metadata
+from .render import render_visit
+from .reports import BUILDERS, actions_object, goals_object, summary_object
+from .segments import parse_segment
+from .world import World, local_midnight
+
+__all__ = ["Access", "Api", "MATOMO_VERSION"]
+
+MATOMO_VERSION = "5.11.2"
+# plugins of a stock Matomo 5 that the sandbox does not implement: their methods are "unknown"
+_KNOWN_PLUGINS = frozenset(
+    "API Actions Annotations Contents CoreAdminHome CustomDimensions DevicePlugins "
+    "DevicesDetection Events Goals ImageGraph Live MultiSites PagePerformance Referrers "
+    "Resolution SegmentEditor SitesManager Tour UserCountry UserId UserLanguage UsersManager "
+    "VisitFrequency VisitTime VisitorInterest VisitsSummary".split()
+)
+_SUMMARY_SCALARS = {
+    "getVisits": "nb_visits",
+    "getUniqueVisitors": "nb_uniq_visitors",
+    "getUsers": "nb_users",
+    "getActions": "nb_actions",
+    "getMaxActions": "max_actions",
+    "getBounceCount": "bounce_count",
+    "getVisitsConverted": "nb_visits_converted",
+    "getSumVisitsLength": "sum_visit_length",
+}
+# subtable methods that are another report's idSubtable
+_SUBTABLE_ALIASES = {
+    "Referrers.getKeywordsFromSearchEngineId": "Referrers.getSearchEngines",
+    "Referrers.getSearchEnginesFromKeywordId": "Referrers.getKeywords",
+    "Referrers.getKeywordsFromCampaignId": "Referrers.getCampaigns",
+    "Referrers.getUrlsFromWebsiteId": "Referrers.getWebsites",
+    "Referrers.getUrlsForSocial": "Referrers.getSocials",
+    "Events.getActionFromCategoryId": "Events.getCategory",
+}
+_LIVE_OFF = (
+    "Visits log is deactivated in website settings. A user with at least admin access can "
+    "enable this feature in the settings for this website (idSite={})."
+)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is calling: the super user (valid token) or anonymous (no token)."""
+
+    superuser: bool
+
+
+class Api:
+    """Methods of the sandbox over one `World`."""
+
+    def __init__(self, world: World, live_disabled_sites: frozenset[int] = frozenset()) -> None:
+        self.world = world
+        self.live_disabled_sites = live_disabled_sites
+        self.day_cache: dict[tuple[int, date], DayFacts] = {}
+        self._methods: dict[str, Callable[[Mapping[str, str], Access], Any]] = {
+            "API.getMatomoVersion": self._version,
+            "API.getPiwikVersion": self._version,
+            "API.getReportMetadata": self._report_metadata,
+            "API.getBulkRequest": self._bulk,
+            "SitesManager.getSitesWithAtLeastViewAccess": self._sites,
+            "SitesManager.getSitesIdWithAtLeastViewAccess": self._site_ids,
+            "SitesManager.getSiteFromId": self._site_from_id,
+            "SitesManager.getAllSitesId": self._site_ids,
+            "VisitsSummary.get": self._visits_summary,
+            "Live.getLastVisitsDetails": self._live,
+            "Actions.get": self._actions_get,
+            "Goals.get": self._goals_get,
+        }
+        for name in _SUMMARY_SCALARS:
+            self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
+        for name in [*BUILDERS, *_SUBTABLE_ALIASES]:
+            self._methods[name] = self._report
+
+    # -- dispatch ------------------------------------------------------------------------
+    def call(self, params: Mapping[str, str], access: Access) -> Any:
+        """Run `params['method']` and return its decoded JSON value (or raise ApiFailure)."""
+        method = params.get("method", "").strip()
+        if not method:
+            raise ApiFailure(
+                "The parameter 'method' isn't set in the Request, and a default value wasn't "
+                "provided."
+            )
+        module, dot, action = method.partition(".")
+        if not dot or not module or not action or "." in action:
+            raise ApiFailure("The method name is invalid. Expected 'module.methodName'")
+        handler = self._methods.get(method)
+        if handler is None:
+            if module not in _KNOWN_PLUGINS:
+                raise ApiFailure(f"The plugin {module} was not found.", 404)
+            raise ApiFailure(
+                f"The method '{action}' does not exist or is not available in the module "
+                f"'\\Piwik\\Plugins\\{module}\\API'.",
+                400,
+            )
+        return handler(params, access)
+
+    # -- access and parameters -----------------------------------------------------------
+    def _site_ids_param(self, params: Mapping[str, str], access: Access) -> tuple[list[int], bool]:
+        raw = params.get("idSite")
+        if raw is None or raw.strip() == "":
+            raise ApiFailure("Please specify a value for 'idSite'.", 400)
+        raw = raw.strip()
+        if raw == "all":
+            if not access.superuser:
+                raise ApiFailure(
+                    "You can't access this resource as it requires view access for at least "
+                    "one website.",
+                    401,
+                )
+            return sorted(self.world.sites), True
+        ids = []
+        for part in raw.split(","):
+            part = part.strip()
+            if not part.isdigit() or int(part) <= 0:
+                raise ApiFailure("Website IDs could not be read from the request, ie. idSite=")
+            ids.append(int(part))
+        for id_site in ids:
+            if not access.superuser:
+                raise ApiFailure(
+                    "You can't access this resource as it requires 'view' access for the "
+                    f"website id = {id_site}.",
+                    401,
+                )
+            if id_site not in self.world.sites:
+                raise ApiFailure(
+                    "An unexpected website was found in the request: website id was set to "
+                    f"'{id_site}' ."
+                )
+        return ids, len(ids) > 1
+
+    def _require_view(self, access: Access) -> None:
+        if not access.superuser:
+            raise ApiFailure(
+                "You can't access this resource as it requires view access for at least one "
+                "website.",
+                401,
+            )
+
+    # -- API / SitesManager --------------------------------------------------------------
+    def _version(self, params: Mapping[str, str], access: Access) -> Any:
+        self._require_view(access)
+        return {"value": MATOMO_VERSION}
+
+    def _report_metadata(self, params: Mapping[str, str], access: Access) -> Any:
+        ids, _ = self._site_ids_param(params, access)
+        rows = report_metadata(ids[0], self.world.today)
+        limit, offset = limit_and_offset(params)
+        return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+
+    def _site_row(self, id_site: int) -> dict[str, Any]:
+        s = self.world.site(id_site)
+        return {
+            "idsite": s.id,
+            "name": s.name,
+            "description": "",
+            "main_url": s.main_url,
+            "ts_created": self.world.created(s.id),
+            "ecommerce": 1 if s.ecommerce else 0,
+            "sitesearch": 1,
+            "sitesearch_keyword_parameters": "",
+            "sitesearch_category_parameters": "",
+            "timezone": s.timezone,
+            "currency": s.currency,
+            "exclude_unknown_urls": 0,
+            "excluded_ips": "",
+            "excluded_parameters": "",
+            "excluded_user_agents": "",
+            "excluded_referrers": "",
+            "group": "",
+            "type": "website",
+            "keep_url_fragment": 0,
+            "creator_login": s.creator_login,
+            "timezone_name": s.timezone_name,
+            "currency_name": s.currency_name,
+        }
+
+    def _sites(self, params: Mapping[str, str], access: Access) -> Any:
+        if not access.superuser:
+            return []
+        rows = [self._site_row(i) for i in sorted(self.world.sites)]
+        limit, offset = limit_and_offset(params)
+        return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+
+    def _site_ids(self, params: Mapping[str, str], access: Access) -> Any:
+        return sorted(self.world.sites) if access.superuser else []
+
+    def _site_from_id(self, params: Mapping[str, str], access: Access) -> Any:
+        ids, _ = self._site_ids_param(params, access)
+        return self._site_row(ids[0])
+
+    def _bulk(self, params: Mapping[str, str], access: Access) -> Any:
+        entries = sorted(
+            ((int(k[5:-1]), v) for k, v in params.items() if k.startswith("urls[") and k.endswith("]") and k[5:-1].isdigit()),
+        )
+        if not entries:
+            raise ApiFailure("Please specify a value for 'urls'.", 400)
+        inherited = {k: v for k, v in params.items() if not k.startswith("urls[")}
+        inherited.pop("method", None)
+        results = []
+        for _, query in entries:
+            if "=" not in query and "%3D" in query.upper():
+                query = unquote(query)  # entries URL-encoded once more, as official clients do
+            sub = dict(inherited)
+            sub.update(parse_qsl(query, keep_blank_values=True))
+            sub["format"] = "json"
+            if sub.get("method") == "API.getBulkRequest":
+                continue
+            try:
+                results.append(self.call(sub, access))
+            except ApiFailure as failure:
+                results.append({"result": "error", "message": failure.message})
+        limit, offset = limit_and_offset(params)
+        return results[offset:] if limit < 0 else results[offset : offset + limit]
+
+    # -- periods -------------------------------------------------------------------------
+    def _periods(self, params: Mapping[str, str]) -> Periods:
+        return resolve(params.get("period"), params.get("date"), self.world.today)
+
+    def _facts(self, id_site: int, period: Period, params: Mapping[str, str]) -> Facts:
+        days = [d for d in period.days() if self.world.first_day <= d <= self.world.today]
+        segment = parse_segment(params.get("segment"))
+        if segment is None:
+            return facts_for(self.world, self.day_cache, id_site, days)
+        total = Facts()
+        for day in days:
+            visits = tuple(v for v in self.world.day_visits(id_site, day) if segment(v))
+            total.add(compute_day(self.world, visits, id_site))
+        return total
+
+    def _per_site_period(
+        self,
+        params: Mapping[str, str],
+        access: Access,
+        one: Callable[[int, Period], Any],
+        empty_in_map: Callable[[Any], bool],
+    ) -> Any:
+        ids, multi_site = self._site_ids_param(params, access)
+        periods = self._periods(params)
+        parse_segment(params.get("segment"))  # invalid segments fail before any work
+
+        def for_site(id_site: int) -> Any:
+            if not periods.multi:
+                value = one(id_site, periods.items[0])
+                if multi_site and empty_in_map(value):
+                    return []
+                return value
+            out = {}
+            for p in periods.items:
+                value = one(id_site, p)
+                out[p.key] = [] if empty_in_map(value) else value
+            return out
+
+        if multi_site:
+            return {str(i): for_site(i) for i in ids}
+        return for_site(ids[0])
+
+    # -- VisitsSummary / Goals / Actions.get ---------------------------------------------
+    def _visits_summary(self, params: Mapping[str, str], access: Access) -> Any:
+        fmt = params.get("format_metrics", "bc")
+        columns = params.get("showColumns") or params.get("columns")
+        hidden = set((params.get("hideColumns") or "").split(","))
+
+        def one(id_site: int, p: Period) -> Any:
+            f = self._facts(id_site, p, params)
+            value = summary_object(f, p.kind, fmt)
+            value["_empty"] = f.nb_visits == 0
+            return value
+
+        def finish(value: Any) -> Any:
+            if isinstance(value, dict) and "_empty" in value:
+                value.pop("_empty")
+                if columns:
+                    wanted = [c.strip() for c in columns.split(",")]
+                    value = {k: value[k] for k in wanted if k in value}
+                    if len(value) == 1:
+                        return {"value": next(iter(value.values()))}
+                return {k: v for k, v in value.items() if k not in hidden}
+            if isinstance(value, dict):
+                return {k: finish(v) for k, v in value.items()}
+            return value
+
+        raw = self._per_site_period(params, access, one, lambda v: v["_empty"])
+        return finish(raw)
+
+    def _summary_scalar(self, params: Mapping[str, str], access: Access) -> Any:
+        column = _SUMMARY_SCALARS[params["method"].split(".", 1)[1]]
+
+        def one(id_site: int, p: Period) -> Any:
+            return summary_object(self._facts(id_site, p, params), "day").get(column, 0)
+
+        ids, multi_site = self._site_ids_param(params, access)
+        periods = self._periods(params)
+        if not periods.multi and not multi_site:
+            return {"value": one(ids[0], periods.items[0])}
+        values = {
+            str(i): (
+                {p.key: one(i, p) for p in periods.items}
+                if periods.multi
+                else one(i, periods.items[0])
+            )
+            for i in ids
+        }
+        return values if multi_site else values[str(ids[0])]
+
+    def _goals_get(self, params: Mapping[str, str], access: Access) -> Any:
+        id_goal = params.get("idGoal")
+
+        def one(id_site: int, p: Period) -> Any:
+            return goals_object(self._facts(id_site, p, params), p.kind, id_goal)
+
+        return self._per_site_period(params, access, one, lambda v: not v["nb_conversions"])
+
+    def _actions_get(self, params: Mapping[str, str], access: Access) -> Any:
+        def one(id_site: int, p: Period) -> Any:
+            return actions_object(self._facts(id_site, p, params), p.kind)
+
+        return self._per_site_period(params, access, one, lambda v: not v["hits"])
+
+    # -- reports -------------------------------------------------------------------------
+    def _report(self, params: Mapping[str, str], access: Access) -> Any:
+        method = params["method"]
+        builder = BUILDERS[_SUBTABLE_ALIASES.get(method, method)]
+        flat = params.get("flat") in ("1", "true")
+        id_subtable = params.get("idSubtable")
+
+        def one(id_site: int, p: Period) -> Any:
+            f = self._facts(id_site, p, params)
+            rows = builder(f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None)
+            if id_subtable is not None:
+                rows = find_subtable(rows, id_subtable)
+            return apply_filters(rows, params)
+
+        return self._per_site_period(params, access, one, lambda v: not v)
+
+    # -- Live ----------------------------------------------------------------------------
+    def _live(self, params: Mapping[str, str], access: Access) -> Any:
+        ids, multi_site = self._site_ids_param(params, access)
+        disabled = [i for i in ids if i in self.live_disabled_sites]
+        if disabled and not multi_site:
+            raise ApiFailure(_LIVE_OFF.format(disabled[0]))
+        if disabled and len(disabled) == len(ids):
+            joined = ",".join(map(str, disabled))
+            raise ApiFailure(f"Visits log is deactivated for all given websites (idSite={joined}).")
+        ids = [i for i in ids if i not in self.live_disabled_sites]
+        segment = parse_segment(params.get("segment"))
+        limit, offset = limit_and_offset(params)
+        if params.get("countVisitorsToFetch"):
+            limit, offset = int(params["countVisitorsToFetch"]), 0
+        ascending = (params.get("filter_sort_order") or "").lower() == "asc"
+        min_ts = params.get("minTimestamp")
+        min_timestamp = int(min_ts) if min_ts and min_ts.lstrip("-").isdigit() else None
+        with_actions = params.get("doNotFetchActions") not in ("1", "true")
+        windows: dict[int, tuple[list[date], int | None, int | None]] = {}
+        period, date_text = params.get("period"), params.get("date")
+        for id_site in ids:
+            windows[id_site] = self._live_window(id_site, period, date_text)
+        wanted = None if limit < 0 else offset + limit
+        picked = []
+        for id_site in ids:
+            days, lo, hi = windows[id_site]
+            for day in sorted(days, reverse=not ascending):
+                visits = [
+                    v
+                    for v in self.world.day_visits(id_site, day)
+                    if (lo is None or v.last_ts >= lo)
+                    and (hi is None or v.last_ts <= hi)
+                    and (min_timestamp is None or v.last_ts > min_timestamp)
+                    and (segment is None or segment(v))
+                ]
+                visits.sort(key=lambda v: (v.last_ts, v.id_visit), reverse=not ascending)
+                picked.extend(visits)
+                if wanted is not None and len(picked) >= wanted:
+                    break
+        page = picked[offset:] if limit < 0 else picked[offset : offset + limit]
+        return [
+            render_visit(v, self.world.site(v.id_site), with_actions=with_actions) for v in page
+        ]
+
+    def _live_window(
+        self, id_site: int, period: str | None, date_text: str | None
+    ) -> tuple[list[date], int | None, int | None]:
+        world = self.world
+        all_days = [world.first_day + timedelta(days=i) for i in range(world.days)]
+        if not period or not date_text:
+            return all_days, None, None
+        periods = resolve(period, date_text, world.today)
+        tz = world.site(id_site).timezone
+        start = min(p.start for p in periods.items)
+        end = max(p.end for p in periods.items)
+        if periods.relative_to_today:
+            if period == "day" and date_text.strip().lower() in ("today", "now"):
+                start = world.today - timedelta(days=1)  # Matomo 5.11: today starts yesterday
+            lo, hi = local_midnight(start, tz), None
+            end = world.today
+        else:
+            # past dates: 00:00 of the first day to 00:00 of the day after, both inclusive
+            lo, hi = local_midnight(start, tz), local_midnight(end + timedelta(days=1), tz)
+        days = [d for d in all_days if start <= d <= end]
+        if hi is not None and end + timedelta(days=1) <= world.today:
+            days.append(end + timedelta(days=1))  # a visit ending exactly at midnight
+        return days, lo, hi

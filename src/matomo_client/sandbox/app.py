@@ -1,0 +1,295 @@
+"""The ASGI application: HTTP in, Matomo-shaped answers and injected faults out.
+
+`Sandbox(config)` owns the world, the API dispatcher, the seeded fault generator and the
+counters tests read (`request_count`, `requests`, `max_in_flight`). `sandbox.app` is a
+plain ASGI callable (no framework), usable by uvicorn or `httpx.ASGITransport`; sleeping
+goes through `anyio.sleep` so it runs under asyncio and trio alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+
+from .api import Access, Api
+from .config import SandboxConfig
+from .dates import ApiFailure
+from .pages import error_page, proxy_error_page, proxy_login_page
+from .world import World, now_utc
+
+__all__ = ["LoggedRequest", "Sandbox"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_FORMATS = ("console", "csv", "html", "json", "original", "rss", "tsv", "xml")
+_POST_ONLY = (
+    "Unable to authenticate with the provided token. It is either invalid, expired or is "
+    "required to be sent as a POST parameter."
+)
+_INVALID = "Unable to authenticate with the provided token. It is either invalid or expired."
+_NOT_API = (
+    "This user has super-user access. Embedding widgets with super-user token authentication "
+    "is not allowed. <a target=\"_blank\" rel=\"noreferrer noopener\" "
+    "href=\"https://matomo.org/faq/troubleshooting/faq_147/\">Check the FAQ for more info.</a>"
+)
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the sandbox saw it (the token is never kept)."""
+
+    http_method: str
+    params: dict[str, str]
+    status: int
+    fault: str | None
+
+    @property
+    def method(self) -> str:
+        """The Matomo method called (`params['method']`), or '' when absent."""
+        return self.params.get("method", "")
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def to_json(value: Any) -> bytes:
+    """Encode like PHP's json_encode: ASCII only, slashes escaped, no spaces."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode()
+
+
+def _xml(value: Any, indent: str = "\t") -> str:
+    if isinstance(value, dict):
+        return "".join(f"{indent}<{_tag(k)}>{_xml_inner(v, indent)}</{_tag(k)}>\n" for k, v in value.items())
+    if isinstance(value, list):
+        return "".join(f"{indent}<row>{_xml_inner(v, indent)}</row>\n" for v in value)
+    return _esc(value)
+
+
+def _xml_inner(value: Any, indent: str) -> str:
+    if isinstance(value, (dict, list)):
+        return "\n" + _xml(value, indent + "\t") + indent
+    return _esc(value)
+
+
+def _tag(key: Any) -> str:
+    text = str(key)
+    return text if text[:1].isalpha() and text.replace("_", "").isalnum() else "row"
+
+
+def _esc(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Sandbox:
+    """A Matomo 5.11.2 stand-in: `sandbox.app` answers `POST /index.php` like Matomo."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        cfg = self.config
+        today = cfg.today or datetime.now(timezone.utc).date()
+        self.world = World(
+            seed=cfg.seed, days=cfg.days, visits_per_day=cfg.visits_per_day, today=today
+        )
+        self.api = Api(self.world, cfg.live_disabled_sites)
+        self.request_count = 0
+        self.requests: list[LoggedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._faults = random.Random(f"faults/{cfg.seed}")
+        self._latency = random.Random(f"latency/{cfg.seed}")
+        if cfg.live_traffic:
+            base = int(datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc).timestamp())
+            self._live_start = base if cfg.today is not None else now_utc()
+        self._advance_clock()
+
+    @property
+    def app(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        """The ASGI callable."""
+        return self.__call__
+
+    def _advance_clock(self) -> None:
+        cfg = self.config
+        if cfg.live_traffic:
+            self.world.cutoff = self._live_start + self.request_count * cfg.live_step_s
+        elif cfg.today is None:
+            self.world.cutoff = now_utc()
+        else:
+            self.world.cutoff = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            answer = await self._handle(scope, body)
+        finally:
+            self.in_flight -= 1
+        headers = [
+            (b"content-type", answer.content_type.encode()),
+            (b"content-length", str(len(answer.body)).encode()),
+            (b"x-matomo-request-id", self._request_id().encode()),
+        ]
+        headers.extend((k.lower().encode(), v.encode()) for k, v in answer.headers)
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    def _request_id(self) -> str:
+        return hashlib.blake2b(str(self.request_count).encode(), digest_size=3).hexdigest()[:5]
+
+    async def _handle(self, scope: Scope, body: bytes) -> _Answer:
+        self.request_count += 1
+        self._advance_clock()
+        cfg = self.config
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        params = {**form, **query}  # GET wins on a collision, as in Matomo
+        logged = {k: v for k, v in params.items() if k != "token_auth"}
+        fault: str | None = None
+        delay = cfg.latency_ms + cfg.latency_jitter_ms * self._latency.random()
+        if delay > 0:
+            await anyio.sleep(delay / 1000)
+        answer: _Answer | None = None
+        if cfg.faults.any:
+            fault, answer = await self._fault()
+        if answer is None:
+            if scope.get("path", "/") not in ("/", "/index.php"):
+                answer = _Answer(404, b"Not Found", "text/plain; charset=utf-8")
+            else:
+                answer = self._dispatch(scope, query, form, params)
+            if fault == "truncated":
+                answer.body = answer.body[: len(answer.body) // 2]
+        self.requests.append(LoggedRequest(scope.get("method", "GET"), logged, answer.status, fault))
+        return answer
+
+    async def _fault(self) -> tuple[str | None, _Answer | None]:
+        f = self.config.faults
+        roll = self._faults.random()
+        edge = f.hang_rate
+        if roll < edge:
+            await anyio.sleep(f.hang_s)
+            return "hang", None
+        edge += f.rate_429
+        if roll < edge:
+            body = b"<html><body><h1>429 Too Many Requests</h1>Rate limit exceeded.</body></html>"
+            headers = (("Retry-After", str(f.retry_after_s)),)
+            return "429", _Answer(429, body, "text/html; charset=utf-8", headers)
+        edge += f.error_5xx_rate
+        if roll < edge:
+            status = self._faults.choice((500, 502, 503))
+            return str(status), _Answer(status, proxy_error_page(status), "text/html; charset=utf-8")
+        edge += f.html_error_rate
+        if roll < edge:
+            return "html", _Answer(200, proxy_login_page(), "text/html; charset=utf-8")
+        edge += f.truncated_rate
+        if roll < edge:
+            return "truncated", None
+        return None, None
+
+    def _access(
+        self, scope: Scope, query: dict[str, str], form: dict[str, str]
+    ) -> Access | ApiFailure:
+        token = self.config.token
+        bearer = None
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+                bearer = value[7:].decode("latin-1").strip()
+        if bearer is not None:
+            return Access(True) if bearer == token else ApiFailure(_INVALID, 401)
+        if "token_auth" in query:
+            value = query["token_auth"]
+            if value == "anonymous":
+                return Access(False)
+            if value == token and self.config.accept_token_in_get:
+                return Access(True)
+            return ApiFailure(_POST_ONLY, 401)
+        value = form.get("token_auth")
+        if value is None or value in ("", "anonymous"):
+            return Access(False)
+        return Access(True) if value == token else ApiFailure(_INVALID, 401)
+
+    def _dispatch(
+        self, scope: Scope, query: dict[str, str], form: dict[str, str], params: dict[str, str]
+    ) -> _Answer:
+        access = self._access(scope, query, form)
+        fmt = (params.get("format") or "xml").lower()
+        if isinstance(access, ApiFailure):
+            # errors during authentication come back in API format only when module and
+            # method are in the query string (core/ExceptionHandler.php)
+            if "module" in query and "method" in query:
+                return self._error(access, fmt)
+            return _Answer(access.status, error_page(access.message), "text/html; charset=utf-8")
+        if params.get("module") != "API":
+            return _Answer(500, error_page(_NOT_API), "text/html; charset=utf-8")
+        if fmt not in _FORMATS:
+            text = (
+                f"Error: Renderer format '{params.get('format')}' not valid. Try any of the "
+                "following instead: console, csv, html, json, original, rss, tsv, xml."
+            )
+            return _Answer(200, text.encode(), "text/plain; charset=utf-8")
+        try:
+            value = self.api.call(params, access)
+        except ApiFailure as failure:
+            return self._error(failure, fmt)
+        return self._render(value, fmt)
+
+    def _error(self, failure: ApiFailure, fmt: str) -> _Answer:
+        message = failure.message.replace("\n", " ")
+        if fmt == "xml":
+            body = (
+                '<?xml version="1.0" encoding="utf-8" ?>\n<result>\n\t<error message="'
+                + _esc(message).replace('"', "&quot;")
+                + '" />\n</result>'
+            )
+            return _Answer(failure.status, body.encode(), "text/xml; charset=utf-8")
+        if fmt == "json":
+            body_json = to_json({"result": "error", "message": message})
+            return _Answer(failure.status, body_json, "application/json; charset=utf-8")
+        return _Answer(failure.status, f"Error: {message}".encode(), "text/plain; charset=utf-8")
+
+    def _render(self, value: Any, fmt: str) -> _Answer:
+        if fmt == "json":
+            return _Answer(200, to_json(value), "application/json; charset=utf-8")
+        if fmt == "xml":
+            if isinstance(value, dict) and set(value) == {"value"}:
+                inner = _esc(value["value"])
+            else:
+                inner = "\n" + _xml(value)
+            body = f'<?xml version="1.0" encoding="utf-8" ?>\n<result>{inner}</result>'
+            return _Answer(200, body.encode(), "text/xml; charset=utf-8")
+        text = (
+            f"Error: the Matomo sandbox renders only format=json and format=xml, not '{fmt}'."
+        )
+        return _Answer(200, text.encode(), "text/plain; charset=utf-8")

@@ -1,0 +1,104 @@
+"""Matomo's generic DataTable handling of report rows: idSubtable, expanded, filters, paging.
+
+Report builders produce rows as dicts; children of a row live under the private key
+`_sub` and are reachable through the row's `idsubdatatable`. This module applies the
+request's generic filters in Matomo's order (pattern, sort, offset/limit; Matomo's
+`DataTableGenericFilter`) and strips private keys before rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .dates import ApiFailure
+
+__all__ = ["apply_filters", "find_subtable", "limit_and_offset", "number_format", "percent"]
+
+Row = dict[str, Any]
+
+
+def percent(part: float, whole: float) -> str:
+    """A Matomo rate as rendered with format_metrics=bc: whole percent, e.g. '46%'."""
+    if not whole:
+        return "0%"
+    return f"{round(part / whole * 100)}%"
+
+
+def number_format(value: float) -> int | float:
+    """Render a metric like PHP's JSON: whole floats as ints."""
+    if isinstance(value, float) and value == int(value):
+        return int(value)
+    return value
+
+
+def limit_and_offset(params: Mapping[str, str], default_limit: int = 100) -> tuple[int, int]:
+    """`filter_limit` (default 100, -1 all, non-numeric ignored) and `filter_offset`."""
+    raw = params.get("filter_limit")
+    limit = default_limit
+    if raw is not None and raw != "":
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = -1  # Matomo ignores a non-numeric limit: the whole table comes back
+    try:
+        offset = max(0, int(params.get("filter_offset", "0") or 0))
+    except ValueError:
+        offset = 0
+    return limit, offset
+
+
+def find_subtable(rows: list[Row], raw_id: str) -> list[Row]:
+    """The children of the row whose idsubdatatable is `raw_id` ([] when unknown)."""
+    if not re.fullmatch(r"-?\d+", raw_id.strip()):
+        raise ApiFailure(f"idSubtable needs to be a number or 'all', '{raw_id}' given.")
+    wanted = int(raw_id)
+    stack = list(rows)
+    while stack:
+        row = stack.pop()
+        if row.get("idsubdatatable") == wanted:
+            return list(row.get("_sub", []))
+        stack.extend(row.get("_sub", []))
+    return []
+
+
+def apply_filters(
+    rows: list[Row], params: Mapping[str, str], *, default_sort: str = "nb_visits"
+) -> list[Row]:
+    """Apply pattern, sort and paging filters, then render (expanded, strip private keys)."""
+    pattern = params.get("filter_pattern")
+    if pattern:
+        column = params.get("filter_column") or "label"
+        try:
+            regex = re.compile(pattern, re.IGNORECASE)
+        except re.error:
+            regex = re.compile(re.escape(pattern), re.IGNORECASE)
+        rows = [r for r in rows if regex.search(str(r.get(column, "")))]
+    column = params.get("filter_sort_column") or default_sort
+    descending = (params.get("filter_sort_order") or "desc").lower() != "asc"
+    rows = sorted(rows, key=lambda r: str(r.get("label", "")))
+    rows = sorted(rows, key=lambda r: _sort_value(r.get(column)), reverse=descending)
+    limit, offset = limit_and_offset(params)
+    rows = rows[offset:] if limit < 0 else rows[offset : offset + limit]
+    expanded = params.get("expanded") in ("1", "true")
+    return [_render(r, expanded) for r in rows]
+
+
+def _sort_value(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.rstrip("%"))
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+def _render(row: Row, expanded: bool) -> Row:
+    out = {k: v for k, v in row.items() if not k.startswith("_")}
+    if expanded and row.get("_sub"):
+        children = sorted(row["_sub"], key=lambda r: -_sort_value(r.get("nb_visits")))
+        out["subtable"] = [_render(c, expanded) for c in children]
+    return out

@@ -1,0 +1,488 @@
+"""Report builders: group merged `Facts` into the rows Matomo's report methods return.
+
+Each builder gets the facts of one period of one site and returns either an object
+(VisitsSummary.get, Goals.get, Actions.get) or a list of rows (with `_sub` children and
+`idsubdatatable` for hierarchical reports). Row keys and value kinds follow the recorded
+5.11.2 answers: day periods carry `nb_uniq_visitors` (and some counters as strings for
+Actions), longer periods `sum_daily_*`; rates are `"46%"` strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, quote_plus, unquote
+
+from . import catalog as c
+from .aggregates import Acc, Facts, merge_acc
+from .datatable import percent
+from .render import money
+from .world import page_url
+
+__all__ = ["BUILDERS", "summary_object"]
+
+Row = dict[str, Any]
+_PERF = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
+_REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
+_REF_NAMES = {
+    "direct": "Direct Entry",
+    "search": "Search Engines",
+    "website": "Websites",
+    "campaign": "Campaigns",
+    "social": "Social Networks",
+}
+_UNIQ = ("nb_uniq_visitors", "nb_users", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors")
+
+
+def _seg(value: str) -> str:
+    return quote(quote(value, safe=""), safe="")
+
+
+def _rate(part: float, whole: float) -> str:
+    if not whole:
+        return "0%"
+    text = f"{round(part / whole * 100, 2):.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def summary_object(f: Facts, kind: str, format_metrics: str = "bc") -> dict[str, Any]:
+    """VisitsSummary.get for one period (zeros when there are no visits)."""
+    out: dict[str, Any] = {}
+    if kind in ("day", "week", "month"):
+        out["nb_uniq_visitors"] = len(f.visitors)
+        out["nb_users"] = len(f.users)
+    visits = f.nb_visits
+    out.update(
+        nb_visits=visits,
+        nb_actions=f.nb_actions,
+        nb_visits_converted=f.nb_visits_converted,
+        bounce_count=f.bounce_count,
+        sum_visit_length=f.sum_visit_length,
+        max_actions=f.max_actions,
+    )
+    if format_metrics == "0":
+        out["bounce_rate"] = round(f.bounce_count / visits, 2) if visits else 0
+    else:
+        out["bounce_rate"] = percent(f.bounce_count, visits)
+    per_visit = round(f.nb_actions / visits, 1) if visits else 0
+    out["nb_actions_per_visit"] = int(per_visit) if per_visit == int(per_visit) else per_visit
+    avg = round(f.sum_visit_length / visits) if visits else 0
+    if format_metrics in ("1", "all"):
+        from .render import pretty_duration
+
+        out["avg_time_on_site"] = pretty_duration(avg)
+    else:
+        out["avg_time_on_site"] = avg
+    return out
+
+
+def actions_object(f: Facts, kind: str) -> dict[str, Any]:
+    """Actions.get: totals of the action kinds."""
+    del kind
+    pages = f.tables.get("page", {})
+    downloads = f.tables.get("download", {})
+    outlinks = f.tables.get("outlink", {})
+    return {
+        "nb_pageviews": f.nb_pageviews,
+        "nb_uniq_pageviews": sum(a.get("nb_visits", 0) for a in pages.values()),
+        "nb_downloads": f.nb_downloads,
+        "nb_uniq_downloads": sum(a.get("nb_visits", 0) for a in downloads.values()),
+        "nb_outlinks": f.nb_outlinks,
+        "nb_uniq_outlinks": sum(a.get("nb_visits", 0) for a in outlinks.values()),
+        "nb_searches": f.nb_searches,
+        "nb_keywords": min(f.nb_searches, len(c.SITE_SEARCH_KEYWORDS)),
+        "hits": f.nb_actions,
+    }
+
+
+def goals_object(f: Facts, kind: str, id_goal: str | None = None) -> dict[str, Any]:
+    """Goals.get: conversions overall, for new and for returning visits."""
+    del kind
+    names = [k for k in f.goals if k.startswith("idgoal=") and k != "idgoal=ecommerceAbandonedCart"]
+    if id_goal:
+        names = [k for k in names if k == f"idgoal={id_goal}"]
+    total: Acc = {}
+    for name in names:
+        merge_acc(total, f.goals[name])
+    out: dict[str, Any] = {}
+    for suffix in ("", "_new_visit", "_returning_visit"):
+        visits = f.goals.get("nb_visits" + suffix, 0)
+        converted = total.get("nb_visits_converted" + suffix, 0)
+        out["nb_conversions" + suffix] = total.get("nb_conversions" + suffix, 0)
+        out["nb_visits_converted" + suffix] = converted
+        out["revenue" + suffix] = money(total.get("revenue" + suffix, 0))
+        out["conversion_rate" + suffix] = _rate(converted, visits)
+    return out
+
+
+def _uniq_keys(row: Row, acc: Acc, is_day: bool, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in acc:
+            row[key if is_day else f"sum_daily_{key}"] = acc[key]
+
+
+def _goals(acc: Acc) -> dict[str, Any]:
+    return {
+        name: {k: money(v) if isinstance(v, float) else v for k, v in metrics.items()}
+        for name, metrics in sorted(acc.get("goals", {}).items(), key=_goal_order)
+    }
+
+
+def _goal_order(item: tuple[str, Any]) -> tuple[int, str]:
+    name = item[0]
+    return (0 if "ecommerce" in name else 1, name)
+
+
+def visit_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
+    """A row of a visit-based report (referrers, countries, browsers)."""
+    row: Row = {"label": label}
+    if is_day and "nb_uniq_visitors" in acc:
+        row["nb_uniq_visitors"] = acc["nb_uniq_visitors"]
+    row["nb_visits"] = acc.get("nb_visits", 0)
+    row["nb_actions"] = acc.get("nb_actions", 0)
+    if is_day and "nb_users" in acc:
+        row["nb_users"] = acc["nb_users"]
+    row["max_actions"] = acc.get("max_actions", 0)
+    row["sum_visit_length"] = acc.get("sum_visit_length", 0)
+    row["bounce_count"] = acc.get("bounce_count", 0)
+    row["nb_visits_converted"] = acc.get("nb_visits_converted", 0)
+    if acc.get("goals"):
+        row["goals"] = _goals(acc)
+        row["nb_conversions"] = acc.get("nb_conversions", 0)
+        row["revenue"] = money(acc.get("revenue", 0))
+    if not is_day:
+        _uniq_keys(row, acc, False, ("nb_uniq_visitors", "nb_users"))
+    row.update(meta)
+    return row
+
+
+def _group(items: dict[Any, Acc], key: Callable[[Any], Any]) -> dict[Any, Acc]:
+    out: dict[Any, Acc] = {}
+    for k, acc in items.items():
+        merge_acc(out.setdefault(key(k), {}), acc)
+    return out
+
+
+def _numbered(rows: list[Row]) -> list[Row]:
+    """Give rows with children an idsubdatatable, deterministic by label."""
+    for i, row in enumerate(sorted((r for r in rows if r.get("_sub")), key=lambda r: r["label"])):
+        row["idsubdatatable"] = i + 1
+    return rows
+
+
+# -- Referrers -------------------------------------------------------------------------
+
+
+def _referrers(f: Facts) -> dict[Any, Acc]:
+    return f.tables.get("referrer", {})
+
+
+def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Referrers.getReferrerType with subtables per type."""
+    rows = []
+    by_type = _group(_referrers(f), lambda k: k[0])
+    for rtype, acc in by_type.items():
+        meta: dict[str, Any] = {"segment": f"referrerType=={rtype}", "referrer_type": _REF_TYPES[rtype]}
+        row = visit_row(_REF_NAMES[rtype], acc, is_day, meta)
+        if rtype != "direct":
+            field = 2 if rtype == "search" else 1
+            subs = _group({k: a for k, a in _referrers(f).items() if k[0] == rtype},
+                          lambda k, fi=field: k[fi])
+            row["_sub"] = [
+                visit_row(str(name), a, is_day, {"segment": f"referrerType=={rtype};referrerName=={quote_plus(str(name))}"})
+                for name, a in subs.items()
+            ]
+        rows.append(row)
+    return _flatten(_numbered(rows), " - ") if flat else _numbered(rows)
+
+
+def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Referrers.getAll: every non-direct referrer, search ones by keyword."""
+    rows = []
+    grouped = _group(
+        {k: a for k, a in _referrers(f).items() if k[0] != "direct"},
+        lambda k: (k[0], k[2] if k[0] == "search" else k[1]),
+    )
+    for (rtype, label), acc in grouped.items():
+        seg = f"referrerType=={rtype};referrerName=={quote_plus(label)}"
+        rows.append(visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]}))
+    return rows
+
+
+def _by_name(rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], dict[str, Any]]):  # type: ignore[no-untyped-def]
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        items = {k: a for k, a in _referrers(f).items() if k[0] == rtype}
+        top = _group(items, lambda k: k[1] if sub_field else k[2])
+        rows = []
+        for name, acc in top.items():
+            row = visit_row(str(name), acc, is_day, {**meta(str(name)),
+                                                     "segment": f"{seg_name}=={quote_plus(str(name))}"})
+            inner = _group({k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
+                           lambda k: k[2] if sub_field else k[1])
+            row["_sub"] = [visit_row(str(n) or "Keyword not defined", a, is_day, {})
+                           for n, a in inner.items()]
+            rows.append(row)
+        rows = _numbered(rows)
+        return _flatten(rows, " - ") if flat else rows
+
+    return build
+
+
+def _engine_meta(name: str) -> dict[str, Any]:
+    engine = next((e for e in c.SEARCH_ENGINES if e[0] == name), None)
+    if engine is None:
+        return {}
+    return {"url": engine[1], "logo": f"plugins/Morpheus/icons/dist/searchEngines/{engine[2]}.png"}
+
+
+def _social_meta(name: str) -> dict[str, Any]:
+    host = dict(c.SOCIALS).get(name, "")
+    return {"url": host, "logo": f"plugins/Morpheus/icons/dist/socials/{host}.png"}
+
+
+# -- Actions ---------------------------------------------------------------------------
+
+
+def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
+    row: Row = {"label": label, "nb_visits": acc.get("nb_visits", 0)}
+    as_text: Callable[[Any], Any] = (lambda v: str(v)) if is_day else (lambda v: v)
+    if is_day and leaf and "nb_uniq_visitors" in acc:
+        row["nb_uniq_visitors"] = acc["nb_uniq_visitors"]
+    row["nb_hits"] = acc.get("nb_hits", 0)
+    row["sum_time_spent"] = acc.get("sum_time_spent", 0)
+    for name in _PERF:
+        n = acc.get(f"nb_hits_with_time_{name}", 0)
+        if n:
+            row[f"nb_hits_with_time_{name}"] = as_text(n)
+            row[f"min_time_{name}"] = f"{acc[f'min_time_{name}']:.4f}"
+            row[f"max_time_{name}"] = f"{acc[f'max_time_{name}']:.4f}"
+    if acc.get("entry_nb_visits"):
+        if is_day and leaf:
+            row["entry_nb_uniq_visitors"] = acc.get("entry_nb_uniq_visitors", 0)
+        for key in ("entry_nb_visits", "entry_nb_actions", "entry_sum_visit_length", "entry_bounce_count"):
+            row[key] = as_text(acc.get(key, 0))
+    if acc.get("exit_nb_visits"):
+        if is_day and leaf:
+            row["exit_nb_uniq_visitors"] = acc.get("exit_nb_uniq_visitors", 0)
+        row["exit_nb_visits"] = as_text(acc["exit_nb_visits"])
+    if acc.get("goals"):
+        goals = _goals(acc)
+        for metrics in goals.values():
+            metrics["nb_conversions_page_rate"] = round(metrics["nb_conversions"] / max(1, row["nb_visits"]), 3)
+        row["goals"] = goals
+    if leaf and not is_day:
+        _uniq_keys(row, acc, False, ("nb_uniq_visitors", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors"))
+    if acc.get("nb_hits_following_search"):
+        row["nb_hits_following_search"] = acc["nb_hits_following_search"]
+    total = 0.0
+    for name in _PERF:
+        n = acc.get(f"nb_hits_with_time_{name}", 0)
+        avg = round(acc.get(f"sum_time_{name}", 0) / n, 3) if n else 0
+        total += avg
+        row[f"avg_time_{name}"] = avg
+    row["avg_page_load_time"] = round(total, 3)
+    row["avg_time_on_page"] = round(row["sum_time_spent"] / row["nb_hits"]) if row["nb_hits"] else 0
+    row["bounce_rate"] = percent(acc.get("entry_bounce_count", 0), acc.get("entry_nb_visits", 0))
+    row["exit_rate"] = percent(acc.get("exit_nb_visits", 0), row["nb_visits"])
+    return row
+
+
+def page_urls(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Actions.getPageUrls: folders by first path segment, or flat URL rows."""
+    leaves: list[tuple[str | None, str, Row]] = []
+    for (index, query), acc in f.tables.get("page", {}).items():
+        path = site.pages[index].path
+        url = page_url(site, index, query)
+        segments = path.strip("/").split("/")
+        if flat:
+            label = path + query
+            row = _page_metrics(label, acc, is_day, True)
+            row.update(url=url, Actions_PageUrl=label, segment=f"pageUrl=={_seg(url)}")
+            row["_acc"] = acc
+            leaves.append((None, label, row))
+        elif path == "/":
+            label = "/index" if not query else "/" + query
+            row = _page_metrics(label, acc, is_day, True)
+            row.update(url=url, segment=f"pageUrl=={_seg(url)}")
+            leaves.append((None, label, row))
+        elif len(segments) == 1:
+            label = path + query
+            row = _page_metrics(label, acc, is_day, True)
+            row.update(url=url, segment=f"pageUrl=={_seg(url)}")
+            leaves.append((None, label, row))
+        else:
+            label = "/" + "/".join(segments[1:]) + query
+            row = _page_metrics(label, acc, is_day, True)
+            row.update(url=url, segment=f"pageUrl=={_seg(url)}")
+            row["_acc"] = acc
+            leaves.append((segments[0], label, row))
+    return _folders(leaves, f, site, is_day, "pageUrl=^", lambda folder: site.main_url + "/" + folder)
+
+
+def _folders(
+    leaves: list[tuple[str | None, str, Row]],
+    f: Facts,
+    site: c.SiteInfo,
+    is_day: bool,
+    seg_prefix: str,
+    folder_url: Callable[[str], str],
+) -> list[Row]:
+    del f, site
+    rows: list[Row] = []
+    folders: dict[str, list[Row]] = {}
+    accs: dict[str, Acc] = {}
+    for folder, _, row in leaves:
+        if folder is None:
+            rows.append(row)
+        else:
+            folders.setdefault(folder, []).append(row)
+            merge_acc(accs.setdefault(folder, {}), row["_acc"])
+    for folder, children in folders.items():
+        row = _page_metrics(folder, accs[folder], is_day, False)
+        row["segment"] = f"{seg_prefix}{_seg(folder_url(folder))}"
+        row["_sub"] = children
+        rows.append(row)
+    return _numbered(rows)
+
+
+def page_titles(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Actions.getPageTitles (our titles have no '/' so the tree is one level)."""
+    rows = []
+    for title, acc in f.tables.get("title", {}).items():
+        label = title if flat else " " + title
+        row = _page_metrics(label, acc, is_day, True)
+        if flat:
+            row["Actions_PageTitle"] = title
+        row["segment"] = f"pageTitle=={quote(quote_plus(title), safe='')}"
+        rows.append(row)
+    return rows
+
+
+def _link_report(table: str, seg_name: str, flat_key: str):  # type: ignore[no-untyped-def]
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        urls = site.downloads if table == "download" else site.outlinks
+        hosts: dict[str, list[Row]] = {}
+        accs: dict[str, Acc] = {}
+        flat_rows = []
+        for index, acc in f.tables.get(table, {}).items():
+            url = urls[index]
+            host, _, rest = url.split("://", 1)[1].partition("/")
+            raw_path = "/" + rest
+            row: Row = {"label": "", "nb_visits": acc.get("nb_visits", 0), "nb_hits": acc.get("nb_hits", 0),
+                        "sum_time_spent": 0}
+            if acc.get("nb_hits_following_search"):
+                row["nb_hits_following_search"] = acc["nb_hits_following_search"]
+            _uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
+            row["url"] = url
+            if flat:
+                row["label"] = host + unquote(raw_path)
+                row[flat_key] = host + raw_path
+                row["segment"] = f"{seg_name}=={_seg(url)}"
+                flat_rows.append(row)
+            else:
+                row["label"] = unquote(raw_path)
+                row["segment"] = f"{seg_name}=={_seg(url)}"
+                hosts.setdefault(host, []).append(row)
+                merge_acc(accs.setdefault(host, {}), {k: acc[k] for k in ("nb_visits", "nb_hits")})
+                if acc.get("nb_hits_following_search"):
+                    merge_acc(accs[host], {"nb_hits_following_search": acc["nb_hits_following_search"]})
+        if flat:
+            return flat_rows
+        rows = []
+        for host, children in hosts.items():
+            acc = accs[host]
+            row = {"label": host, "nb_visits": acc["nb_visits"], "nb_hits": acc["nb_hits"], "sum_time_spent": 0}
+            if acc.get("nb_hits_following_search"):
+                row["nb_hits_following_search"] = acc["nb_hits_following_search"]
+            row["_sub"] = children
+            rows.append(row)
+        return _numbered(rows)
+
+    return build
+
+
+# -- other visit reports ---------------------------------------------------------------
+
+
+def countries(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """UserCountry.getCountry."""
+    rows = []
+    for index, acc in f.tables.get("country", {}).items():
+        _, _, name, code = c.COUNTRIES[index]
+        meta = {"code": code, "logo": f"plugins/Morpheus/icons/dist/flags/{code}.png",
+                "segment": f"countryCode=={code}", "logoHeight": 16}
+        rows.append(visit_row(name, acc, is_day, meta))
+    return rows
+
+
+def browsers(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """DevicesDetection.getBrowsers."""
+    rows = []
+    for code, acc in f.tables.get("browser", {}).items():
+        meta = {"logo": f"plugins/Morpheus/icons/dist/browsers/{code}.png", "segment": f"browserCode=={code}"}
+        rows.append(visit_row(c.BROWSERS[code][0], acc, is_day, meta))
+    return rows
+
+
+def _event_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
+    with_value = acc.get("nb_events_with_value", 0)
+    row: Row = {"label": label, "nb_visits": acc.get("nb_visits", 0), "nb_events": acc.get("nb_events", 0),
+                "nb_events_with_value": with_value, "sum_event_value": money(acc.get("sum_event_value", 0)),
+                "min_event_value": acc.get("min_event_value"), "max_event_value": acc.get("max_event_value")}
+    _uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
+    row["avg_event_value"] = money(acc.get("sum_event_value", 0) / with_value) if with_value else 0
+    row.update(meta)
+    return row
+
+
+def event_categories(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Events.getCategory with event actions as subtables."""
+    items = f.tables.get("event", {})
+    rows = []
+    for category, acc in _group(items, lambda k: k[0]).items():
+        subs = {k[1]: a for k, a in items.items() if k[0] == category}
+        if flat:
+            for action, a in subs.items():
+                row = _event_row(f"{category} - {action}", a, is_day, {})
+                row.update(Events_EventCategory=category, Events_EventAction=action)
+                rows.append(row)
+            continue
+        row = _event_row(category, acc, is_day, {"segment": f"eventCategory=={quote_plus(category)}"})
+        row["_sub"] = [
+            _event_row(action, a, is_day, {"segment": f"eventCategory=={quote_plus(category)};eventAction=={quote_plus(action)}"})
+            for action, a in subs.items()
+        ]
+        rows.append(row)
+    return rows if flat else _numbered(rows)
+
+
+def _flatten(rows: list[Row], sep: str) -> list[Row]:
+    out = []
+    for row in rows:
+        children = row.get("_sub")
+        if not children:
+            out.append({k: v for k, v in row.items() if k != "idsubdatatable"})
+            continue
+        for child in children:
+            flat = dict(child)
+            flat["label"] = f"{row['label']}{sep}{child['label']}"
+            out.append(flat)
+    return out
+
+
+BUILDERS: dict[str, Callable[[Facts, c.SiteInfo, bool, bool], list[Row]]] = {
+    "Actions.getPageUrls": page_urls,
+    "Actions.getPageTitles": page_titles,
+    "Actions.getDownloads": _link_report("download", "downloadUrl", "Actions_DownloadUrl"),
+    "Actions.getOutlinks": _link_report("outlink", "outlinkUrl", "Actions_ClickedUrl"),
+    "Referrers.getReferrerType": referrer_type,
+    "Referrers.getAll": referrer_all,
+    "Referrers.getWebsites": _by_name("website", 1, "referrerName", lambda n: {}),
+    "Referrers.getSearchEngines": _by_name("search", 1, "referrerName", _engine_meta),
+    "Referrers.getKeywords": _by_name("search", 0, "referrerKeyword", lambda n: {}),
+    "Referrers.getCampaigns": _by_name("campaign", 1, "referrerName", lambda n: {}),
+    "Referrers.getSocials": _by_name("social", 1, "referrerName", _social_meta),
+    "UserCountry.getCountry": countries,
+    "DevicesDetection.getBrowsers": browsers,
+    "Events.getCategory": event_categories,
+}

@@ -1,0 +1,41 @@
+"""Serve a sandbox over HTTP with uvicorn (used by `matomo sandbox` and `python -m`)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any, TextIO
+
+from .app import Sandbox
+from .config import SandboxConfig
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    out: TextIO | None = None,
+    log_level: str = "warning",
+    **options: Any,
+) -> None:
+    """Run a sandbox on `host:port` (0 picks a free port) until interrupted.
+
+    `options` are `SandboxConfig` fields (seed, days, visits_per_day, token, faults, ...).
+    The first line printed is the base URL, the second the token to use.
+    """
+    import uvicorn
+
+    sandbox = Sandbox(SandboxConfig(**options))
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    stream = out or sys.stdout
+    shown = f"[{host}]" if ":" in host else host
+    stream.write(f"Matomo sandbox listening on http://{shown}:{bound_port}/\n")
+    stream.write(f"token: {sandbox.config.token}\n")
+    stream.flush()
+    config = uvicorn.Config(sandbox.app, log_level=log_level, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
