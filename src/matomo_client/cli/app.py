@@ -1,0 +1,95 @@
+"""The `matomo` command group and its entry point.
+
+`MatomoGroup.main` is where every failure becomes one line: click's own usage errors, the
+CLI's `UserError`/`RemoteError`, and the library's exceptions (via `failures.describe`).
+It runs for the installed `matomo` script and for click's `CliRunner` alike.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from matomo_client import __version__
+
+from .export import export
+from .failures import EXIT_USER, SESSION, one_line, show_failure
+from .inspect import call, check, sites
+from .sandbox import sandbox
+
+__all__ = ["MatomoGroup", "cli", "main"]
+
+
+def _usage_line(e: click.UsageError) -> str:
+    text = one_line(e.format_message())
+    if e.ctx is not None:
+        text += f" (see '{e.ctx.command_path} --help')"
+    return text
+
+
+class MatomoGroup(click.Group):
+    """A click group whose failures are one scrubbed line on stderr and an exit code."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; exit (or return the code when `standalone_mode` is False)."""
+        SESSION.reset()
+        try:
+            rv = super().main(
+                args, prog_name or "matomo", complete_var, standalone_mode=False, **extra
+            )
+            code = rv if isinstance(rv, int) else 0
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help() if e.ctx else self.get_help(click.Context(self)))
+            code = 0
+        except click.UsageError as e:
+            click.echo("Error: " + SESSION.scrub(_usage_line(e)), err=True)
+            code = EXIT_USER
+        except click.exceptions.Abort:
+            code = show_failure(KeyboardInterrupt())
+        except click.ClickException as e:
+            code = show_failure(e)
+        except Exception as e:
+            code = show_failure(e)
+        finally:
+            SESSION.stop_logging()
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=MatomoGroup)
+@click.version_option(__version__, prog_name="matomo")
+def cli() -> None:
+    """Get data out of Matomo: completely, resumably, and without leaking the token.
+
+    Connect with --url (or MATOMO_URL) and the token in MATOMO_TOKEN or a --token-file;
+    or try any command with --sandbox, which runs it against built-in synthetic data.
+
+    \b
+    Example:
+      matomo check --sandbox
+      matomo export visits --sandbox --site all --from last7 --to yesterday --out demo.duckdb
+    """
+
+
+cli.add_command(check)
+cli.add_command(sites)
+cli.add_command(call)
+cli.add_command(export)
+cli.add_command(sandbox)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The `matomo` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="matomo")
+    raise SystemExit(0)  # pragma: no cover - cli.main always exits

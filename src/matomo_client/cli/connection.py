@@ -1,0 +1,238 @@
+"""Where the command's Matomo is and how it authenticates: `--url`, the token, `--sandbox`.
+
+The token only ever comes from `MATOMO_TOKEN` or `--token-file`: a token typed on the command
+line lands in the shell history and in `ps` for every user of the machine, so `--token` is
+refused. `--sandbox` swaps the URL for an in-process `matomo_client.sandbox` served through
+`httpx.ASGITransport`: nothing listens on a port, and the same client code runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+import httpx
+
+from matomo_client import AsyncMatomo, Auth
+
+from .failures import SESSION, UserError
+from .options import debug_option
+
+__all__ = [
+    "SANDBOX_DEFAULT_TOKEN",
+    "SANDBOX_URL",
+    "Connection",
+    "connection_options",
+    "display_url",
+    "sandbox_overrides",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SANDBOX_URL = "http://sandbox.invalid/"
+SANDBOX_DEFAULT_TOKEN = "sandbox-token"
+# SandboxConfig fields used by `--sandbox` (tests switch the visits log off here).
+sandbox_overrides: dict[str, Any] = {}
+
+TOKEN_REFUSED = (
+    "--token is refused: a token typed on the command line is saved in your shell history "
+    "and visible to every user of this machine in `ps`. Put it in the MATOMO_TOKEN environment "
+    "variable, or in a file only you can read and pass --token-file PATH"
+)
+
+
+def display_url(url: str) -> str:
+    """`url` without any user:password part, safe to show."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _refuse_token(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise UserError(TOKEN_REFUSED)
+
+
+def _read_token_file(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot read the token file {path!r}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"the token file {path!r} is not UTF-8 text") from None
+    token = text.strip()
+    if not token:
+        raise UserError(f"the token file {path!r} is empty")
+    return token
+
+
+@dataclass(frozen=True, repr=False)
+class Connection:
+    """The resolved connection options of one command (the token is never shown)."""
+
+    url: str | None
+    token: str | None
+    sandbox: bool = False
+    insecure: bool = False
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:
+        return f"Connection(url={self.url!r}, sandbox={self.sandbox}, token=***)"
+
+    @property
+    def server(self) -> str:
+        """What to call the server in messages."""
+        return "the in-process sandbox" if self.sandbox else display_url(self.url or "")
+
+    @asynccontextmanager
+    async def client(
+        self, *, max_concurrency: int = 8, skip_preflight: bool = False
+    ) -> AsyncIterator[AsyncMatomo]:
+        """An `AsyncMatomo` for this connection, closed on exit."""
+        if self.sandbox:
+            from matomo_client.sandbox import Sandbox, SandboxConfig
+
+            token = self.token or SANDBOX_DEFAULT_TOKEN
+            config = SandboxConfig(**{"token": token, **sandbox_overrides})
+            app = Sandbox(config).app
+            async with (
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url=SANDBOX_URL
+                ) as http,
+                AsyncMatomo(
+                    SANDBOX_URL,
+                    auth=Auth.token(token),
+                    http_client=http,
+                    max_concurrency=max_concurrency,
+                    skip_preflight=skip_preflight,
+                ) as m,
+            ):
+                yield m
+            return
+        assert self.url is not None
+        assert self.token is not None
+        try:
+            with warnings.catch_warnings():
+                # The CLI already printed its own one-line warning for --insecure.
+                warnings.simplefilter("ignore")
+                m = AsyncMatomo(
+                    self.url,
+                    auth=Auth.token(self.token),
+                    timeout=self.timeout,
+                    verify=not self.insecure,
+                    max_concurrency=max_concurrency,
+                    skip_preflight=skip_preflight,
+                )
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        async with m:
+            yield m
+
+
+def _resolve(
+    url: str | None,
+    token_file: str | None,
+    sandbox: bool,
+    insecure: bool,
+    timeout: float,
+) -> Connection:
+    token = _read_token_file(token_file) if token_file else os.environ.get("MATOMO_TOKEN")
+    token = token.strip() if token else None
+    SESSION.add_secret(token)
+    if sandbox:
+        conn = Connection(None, token, sandbox=True, timeout=timeout)
+        SESSION.server = conn.server
+        return conn
+    if not url:
+        raise UserError(
+            "no Matomo URL: pass --url https://stats.example.com/ or set MATOMO_URL "
+            "(or try --sandbox)"
+        )
+    if not token:
+        raise UserError("no token: set MATOMO_TOKEN or pass --token-file PATH (or try --sandbox)")
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UserError(f"--url must start with http:// or https://, not {display_url(url)!r}")
+    if insecure:
+        click.echo(
+            "Warning: --insecure: TLS certificates are not verified; anyone on the network "
+            "path can read the token",
+            err=True,
+        )
+    conn = Connection(url, token, insecure=insecure, timeout=timeout)
+    SESSION.server = conn.server
+    return conn
+
+
+def connection_options(f: F) -> F:
+    """Add --url, --token-file, --sandbox, --insecure, --timeout, --debug; pass `conn`."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        url: str | None,
+        token_file: str | None,
+        sandbox: bool,
+        insecure: bool,
+        timeout: float,
+        **kwargs: Any,
+    ) -> Any:
+        conn = _resolve(url, token_file, sandbox, insecure, timeout)
+        return f(*args, conn=conn, **kwargs)
+
+    options = [
+        click.option(
+            "--url",
+            envvar="MATOMO_URL",
+            metavar="URL",
+            help="Matomo's base URL, e.g. https://stats.example.com/ [env: MATOMO_URL].",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="Read the API token from this file (default: the MATOMO_TOKEN env variable).",
+        ),
+        click.option(
+            "--token",
+            hidden=True,
+            is_flag=False,
+            flag_value="",
+            expose_value=False,
+            is_eager=True,
+            callback=_refuse_token,
+            help="Refused: use MATOMO_TOKEN or --token-file.",
+        ),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Run against an in-process sandbox with synthetic data instead of a URL.",
+        ),
+        click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warns)."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=30.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Timeout of each HTTP request.",
+        ),
+        debug_option,
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]

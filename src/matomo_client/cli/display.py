@@ -1,0 +1,184 @@
+"""What an export shows: rich progress bars on stderr while it runs, a summary table after.
+
+`ExportDisplay` is the engine's progress callback. It keeps a tally per site from the progress
+snapshots (each snapshot names the window just written), which the summary table prints next
+to the engine's own totals. Progress goes to stderr and only to a terminal; the summary goes to
+stdout, so `matomo export ... > summary.txt` keeps the result and drops the bars.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from matomo_client.export import ExportProgress, ExportSummary
+
+from .connection import display_url
+from .failures import SESSION
+
+__all__ = ["ExportDisplay", "SiteTally", "console", "render_summary", "show_target"]
+
+_SITE = re.compile(r"^site (\d+)")
+
+
+def console(file: TextIO | None = None, **kwargs: Any) -> Console:
+    """A rich console on `file` (stdout by default); wide enough not to cut tables in pipes."""
+    file = file or sys.stdout
+    if not file.isatty():
+        kwargs.setdefault("width", 200)
+    return Console(file=file, highlight=False, soft_wrap=False, **kwargs)
+
+
+@dataclass
+class SiteTally:
+    """What this run wrote for one site."""
+
+    windows: int = 0
+    visits: int = 0
+    actions: int = 0
+    rows: int = 0
+
+
+class ExportDisplay:
+    """Progress callback and per-site tally for one export run."""
+
+    def __init__(self, kind: str, *, show: bool, stream: TextIO | None = None) -> None:
+        self.kind = kind
+        self.sites: dict[int, SiteTally] = {}
+        self._last: ExportProgress | None = None
+        self._started = time.monotonic()
+        stream = stream or sys.stderr
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        if show:
+            unit = "visits" if kind == "visits" else "rows"
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("windows"),
+                TextColumn("{task.fields[count]:>9,} " + unit),
+                TextColumn("{task.fields[rate]:>7,.0f}/s"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(file=stream, stderr=stream is sys.stderr),
+                transient=False,
+            )
+
+    def __enter__(self) -> ExportDisplay:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task(
+                f"export {self.kind}", total=None, count=0, rate=0.0
+            )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, p: ExportProgress) -> None:
+        """Take one snapshot from the engine."""
+        prev = self._last
+        self._last = p
+        if p.last_window and prev is not None:
+            m = _SITE.match(p.last_window)
+            if m:
+                tally = self.sites.setdefault(int(m.group(1)), SiteTally())
+                tally.windows += p.windows_done - prev.windows_done
+                tally.visits += p.visits - prev.visits
+                tally.actions += p.actions - prev.actions
+                tally.rows += p.report_rows - prev.report_rows
+        if self._progress is not None and self._task is not None:
+            count = p.visits if self.kind == "visits" else p.report_rows
+            elapsed = max(time.monotonic() - self._started, 1e-6)
+            phase = "" if p.phase == "exporting" else f" ({p.phase})"
+            self._progress.update(
+                self._task,
+                description=f"export {self.kind}{phase}",
+                total=p.windows_total,
+                completed=p.windows_done,
+                count=count,
+                rate=count / elapsed,
+            )
+
+
+def show_target(target: str) -> str:
+    """A target as it can be shown: a database URL loses its password."""
+    return SESSION.scrub(display_url(target) if "://" in target else target)
+
+
+def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console) -> None:
+    """The final table (one row per site, then the totals) and the reconciliation notes."""
+    visits = summary.kind == "visits"
+    mismatches: dict[int, int] = {}
+    for mm in summary.mismatches:
+        mismatches[mm.id_site] = mismatches.get(mm.id_site, 0) + 1
+    per_site: dict[int, Any] = getattr(summary, "per_site", None) or {}
+    table = Table(title=f"{summary.kind} export to {show_target(summary.target)}")
+    table.add_column("site", justify="right")
+    table.add_column("windows", justify="right")
+    if visits:
+        table.add_column("visits", justify="right")
+        table.add_column("actions", justify="right")
+        table.add_column("mismatches", justify="right")
+    else:
+        table.add_column("rows", justify="right")
+    table.add_column("retries", justify="right")
+    for id_site in summary.sites:
+        tally = display.sites.get(id_site, SiteTally())
+        retries = getattr(per_site.get(id_site), "retries", None)
+        row = [str(id_site), f"{tally.windows:,}"]
+        if visits:
+            row += [f"{tally.visits:,}", f"{tally.actions:,}", str(mismatches.get(id_site, 0))]
+        else:
+            row.append(f"{tally.rows:,}")
+        row.append("-" if retries is None else f"{retries:,}")
+        table.add_row(*row)
+    total = [
+        "all",
+        f"{summary.windows_exported:,} (+{summary.windows_skipped:,} done before) "
+        f"of {summary.windows_total:,}",
+    ]
+    if visits:
+        total += [f"{summary.visits:,}", f"{summary.actions:,}", str(len(summary.mismatches))]
+    else:
+        total.append(f"{summary.report_rows:,}")
+    total.append(f"{summary.retries:,}")
+    table.add_section()
+    table.add_row(*total, style="bold")
+    out.print(table)
+    if summary.windows_open:
+        out.print(
+            f"{summary.windows_open} window(s) are not over yet (today): they were written and "
+            "will be fetched again by the next run of the same command."
+        )
+    if visits and summary.reconciled and not summary.mismatches:
+        out.print("Reconciled: every window matches Matomo's VisitsSummary.nb_visits.")
+    for mm in summary.mismatches:
+        out.print(f"Mismatch: {SESSION.scrub(mm.describe())}")
+    for warning in summary.warnings:
+        out.print(f"Warning: {SESSION.scrub(warning)}")
+    out.print(f"{summary.requests:,} requests, {summary.retries:,} retries.")

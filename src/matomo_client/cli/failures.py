@@ -1,0 +1,206 @@
+"""How the `matomo` command fails: one clear line on stderr, never a traceback, never the token.
+
+Exit codes: 0 success, 1 Matomo or the network said no (`RemoteError`: API errors, HTTP errors,
+unreachable server), 2 the user asked for something that cannot work (`UserError`: bad dates,
+unknown site, unwritable target, a token on the command line, missing URL/token). `describe`
+maps every library exception to one of the two; `Session` remembers the secrets of the current
+run so that every line shown (errors, debug logs, tracebacks) is scrubbed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import click
+
+from matomo_client.errors import (
+    ApiError,
+    ApiErrorKind,
+    DecodeError,
+    HttpStatusError,
+    MatomoError,
+    NonJsonBodyError,
+    PreflightError,
+    TransportError,
+    scrub,
+)
+from matomo_client.export import (
+    ExportApiError,
+    ExportError,
+    ExportUsageError,
+    StateMismatchError,
+    TargetError,
+)
+
+__all__ = [
+    "SESSION",
+    "CliError",
+    "RemoteError",
+    "Session",
+    "UserError",
+    "describe",
+    "one_line",
+]
+
+EXIT_USER = 2
+EXIT_REMOTE = 1
+EXIT_INTERRUPTED = 130
+
+
+class CliError(click.ClickException):
+    """A failure shown as one line; subclasses set the exit code."""
+
+    exit_code = EXIT_REMOTE
+
+
+class UserError(CliError):
+    """Something the user can fix on the command line or the machine (exit 2)."""
+
+    exit_code = EXIT_USER
+
+
+class RemoteError(CliError):
+    """Matomo or the network refused (exit 1)."""
+
+    exit_code = EXIT_REMOTE
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    """Formats log records, then removes the session's secrets from the text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return SESSION.scrub(super().format(record))
+
+
+@dataclass
+class Session:
+    """Per-invocation state: secrets to scrub, `--debug`, the server we talk to."""
+
+    secrets: set[str] = field(default_factory=set)
+    debug: bool = False
+    server: str = ""
+    _handler: logging.Handler | None = None
+    _old_level: int = logging.WARNING
+
+    def reset(self) -> None:
+        """Forget everything from a previous invocation (tests run many in one process)."""
+        self.stop_logging()
+        self.secrets.clear()
+        self.debug = False
+        self.server = ""
+
+    def add_secret(self, secret: str | None) -> None:
+        """Remember a secret so no output of this run can show it."""
+        if secret:
+            self.secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        """`text` without any of the session's secrets."""
+        return scrub(text, self.secrets)
+
+    def start_debug(self) -> None:
+        """`--debug`: log everything (scrubbed) to stderr and show tracebacks on failure."""
+        self.debug = True
+        if self._handler is not None:
+            return
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        self._old_level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        self._handler = handler
+
+    def stop_logging(self) -> None:
+        """Remove the debug handler again."""
+        if self._handler is not None:
+            root = logging.getLogger()
+            root.removeHandler(self._handler)
+            root.setLevel(self._old_level)
+            self._handler = None
+
+
+SESSION = Session()
+
+
+def one_line(text: str) -> str:
+    """Whitespace collapsed: the message fits on one line."""
+    return " ".join(text.split())
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The real errors inside (nested) exception groups, or `[exc]`."""
+    inner: Iterable[BaseException] | None = getattr(exc, "exceptions", None)
+    if inner is None or isinstance(exc, (MatomoError, ExportError)):
+        return [exc]
+    out: list[BaseException] = []
+    for e in inner:
+        out.extend(_leaves(e))
+    return out or [exc]
+
+
+def _api_message(e: ApiError) -> str:
+    where = f" {e.method}" if e.method else ""
+    text = f"Matomo refused{where} (HTTP {e.status}): {e.message}"
+    if e.kind is ApiErrorKind.AUTH:
+        text += " (check the token in MATOMO_TOKEN or the --token-file)"
+    elif e.kind is ApiErrorKind.DISABLED and "visits log" in e.message.lower():
+        text += " (an admin can enable the visits log in the website or general settings)"
+    return text
+
+
+def describe(exc: BaseException) -> click.ClickException | None:
+    """The one-line failure for a known exception, or None for a bug."""
+    leaves = _leaves(exc)
+    known = (click.ClickException, MatomoError, ExportError)
+    exc = next((e for e in leaves if isinstance(e, known)), exc)
+    if isinstance(exc, click.ClickException):
+        return exc
+    if isinstance(exc, (ExportUsageError, StateMismatchError, TargetError)):
+        return UserError(str(exc))
+    if isinstance(exc, ExportApiError):
+        cause = exc.__cause__
+        if isinstance(cause, ApiError) and cause.kind is ApiErrorKind.DISABLED:
+            return RemoteError(f"{exc} (an admin can enable the visits log for this website)")
+        return RemoteError(str(exc))
+    if isinstance(exc, ApiError):
+        return RemoteError(_api_message(exc))
+    if isinstance(exc, TransportError):
+        server = f" at {SESSION.server}" if SESSION.server else ""
+        what = "timed out waiting for" if exc.timeout else "cannot reach"
+        detail = f" ({exc.detail})" if exc.detail else ""
+        return RemoteError(f"{what} Matomo{server}{detail}: check --url / MATOMO_URL")
+    if isinstance(exc, (HttpStatusError, NonJsonBodyError, DecodeError, PreflightError)):
+        return RemoteError(str(exc))
+    if isinstance(exc, MatomoError):
+        return RemoteError(str(exc))
+    if isinstance(exc, ExportError):
+        return RemoteError(str(exc))
+    return None
+
+
+def show_failure(exc: BaseException) -> int:
+    """Print `exc` as one scrubbed line on stderr (plus a traceback with --debug); the exit code."""
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo(
+            "Error: interrupted; run the same command again to resume where it stopped",
+            err=True,
+        )
+        return EXIT_INTERRUPTED
+    failure = describe(exc)
+    if SESSION.debug:
+        click.echo(SESSION.scrub("".join(traceback.format_exception(exc))).rstrip(), err=True)
+    if failure is None:
+        kind = type(exc).__name__
+        hint = "" if SESSION.debug else " (run again with --debug for the traceback)"
+        text = f"internal error ({kind}): {exc}{hint}"
+        code = EXIT_REMOTE
+    else:
+        text = failure.format_message()
+        code = failure.exit_code
+    click.echo("Error: " + SESSION.scrub(one_line(text)), err=True)
+    return code

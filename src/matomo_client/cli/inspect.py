@@ -1,0 +1,254 @@
+"""`matomo check`, `matomo sites` and `matomo call`: look at a Matomo before exporting from it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import click
+import orjson
+from rich.table import Table
+
+from matomo_client import Params, Site
+from matomo_client._core.url import check_method
+from matomo_client.errors import ApiError, ApiErrorKind, MatomoError, scrub_bytes
+
+from .connection import Connection, connection_options
+from .display import console
+from .failures import SESSION, UserError, describe, one_line
+
+__all__ = ["call", "check", "sites"]
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of the `check` report."""
+
+    ok: bool
+    what: str
+    detail: str
+
+
+def _why(e: BaseException | None) -> str:
+    if e is None:
+        return "unexpected answer"
+    failure = describe(e)
+    return one_line(failure.format_message() if failure else f"{type(e).__name__}: {e}")
+
+
+async def _run_checks(conn: Connection) -> list[CheckLine]:
+    lines: list[CheckLine] = []
+    async with conn.client() as m:
+        try:
+            version = await m.preflight()
+        except ApiError as e:
+            if e.kind is ApiErrorKind.AUTH:
+                lines.append(CheckLine(False, "token", _why(e)))
+            else:
+                lines.append(CheckLine(False, "server", _why(e)))
+            return lines
+        except MatomoError as e:
+            lines.append(CheckLine(False, "server", _why(e)))
+            return lines
+        lines.append(CheckLine(True, "server", f"Matomo {version or '(version unknown)'}"))
+        lines.append(CheckLine(True, "token", "accepted"))
+        try:
+            visible = await m.sites.list()
+        except MatomoError as e:
+            lines.append(CheckLine(False, "sites", _why(e)))
+            return lines
+        names = ", ".join(f"{s.id_site} {s.name or ''}".strip() for s in visible)
+        lines.append(
+            CheckLine(
+                bool(visible), "sites", f"{len(visible)} visible" + (f": {names}" if names else "")
+            )
+        )
+        if not visible:
+            return lines
+        probes: list[tuple[str, Params]] = []
+        for s in visible:
+            probes.append(
+                (
+                    "Live.getLastVisitsDetails",
+                    Params()
+                    .id_site(s.id_site)
+                    .set("period", "day")
+                    .set("date", "today")
+                    .set("filter_limit", 1)
+                    .set("doNotFetchActions", 1),
+                )
+            )
+            probes.append(
+                ("API.getReportMetadata", Params().id_site(s.id_site).set("filter_limit", -1))
+            )
+        try:
+            results = await m.api.bulk(probes)
+        except MatomoError as e:
+            lines.append(CheckLine(False, "visits log", _why(e)))
+            return lines
+        for i, s in enumerate(visible):
+            label = f"site {s.id_site} {s.name or ''}".rstrip()
+            live, meta = results[2 * i], results[2 * i + 1]
+            if live.ok:
+                lines.append(CheckLine(True, "visits log", f"{label}: on"))
+            else:
+                lines.append(CheckLine(False, "visits log", f"{label}: {_why(live.error)}"))
+            if meta.ok and isinstance(meta.value, list):
+                lines.append(
+                    CheckLine(bool(meta.value), "reports", f"{label}: {len(meta.value)} exposed")
+                )
+            else:
+                lines.append(CheckLine(False, "reports", f"{label}: {_why(meta.error)}"))
+    return lines
+
+
+@click.command("check")
+@connection_options
+def check(conn: Connection) -> None:
+    """Check the server, the token, the sites, the visits log and the reports.
+
+    Prints one line per check and exits 0 when all pass, 1 otherwise.
+
+    \b
+    Example:
+      MATOMO_URL=https://stats.example.com/ MATOMO_TOKEN=... matomo check
+    """
+    lines = anyio.run(_run_checks, conn)
+    click.echo(f"Matomo check: {conn.server}")
+    width = max(len(line.what) for line in lines)
+    for line in lines:
+        mark = "ok  " if line.ok else "FAIL"
+        click.echo(SESSION.scrub(f"  {mark}  {line.what:<{width}}  {line.detail}"))
+    failed = sum(not line.ok for line in lines)
+    if failed:
+        click.echo(f"{failed} check(s) failed.")
+        raise click.exceptions.Exit(1)
+    click.echo("All checks passed.")
+
+
+# --- sites ----------------------------------------------------------------------------------
+
+
+def _site_json(s: Site) -> dict[str, Any]:
+    return {
+        "id_site": s.id_site,
+        "name": s.name,
+        "main_url": s.main_url,
+        "timezone": s.timezone,
+        "currency": s.currency,
+        "ecommerce": s.ecommerce,
+        "created": s.created.isoformat() if s.created else None,
+    }
+
+
+async def _list_sites(conn: Connection) -> list[Site]:
+    async with conn.client() as m:
+        return await m.sites.list()
+
+
+@click.command("sites", short_help="List the sites the token can view.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@connection_options
+def sites(conn: Connection, as_json: bool) -> None:
+    """List the sites the token can view: id, name, URL, timezone, currency, ecommerce, created.
+
+    \b
+    Example:
+      matomo sites --sandbox
+      matomo sites --json | jq '.[].id_site'
+    """
+    found = anyio.run(_list_sites, conn)
+    if as_json:
+        body = orjson.dumps([_site_json(s) for s in found], option=orjson.OPT_INDENT_2)
+        click.echo(SESSION.scrub(body.decode()))
+        return
+    table = Table()
+    for name in ("id", "name", "URL", "timezone", "currency", "ecommerce", "created"):
+        table.add_column(name, justify="right" if name == "id" else "left")
+    for s in found:
+        table.add_row(
+            str(s.id_site),
+            s.name or "",
+            s.main_url or "",
+            s.timezone or "",
+            s.currency or "",
+            "yes" if s.ecommerce else "no",
+            s.created.strftime("%Y-%m-%d") if s.created else "",
+        )
+    console(sys.stdout).print(table)
+
+
+# --- call -----------------------------------------------------------------------------------
+
+
+def _params(pairs: tuple[str, ...]) -> Params:
+    items: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UserError(f"{pair!r} is not KEY=VALUE (e.g. idSite=1 period=day date=today)")
+        if key == "token_auth":
+            raise UserError(
+                "token_auth is refused as an argument: it would land in the shell history and "
+                "`ps`; the token is sent from MATOMO_TOKEN or --token-file"
+            )
+        if key in items:
+            raise UserError(f"parameter {key!r} is given twice")
+        items[key] = value
+    try:
+        return Params(items)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
+async def _call(conn: Connection, method: str, params: Params, raw: bool, fmt: str) -> Any:
+    async with conn.client() as m:
+        if raw:
+            return await m.call_raw(method, params, fmt=fmt)
+        return await m.call(method, params)
+
+
+@click.command("call")
+@click.argument("method")
+@click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--raw", is_flag=True, help="Write the response body to stdout byte for byte.")
+@click.option(
+    "--format",
+    "fmt",
+    default="json",
+    show_default=True,
+    type=click.Choice(["JSON", "XML", "CSV", "TSV", "HTML"], case_sensitive=False),
+    help="The format Matomo renders (only with --raw).",
+)
+@connection_options
+def call(conn: Connection, method: str, params: tuple[str, ...], raw: bool, fmt: str) -> None:
+    """Call any Matomo API method and print the answer (the escape hatch).
+
+    Parameters are Matomo's own names. The answer is printed as indented JSON, or with
+    --raw exactly as Matomo sent it (errors still fail with exit 1).
+
+    \b
+    Example:
+      matomo call VisitsSummary.get idSite=1 period=day date=yesterday
+      matomo call Actions.getPageUrls idSite=1 period=month date=today flat=1 --raw > pages.json
+    """
+    try:
+        check_method(method)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if fmt.upper() != "JSON" and not raw:
+        raise UserError("--format only applies with --raw")
+    answer = anyio.run(_call, conn, method, _params(params), raw, fmt.upper())
+    if raw:
+        out = sys.stdout.buffer
+        out.write(scrub_bytes(answer, SESSION.secrets))
+        out.flush()
+        return
+    text = orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode()
+    click.echo(SESSION.scrub(text))

@@ -1,0 +1,126 @@
+"""Option decorators shared by the commands, and the `--from`/`--to` date type.
+
+Dates are only checked here (so a typo fails before any request); the export engine receives
+the text as typed and resolves `today`/`yesterday`/`lastN` in each site's own timezone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from typing import Any, TypeVar
+
+import click
+
+from matomo_client.export import DEFAULT_TARGET, resolve_day
+
+from .failures import SESSION
+
+__all__ = [
+    "DaySpec",
+    "debug_option",
+    "export_options",
+    "parse_day",
+    "quiet_option",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """`YYYY-MM-DD`, `today`, `yesterday`, `lastN` (N-1 days before today: Matomo's lastN
+    includes today) or `previousN` (N days before today) as a date; ValueError otherwise."""
+    return resolve_day(text, today or datetime.now(timezone.utc).date())
+
+
+class DaySpec(click.ParamType):  # type: ignore[type-arg]
+    """A day as typed on the command line; checked, then passed on as text."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """Check `value` and return it normalised (lower case, trimmed)."""
+        text = str(value).strip().lower()
+        try:
+            parse_day(text)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+        return text
+
+
+def _start_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        SESSION.start_debug()
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_start_debug,
+    help="Log every request (token scrubbed) and show tracebacks.",
+)
+
+quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bars (they are also off when stderr is not a terminal).",
+)
+
+
+def export_options(f: F) -> F:
+    """Options common to `export visits` and `export reports`."""
+    options = [
+        click.option(
+            "--site",
+            "site",
+            required=True,
+            metavar="ID|all",
+            help="A site id, several (1,2), or 'all' (every site the token can view).",
+        ),
+        click.option(
+            "--from",
+            "start",
+            required=True,
+            type=DaySpec(),
+            help="First day: YYYY-MM-DD, today, yesterday, lastN (N days up to today), previousN.",
+        ),
+        click.option(
+            "--to",
+            "end",
+            required=True,
+            type=DaySpec(),
+            help="Last day (inclusive), same forms as --from; today is exported but stays open.",
+        ),
+        click.option(
+            "--segment", metavar="SEGMENT", help="A Matomo segment, e.g. countryCode==de."
+        ),
+        click.option(
+            "--out",
+            "target",
+            default=DEFAULT_TARGET,
+            show_default=True,
+            metavar="TARGET",
+            help="*.duckdb, *.sqlite, *.parquet, a directory (hive Parquet), "
+            "*.jsonl[.gz|.zst], *.csv[.gz|.zst] or postgresql://...",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1),
+            default=4,
+            show_default=True,
+            help="Windows fetched at once (and requests in flight).",
+        ),
+        click.option(
+            "--restart",
+            is_flag=True,
+            help="Start over: needed when the target holds an export made with other options.",
+        ),
+        quiet_option,
+    ]
+    decorated: Any = f
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]

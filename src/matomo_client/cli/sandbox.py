@@ -1,0 +1,76 @@
+"""`matomo sandbox`: serve the Matomo-compatible sandbox (delegates to `matomo_client.sandbox`)."""
+
+from __future__ import annotations
+
+import click
+
+from .options import debug_option
+
+__all__ = ["sandbox"]
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option(
+    "--token",
+    default="sandbox-token",
+    show_default=True,
+    help="The super user token the sandbox accepts (any other gets Matomo's 401).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Days of visits, up to and including today.",
+)
+@click.option("--visits-per-day", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Added to every answer.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered with a 5xx or 429 (retryable) fault.",
+)
+@debug_option
+def sandbox(
+    host: str,
+    port: int,
+    token: str,
+    seed: int,
+    days: int,
+    visits_per_day: int,
+    latency_ms: float,
+    fault_rate: float,
+) -> None:
+    """Serve a Matomo-compatible API with synthetic data, for tests and demos.
+
+    Sites 1 "Shop" (UTC, ecommerce), 2 "Blog" (Europe/Berlin) and 3 "Empty". The token is a
+    throwaway: it only opens this sandbox. Stop with Ctrl+C.
+
+    \b
+    Example:
+      matomo sandbox --port 8765 &
+      MATOMO_URL=http://127.0.0.1:8765/ MATOMO_TOKEN=sandbox-token matomo check
+    """
+    from matomo_client.sandbox import serve
+
+    serve(
+        host,
+        port,
+        token=token,
+        seed=seed,
+        days=days,
+        visits_per_day=visits_per_day,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+    )
