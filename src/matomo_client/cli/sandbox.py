@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .failures import UserError
 from .options import debug_option
 
 __all__ = ["sandbox"]
@@ -39,7 +40,20 @@ __all__ = ["sandbox"]
     type=click.FloatRange(0, 1),
     default=0.0,
     show_default=True,
-    help="Share of requests answered with a 5xx or 429 (retryable) fault.",
+    help="Share of requests answered with a retryable 500/502/503.",
+)
+@click.option(
+    "--live-traffic",
+    is_flag=True,
+    help="New visits arrive and visits grow while you export (a virtual clock per request).",
+)
+@click.option(
+    "--live-disabled-site",
+    "live_disabled",
+    type=click.IntRange(min=1),
+    multiple=True,
+    metavar="ID",
+    help="Answer Live requests for this site with 'Visits log is deactivated' (repeatable).",
 )
 @debug_option
 def sandbox(
@@ -51,6 +65,8 @@ def sandbox(
     visits_per_day: int,
     latency_ms: float,
     fault_rate: float,
+    live_traffic: bool,
+    live_disabled: tuple[int, ...],
 ) -> None:
     """Serve a Matomo-compatible API with synthetic data, for tests and demos.
 
@@ -62,15 +78,22 @@ def sandbox(
       matomo sandbox --port 8765 &
       MATOMO_URL=http://127.0.0.1:8765/ MATOMO_TOKEN=sandbox-token matomo check
     """
-    from matomo_client.sandbox import serve
+    from matomo_client.sandbox import Faults, serve
 
-    serve(
-        host,
-        port,
-        token=token,
-        seed=seed,
-        days=days,
-        visits_per_day=visits_per_day,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-    )
+    try:
+        serve(
+            host,
+            port,
+            token=token,
+            seed=seed,
+            days=days,
+            visits_per_day=visits_per_day,
+            latency_ms=latency_ms,
+            faults=Faults(error_5xx_rate=fault_rate),
+            live_traffic=live_traffic,
+            live_disabled_sites=frozenset(live_disabled),
+        )
+    except OSError as e:
+        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    except KeyboardInterrupt:
+        pass
