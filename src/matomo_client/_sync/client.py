@@ -40,6 +40,14 @@ T = TypeVar("T")
 MIN_VERSION = (4, 0)
 # Peek this far into a streamed body to tell an error object from data.
 _ERROR_PEEK = 4096
+# Read at most this much of a streamed body that may be an error before deciding.
+_ERROR_BODY_MAX = 1 << 20
+
+
+def _may_be_error(head: bytes) -> bool:
+    """Whether a body starting with `head` may be Matomo's JSON, HTML/XML or text error."""
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return start.startswith((b'{"result"', b"<", b"Error:"))
 
 
 @dataclass
@@ -206,24 +214,18 @@ class Matomo:
             return
         self.stats.requests += 1
         with self._limiter, opener(request) as (head, chunks):
-            if head.status >= 300 or not head.headers.get("content-type", "").startswith(
-                ("application/json", "text/xml", "application/xml", "text/csv", "text/plain")
-            ):
-                body = b""
-                for chunk in chunks:
-                    body += chunk
-                    if len(body) > 1 << 20:
-                        break
-                read_raw(method, Response(head.status, head.headers, body), self._auth.secrets)
-                return
             first = b""
             for chunk in chunks:
                 first += chunk
                 if len(first) >= _ERROR_PEEK:
                     break
-            if first.lstrip().startswith(b'{"result":"error"'):
+            if head.status >= 300 or _may_be_error(first):
+                # Read on (bounded) so Matomo's error body or page can be recognised whole; a
+                # 2xx body that turns out to be data is still yielded in full below.
                 for chunk in chunks:
                     first += chunk
+                    if len(first) > _ERROR_BODY_MAX:
+                        break
                 read_raw(method, Response(head.status, head.headers, first), self._auth.secrets)
             if first:
                 yield first

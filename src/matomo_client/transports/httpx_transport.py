@@ -99,7 +99,7 @@ class AsyncHttpxTransport:
                 follow_redirects=False,
             ) as r:
                 head = StreamedResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()})
-                yield head, _wrap_async(r.aiter_raw(), request)
+                yield head, _wrap_async(r.aiter_bytes(), request)
         except httpx.HTTPError as exc:
             raise _translate(exc, request) from exc
 
@@ -174,7 +174,7 @@ class HttpxTransport:
                 follow_redirects=False,
             ) as r:
                 head = StreamedResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()})
-                yield head, _wrap_sync(r.iter_raw(), request)
+                yield head, _wrap_sync(r.iter_bytes(), request)
         except httpx.HTTPError as exc:
             raise _translate(exc, request) from exc
 

@@ -1,0 +1,280 @@
+"""The escape hatch of both clients: call, call_typed, call_raw and stream_raw."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from clients_support import (
+    BASE_URL,
+    TOKEN,
+    Harness,
+    Router,
+    form,
+    query,
+    recorded,
+    recorded_json,
+)
+from pydantic import BaseModel
+
+from matomo_client import (
+    ApiError,
+    ApiErrorKind,
+    AsyncMatomo,
+    Auth,
+    DecodeError,
+    Matomo,
+    Params,
+    Period,
+    VisitsSummary,
+)
+
+pytestmark = pytest.mark.anyio
+
+DAY = Params().id_site(1).period(Period.day(dt.date(2026, 11, 28)))
+
+
+class Version(BaseModel):
+    """A user's own model of API.getMatomoVersion."""
+
+    value: str
+
+
+async def test_call_returns_decoded_json(harness: Harness) -> None:
+    """call() sends the method and parameters and returns the JSON as Matomo sent it."""
+    m = harness.client(Router({"Goals.get": recorded("108_")}))
+    params = Params().id_site(1).set("period", "month").set("date", "2026-10-01")
+    assert await harness.run(m.call, "Goals.get", params) == recorded_json("108_")
+    (request,) = harness.calls
+    assert query(request)["method"] == "Goals.get"
+    assert form(request)["date"] == "2026-10-01"
+
+
+async def test_call_without_params(harness: Harness) -> None:
+    """call() with no Params sends only the method and the token."""
+    m = harness.client(Router({"API.getPhpVersion": recorded("005_")}))
+    assert await harness.run(m.call, "API.getPhpVersion") == recorded_json("005_")
+    assert form(harness.calls[0]) == {"token_auth": TOKEN}
+
+
+async def test_call_raises_api_errors_untyped(harness: Harness) -> None:
+    """call() of an unknown method raises the ApiError itself (NOT_FOUND), not a PreflightError."""
+    m = harness.client(Router({"VisitsSummary.getFoo": recorded("192_")}))
+    with pytest.raises(ApiError) as info:
+        await harness.run(m.call, "VisitsSummary.getFoo", DAY)
+    assert info.value.kind is ApiErrorKind.NOT_FOUND
+    assert info.value.status == 400
+    assert info.value.method == "VisitsSummary.getFoo"
+
+
+async def test_call_typed_validates_into_a_model(harness: Harness) -> None:
+    """call_typed() validates the JSON into the given pydantic model (or a library model)."""
+    m = harness.client(Router({"VisitsSummary.get": recorded("015_")}))
+    summary = await harness.run(m.call_typed, "VisitsSummary.get", DAY, VisitsSummary)
+    assert isinstance(summary, VisitsSummary)
+    assert summary.nb_visits == 23
+    version = await harness.run(m.call_typed, "API.getMatomoVersion", None, Version)
+    assert version == Version(value="5.11.2")
+
+
+async def test_call_typed_accepts_plain_types(harness: Harness) -> None:
+    """call_typed() also validates into plain types such as dict[str, int]."""
+    m = harness.client(Router({"VisitsSummary.getVisits": recorded("039_")}))
+    visits = await harness.run(m.call_typed, "VisitsSummary.getVisits", DAY, dict[str, int])
+    assert visits == {k: int(v) for k, v in recorded_json("039_").items()}
+
+
+async def test_call_typed_mismatch_is_decode_error(harness: Harness) -> None:
+    """call_typed() raises DecodeError naming the method when the JSON does not fit the model."""
+    m = harness.client(Router({"VisitsSummary.get": recorded("015_")}))
+    with pytest.raises(DecodeError) as info:
+        await harness.run(m.call_typed, "VisitsSummary.get", DAY, Version)
+    assert info.value.method == "VisitsSummary.get"
+    assert "value" in info.value.detail
+
+
+async def test_call_raw_returns_body_untouched(harness: Harness) -> None:
+    """call_raw() returns the body bytes exactly, and sends the requested format in the URL."""
+    xml = recorded("008_")
+    m = harness.client(Router({"API.getMatomoVersion": xml}), skip_preflight=True)
+    body = await harness.run(m.call_raw, "API.getMatomoVersion", None, fmt="xml")
+    assert body == xml.body
+    assert query(harness.requests[0])["format"] == "xml"
+
+
+async def test_call_raw_json_bytes_are_not_reencoded(harness: Harness) -> None:
+    """call_raw() of a JSON report gives Matomo's own bytes (escapes and all)."""
+    answer = recorded("090_")
+    m = harness.client(Router({"Actions.getPageTitle": answer}))
+    assert await harness.run(m.call_raw, "Actions.getPageTitle", DAY) == answer.body
+
+
+async def test_call_raw_error_body_raises(harness: Harness) -> None:
+    """call_raw() still raises ApiError for Matomo's error body (DISABLED here)."""
+    m = harness.client(Router({"Live.getLastVisitsDetails": recorded("225_")}))
+    with pytest.raises(ApiError) as info:
+        await harness.run(m.call_raw, "Live.getLastVisitsDetails", DAY)
+    assert info.value.kind is ApiErrorKind.DISABLED
+
+
+async def test_stream_raw_over_a_mock_yields_the_body(harness: Harness) -> None:
+    """stream_raw() over a transport without streaming yields the whole body once."""
+    answer = recorded("049_")
+    m = harness.client(Router({"Live.getLastVisitsDetails": answer}))
+    chunks = await harness.run(m.stream_raw, "Live.getLastVisitsDetails", DAY)
+    assert b"".join(chunks) == answer.body
+
+
+async def test_stream_raw_over_a_mock_raises_on_error(harness: Harness) -> None:
+    """stream_raw() over a mock raises ApiError for an error body."""
+    m = harness.client(Router({"VisitsSummary.getFoo": recorded("192_")}))
+    with pytest.raises(ApiError) as info:
+        await harness.run(m.stream_raw, "VisitsSummary.getFoo", DAY)
+    assert info.value.kind is ApiErrorKind.NOT_FOUND
+
+
+# --- stream_raw through the shipped httpx transports (httpx.MockTransport underneath) -----------
+
+BIG = b"[" + b",".join(b'{"label":"/page-%d","nb_hits":1}' % i for i in range(40_000)) + b"]"
+
+
+def _pieces(body: bytes, size: int = 65_536) -> list[bytes]:
+    return [body[i : i + size] for i in range(0, len(body), size)]
+
+
+class _Server:
+    """An httpx.MockTransport handler streaming a body in pieces; the preflight gets 5.11.2."""
+
+    def __init__(self, kind: str, status: int, content_type: str, body: bytes) -> None:
+        self.kind = kind
+        self.status = status
+        self.content_type = content_type
+        self.body = body
+        self.requests: list[httpx.Request] = []
+        self.extra_headers: dict[str, str] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if "getMatomoVersion" in str(request.url):
+            return httpx.Response(200, json={"value": "5.11.2"})
+        pieces = _pieces(self.body)
+        headers = {"content-type": self.content_type, **self.extra_headers}
+        if self.kind == "async":
+
+            async def agen() -> AsyncIterator[bytes]:
+                for piece in pieces:
+                    yield piece
+
+            return httpx.Response(self.status, headers=headers, content=agen())
+
+        def gen() -> Iterator[bytes]:
+            yield from pieces
+
+        return httpx.Response(self.status, headers=headers, content=gen())
+
+
+def _httpx_client(kind: str, server: _Server, **kw: Any) -> Any:
+    transport = httpx.MockTransport(server)
+    if kind == "async":
+        client = httpx.AsyncClient(transport=transport)
+        return AsyncMatomo(BASE_URL, auth=Auth.token(TOKEN), http_client=client, **kw)
+    return Matomo(
+        BASE_URL, auth=Auth.token(TOKEN), http_client=httpx.Client(transport=transport), **kw
+    )
+
+
+async def test_stream_raw_over_httpx_yields_chunks(harness: Harness) -> None:
+    """stream_raw() through the httpx transport yields the body in several chunks, unchanged."""
+    server = _Server(harness.kind, 200, "application/json; charset=utf-8", BIG)
+    m = _httpx_client(harness.kind, server)
+    chunks = await harness.run(m.stream_raw, "Actions.getPageUrls", DAY)
+    assert len(chunks) > 1
+    assert b"".join(chunks) == BIG
+    sent = server.requests[-1]
+    assert sent.url.path == "/matomo/index.php"
+    assert sent.url.params["method"] == "Actions.getPageUrls"
+    assert TOKEN not in str(sent.url)
+    assert f"token_auth={TOKEN}".encode() in sent.content
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kind"),
+    [
+        ("192_", ApiErrorKind.NOT_FOUND),  # 400 JSON
+        ("225_", ApiErrorKind.DISABLED),  # 200 JSON error
+        ("182_", ApiErrorKind.AUTH),  # 401 HTML page
+    ],
+)
+async def test_stream_raw_over_httpx_raises_on_error_bodies(
+    harness: Harness, prefix: str, kind: ApiErrorKind
+) -> None:
+    """stream_raw() through the httpx transport raises ApiError (right kind) for error bodies."""
+    answer = recorded(prefix)
+    server = _Server(harness.kind, answer.status, answer.content_type, answer.body)
+    # The invalid-token page would already fail the preflight: go straight to the stream.
+    m = _httpx_client(harness.kind, server, skip_preflight=True)
+    with pytest.raises(ApiError) as info:
+        await harness.run(m.stream_raw, "VisitsSummary.get", DAY)
+    assert info.value.kind is kind
+    assert info.value.status == answer.status
+    assert TOKEN not in repr(info.value)
+
+
+async def test_http_client_is_used_for_plain_calls(harness: Harness) -> None:
+    """A caller's httpx client (http_client=) carries ordinary calls too, token in the body."""
+    answer = recorded("015_")
+    server = _Server(harness.kind, 200, answer.content_type, answer.body)
+    m = _httpx_client(harness.kind, server)
+    summary = await harness.run(m.visits_summary.get, 1, Period.day(dt.date(2026, 11, 28)))
+    assert summary.nb_visits == 23
+    assert [r.url.params["method"] for r in server.requests] == [
+        "API.getMatomoVersion",
+        "VisitsSummary.get",
+    ]
+    assert all(r.method == "POST" for r in server.requests)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=utf-8", "application/vnd.ms-excel", "text/xml"]
+)
+async def test_stream_raw_over_httpx_keeps_other_formats(
+    harness: Harness, content_type: str
+) -> None:
+    """stream_raw() of a 2xx HTML/CSV/XML report yields every byte (nothing dropped)."""
+    body = b"<table>" + b"<tr><td>row</td></tr>" * 20_000 + b"</table>"
+    server = _Server(harness.kind, 200, content_type, body)
+    m = _httpx_client(harness.kind, server)
+    chunks = await harness.run(m.stream_raw, "Actions.getPageUrls", DAY, fmt="html")
+    assert b"".join(chunks) == body
+    assert server.requests[-1].url.params["format"] == "html"
+
+
+async def test_stream_raw_over_httpx_small_body(harness: Harness) -> None:
+    """stream_raw() of a body smaller than one chunk yields it whole."""
+    server = _Server(harness.kind, 200, "application/json", b'{"value":"5.11.2"}')
+    m = _httpx_client(harness.kind, server)
+    chunks = await harness.run(m.stream_raw, "API.getMatomoVersion")
+    assert b"".join(chunks) == b'{"value":"5.11.2"}'
+
+
+async def test_stream_raw_decodes_gzip(harness: Harness) -> None:
+    """stream_raw() yields the decoded body when the server (nginx, say) gzips it."""
+    server = _Server(harness.kind, 200, "application/json", gzip.compress(BIG))
+    server.extra_headers = {"content-encoding": "gzip"}
+    m = _httpx_client(harness.kind, server)
+    chunks = await harness.run(m.stream_raw, "Actions.getPageUrls", DAY)
+    assert b"".join(chunks) == BIG
+
+
+async def test_stream_raw_gzipped_error_is_recognised(harness: Harness) -> None:
+    """stream_raw() still recognises Matomo's error body when it arrives gzipped."""
+    server = _Server(harness.kind, 200, "application/json", gzip.compress(recorded("225_").body))
+    server.extra_headers = {"content-encoding": "gzip"}
+    m = _httpx_client(harness.kind, server)
+    with pytest.raises(ApiError) as info:
+        await harness.run(m.stream_raw, "Live.getLastVisitsDetails", DAY)
+    assert info.value.kind is ApiErrorKind.DISABLED
