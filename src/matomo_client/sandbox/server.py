@@ -37,5 +37,5 @@ def serve(
     stream.write(f"Matomo sandbox listening on http://{shown}:{bound_port}/\n")
     stream.write(f"token: {sandbox.config.token}\n")
     stream.flush()
-    config = uvicorn.Config(sandbox.app, log_level=log_level, lifespan="on")
+    config = uvicorn.Config(sandbox.app, log_level=log_level, lifespan="on", interface="asgi3")
     uvicorn.Server(config).run(sockets=[sock])
