@@ -13,6 +13,7 @@ in ascending order of last action time with a `minTimestamp` keyset:
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,9 +42,13 @@ class Cursor:
     seen: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        site_param(self.id_site)
-        if isinstance(self.id_site, str):
-            object.__setattr__(self, "id_site", int(self.id_site))
+        # One site per cursor: "all" or a list would interleave sites in one keyset.
+        if isinstance(self.id_site, bool) or not isinstance(self.id_site, (int, str)):
+            raise ValueError(f"Cursor id_site must be one positive site id, got {self.id_site!r}")
+        site = site_param(self.id_site)
+        if not site.isdigit():
+            raise ValueError(f"Cursor id_site must be one positive site id, got {self.id_site!r}")
+        object.__setattr__(self, "id_site", int(site))
         if not isinstance(self.period, Period):
             raise ValueError("Cursor period must be a Period, e.g. Period.day(date(2024, 5, 1))")
         if not isinstance(self.limit, Limit):
@@ -101,7 +106,8 @@ class Cursor:
                 min_timestamp=data.get("min_timestamp"),
                 seen=tuple(int(i) for i in data.get("seen", ())),
             )
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # json.JSONDecodeError is a ValueError too.
             raise ValueError(f"not a saved Cursor: {exc}") from None
 
     def __repr__(self) -> str:
@@ -119,6 +125,27 @@ def visit_key(visit: Mapping[str, Any]) -> tuple[int, int]:
         raise ValueError(f"a visit lacks a usable lastActionTimestamp/idVisit: {exc}") from None
 
 
+def _check_page(cursor: Cursor, keys: Sequence[tuple[int, int]]) -> None:
+    """Refuse a page that breaks the two promises keyset paging relies on.
+
+    A server that ignores `minTimestamp` (an old Matomo, a proxy cache, a fake) would make the
+    pager read the same visits forever; one that ignores `filter_sort_order=asc` would make it
+    step past visits. Either would lose data silently, so it is an error instead.
+    """
+    if cursor.min_timestamp is not None and any(ts <= cursor.min_timestamp for ts, _ in keys):
+        raise DecodeError(
+            "Live.getLastVisitsDetails",
+            f"the server returned visits at or before minTimestamp={cursor.min_timestamp}: "
+            "it ignores minTimestamp",
+        )
+    if any(a[0] > b[0] for a, b in itertools.pairwise(keys)):
+        raise DecodeError(
+            "Live.getLastVisitsDetails",
+            "the visits are not in ascending order of lastActionTimestamp: "
+            "the server ignores filter_sort_order=asc",
+        )
+
+
 def advance(
     cursor: Cursor, page: Sequence[Mapping[str, Any]]
 ) -> tuple[list[Mapping[str, Any]], Cursor | None]:
@@ -127,6 +154,7 @@ def advance(
         return [], None
     seen = set(cursor.seen)
     keys = [visit_key(v) for v in page]
+    _check_page(cursor, keys)
     fresh = [v for v, (_, vid) in zip(page, keys, strict=True) if vid not in seen]
     newest = max(ts for ts, _ in keys)
     if len(page) < cursor.page_size:

@@ -268,7 +268,12 @@ class Period:
         raw = str(data["date"])
         if unit == "range":
             return cls.range(DateRange.parse(raw))
-        d: DateLike = Date(raw) if raw in ("today", "yesterday") else dt.date.fromisoformat(raw)
+        try:
+            d: DateLike = Date(raw) if raw in ("today", "yesterday") else dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(
+                f"period date {raw!r} must be YYYY-MM-DD, today or yesterday"
+            ) from None
         return cls(unit, d)
 
     def __repr__(self) -> str:
