@@ -43,7 +43,8 @@ class FakeMatomo:
             for n in range(self.days):
                 d = self.today - timedelta(days=self.days - 1 - n)
                 midnight = int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp())
-                stamps = [midnight + rnd.randrange(0, 86400) for _ in range(self.per_day)]
+                # 23 hours: the shortest local day (DST), so every visit stays on its day
+                stamps = [midnight + rnd.randrange(0, 82800) for _ in range(self.per_day)]
                 stamps[0] = midnight  # a visit exactly at midnight: Matomo returns it twice
                 stamps[1] = stamps[2]  # two visits in the same second
                 for ts in stamps:

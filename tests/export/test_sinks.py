@@ -172,9 +172,9 @@ def test_file_sink_drops_unrecorded_parts_and_cut_journal_lines(tmp_path: Path) 
     with open_target(target) as sink:
         sink.start_job(_job(), restart=False)
         _write(sink, date(2026, 11, 28), PAGE_B)
-    orphan = tmp_path / "x.parts" / "visits" / "site=1" / "date=2026-11-29.jsonl"
+    orphan = tmp_path / "x.jsonl.parts" / "visits" / "site=1" / "date=2026-11-29.jsonl"
     orphan.write_text('{"id_visit": 1}\n')
-    journal = tmp_path / "x._matomo_export.jsonl"
+    journal = tmp_path / "x.jsonl._matomo_export.jsonl"
     journal.write_bytes(journal.read_bytes() + b'{"type": "window", "kind": "vis')
     with open_target(target) as sink:
         state = sink.load_state("visits")

@@ -4,9 +4,9 @@ Layout, for a target `out/x.jsonl.gz`:
 
 * `out/x.visits.jsonl.gz`, `out/x.actions.jsonl.gz`, `out/x.reports.jsonl.gz`: the tables, one
   file each, rebuilt at the end of every successful run;
-* `out/x.parts/<table>/site=<id>/date=<day>.jsonl.gz`: one part per window, the working copy;
-  re-running replaces a window's part (temp file + `os.replace`), which is what makes it atomic;
-* `out/x._matomo_export.jsonl`: the state journal (one JSON line per job header or window;
+* `out/x.jsonl.gz.parts/<table>/site=<id>/date=<day>.jsonl.gz`: one part per window, the
+  working copy; re-running replaces a window's part (temp file + `os.replace`): atomic;
+* `out/x.jsonl.gz._matomo_export.jsonl`: the state journal (one JSON line per job header or window;
   the last line for a window wins; a line cut by a crash is ignored and trimmed).
 
 A part is in place before its journal line is written, so after `kill -9` a window is either
@@ -71,8 +71,9 @@ class FileSink(Sink):
             name = p.name
             stem = name[: -len("." + self.ext)] if name.endswith("." + self.ext) else name
             self.base = p.with_name(stem)
-            self.parts_root = p.with_name(stem + ".parts")
-            self.journal_path = p.with_name(stem + "._matomo_export.jsonl")
+            # Named after the whole target, so x.jsonl and x.csv in one folder stay apart.
+            self.parts_root = p.with_name(name + ".parts")
+            self.journal_path = p.with_name(name + "._matomo_export.jsonl")
         self._records: list[dict[str, Any]] = []
 
     # --- paths ----------------------------------------------------------------------------
@@ -148,6 +149,12 @@ class FileSink(Sink):
             recorded = self._recorded()
             for tmp in self.parts_root.rglob("*.tmp"):
                 tmp.unlink()
+            if not self.partitioned:
+                for table in tables_for("visits") + tables_for("reports"):
+                    leftover = self.final_path(table).with_name(
+                        self.final_path(table).name + ".tmp"
+                    )
+                    leftover.unlink(missing_ok=True)
             for table in tables_for("visits") + tables_for("reports"):
                 for part in self._all_parts(table):
                     if self._part_key(table, part) not in recorded:
