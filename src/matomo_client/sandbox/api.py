@@ -52,6 +52,15 @@ _SUBTABLE_ALIASES = {
     "Referrers.getUrlsForSocial": "Referrers.getSocials",
     "Events.getActionFromCategoryId": "Events.getCategory",
 }
+_OWN_SUBTABLE_METHOD = frozenset(
+    {
+        "Referrers.getSearchEngines",
+        "Referrers.getKeywords",
+        "Referrers.getCampaigns",
+        "Referrers.getWebsites",
+        "Referrers.getSocials",
+    }
+)
 _LIVE_OFF = (
     "Visits log is deactivated in website settings. A user with at least admin access can "
     "enable this feature in the settings for this website (idSite={})."
@@ -90,6 +99,8 @@ class Api:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
         for name in [*BUILDERS, *_SUBTABLE_ALIASES]:
             self._methods[name] = self._report
+        self._methods["Actions.getPageUrl"] = self._page_lookup
+        self._methods["Actions.getPageTitle"] = self._page_lookup
 
     # -- dispatch ------------------------------------------------------------------------
     def call(self, params: Mapping[str, str], access: Access) -> Any:
@@ -251,23 +262,21 @@ class Api:
         self,
         params: Mapping[str, str],
         access: Access,
-        one: Callable[[int, Period], Any],
-        empty_in_map: Callable[[Any], bool],
+        one: Callable[[int, Period], tuple[Any, bool]],
     ) -> Any:
+        """Run `one(site, period) -> (value, is_empty)` and shape the Map as Matomo keys it."""
         ids, multi_site = self._site_ids_param(params, access)
         periods = self._periods(params)
         parse_segment(params.get("segment"))  # invalid segments fail before any work
 
         def for_site(id_site: int) -> Any:
             if not periods.multi:
-                value = one(id_site, periods.items[0])
-                if multi_site and empty_in_map(value):
-                    return []
-                return value
+                value, empty = one(id_site, periods.items[0])
+                return [] if multi_site and empty else value
             out = {}
             for p in periods.items:
-                value = one(id_site, p)
-                out[p.key] = [] if empty_in_map(value) else value
+                value, empty = one(id_site, p)
+                out[p.key] = [] if empty else value
             return out
 
         if multi_site:
@@ -280,27 +289,18 @@ class Api:
         columns = params.get("showColumns") or params.get("columns")
         hidden = set((params.get("hideColumns") or "").split(","))
 
-        def one(id_site: int, p: Period) -> Any:
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
             f = self._facts(id_site, p, params)
             value = summary_object(f, p.kind, fmt)
-            value["_empty"] = f.nb_visits == 0
-            return value
+            if columns:
+                wanted = [c.strip() for c in columns.split(",")]
+                value = {k: value[k] for k in wanted if k in value}
+                if len(value) == 1:
+                    value = {"value": next(iter(value.values()))}
+            value = {k: v for k, v in value.items() if k not in hidden}
+            return value, f.nb_visits == 0
 
-        def finish(value: Any) -> Any:
-            if isinstance(value, dict) and "_empty" in value:
-                value.pop("_empty")
-                if columns:
-                    wanted = [c.strip() for c in columns.split(",")]
-                    value = {k: value[k] for k in wanted if k in value}
-                    if len(value) == 1:
-                        return {"value": next(iter(value.values()))}
-                return {k: v for k, v in value.items() if k not in hidden}
-            if isinstance(value, dict):
-                return {k: finish(v) for k, v in value.items()}
-            return value
-
-        raw = self._per_site_period(params, access, one, lambda v: v["_empty"])
-        return finish(raw)
+        return self._per_site_period(params, access, one)
 
     def _summary_scalar(self, params: Mapping[str, str], access: Access) -> Any:
         column = _SUMMARY_SCALARS[params["method"].split(".", 1)[1]]
@@ -325,16 +325,18 @@ class Api:
     def _goals_get(self, params: Mapping[str, str], access: Access) -> Any:
         id_goal = params.get("idGoal")
 
-        def one(id_site: int, p: Period) -> Any:
-            return goals_object(self._facts(id_site, p, params), p.kind, id_goal)
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
+            f = self._facts(id_site, p, params)
+            return goals_object(f, p.kind, id_goal), f.nb_visits == 0
 
-        return self._per_site_period(params, access, one, lambda v: not v["nb_conversions"])
+        return self._per_site_period(params, access, one)
 
     def _actions_get(self, params: Mapping[str, str], access: Access) -> Any:
-        def one(id_site: int, p: Period) -> Any:
-            return actions_object(self._facts(id_site, p, params), p.kind)
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
+            f = self._facts(id_site, p, params)
+            return actions_object(f, p.kind), f.nb_visits == 0
 
-        return self._per_site_period(params, access, one, lambda v: not v["hits"])
+        return self._per_site_period(params, access, one)
 
     # -- reports -------------------------------------------------------------------------
     def _report(self, params: Mapping[str, str], access: Access) -> Any:
@@ -342,15 +344,33 @@ class Api:
         builder = BUILDERS[_SUBTABLE_ALIASES.get(method, method)]
         flat = params.get("flat") in ("1", "true")
         id_subtable = params.get("idSubtable")
+        if method in _OWN_SUBTABLE_METHOD:
+            id_subtable = None  # recorded 100: these reports ignore idSubtable
+        elif method in _SUBTABLE_ALIASES and id_subtable is None:
+            raise ApiFailure("Please specify a value for 'idSubtable'.", 400)
+        page_url, page_name = params.get("pageUrl"), params.get("pageName")
 
-        def one(id_site: int, p: Period) -> Any:
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
             f = self._facts(id_site, p, params)
             rows = builder(f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None)
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
-            return apply_filters(rows, params)
+            if page_url is not None:
+                rows = [r for r in _leaves(rows) if r.get("url") == page_url]
+            if page_name is not None:
+                rows = [r for r in rows if r["label"].strip() == page_name.strip()]
+            value = apply_filters(rows, params)
+            return value, not value
 
-        return self._per_site_period(params, access, one, lambda v: not v)
+        return self._per_site_period(params, access, one)
+
+    def _page_lookup(self, params: Mapping[str, str], access: Access) -> Any:
+        method = params["method"]
+        required = "pageUrl" if method == "Actions.getPageUrl" else "pageName"
+        if not params.get(required):
+            raise ApiFailure(f"Please specify a value for '{required}'.", 400)
+        base = "Actions.getPageUrls" if required == "pageUrl" else "Actions.getPageTitles"
+        return self._report({**params, "method": base, "filter_limit": "-1"}, access)
 
     # -- Live ----------------------------------------------------------------------------
     def _live(self, params: Mapping[str, str], access: Access) -> Any:
@@ -419,3 +439,10 @@ class Api:
         if hi is not None and end + timedelta(days=1) <= world.today:
             days.append(end + timedelta(days=1))  # a visit ending exactly at midnight
         return days, lo, hi
+
+
+def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        out.extend(_leaves(row["_sub"]) if row.get("_sub") else [row])
+    return out

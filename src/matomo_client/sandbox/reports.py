@@ -219,13 +219,35 @@ def _by_name(rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], di
                                                      "segment": f"{seg_name}=={quote_plus(str(name))}"})
             inner = _group({k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
                            lambda k: k[2] if sub_field else k[1])
-            row["_sub"] = [visit_row(str(n) or "Keyword not defined", a, is_day, {})
-                           for n, a in inner.items()]
+            row["_sub"] = [
+                visit_row(str(n) or "Keyword not defined", a, is_day,
+                          _child_meta(rtype, str(name), str(n), bool(sub_field)))
+                for n, a in inner.items()
+            ]
+            if rtype == "search" and sub_field:  # recorded 099: keyword rows carry no goals
+                for child in row["_sub"]:
+                    for key in ("goals", "nb_conversions", "revenue"):
+                        child.pop(key, None)
             rows.append(row)
         rows = _numbered(rows)
         return _flatten(rows, " - ") if flat else rows
 
     return build
+
+
+def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str, Any]:
+    """Segment (and for search keywords the engine's result URL) of a subtable row."""
+    name, detail = (parent, child) if by_name else (child, parent)
+    if rtype == "search":
+        seg = f"referrerName=={quote_plus(name)};referrerType==search;referrerKeyword=={quote_plus(detail)}"
+        engine = _engine_meta(name).get("url", "")
+        if by_name and detail and detail != "Keyword not defined":
+            return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
+        return {"segment": seg}
+    if rtype == "campaign":
+        seg = f"referrerType==campaign;referrerName=={quote_plus(name)};referrerKeyword=={quote_plus(detail)}"
+        return {"segment": seg}
+    return {"segment": f"referrerType=={rtype};referrerUrl=={quote_plus(detail)}", "url": detail}
 
 
 def _engine_meta(name: str) -> dict[str, Any]:
@@ -272,14 +294,15 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
         row["goals"] = goals
     if leaf and not is_day:
         _uniq_keys(row, acc, False, ("nb_uniq_visitors", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors"))
-    if acc.get("nb_hits_following_search"):
+    if acc.get("nb_hits_following_search") and not is_day:
         row["nb_hits_following_search"] = acc["nb_hits_following_search"]
     total = 0.0
     for name in _PERF:
         n = acc.get(f"nb_hits_with_time_{name}", 0)
-        avg = round(acc.get(f"sum_time_{name}", 0) / n, 3) if n else 0
-        total += avg
-        row[f"avg_time_{name}"] = avg
+        if n:
+            avg = round(acc.get(f"sum_time_{name}", 0) / n, 3)
+            total += avg
+            row[f"avg_time_{name}"] = avg
     row["avg_page_load_time"] = round(total, 3)
     row["avg_time_on_page"] = round(row["sum_time_spent"] / row["nb_hits"]) if row["nb_hits"] else 0
     row["bounce_rate"] = percent(acc.get("entry_bounce_count", 0), acc.get("entry_nb_visits", 0))

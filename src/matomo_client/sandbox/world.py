@@ -332,7 +332,10 @@ class World:
             if kind == PAGE:
                 position += 1
                 perf = None
-                if rng.random() < 0.5:
+                # page timings come from the shop's JS tracker, not on product/checkout pages
+                if site.id == 1 and pages[ref].kind not in ("product", "checkout") and (
+                    rng.random() < 0.5
+                ):
                     perf = (
                         rng.randint(5, 120),
                         rng.randint(40, 900),
