@@ -93,7 +93,7 @@ def snake_case(name: str) -> str:
     out: list[str] = []
     last = len(name) - 1
     for i, char in enumerate(name):
-        if char.isupper():
+        if char.isupper() and char.lower() != char:  # "𝔄" is upper but has no lower case
             if i > 0:
                 before = name[i - 1]
                 after = name[i + 1] if i < last else ""

@@ -86,13 +86,14 @@ def to_int(value: Any) -> int:
 def to_float(value: Any) -> float:
     """Coerce a Matomo number to ``float``: ``1.5``, ``"1.5"``, ``"0.0050"``, ``"1,234.5"``."""
     if type(value) is float:
-        return value
-    if type(value) is int:
-        return float(value)
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         number = float(_number_text(value))
-    elif isinstance(value, (int, float)):  # bool and subclasses
-        number = float(value)
+    elif isinstance(value, (int, float)):  # ints, bools and subclasses
+        try:
+            number = float(value)
+        except OverflowError as exc:
+            raise ValueError("number too large for a float") from exc
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not math.isfinite(number):
