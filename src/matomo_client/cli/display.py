@@ -137,7 +137,9 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
     for mm in summary.mismatches:
         mismatches[mm.id_site] = mismatches.get(mm.id_site, 0) + 1
     per_site: dict[int, Any] = getattr(summary, "per_site", None) or {}
-    table = Table(title=f"{summary.kind} export to {show_target(summary.target)}")
+    kind, _, period = summary.kind.partition(":")
+    label = f"{kind} ({period})" if period else kind
+    table = Table(title=f"{label} export to {show_target(summary.target)}")
     table.add_column("site", justify="right")
     table.add_column("windows", justify="right")
     if visits:
@@ -172,8 +174,8 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
     out.print(table)
     if summary.windows_open:
         out.print(
-            f"{summary.windows_open} window(s) are not over yet (today): they were written and "
-            "will be fetched again by the next run of the same command."
+            f"{summary.windows_open} window(s) are not over yet: they were written and will be "
+            "fetched again by the next run of the same command."
         )
     if visits and summary.reconciled and not summary.mismatches:
         out.print("Reconciled: every window matches Matomo's VisitsSummary.nb_visits.")
