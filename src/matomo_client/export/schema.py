@@ -360,7 +360,7 @@ _COERCE = {
 _FAST_TYPES: dict[ColumnType, frozenset[type]] = {
     INT: frozenset({int, type(None)}),
     TS: frozenset({int, type(None)}),
-    FLOAT: frozenset({float, type(None)}),
+    FLOAT: frozenset({float, int, type(None)}),  # ints are exact floats for every sink
     TEXT: frozenset({str, type(None)}),
 }
 
@@ -415,10 +415,16 @@ def _columns_from(
     fields: tuple[tuple[str, str, ColumnType], ...],
     extras: list[dict[str, Any] | None],
 ) -> dict[str, list[Any]]:
+    keys = [src for src, _, _ in fields]
+    if records:
+        # Row-wise `map(dict.get)` then one transpose: about twice as fast as a pass per column
+        # over many large dicts (cache locality).
+        transposed: list[Any] = list(zip(*[list(map(r.get, keys)) for r in records], strict=True))
+    else:
+        transposed = [()] * len(keys)
     cols: dict[str, list[Any]] = {}
-    for src, name, type_ in fields:
-        raw = [r.get(src) for r in records]
-        cols[name] = _coerce_column(raw, type_, src, extras)
+    for (src, name, type_), raw in zip(fields, transposed, strict=True):
+        cols[name] = _coerce_column(list(raw), type_, src, extras)
     return cols
 
 
