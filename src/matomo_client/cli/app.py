@@ -44,9 +44,8 @@ class MatomoGroup(click.Group):
         """Run the command line; exit (or return the code when `standalone_mode` is False)."""
         SESSION.reset()
         try:
-            rv = super().main(
-                args, prog_name or "matomo", complete_var, standalone_mode=False, **extra
-            )
+            # Always "matomo" (CliRunner would say "cli"), so messages read the same everywhere.
+            rv = super().main(args, "matomo", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
         except click.exceptions.NoArgsIsHelpError as e:
             click.echo(e.ctx.get_help() if e.ctx else self.get_help(click.Context(self)))

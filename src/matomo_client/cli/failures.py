@@ -160,7 +160,12 @@ def describe(exc: BaseException) -> click.ClickException | None:
     exc = next((e for e in leaves if isinstance(e, known)), exc)
     if isinstance(exc, click.ClickException):
         return exc
-    if isinstance(exc, (ExportUsageError, StateMismatchError, TargetError)):
+    if isinstance(exc, StateMismatchError):
+        text = str(exc).replace("pass restart", "pass --restart")
+        if "--restart" not in text:
+            text += " (pass --restart to start over)"
+        return UserError(text)
+    if isinstance(exc, (ExportUsageError, TargetError)):
         return UserError(str(exc))
     if isinstance(exc, ExportApiError):
         cause = exc.__cause__
