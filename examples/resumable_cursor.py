@@ -20,7 +20,7 @@ from matomo_client import Cursor, Limit, Period
 async def main(state: Path, out: Path, stop_after: int | None) -> None:
     day = Period.day(date.today() - timedelta(days=1))
     cursor: Cursor | None = (
-        Cursor.from_json(state.read_text()) if state.exists() else Cursor(1, day, Limit(25))
+        Cursor.from_json(state.read_text()) if state.exists() else Cursor(1, day, Limit(10))
     )
     pages = 0
     async with connect() as m:
