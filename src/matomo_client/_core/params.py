@@ -49,6 +49,8 @@ def site_param(site: SiteSelector) -> str:
         if site.isdigit() and int(site) >= 1:
             return str(int(site))
         raise ValueError(f"idSite must be a positive integer, 'all' or a list of ids, got {site!r}")
+    if not isinstance(site, Iterable):
+        raise ValueError(f"idSite must be a positive integer, 'all' or a list of ids, got {site!r}")
     ids = [site_param(s) for s in site]
     if not ids or "all" in ids:
         raise ValueError("a list of sites must hold one or more positive ids")
