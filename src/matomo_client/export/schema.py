@@ -357,10 +357,11 @@ _COERCE = {
     DATE: _to_date,
     JSON: _to_json,
 }
+_NUMBER_TYPES = frozenset({int, float, type(None)})
 _FAST_TYPES: dict[ColumnType, frozenset[type]] = {
     INT: frozenset({int, type(None)}),
     TS: frozenset({int, type(None)}),
-    FLOAT: frozenset({float, int, type(None)}),  # ints are exact floats for every sink
+    FLOAT: frozenset({float, type(None)}),
     TEXT: frozenset({str, type(None)}),
 }
 
@@ -372,8 +373,11 @@ def _coerce_column(
     if type_ is JSON:
         return values
     fast = _FAST_TYPES.get(type_)
-    if fast is not None and set(map(type, values)) <= fast:
+    types = set(map(type, values))
+    if fast is not None and types <= fast:
         return values
+    if type_ is FLOAT and types <= _NUMBER_TYPES:
+        return [float(x) if type(x) is int else x for x in values]
     coerce = _COERCE[type_]
     out: list[Any] = []
     append = out.append
