@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -115,3 +116,35 @@ async def test_reports_equal_sandbox_aggregates(tmp_path: Path) -> None:
     assert summary.warnings == []
     bulk = [r for r in sb.requests if r.method == "API.getBulkRequest"]
     assert len(bulk) == 2  # one per site for all days and both reports
+
+
+async def test_live_traffic_closed_days_complete_and_today_upserted(tmp_path: Path) -> None:
+    """With visits arriving and growing during the export, closed days are exact, no duplicates."""
+    cfg = SandboxConfig(seed=5, days=4, visits_per_day=20, today=TODAY, live_traffic=True)
+    sb = Sandbox(cfg)
+    target = str(tmp_path / "live.duckdb")
+    async with _client(sb) as m:
+        first = await export_visits(
+            m, sites=[1, 2], start=FIRST, end="today", target=target, page_size=5, now=NOW
+        )
+        later = NOW + timedelta(seconds=sb.request_count * cfg.live_step_s)
+        await export_visits(
+            m, sites=[1, 2], start=FIRST, end="today", target=target, page_size=5, now=later
+        )
+    assert first.windows_open >= 2  # today on each site
+    rows = read_rows(target, "visits")
+    got = [(int(r["id_site"]), int(r["id_visit"])) for r in rows]
+    assert len(got) == len(set(got))
+    closed = [d for d in _days() if d < LAST]  # over for more than the settle hour at NOW
+    for s in (1, 2):
+        tz = ZoneInfo(sb.world.sites[s].timezone)
+        for d in closed:
+            want = {v.id_visit for v in sb.world.day_visits(s, d)}
+            have = {
+                int(r["id_visit"])
+                for r in rows
+                if r["id_site"] == s
+                and r["last_action_timestamp"].replace(tzinfo=timezone.utc).astimezone(tz).date()
+                == d
+            }
+            assert have == want
