@@ -13,14 +13,26 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportUsageError
 from .base import Sink
-from .duckdb import DuckDBSink
 from .files import FileSink
 from .postgres import PostgresSink
 from .sqlite import SQLiteSink
+
+if TYPE_CHECKING:
+    from .duckdb import DuckDBSink
+
+
+def __getattr__(name: str) -> Any:
+    # DuckDB (and pyarrow with it) load only when a DuckDB target is used: the CLI starts faster.
+    if name == "DuckDBSink":
+        return importlib.import_module(".duckdb", __name__).DuckDBSink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_TARGET",
@@ -44,6 +56,8 @@ def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
     if "://" in low:
         raise ExportUsageError(f"unsupported target URL scheme in {t.split('://')[0]!r}")
     if low.endswith(".duckdb"):
+        from .duckdb import DuckDBSink
+
         return DuckDBSink(t)
     if low.endswith((".sqlite", ".sqlite3", ".db")):
         return SQLiteSink(t)
