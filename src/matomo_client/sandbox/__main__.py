@@ -7,6 +7,7 @@ Example: python -m matomo_client.sandbox --port 0 --days 30 --latency-ms 20
 from __future__ import annotations
 
 import argparse
+import contextlib
 from datetime import date
 
 from .config import Faults
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         hang_rate=a.hang_rate,
         hang_s=a.hang_s,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(
             a.host,
             a.port,
@@ -61,8 +62,6 @@ def main(argv: list[str] | None = None) -> None:
             accept_token_in_get=a.accept_token_in_get,
             live_disabled_sites=frozenset(a.live_disabled_site),
         )
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

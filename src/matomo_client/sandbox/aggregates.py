@@ -106,8 +106,9 @@ def merge_acc(into: Acc, other: Acc) -> None:
             into[key] = into.get(key, 0) + value
 
 
-def facts_for(world: World, cache: dict[tuple[int, date], DayFacts], id_site: int,
-              days: Iterable[date]) -> Facts:
+def facts_for(
+    world: World, cache: dict[tuple[int, date], DayFacts], id_site: int, days: Iterable[date]
+) -> Facts:
     """Merged facts of `days` for one site, from the per-day cache where days are final."""
     total = Facts()
     for day in days:
@@ -147,13 +148,16 @@ def _visit_goals(v: Visit) -> dict[str, Acc]:
     for a in v.actions:
         if a.kind == GOAL:
             revenue = next((g[2] for g in c.GOALS.get(v.id_site, ()) if g[0] == a.ref), 0.0)
-            g = goals.setdefault(f"idgoal={a.ref}", {"nb_conversions": 0, "nb_visits_converted": 1,
-                                                     "revenue": 0})
+            g = goals.setdefault(
+                f"idgoal={a.ref}", {"nb_conversions": 0, "nb_visits_converted": 1, "revenue": 0}
+            )
             g["nb_conversions"] += 1
             g["revenue"] += revenue
         elif a.order is not None:
             name = "idgoal=ecommerceOrder" if a.kind == ORDER else "idgoal=ecommerceAbandonedCart"
-            g = goals.setdefault(name, {"nb_conversions": 0, "nb_visits_converted": 1, "revenue": 0})
+            g = goals.setdefault(
+                name, {"nb_conversions": 0, "nb_visits_converted": 1, "revenue": 0}
+            )
             g["nb_conversions"] += 1
             g["revenue"] += a.order.revenue
             if a.kind == ORDER:
@@ -171,8 +175,16 @@ def compute_day(world: World, visits: tuple[Visit, ...], id_site: int) -> DayFac
     f = DayFacts()
     tables: dict[str, dict[Any, Acc]] = {
         name: {}
-        for name in ("page", "title", "download", "outlink", "referrer", "country", "browser",
-                     "event")
+        for name in (
+            "page",
+            "title",
+            "download",
+            "outlink",
+            "referrer",
+            "country",
+            "browser",
+            "event",
+        )
     }
     seen: Seen = {}
     visitors = set()
@@ -244,17 +256,20 @@ def _actions_of(
             nxt = next((b.ts for b in v.actions[i + 1 :] if b.ts > a.ts), a.ts)
             for table, key in (("page", (a.ref, a.query)), ("title", page.title)):
                 acc = tables[table].setdefault(key, {})
-                hit: Acc = {"nb_hits": 1, "sum_time_spent": nxt - a.ts}
+                acc["nb_hits"] = acc.get("nb_hits", 0) + 1
+                acc["sum_time_spent"] = acc.get("sum_time_spent", 0) + nxt - a.ts
                 if after_search:
-                    hit["nb_hits_following_search"] = 1
+                    acc["nb_hits_following_search"] = acc.get("nb_hits_following_search", 0) + 1
                 if a.perf is not None:
-                    for name, ms in zip(_PERF, a.perf):
+                    for name, ms in zip(_PERF, a.perf, strict=True):
                         secs = ms / 1000
-                        hit[f"nb_hits_with_time_{name}"] = 1
-                        hit[f"sum_time_{name}"] = secs
-                        hit[f"min_time_{name}"] = secs
-                        hit[f"max_time_{name}"] = secs
-                merge_acc(acc, hit)
+                        count = f"nb_hits_with_time_{name}"
+                        acc[count] = acc.get(count, 0) + 1
+                        total = f"sum_time_{name}"
+                        acc[total] = acc.get(total, 0) + secs
+                        low, high = f"min_time_{name}", f"max_time_{name}"
+                        acc[low] = min(acc.get(low, secs), secs)
+                        acc[high] = max(acc.get(high, secs), secs)
                 if (table, key) not in visited:
                     visited.add((table, key))
                     acc["nb_visits"] = acc.get("nb_visits", 0) + 1
@@ -263,9 +278,15 @@ def _actions_of(
                     if goals:
                         merge_acc(acc, {"goals": goals})
                 if a is pages[0]:
-                    merge_acc(acc, {"entry_nb_visits": 1, "entry_nb_actions": n_actions,
-                                    "entry_sum_visit_length": v.duration,
-                                    "entry_bounce_count": 1 if n_actions == 1 else 0})
+                    merge_acc(
+                        acc,
+                        {
+                            "entry_nb_visits": 1,
+                            "entry_nb_actions": n_actions,
+                            "entry_sum_visit_length": v.duration,
+                            "entry_bounce_count": 1 if n_actions == 1 else 0,
+                        },
+                    )
                     seen.setdefault((table, key, "entry_nb_uniq_visitors"), set()).add(v.visitor)
                 if a is pages[-1]:
                     merge_acc(acc, {"exit_nb_visits": 1})
@@ -277,33 +298,37 @@ def _actions_of(
                 f.nb_downloads += 1
             else:
                 f.nb_outlinks += 1
-            key = a.ref
-            acc = tables[table].setdefault(key, {})
+            link: Any = a.ref
+            acc = tables[table].setdefault(link, {})
             hit = {"nb_hits": 1, "sum_time_spent": 0}
             if after_search:
                 hit["nb_hits_following_search"] = 1
             merge_acc(acc, hit)
-            if (table, key) not in visited:
-                visited.add((table, key))
+            if (table, link) not in visited:
+                visited.add((table, link))
                 acc["nb_visits"] = acc.get("nb_visits", 0) + 1
-                seen.setdefault((table, key, "nb_uniq_visitors"), set()).add(v.visitor)
+                seen.setdefault((table, link, "nb_uniq_visitors"), set()).add(v.visitor)
         elif a.kind == SEARCH:
             f.nb_searches += 1
             after_search = True
         elif a.kind == EVENT:
             f.nb_events += 1
             category, action, _, value = c.EVENTS[a.ref]
-            key = (category, action)
-            acc = tables["event"].setdefault(key, {})
+            event_key: Any = (category, action)
+            acc = tables["event"].setdefault(event_key, {})
             ev: Acc = {"nb_events": 1, "nb_events_with_value": 0, "sum_event_value": 0}
             if value is not None:
-                ev.update(nb_events_with_value=1, sum_event_value=value, min_event_value=value,
-                          max_event_value=value)
+                ev.update(
+                    nb_events_with_value=1,
+                    sum_event_value=value,
+                    min_event_value=value,
+                    max_event_value=value,
+                )
             merge_acc(acc, ev)
-            if ("event", key) not in visited:
-                visited.add(("event", key))
+            if ("event", event_key) not in visited:
+                visited.add(("event", event_key))
                 acc["nb_visits"] = acc.get("nb_visits", 0) + 1
-                seen.setdefault(("event", key, "nb_uniq_visitors"), set()).add(v.visitor)
+                seen.setdefault(("event", event_key, "nb_uniq_visitors"), set()).add(v.visitor)
 
 
 def _page_goals(v: Visit, ts: int, conversions: list[Any]) -> dict[str, Acc]:
@@ -317,8 +342,9 @@ def _page_goals(v: Visit, ts: int, conversions: list[Any]) -> dict[str, Acc]:
         else:
             name = "idgoal=ecommerceOrder" if a.kind == ORDER else "idgoal=ecommerceAbandonedCart"
             revenue = a.order.revenue if a.order else 0.0
-        g = goals.setdefault(name, {"nb_conversions": 0, "revenue": 0,
-                                    "nb_conversions_page_uniq": 1})
+        g = goals.setdefault(
+            name, {"nb_conversions": 0, "revenue": 0, "nb_conversions_page_uniq": 1}
+        )
         g["nb_conversions"] += 1
         g["revenue"] += revenue
     return goals

@@ -15,23 +15,48 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .aggregates import DayFacts, Facts, compute_day, facts_for
-from .dates import ApiFailure, Period, Periods, resolve
 from .datatable import apply_filters, find_subtable, limit_and_offset
+from .dates import ApiFailure, Period, Periods, resolve
 from .metadata import report_metadata
 from .render import render_visit
 from .reports import BUILDERS, actions_object, goals_object, summary_object
 from .segments import parse_segment
 from .world import World, local_midnight
 
-__all__ = ["Access", "Api", "MATOMO_VERSION"]
+__all__ = ["MATOMO_VERSION", "Access", "Api"]
 
 MATOMO_VERSION = "5.11.2"
 # plugins of a stock Matomo 5 that the sandbox does not implement: their methods are "unknown"
 _KNOWN_PLUGINS = frozenset(
-    "API Actions Annotations Contents CoreAdminHome CustomDimensions DevicePlugins "
-    "DevicesDetection Events Goals ImageGraph Live MultiSites PagePerformance Referrers "
-    "Resolution SegmentEditor SitesManager Tour UserCountry UserId UserLanguage UsersManager "
-    "VisitFrequency VisitTime VisitorInterest VisitsSummary".split()
+    [
+        "API",
+        "Actions",
+        "Annotations",
+        "Contents",
+        "CoreAdminHome",
+        "CustomDimensions",
+        "DevicePlugins",
+        "DevicesDetection",
+        "Events",
+        "Goals",
+        "ImageGraph",
+        "Live",
+        "MultiSites",
+        "PagePerformance",
+        "Referrers",
+        "Resolution",
+        "SegmentEditor",
+        "SitesManager",
+        "Tour",
+        "UserCountry",
+        "UserId",
+        "UserLanguage",
+        "UsersManager",
+        "VisitFrequency",
+        "VisitTime",
+        "VisitorInterest",
+        "VisitsSummary",
+    ]
 )
 _SUMMARY_SCALARS = {
     "getVisits": "nb_visits",
@@ -221,7 +246,11 @@ class Api:
 
     def _bulk(self, params: Mapping[str, str], access: Access) -> Any:
         entries = sorted(
-            ((int(k[5:-1]), v) for k, v in params.items() if k.startswith("urls[") and k.endswith("]") and k[5:-1].isdigit()),
+            (
+                (int(k[5:-1]), v)
+                for k, v in params.items()
+                if k.startswith("urls[") and k.endswith("]") and k[5:-1].isdigit()
+            ),
         )
         if not entries:
             raise ApiFailure("Please specify a value for 'urls'.", 400)
@@ -352,7 +381,9 @@ class Api:
 
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
             f = self._facts(id_site, p, params)
-            rows = builder(f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None)
+            rows = builder(
+                f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None
+            )
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
             if page_url is not None:
@@ -435,9 +466,9 @@ class Api:
         else:
             # past dates: 00:00 of the first day to 00:00 of the day after, both inclusive
             lo, hi = local_midnight(start, tz), local_midnight(end + timedelta(days=1), tz)
+        # visits are filed under the local day of their last action, which never falls on
+        # 00:00:00 itself, so the inclusive upper bound needs no day beyond `end`
         days = [d for d in all_days if start <= d <= end]
-        if hi is not None and end + timedelta(days=1) <= world.today:
-            days.append(end + timedelta(days=1))  # a visit ending exactly at midnight
         return days, lo, hi
 
 

@@ -40,8 +40,8 @@ _POST_ONLY = (
 _INVALID = "Unable to authenticate with the provided token. It is either invalid or expired."
 _NOT_API = (
     "This user has super-user access. Embedding widgets with super-user token authentication "
-    "is not allowed. <a target=\"_blank\" rel=\"noreferrer noopener\" "
-    "href=\"https://matomo.org/faq/troubleshooting/faq_147/\">Check the FAQ for more info.</a>"
+    'is not allowed. <a target="_blank" rel="noreferrer noopener" '
+    'href="https://matomo.org/faq/troubleshooting/faq_147/">Check the FAQ for more info.</a>'
 )
 
 
@@ -75,7 +75,9 @@ def to_json(value: Any) -> bytes:
 
 def _xml(value: Any, indent: str = "\t") -> str:
     if isinstance(value, dict):
-        return "".join(f"{indent}<{_tag(k)}>{_xml_inner(v, indent)}</{_tag(k)}>\n" for k, v in value.items())
+        return "".join(
+            f"{indent}<{_tag(k)}>{_xml_inner(v, indent)}</{_tag(k)}>\n" for k, v in value.items()
+        )
     if isinstance(value, list):
         return "".join(f"{indent}<row>{_xml_inner(v, indent)}</row>\n" for v in value)
     return _esc(value)
@@ -115,7 +117,9 @@ class Sandbox:
         self._faults = random.Random(f"faults/{cfg.seed}")
         self._latency = random.Random(f"latency/{cfg.seed}")
         if cfg.live_traffic:
-            base = int(datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc).timestamp())
+            base = int(
+                datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc).timestamp()
+            )
             self._live_start = base if cfg.today is not None else now_utc()
         self._advance_clock()
 
@@ -173,7 +177,9 @@ class Sandbox:
         self.request_count += 1
         self._advance_clock()
         cfg = self.config
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        query = dict(
+            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        )
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         params = {**form, **query}  # GET wins on a collision, as in Matomo
         logged = {k: v for k, v in params.items() if k != "token_auth"}
@@ -191,7 +197,9 @@ class Sandbox:
                 answer = self._dispatch(scope, query, form, params)
             if fault == "truncated":
                 answer.body = answer.body[: len(answer.body) // 2]
-        self.requests.append(LoggedRequest(scope.get("method", "GET"), logged, answer.status, fault))
+        self.requests.append(
+            LoggedRequest(scope.get("method", "GET"), logged, answer.status, fault)
+        )
         return answer
 
     async def _fault(self) -> tuple[str | None, _Answer | None]:
@@ -209,7 +217,9 @@ class Sandbox:
         edge += f.error_5xx_rate
         if roll < edge:
             status = self._faults.choice((500, 502, 503))
-            return str(status), _Answer(status, proxy_error_page(status), "text/html; charset=utf-8")
+            return str(status), _Answer(
+                status, proxy_error_page(status), "text/html; charset=utf-8"
+            )
         edge += f.html_error_rate
         if roll < edge:
             return "html", _Answer(200, proxy_login_page(), "text/html; charset=utf-8")
@@ -289,7 +299,5 @@ class Sandbox:
                 inner = "\n" + _xml(value)
             body = f'<?xml version="1.0" encoding="utf-8" ?>\n<result>{inner}</result>'
             return _Answer(200, body.encode(), "text/xml; charset=utf-8")
-        text = (
-            f"Error: the Matomo sandbox renders only format=json and format=xml, not '{fmt}'."
-        )
+        text = f"Error: the Matomo sandbox renders only format=json and format=xml, not '{fmt}'."
         return _Answer(200, text.encode(), "text/plain; charset=utf-8")

@@ -111,7 +111,11 @@ _SHOP_PAGES: tuple[Page, ...] = (
 _BLOG_PAGES: tuple[Page, ...] = (
     Page("/", "Blog – Home", "home"),
     Page("/posts/cafe-culture-paris", "Café culture in Paris | Blog", "post"),
-    Page("/posts/tuning-mariadb-for-analytics", "Tuning MariaDB for analytics workloads | Blog", "post"),
+    Page(
+        "/posts/tuning-mariadb-for-analytics",
+        "Tuning MariaDB for analytics workloads | Blog",
+        "post",
+    ),
     Page("/posts/größenwahn-im-büro", "Größenwahn im Büro | Blog", "post"),
     Page("/posts/東京-travel-notes", "東京 travel notes | Blog", "post"),
     Page("/posts/privacy-first-analytics", "Privacy-first analytics | Blog", "post"),

@@ -29,7 +29,13 @@ class Faults:
     hang_s: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("error_5xx_rate", "rate_429", "truncated_rate", "html_error_rate", "hang_rate"):
+        for name in (
+            "error_5xx_rate",
+            "rate_429",
+            "truncated_rate",
+            "html_error_rate",
+            "hang_rate",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Faults.{name} must be between 0 and 1, got {value!r}")

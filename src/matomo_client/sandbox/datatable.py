@@ -99,8 +99,11 @@ def _sort_value(value: Any) -> float:
 def _render(row: Row, expanded: bool, nested: bool = False) -> Row:
     out = {k: v for k, v in row.items() if not k.startswith("_")}
     if nested:  # rows inside `subtable` come without the processed timing averages
-        out = {k: v for k, v in out.items() if not k.startswith(("avg_time_", "avg_page"))
-               or k == "avg_time_on_page"}
+        out = {
+            k: v
+            for k, v in out.items()
+            if not k.startswith(("avg_time_", "avg_page")) or k == "avg_time_on_page"
+        }
     if expanded and row.get("_sub"):
         children = sorted(row["_sub"], key=lambda r: -_sort_value(r.get("nb_visits")))
         out["subtable"] = [_render(c, expanded, True) for c in children]

@@ -159,11 +159,11 @@ def resolve(period: str | None, date_text: str | None, today: date) -> Periods:
         if b < a:
             raise ApiFailure("Specified date range is invalid.")
         p = _containing(kind, a)
-        items = [p]
+        spanned = [p]
         while p.end < b:
             p = _step(kind, p, 1)
-            items.append(p)
-        capped = items[-_CAPS[kind] :]
+            spanned.append(p)
+        capped = spanned[-_CAPS[kind] :]
         return Periods(tuple(capped), True, last.strip().lower() in ("today", "now"))
     day = _one_date(text, today)
     return Periods((_containing(kind, day),), False, text.lower() in ("today", "now"))

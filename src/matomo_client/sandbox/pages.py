@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+# the page template keeps Matomo's long lines as they are served
+# ruff: noqa: E501
 from html import escape
 
 __all__ = ["error_page", "proxy_error_page", "proxy_login_page"]

@@ -112,7 +112,9 @@ def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[
         ecommerce_status = "none"
     visitor_type = "new"
     if visit.returning:
-        visitor_type = "returningCustomer" if site.ecommerce and visit.visitor % 5 == 0 else "returning"
+        visitor_type = (
+            "returningCustomer" if site.ecommerce and visit.visitor % 5 == 0 else "returning"
+        )
     since_first = visit.days_since_first * 86400 + visit.visitor % 86400 if visit.returning else 0
     since_last = visit.days_since_last * 86400 + visit.visitor % 3600 if visit.returning else 0
     os_version = dev[5]
@@ -148,8 +150,7 @@ def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[
         "visitEcommerceStatusIcon": (
             None
             if ecommerce_status == "none"
-            else _MORPHEUS
-            + ("ecommerceOrder.svg" if orders else "ecommerceAbandonedCart.svg")
+            else _MORPHEUS + ("ecommerceOrder.svg" if orders else "ecommerceAbandonedCart.svg")
         ),
         "daysSinceFirstVisit": visit.days_since_first,
         "secondsSinceFirstVisit": since_first,
@@ -254,7 +255,9 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
         if a.kind == PAGE:
             current_url = page_url(site, a.ref, a.query)
             current_pid = a.ref + 1
-            out.append(_page(a, acts[i + 1 :], site, current_url, stamp, shifted))
+            page_row = _page(a, acts[i + 1 :], site, current_url, stamp, shifted)
+            page_row["pageId"] = visit.id_visit * 64 + i
+            out.append(page_row)
         elif a.kind in (DOWNLOAD, OUTLINK):
             url = (site.downloads if a.kind == DOWNLOAD else site.outlinks)[a.ref]
             icon = "download" if a.kind == DOWNLOAD else "link"
@@ -265,7 +268,7 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
                 "pageIdAction": 1000 + a.ref + (100 if a.kind == OUTLINK else 0),
                 "idpageview": "",
                 "serverTimePretty": stamp,
-                "pageId": a.page_id,
+                "pageId": visit.id_visit * 64 + i,
                 "pageviewPosition": a.position,
                 "icon": f"{_MORPHEUS}{icon}.png",
                 "iconSVG": f"{_MORPHEUS}{icon}.svg",
@@ -283,7 +286,7 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
                 "pageIdAction": current_pid,
                 "idpageview": "",
                 "serverTimePretty": stamp,
-                "pageId": a.page_id,
+                "pageId": visit.id_visit * 64 + i,
                 "eventCategory": category,
                 "eventAction": action,
                 "pageviewPosition": a.position,
@@ -306,7 +309,7 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
                 "pageIdAction": None,
                 "idpageview": a.idpageview,
                 "serverTimePretty": stamp,
-                "pageId": a.page_id,
+                "pageId": visit.id_visit * 64 + i,
                 "siteSearchKeyword": keyword,
                 "siteSearchCategory": category,
                 "siteSearchCount": a.ref % 3 * 4,
@@ -327,7 +330,7 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
                 "goalId": a.ref,
                 "idpageview": a.idpageview or None,
                 "revenue": money(revenue),
-                "goalPageId": a.page_id - 1,
+                "goalPageId": visit.id_visit * 64 + i - 1,
                 "serverTimePretty": stamp,
                 "url": current_url,
                 **_ref_fields(visit),
@@ -357,7 +360,7 @@ def _page(
         "pageIdAction": a.ref + 1 + (500 if a.query else 0),
         "idpageview": a.idpageview,
         "serverTimePretty": stamp,
-        "pageId": a.page_id,
+        "pageId": 0,
     }
     product = next((p for p in c.PRODUCTS if p.sku == page.product), None)
     if product is not None:
@@ -402,7 +405,7 @@ def _ref_fields(visit: Visit) -> dict[str, Any]:
 def _ecommerce(
     a: Action, order: Order, visit: Visit, site: c.SiteInfo, stamp: str, shifted: int
 ) -> dict[str, Any]:
-    details = []
+    details: list[dict[str, Any]] = []
     for index, qty in order.items:
         p = c.PRODUCTS[index]
         details.append(
@@ -418,7 +421,9 @@ def _ecommerce(
     names = ", ".join(d["itemName"] for d in details)
     revenue = money(order.revenue)
     subtitle = f"{site.currency_symbol}{revenue} revenue - {order.quantity} items: {names})"
-    row: dict[str, Any] = {"type": "ecommerceOrder" if a.kind == ORDER else "ecommerceAbandonedCart"}
+    row: dict[str, Any] = {
+        "type": "ecommerceOrder" if a.kind == ORDER else "ecommerceAbandonedCart"
+    }
     if a.kind == ORDER:
         row.update(
             {

@@ -31,6 +31,7 @@ _REF_NAMES = {
     "campaign": "Campaigns",
     "social": "Social Networks",
 }
+Builder = Callable[[Facts, c.SiteInfo, bool, bool], list[Row]]
 _UNIQ = ("nb_uniq_visitors", "nb_users", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors")
 
 
@@ -182,14 +183,25 @@ def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[
     rows = []
     by_type = _group(_referrers(f), lambda k: k[0])
     for rtype, acc in by_type.items():
-        meta: dict[str, Any] = {"segment": f"referrerType=={rtype}", "referrer_type": _REF_TYPES[rtype]}
+        meta: dict[str, Any] = {
+            "segment": f"referrerType=={rtype}",
+            "referrer_type": _REF_TYPES[rtype],
+        }
         row = visit_row(_REF_NAMES[rtype], acc, is_day, meta)
         if rtype != "direct":
             field = 2 if rtype == "search" else 1
-            subs = _group({k: a for k, a in _referrers(f).items() if k[0] == rtype},
-                          lambda k, fi=field: k[fi])
+
+            def sub_key(k: Any, field: int = field) -> Any:
+                return k[field]
+
+            subs = _group({k: a for k, a in _referrers(f).items() if k[0] == rtype}, sub_key)
             row["_sub"] = [
-                visit_row(str(name), a, is_day, {"segment": f"referrerType=={rtype};referrerName=={quote_plus(str(name))}"})
+                visit_row(
+                    str(name),
+                    a,
+                    is_day,
+                    {"segment": f"referrerType=={rtype};referrerName=={quote_plus(str(name))}"},
+                )
                 for name, a in subs.items()
             ]
         rows.append(row)
@@ -205,23 +217,37 @@ def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[R
     )
     for (rtype, label), acc in grouped.items():
         seg = f"referrerType=={rtype};referrerName=={quote_plus(label)}"
-        rows.append(visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]}))
+        rows.append(
+            visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]})
+        )
     return rows
 
 
-def _by_name(rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], dict[str, Any]]):  # type: ignore[no-untyped-def]
+def _by_name(
+    rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], dict[str, Any]]
+) -> Builder:
     def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
         items = {k: a for k, a in _referrers(f).items() if k[0] == rtype}
         top = _group(items, lambda k: k[1] if sub_field else k[2])
         rows = []
         for name, acc in top.items():
-            row = visit_row(str(name), acc, is_day, {**meta(str(name)),
-                                                     "segment": f"{seg_name}=={quote_plus(str(name))}"})
-            inner = _group({k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
-                           lambda k: k[2] if sub_field else k[1])
+            row = visit_row(
+                str(name),
+                acc,
+                is_day,
+                {**meta(str(name)), "segment": f"{seg_name}=={quote_plus(str(name))}"},
+            )
+            inner = _group(
+                {k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
+                lambda k: k[2] if sub_field else k[1],
+            )
             row["_sub"] = [
-                visit_row(str(n) or "Keyword not defined", a, is_day,
-                          _child_meta(rtype, str(name), str(n), bool(sub_field)))
+                visit_row(
+                    str(n) or "Keyword not defined",
+                    a,
+                    is_day,
+                    _child_meta(rtype, str(name), str(n), bool(sub_field)),
+                )
                 for n, a in inner.items()
             ]
             if rtype == "search" and sub_field:  # recorded 099: keyword rows carry no goals
@@ -239,13 +265,19 @@ def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str,
     """Segment (and for search keywords the engine's result URL) of a subtable row."""
     name, detail = (parent, child) if by_name else (child, parent)
     if rtype == "search":
-        seg = f"referrerName=={quote_plus(name)};referrerType==search;referrerKeyword=={quote_plus(detail)}"
+        seg = (
+            f"referrerName=={quote_plus(name)};referrerType==search;"
+            f"referrerKeyword=={quote_plus(detail)}"
+        )
         engine = _engine_meta(name).get("url", "")
         if by_name and detail and detail != "Keyword not defined":
             return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
         return {"segment": seg}
     if rtype == "campaign":
-        seg = f"referrerType==campaign;referrerName=={quote_plus(name)};referrerKeyword=={quote_plus(detail)}"
+        seg = (
+            f"referrerType==campaign;referrerName=={quote_plus(name)};"
+            f"referrerKeyword=={quote_plus(detail)}"
+        )
         return {"segment": seg}
     return {"segment": f"referrerType=={rtype};referrerUrl=={quote_plus(detail)}", "url": detail}
 
@@ -281,7 +313,12 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
     if acc.get("entry_nb_visits"):
         if is_day and leaf:
             row["entry_nb_uniq_visitors"] = acc.get("entry_nb_uniq_visitors", 0)
-        for key in ("entry_nb_visits", "entry_nb_actions", "entry_sum_visit_length", "entry_bounce_count"):
+        for key in (
+            "entry_nb_visits",
+            "entry_nb_actions",
+            "entry_sum_visit_length",
+            "entry_bounce_count",
+        ):
             row[key] = as_text(acc.get(key, 0))
     if acc.get("exit_nb_visits"):
         if is_day and leaf:
@@ -290,10 +327,14 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
     if acc.get("goals"):
         goals = _goals(acc)
         for metrics in goals.values():
-            metrics["nb_conversions_page_rate"] = round(metrics["nb_conversions"] / max(1, row["nb_visits"]), 3)
+            metrics["nb_conversions_page_rate"] = round(
+                metrics["nb_conversions"] / max(1, row["nb_visits"]), 3
+            )
         row["goals"] = goals
     if leaf and not is_day:
-        _uniq_keys(row, acc, False, ("nb_uniq_visitors", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors"))
+        _uniq_keys(
+            row, acc, False, ("nb_uniq_visitors", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors")
+        )
     if acc.get("nb_hits_following_search") and not is_day:
         row["nb_hits_following_search"] = acc["nb_hits_following_search"]
     total = 0.0
@@ -339,7 +380,9 @@ def page_urls(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]
             row.update(url=url, segment=f"pageUrl=={_seg(url)}")
             row["_acc"] = acc
             leaves.append((segments[0], label, row))
-    return _folders(leaves, f, site, is_day, "pageUrl=^", lambda folder: site.main_url + "/" + folder)
+    return _folders(
+        leaves, f, site, is_day, "pageUrl=^", lambda folder: site.main_url + "/" + folder
+    )
 
 
 def _folders(
@@ -381,7 +424,7 @@ def page_titles(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Ro
     return rows
 
 
-def _link_report(table: str, seg_name: str, flat_key: str):  # type: ignore[no-untyped-def]
+def _link_report(table: str, seg_name: str, flat_key: str) -> Builder:
     def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
         urls = site.downloads if table == "download" else site.outlinks
         hosts: dict[str, list[Row]] = {}
@@ -391,8 +434,12 @@ def _link_report(table: str, seg_name: str, flat_key: str):  # type: ignore[no-u
             url = urls[index]
             host, _, rest = url.split("://", 1)[1].partition("/")
             raw_path = "/" + rest
-            row: Row = {"label": "", "nb_visits": acc.get("nb_visits", 0), "nb_hits": acc.get("nb_hits", 0),
-                        "sum_time_spent": 0}
+            row: Row = {
+                "label": "",
+                "nb_visits": acc.get("nb_visits", 0),
+                "nb_hits": acc.get("nb_hits", 0),
+                "sum_time_spent": 0,
+            }
             if acc.get("nb_hits_following_search"):
                 row["nb_hits_following_search"] = acc["nb_hits_following_search"]
             _uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
@@ -408,13 +455,20 @@ def _link_report(table: str, seg_name: str, flat_key: str):  # type: ignore[no-u
                 hosts.setdefault(host, []).append(row)
                 merge_acc(accs.setdefault(host, {}), {k: acc[k] for k in ("nb_visits", "nb_hits")})
                 if acc.get("nb_hits_following_search"):
-                    merge_acc(accs[host], {"nb_hits_following_search": acc["nb_hits_following_search"]})
+                    merge_acc(
+                        accs[host], {"nb_hits_following_search": acc["nb_hits_following_search"]}
+                    )
         if flat:
             return flat_rows
         rows = []
         for host, children in hosts.items():
             acc = accs[host]
-            row = {"label": host, "nb_visits": acc["nb_visits"], "nb_hits": acc["nb_hits"], "sum_time_spent": 0}
+            row = {
+                "label": host,
+                "nb_visits": acc["nb_visits"],
+                "nb_hits": acc["nb_hits"],
+                "sum_time_spent": 0,
+            }
             if acc.get("nb_hits_following_search"):
                 row["nb_hits_following_search"] = acc["nb_hits_following_search"]
             row["_sub"] = children
@@ -432,8 +486,12 @@ def countries(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]
     rows = []
     for index, acc in f.tables.get("country", {}).items():
         _, _, name, code = c.COUNTRIES[index]
-        meta = {"code": code, "logo": f"plugins/Morpheus/icons/dist/flags/{code}.png",
-                "segment": f"countryCode=={code}", "logoHeight": 16}
+        meta = {
+            "code": code,
+            "logo": f"plugins/Morpheus/icons/dist/flags/{code}.png",
+            "segment": f"countryCode=={code}",
+            "logoHeight": 16,
+        }
         rows.append(visit_row(name, acc, is_day, meta))
     return rows
 
@@ -442,16 +500,25 @@ def browsers(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
     """DevicesDetection.getBrowsers."""
     rows = []
     for code, acc in f.tables.get("browser", {}).items():
-        meta = {"logo": f"plugins/Morpheus/icons/dist/browsers/{code}.png", "segment": f"browserCode=={code}"}
+        meta = {
+            "logo": f"plugins/Morpheus/icons/dist/browsers/{code}.png",
+            "segment": f"browserCode=={code}",
+        }
         rows.append(visit_row(c.BROWSERS[code][0], acc, is_day, meta))
     return rows
 
 
 def _event_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
     with_value = acc.get("nb_events_with_value", 0)
-    row: Row = {"label": label, "nb_visits": acc.get("nb_visits", 0), "nb_events": acc.get("nb_events", 0),
-                "nb_events_with_value": with_value, "sum_event_value": money(acc.get("sum_event_value", 0)),
-                "min_event_value": acc.get("min_event_value"), "max_event_value": acc.get("max_event_value")}
+    row: Row = {
+        "label": label,
+        "nb_visits": acc.get("nb_visits", 0),
+        "nb_events": acc.get("nb_events", 0),
+        "nb_events_with_value": with_value,
+        "sum_event_value": money(acc.get("sum_event_value", 0)),
+        "min_event_value": acc.get("min_event_value"),
+        "max_event_value": acc.get("max_event_value"),
+    }
     _uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
     row["avg_event_value"] = money(acc.get("sum_event_value", 0) / with_value) if with_value else 0
     row.update(meta)
@@ -470,9 +537,19 @@ def event_categories(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> li
                 row.update(Events_EventCategory=category, Events_EventAction=action)
                 rows.append(row)
             continue
-        row = _event_row(category, acc, is_day, {"segment": f"eventCategory=={quote_plus(category)}"})
+        row = _event_row(
+            category, acc, is_day, {"segment": f"eventCategory=={quote_plus(category)}"}
+        )
         row["_sub"] = [
-            _event_row(action, a, is_day, {"segment": f"eventCategory=={quote_plus(category)};eventAction=={quote_plus(action)}"})
+            _event_row(
+                action,
+                a,
+                is_day,
+                {
+                    "segment": f"eventCategory=={quote_plus(category)};"
+                    f"eventAction=={quote_plus(action)}"
+                },
+            )
             for action, a in subs.items()
         ]
         rows.append(row)

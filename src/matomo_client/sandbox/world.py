@@ -79,7 +79,6 @@ class Action:
     ref: int  # page / download / outlink / search keyword / event index, or goal id
     position: int  # pageview position this action belongs to
     idpageview: str
-    page_id: int
     query: str = ""  # campaign query string on the landing page
     perf: tuple[int, int, int, int, int, int] | None = None  # milliseconds
     order: Order | None = None
@@ -298,14 +297,10 @@ class World:
         drafts.sort(key=lambda d: (d[1][0].ts, d[0]))
         day_index = (day - self.first_day).days
         base = (day_index * len(self.sites) + (id_site - 1)) * self._id_block
-        visits = []
-        for rank, (_, actions, extras) in enumerate(drafts):
-            id_visit = base + rank + 1
-            numbered = tuple(
-                replace(a, page_id=id_visit * 64 + pos) for pos, a in enumerate(actions)
-            )
-            visits.append(Visit(id_site=id_site, id_visit=id_visit, actions=numbered, **extras))
-        return tuple(visits)
+        return tuple(
+            Visit(id_site=id_site, id_visit=base + rank + 1, actions=tuple(actions), **extras)
+            for rank, (_, actions, extras) in enumerate(drafts)
+        )
 
     def _draft_actions(
         self, rng: random.Random, site: c.SiteInfo, last: int, day: date, i: int
@@ -333,8 +328,10 @@ class World:
                 position += 1
                 perf = None
                 # page timings come from the shop's JS tracker, not on product/checkout pages
-                if site.id == 1 and pages[ref].kind not in ("product", "checkout") and (
-                    rng.random() < 0.5
+                if (
+                    site.id == 1
+                    and pages[ref].kind not in ("product", "checkout")
+                    and (rng.random() < 0.5)
                 ):
                     perf = (
                         rng.randint(5, 120),
@@ -345,25 +342,25 @@ class World:
                         rng.randint(5, 80),
                     )
                 actions.append(
-                    Action(PAGE, ts, ref, position, _pv_id(rng), 0, query if j == 0 else "", perf)
+                    Action(PAGE, ts, ref, position, _pv_id(rng), query if j == 0 else "", perf)
                 )
                 page = pages[ref]
                 if site.id == 1 and page.path == "/contact" and not _has_goal(actions, 1):
-                    actions.append(Action(GOAL, ts, 1, position, actions[-1].idpageview, 0))
+                    actions.append(Action(GOAL, ts, 1, position, actions[-1].idpageview))
                 if site.id == 2 and page.kind == "post":
                     posts_read += 1
                     if posts_read == 3:
-                        actions.append(Action(GOAL, ts, 1, position, actions[-1].idpageview, 0))
+                        actions.append(Action(GOAL, ts, 1, position, actions[-1].idpageview))
             elif kind == EVENT:
-                actions.append(Action(EVENT, ts, ref, position, "", 0))
+                actions.append(Action(EVENT, ts, ref, position, ""))
                 if site.id == 1 and c.EVENTS[ref][0] == "Newsletter" and not _has_goal(actions, 2):
-                    actions.append(Action(GOAL, ts, 2, position, "", 0))
+                    actions.append(Action(GOAL, ts, 2, position, ""))
             elif kind in (ORDER, CART):
-                actions.append(Action(kind, ts, 0, position, "", 0, order=_order(rng, day, i)))
+                actions.append(Action(kind, ts, 0, position, "", order=_order(rng, day, i)))
             elif kind == SEARCH:
-                actions.append(Action(SEARCH, ts, ref, position, _pv_id(rng), 0))
+                actions.append(Action(SEARCH, ts, ref, position, _pv_id(rng)))
             else:
-                actions.append(Action(kind, ts, ref, position, "", 0))
+                actions.append(Action(kind, ts, ref, position, ""))
         returning = rng.random() < 0.4
         pool = self._pool[site.id]
         if not returning:
@@ -411,7 +408,12 @@ def _hour_weights(span_hours: int) -> list[int]:
 
 
 def _pv_id(rng: random.Random) -> str:
-    return "".join(rng.choice(_ALNUM) for _ in range(6))
+    bits = rng.getrandbits(36)
+    chars = []
+    for _ in range(6):
+        bits, digit = divmod(bits, 62)
+        chars.append(_ALNUM[digit])
+    return "".join(chars)
 
 
 def _has_goal(actions: list[Action], goal: int) -> bool:
