@@ -100,6 +100,10 @@ class SqlSink(Sink):
 
     def _create_indexes(self) -> None:
         self._exec("CREATE INDEX IF NOT EXISTS reports_window ON reports (id_site, period, date)")
+        # Replacing a window deletes its visits by last action time: keep that a range scan.
+        self._exec(
+            "CREATE INDEX IF NOT EXISTS visits_window ON visits (id_site, last_action_timestamp)"
+        )
 
     @contextlib.contextmanager
     def _transaction(self, what: str) -> Iterator[None]:
