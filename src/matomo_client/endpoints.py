@@ -39,6 +39,7 @@ from matomo_client.models import (
     Site,
     Visit,
     VisitsSummary,
+    period_start,
 )
 
 if TYPE_CHECKING:
@@ -255,21 +256,6 @@ class GetBulkRequest(Endpoint[list[BulkResult]]):
 
 
 # --- VisitsSummary ---------------------------------------------------------------------------
-
-
-def period_start(key: str) -> dt.date:
-    """The first day of a Map key: `YYYY-MM-DD`, `YYYY-MM-DD,YYYY-MM-DD`, `YYYY-MM` or `YYYY`."""
-    first = key.split(",", 1)[0]
-    try:
-        if len(first) == 10:
-            return dt.date.fromisoformat(first)
-        if len(first) == 7:
-            return dt.date(int(first[:4]), int(first[5:7]), 1)
-        if len(first) == 4:
-            return dt.date(int(first), 1, 1)
-    except ValueError:
-        pass
-    raise ValueError(f"not a Matomo period key: {key!r}")
 
 
 @dataclass(frozen=True, repr=False)
