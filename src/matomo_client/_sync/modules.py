@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from matomo_client._core.paging import Cursor, advance
 from matomo_client._core.params import Params
@@ -138,15 +138,16 @@ class VisitsSummaryModule(_Module):
         return self._client.execute(VisitsSummarySeries(id_site, unit, date_range, segment))
 
 
-class _ReportModule(_Module):
+class _ReportModule(_Module, Generic[RowT]):
     _row: type[ReportRow] = ReportRow
     _prefix = ""
 
     def _rows(
         self, action: str, id_site: int, period: Period, segment: str | None, flat: bool, **kw: Any
-    ) -> list[Any]:
-        endpoint: Report[Any] = Report(
-            f"{self._prefix}.{action}", id_site, period, self._row, segment, flat, **kw
+    ) -> list[RowT]:
+        row = cast("type[RowT]", self._row)
+        endpoint: Report[RowT] = Report(
+            f"{self._prefix}.{action}", id_site, period, row, segment, flat, **kw
         )
         return self._report(endpoint)
 
@@ -157,12 +158,12 @@ class _ReportModule(_Module):
         period: Period,
         id_subtable: int,
         segment: str | None = None,
-    ) -> list[Any]:
+    ) -> list[RowT]:
         """The rows under one hierarchical row (`row.id_subtable`) of report `action`."""
         return self._rows(action, id_site, period, segment, False, id_subtable=id_subtable)
 
 
-class ActionsModule(_ReportModule):
+class ActionsModule(_ReportModule[ActionRow]):
     """The `Actions` module: page URLs and titles, downloads, outlinks."""
 
     _row = ActionRow
@@ -193,7 +194,7 @@ class ActionsModule(_ReportModule):
         return self._rows("getOutlinks", id_site, period, segment, flat)
 
 
-class ReferrersModule(_ReportModule):
+class ReferrersModule(_ReportModule[ReferrerRow]):
     """The `Referrers` module."""
 
     _row = ReferrerRow
