@@ -22,7 +22,6 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
@@ -70,12 +69,11 @@ class ExportDisplay:
             unit = "visits" if kind == "visits" else "rows"
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=16),
                 MofNCompleteColumn(),
                 TextColumn("windows"),
-                TextColumn("{task.fields[count]:>9,} " + unit),
-                TextColumn("{task.fields[rate]:>7,.0f}/s"),
-                TimeElapsedColumn(),
+                TextColumn("{task.fields[count]:,} " + unit),
+                TextColumn("{task.fields[rate]:,.0f}/s"),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
                 console=Console(file=stream, stderr=stream is sys.stderr),
@@ -86,7 +84,7 @@ class ExportDisplay:
         if self._progress is not None:
             self._progress.start()
             self._task = self._progress.add_task(
-                f"export {self.kind}", total=None, count=0, rate=0.0
+                self.kind, total=None, count=0, rate=0.0
             )
         return self
 
@@ -114,10 +112,10 @@ class ExportDisplay:
         if self._progress is not None and self._task is not None:
             count = p.visits if self.kind == "visits" else p.report_rows
             elapsed = max(time.monotonic() - self._started, 1e-6)
-            phase = "" if p.phase == "exporting" else f" ({p.phase})"
+            phase = "" if p.phase == "exporting" else f" {p.phase}"
             self._progress.update(
                 self._task,
-                description=f"export {self.kind}{phase}",
+                description=f"{self.kind}{phase}",
                 total=p.windows_total,
                 completed=p.windows_done,
                 count=count,
