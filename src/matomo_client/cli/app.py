@@ -7,6 +7,7 @@ It runs for the installed `matomo` script and for click's `CliRunner` alike.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -28,6 +29,14 @@ def _usage_line(e: click.UsageError) -> str:
     if e.ctx is not None:
         text += f" (see '{e.ctx.command_path} --help')"
     return text
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # not a real file (CliRunner): nothing will flush into a closed pipe
 
 
 class MatomoGroup(click.Group):
@@ -53,6 +62,10 @@ class MatomoGroup(click.Group):
         except click.UsageError as e:
             click.echo("Error: " + SESSION.scrub(_usage_line(e)), err=True)
             code = EXIT_USER
+        except BrokenPipeError:
+            # `matomo sites --json | head -1`: the reader left; say nothing more.
+            _silence_stdout()
+            code = 1
         except click.exceptions.Abort:
             code = show_failure(KeyboardInterrupt())
         except click.ClickException as e:

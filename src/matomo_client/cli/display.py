@@ -83,9 +83,7 @@ class ExportDisplay:
     def __enter__(self) -> ExportDisplay:
         if self._progress is not None:
             self._progress.start()
-            self._task = self._progress.add_task(
-                self.kind, total=None, count=0, rate=0.0
-            )
+            self._task = self._progress.add_task(self.kind, total=None, count=0, rate=0.0)
         return self
 
     def __exit__(

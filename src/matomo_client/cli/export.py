@@ -12,7 +12,6 @@ import click
 from matomo_client.export import (
     PERIODS,
     ExportSummary,
-    ExportUsageError,
     export_reports,
     export_visits,
 )
@@ -164,21 +163,18 @@ def reports(
         module, dot, action = method.partition(".")
         if not (dot and module and action):
             raise UserError(f"--report {name!r}: use Module.method, e.g. Actions.getPageUrls")
-    try:
-        _run(
-            conn,
-            "reports",
-            quiet,
-            concurrency,
-            export_reports,
-            sites=_sites(site),
-            start=start,
-            end=end,
-            period=period,
-            reports=list(reports) or None,
-            segment=segment or None,
-            target=target,
-            restart=restart,
-        )
-    except ExportUsageError as e:
-        raise UserError(str(e)) from None
+    _run(
+        conn,
+        "reports",
+        quiet,
+        concurrency,
+        export_reports,
+        sites=_sites(site),
+        start=start,
+        end=end,
+        period=period,
+        reports=list(reports) or None,
+        segment=segment or None,
+        target=target,
+        restart=restart,
+    )
