@@ -134,6 +134,8 @@ def test_non_string_method_is_refused() -> None:
         ("https://example.com:8443/m", "https://example.com:8443/m/"),
         ("http://127.0.0.1:8765", "http://127.0.0.1:8765/"),
         ("http://[::1]:8080/", "http://[::1]:8080/"),
+        ("https://example.com/stats/myindex.php", "https://example.com/stats/myindex.php/"),
+        ("https://example.com/index.php", "https://example.com/"),
     ],
 )
 def test_base_url_normalisation(url: str, normal: str) -> None:
@@ -158,6 +160,8 @@ def test_base_url_normalisation(url: str, normal: str) -> None:
         ("https://stats.example.com/?token_auth=x", "query string"),
         ("https://stats.example.com/#x", "fragment"),
         ("", "empty"),
+        ("https://stats.example.com:http/", "invalid port"),
+        ("https://stats.example.com:99999/", "invalid port"),
     ],
 )
 def test_invalid_base_urls(url: str, message: str) -> None:
@@ -192,7 +196,7 @@ def test_the_wire_request_over_httpx() -> None:
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "abc def", "abc\n", "a\x00b"])
+@pytest.mark.parametrize("bad", ["", "   ", "abc def", "abc\n", "a\x00b", "abc\tdef", "ab\x7fc"])
 def test_bad_tokens_are_refused(bad: str) -> None:
     """An empty token or one holding whitespace or control characters is a ValueError."""
     with pytest.raises(ValueError, match="token"):

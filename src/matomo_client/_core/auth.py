@@ -18,7 +18,7 @@ class Auth:
         if style != "anonymous":
             if not isinstance(secret, str) or not secret.strip():
                 raise ValueError("the Matomo token is empty")
-            if any(c in secret for c in "\r\n\x00 "):
+            if any(c.isspace() or not c.isprintable() for c in secret):
                 raise ValueError("the Matomo token contains whitespace or control characters")
         self.style = style
         self._secret = secret

@@ -26,10 +26,14 @@ def normalise_base_url(base_url: str) -> str:
         raise ValueError("the Matomo base URL has no host")
     if parts.username or parts.password:
         raise ValueError("put credentials in auth=, not in the Matomo base URL")
+    try:
+        parts.port  # noqa: B018 - urlsplit only checks the port when it is read
+    except ValueError:
+        raise ValueError("the Matomo base URL has an invalid port") from None
     if parts.query or parts.fragment:
         raise ValueError("the Matomo base URL must not have a query string or fragment")
     path = parts.path
-    if path.endswith("index.php"):
+    if path.rsplit("/", 1)[-1] == "index.php":  # ".../matomo/index.php", not ".../myindex.php"
         path = path[: -len("index.php")]
     if not path.endswith("/"):
         path += "/"
