@@ -82,7 +82,9 @@ def _live_windows(sb: Sandbox, since: int = 0) -> Counter[tuple[int, str]]:
 
 async def test_transient_faults_every_visit_exactly_once(tmp_path: Path) -> None:
     """60 days x 2 sites through 5xx, 429, truncated, HTML and hung answers: complete, once each, retries counted."""
-    sb = Sandbox(SandboxConfig(seed=11, days=DAYS + 1, visits_per_day=4, today=TODAY, faults=FAULTS))
+    sb = Sandbox(
+        SandboxConfig(seed=11, days=DAYS + 1, visits_per_day=4, today=TODAY, faults=FAULTS)
+    )
     target = str(tmp_path / "faults.duckdb")
     with served(sb.app) as url:
         # A short timeout turns each hung answer into a TransportError that is retried; ten
@@ -127,9 +129,11 @@ async def test_visits_log_disabled_stops_then_resumes(tmp_path: Path) -> None:
             )
     message = str(info.value)
     assert "\n" not in message
-    assert "site 2" in message and "Visits log is deactivated" in message
+    assert "site 2" in message
+    assert "Visits log is deactivated" in message
     all_windows = {(s, (start + timedelta(days=i)).isoformat()) for s in (1, 2) for i in range(7)}
-    assert done_before and all(s == 1 for s, _ in done_before)
+    assert done_before
+    assert all(s == 1 for s, _ in done_before)
     # The re-run fetches exactly the windows that were not done: none twice, none skipped.
     assert set(_live_windows(sb, mark)) == all_windows - done_before
     assert summary.windows_skipped == len(done_before)
@@ -247,8 +251,10 @@ def test_cli_visits_log_disabled_one_line_then_resumes(
         second = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
     lines = [line for line in first.stderr.splitlines() if line.strip()]
     assert first.exit_code == 1
-    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
-    assert "Visits log is deactivated" in lines[0] and "site 2" in lines[0]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Error: ")
+    assert "Visits log is deactivated" in lines[0]
+    assert "site 2" in lines[0]
     assert second.exit_code == 0, second.stderr
     windows = {(s, (start + timedelta(days=i)).isoformat()) for s in (1, 2) for i in range(5)}
     # One window at a time, site 1 first: all of site 1 was done before site 2 failed.
