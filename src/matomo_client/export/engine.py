@@ -216,6 +216,11 @@ async def _fetch_window(
             if isinstance(ts, int) and not lo <= ts < hi:
                 continue
             by_id[v.get("idVisit")] = v
+        if window.closed and cursor is not None and not cursor.seen:
+            # A short page (the next cursor skips nothing, see _core/paging.py) returned every
+            # visit after minTimestamp; in a closed window none can arrive or grow any more, so
+            # the empty terminator page a live window needs would be a wasted round trip.
+            break
     return list(by_id.values())
 
 
