@@ -92,7 +92,8 @@ class AsyncApiModule(_Module):
 
     async def version(self) -> str:
         """The Matomo version (API.getMatomoVersion), e.g. "5.11.2"."""
-        return await self._client.execute(GetMatomoVersion())
+        known = await self._client.preflight()  # preflight already asked, unless skipped
+        return known if known is not None else await self._client.execute(GetMatomoVersion())
 
     async def report_metadata(
         self, id_site: int, period: Period | None = None

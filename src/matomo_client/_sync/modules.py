@@ -93,7 +93,8 @@ class ApiModule(_Module):
 
     def version(self) -> str:
         """The Matomo version (API.getMatomoVersion), e.g. "5.11.2"."""
-        return self._client.execute(GetMatomoVersion())
+        known = self._client.preflight()  # preflight already asked, unless skipped
+        return known if known is not None else self._client.execute(GetMatomoVersion())
 
     def report_metadata(self, id_site: int, period: Period | None = None) -> list[ReportMetadata]:
         """Every report the site exposes (API.getReportMetadata), never cut at 100."""
