@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "matomo_client" / "_async"
 DST = ROOT / "src" / "matomo_client" / "_sync"
-FILES = ("client.py", "driver.py", "modules.py")
+FILES = ("client.py", "driver.py", "httpx_transport.py", "modules.py")
 
 SUBS: list[tuple[str, str]] = [
     (r"\basync def\b", "def"),
@@ -35,6 +35,8 @@ SUBS: list[tuple[str, str]] = [
     (r"\bmatomo_client\._async\b", "matomo_client._sync"),
     (r"\bAsync(\w+Module)\b", r"\1"),
     (r"\bStopAsyncIteration\b", "StopIteration"),
+    (r"\bcontextlib\.asynccontextmanager\b", "contextlib.contextmanager"),
+    (r"\baiter_bytes\b", "iter_bytes"),
     (r"\basync client\b", "sync client"),
     (r"\bAsync client\b", "Blocking client"),
 ]

@@ -11,6 +11,7 @@ import httpx
 
 from matomo_client._async import _backend
 from matomo_client._async.driver import run_flow
+from matomo_client._async.httpx_transport import AsyncHttpxTransport
 from matomo_client._async.modules import (
     AsyncActionsModule,
     AsyncApiModule,
@@ -29,7 +30,6 @@ from matomo_client._core.url import normalise_base_url
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
 from matomo_client.errors import ApiError, ApiErrorKind, PreflightError
 from matomo_client.transports.base import AsyncTransport
-from matomo_client.transports.httpx_transport import AsyncHttpxTransport
 
 __all__ = ["AsyncMatomo", "ClientStats"]
 

@@ -19,6 +19,7 @@ from matomo_client._core.retry import RetryPolicy
 from matomo_client._core.url import normalise_base_url
 from matomo_client._sync import _backend
 from matomo_client._sync.driver import run_flow
+from matomo_client._sync.httpx_transport import HttpxTransport
 from matomo_client._sync.modules import (
     ActionsModule,
     ApiModule,
@@ -30,7 +31,6 @@ from matomo_client._sync.modules import (
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
 from matomo_client.errors import ApiError, ApiErrorKind, PreflightError
 from matomo_client.transports.base import SyncTransport
-from matomo_client.transports.httpx_transport import HttpxTransport
 
 __all__ = ["ClientStats", "Matomo"]
 

@@ -1,0 +1,91 @@
+"""Sends neutral requests over httpx; httpx errors become `TransportError` at this boundary."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+
+from matomo_client._core.http import Request, Response
+from matomo_client.transports._httpx_common import (
+    USER_AGENT,
+    StreamedResponse,
+    response_of,
+    timeout_of,
+    translate,
+    warn_insecure,
+)
+
+__all__ = ["AsyncHttpxTransport"]
+
+
+class AsyncHttpxTransport:
+    """Sends requests with an `httpx.AsyncClient` (yours via `client=`, or one it owns)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        verify: bool = True,
+    ) -> None:
+        self.base_url = base_url
+        self._owns = client is None
+        warn_insecure(verify)
+        # Redirects are never followed: a POST body holding the token must not travel elsewhere.
+        self._client = client or httpx.AsyncClient(
+            timeout=timeout_of(timeout),
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    async def send(self, request: Request) -> Response:
+        """Send one request and read the whole body."""
+        try:
+            r = await self._client.request(
+                request.method,
+                self.base_url + request.path,
+                headers=dict(request.headers),
+                content=request.body,
+                follow_redirects=False,
+            )
+            return response_of(r, r.content)
+        except httpx.HTTPError as exc:
+            raise translate(exc, request) from exc
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, request: Request
+    ) -> AsyncIterator[tuple[StreamedResponse, AsyncIterator[bytes]]]:
+        """Send one request and yield the status/headers and an iterator over body chunks."""
+        try:
+            async with self._client.stream(
+                request.method,
+                self.base_url + request.path,
+                headers=dict(request.headers),
+                content=request.body,
+                follow_redirects=False,
+            ) as r:
+                head = StreamedResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()})
+                yield head, _wrap_chunks(r.aiter_bytes(), request)
+        except httpx.HTTPError as exc:
+            raise translate(exc, request) from exc
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this transport created it."""
+        if self._owns:
+            await self._client.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncHttpxTransport({self.base_url!r})"
+
+
+async def _wrap_chunks(chunks: AsyncIterator[bytes], request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise translate(exc, request) from exc

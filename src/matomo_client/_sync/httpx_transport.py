@@ -1,0 +1,90 @@
+# Generated from src/matomo_client/_async/httpx_transport.py by scripts/unasync.py. Do not edit.
+"""Sends neutral requests over httpx; httpx errors become `TransportError` at this boundary."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import httpx
+
+from matomo_client._core.http import Request, Response
+from matomo_client.transports._httpx_common import (
+    USER_AGENT,
+    StreamedResponse,
+    response_of,
+    timeout_of,
+    translate,
+    warn_insecure,
+)
+
+__all__ = ["HttpxTransport"]
+
+
+class HttpxTransport:
+    """Sends requests with an `httpx.Client` (yours via `client=`, or one it owns)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        verify: bool = True,
+    ) -> None:
+        self.base_url = base_url
+        self._owns = client is None
+        warn_insecure(verify)
+        # Redirects are never followed: a POST body holding the token must not travel elsewhere.
+        self._client = client or httpx.Client(
+            timeout=timeout_of(timeout),
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def send(self, request: Request) -> Response:
+        """Send one request and read the whole body."""
+        try:
+            r = self._client.request(
+                request.method,
+                self.base_url + request.path,
+                headers=dict(request.headers),
+                content=request.body,
+                follow_redirects=False,
+            )
+            return response_of(r, r.content)
+        except httpx.HTTPError as exc:
+            raise translate(exc, request) from exc
+
+    @contextlib.contextmanager
+    def stream(self, request: Request) -> Iterator[tuple[StreamedResponse, Iterator[bytes]]]:
+        """Send one request and yield the status/headers and an iterator over body chunks."""
+        try:
+            with self._client.stream(
+                request.method,
+                self.base_url + request.path,
+                headers=dict(request.headers),
+                content=request.body,
+                follow_redirects=False,
+            ) as r:
+                head = StreamedResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()})
+                yield head, _wrap_chunks(r.iter_bytes(), request)
+        except httpx.HTTPError as exc:
+            raise translate(exc, request) from exc
+
+    def close(self) -> None:
+        """Close the httpx client if this transport created it."""
+        if self._owns:
+            self._client.close()
+
+    def __repr__(self) -> str:
+        return f"HttpxTransport({self.base_url!r})"
+
+
+def _wrap_chunks(chunks: Iterator[bytes], request: Request) -> Iterator[bytes]:
+    try:
+        for chunk in chunks:
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise translate(exc, request) from exc
