@@ -25,9 +25,9 @@ from matomo_client.endpoints import (
     SitesWithViewAccess,
     VisitsSummaryGet,
     VisitsSummarySeries,
-    bulk_entry,
 )
-from matomo_client.endpoints import validate as _validate
+from matomo_client.endpoints._base import validate as _validate
+from matomo_client.endpoints.api import bulk_entry
 from matomo_client.models import (
     ActionRow,
     ReferrerRow,

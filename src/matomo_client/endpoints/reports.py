@@ -1,0 +1,131 @@
+"""Endpoints of VisitsSummary and of every DataTable report (Actions, Referrers...)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from matomo_client._core.params import Params
+from matomo_client._core.periods import DateRange, Period
+from matomo_client._core.url import check_method
+from matomo_client.endpoints._base import ALL_ROWS, Endpoint, validate
+from matomo_client.errors import DecodeError
+from matomo_client.models import (
+    ReportRow,
+    VisitsSummary,
+    period_start,
+)
+
+# --- VisitsSummary ---------------------------------------------------------------------------
+
+RowT = TypeVar("RowT", bound=ReportRow)
+
+
+@dataclass(frozen=True, repr=False)
+class VisitsSummaryGet(Endpoint[VisitsSummary]):
+    """VisitsSummary.get for one site and one period."""
+
+    id_site: int
+    period: Period
+    segment: str | None = None
+    method = "VisitsSummary.get"
+
+    def params(self) -> Params:
+        """idSite, period, date, segment."""
+        return Params().id_site(self.id_site).period(self.period).segment(self.segment)
+
+    def decode(self, data: Any) -> VisitsSummary:
+        """An object of metrics; `[]` (no data) becomes a zeroed summary."""
+        return validate(self.method, VisitsSummary, data)
+
+
+@dataclass(frozen=True, repr=False)
+class VisitsSummarySeries(Endpoint[dict[dt.date, VisitsSummary]]):
+    """VisitsSummary.get over many periods in one request (`period=day&date=A,B`)."""
+
+    id_site: int
+    unit: str
+    date_range: DateRange
+    segment: str | None = None
+    method = "VisitsSummary.get"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("day", "week", "month", "year"):
+            raise ValueError(f"series unit must be day, week, month or year, not {self.unit!r}")
+        if not isinstance(self.date_range, DateRange):
+            raise ValueError("series takes a DateRange, e.g. DateRange.last(30)")
+
+    def params(self) -> Params:
+        """idSite, period=unit, date=range (Matomo answers a Map keyed by period)."""
+        return (
+            Params()
+            .id_site(self.id_site)
+            .set("period", self.unit)
+            .set("date", self.date_range.to_param())
+            .segment(self.segment)
+        )
+
+    def decode(self, data: Any) -> dict[dt.date, VisitsSummary]:
+        """Keyed by each period's first day; empty periods (`[]`) are zeroed summaries."""
+        if isinstance(data, list) and not data:
+            return {}
+        if not isinstance(data, dict):
+            raise DecodeError(
+                self.method, f"expected an object keyed by period, got {type(data).__name__}"
+            )
+        out: dict[dt.date, VisitsSummary] = {}
+        for key, value in data.items():
+            try:
+                day = period_start(key)
+            except ValueError as exc:
+                raise DecodeError(self.method, str(exc)) from None
+            out[day] = validate(self.method, VisitsSummary, value)
+        return out
+
+
+# --- Reports (Actions, Referrers, any DataTable report) --------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Report(Endpoint[list[RowT]]):
+    """Any DataTable report (`Actions.getPageUrls`, `Referrers.getAll`...) as a list of rows.
+
+    `filter_limit` is always sent: Matomo silently cuts reports at 100 rows otherwise.
+    """
+
+    method: str
+    id_site: int
+    period: Period
+    row_model: type[RowT]
+    segment: str | None = None
+    flat: bool = True
+    limit: int = ALL_ROWS
+    offset: int = 0
+    id_subtable: int | None = None
+    extra: Params = field(default_factory=Params)
+
+    def __post_init__(self) -> None:
+        check_method(self.method)
+        if self.limit != ALL_ROWS and self.limit < 1:
+            raise ValueError(f"report limit must be >= 1 or -1 (all rows), got {self.limit}")
+
+    def params(self) -> Params:
+        """idSite, period, date, segment, flat, filter_limit/offset, idSubtable."""
+        p = Params().id_site(self.id_site).period(self.period).segment(self.segment)
+        p = p.set("filter_limit", self.limit)
+        if self.offset:
+            p = p.offset(self.offset)
+        if self.flat:
+            p = p.set("flat", 1)
+        if self.id_subtable is not None:
+            p = p.set("idSubtable", self.id_subtable)
+        for key, value in self.extra.items():
+            p = p.set(key, value)
+        return p
+
+    def decode(self, data: Any) -> list[RowT]:
+        """A list of rows (`{}` from an empty Simple table reads as no rows)."""
+        if isinstance(data, dict) and not data:
+            return []
+        return validate(self.method, list[self.row_model], data)  # type: ignore[name-defined]
