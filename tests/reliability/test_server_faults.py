@@ -83,7 +83,8 @@ def _live_windows(sb: Sandbox, since: int = 0) -> Counter[tuple[int, str]]:
 async def test_transient_faults_every_visit_exactly_once(tmp_path: Path) -> None:
     """60 days x 2 sites through 5xx, 429, truncated, HTML and hung answers: complete, once each, retries counted."""
     sb = Sandbox(
-        SandboxConfig(seed=11, days=DAYS + 1, visits_per_day=4, today=TODAY, faults=FAULTS)
+        # Seed 9: the fault draws of its first 110+ requests hold every kind at least once.
+        SandboxConfig(seed=9, days=DAYS + 1, visits_per_day=4, today=TODAY, faults=FAULTS)
     )
     target = str(tmp_path / "faults.duckdb")
     with served(sb.app) as url:
