@@ -2,9 +2,11 @@
 
 Each builder gets the facts of one period of one site and returns either an object
 (VisitsSummary.get, Goals.get, Actions.get) or a list of rows (with `_sub` children and
-`idsubdatatable` for hierarchical reports). Row keys and value kinds follow the recorded
-5.11.2 answers: day periods carry `nb_uniq_visitors` (and some counters as strings for
-Actions), longer periods `sum_daily_*`; rates are `"46%"` strings.
+`idsubdatatable` for hierarchical reports). Actions, country, browser and event builders
+live here, Referrers.* in `referrer_reports.py`, shared row helpers in `report_rows.py`.
+Row keys and value kinds follow the recorded 5.11.2 answers: day periods carry
+`nb_uniq_visitors` (and some counters as strings for Actions), longer periods
+`sum_daily_*`; rates are `"46%"` strings.
 """
 
 from __future__ import annotations
@@ -16,27 +18,23 @@ from urllib.parse import quote, quote_plus, unquote
 from . import catalog as c
 from .aggregates import Acc, Facts, merge_acc
 from .datatable import percent
+from .referrer_reports import REFERRER_BUILDERS
 from .render import money
+from .report_rows import (
+    Builder,
+    Row,
+    goals_block,
+    group,
+    numbered,
+    segment_value,
+    uniq_keys,
+    visit_row,
+)
 from .world import page_url
 
-__all__ = ["BUILDERS", "summary_object"]
+__all__ = ["BUILDERS", "actions_object", "goals_object", "summary_object"]
 
-Row = dict[str, Any]
 _PERF = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
-_REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
-_REF_NAMES = {
-    "direct": "Direct Entry",
-    "search": "Search Engines",
-    "website": "Websites",
-    "campaign": "Campaigns",
-    "social": "Social Networks",
-}
-Builder = Callable[[Facts, c.SiteInfo, bool, bool], list[Row]]
-_UNIQ = ("nb_uniq_visitors", "nb_users", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors")
-
-
-def _seg(value: str) -> str:
-    return quote(quote(value, safe=""), safe="")
 
 
 def _rate(part: float, whole: float) -> str:
@@ -116,184 +114,6 @@ def goals_object(f: Facts, kind: str, id_goal: str | None = None) -> dict[str, A
     return out
 
 
-def _uniq_keys(row: Row, acc: Acc, is_day: bool, keys: tuple[str, ...]) -> None:
-    for key in keys:
-        if key in acc:
-            row[key if is_day else f"sum_daily_{key}"] = acc[key]
-
-
-def _goals(acc: Acc) -> dict[str, Any]:
-    return {
-        name: {k: money(v) if isinstance(v, float) else v for k, v in metrics.items()}
-        for name, metrics in sorted(acc.get("goals", {}).items(), key=_goal_order)
-    }
-
-
-def _goal_order(item: tuple[str, Any]) -> tuple[int, str]:
-    name = item[0]
-    return (0 if "ecommerce" in name else 1, name)
-
-
-def visit_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
-    """A row of a visit-based report (referrers, countries, browsers)."""
-    row: Row = {"label": label}
-    if is_day and "nb_uniq_visitors" in acc:
-        row["nb_uniq_visitors"] = acc["nb_uniq_visitors"]
-    row["nb_visits"] = acc.get("nb_visits", 0)
-    row["nb_actions"] = acc.get("nb_actions", 0)
-    if is_day and "nb_users" in acc:
-        row["nb_users"] = acc["nb_users"]
-    row["max_actions"] = acc.get("max_actions", 0)
-    row["sum_visit_length"] = acc.get("sum_visit_length", 0)
-    row["bounce_count"] = acc.get("bounce_count", 0)
-    row["nb_visits_converted"] = acc.get("nb_visits_converted", 0)
-    if acc.get("goals"):
-        row["goals"] = _goals(acc)
-        row["nb_conversions"] = acc.get("nb_conversions", 0)
-        row["revenue"] = money(acc.get("revenue", 0))
-    if not is_day:
-        _uniq_keys(row, acc, False, ("nb_uniq_visitors", "nb_users"))
-    row.update(meta)
-    return row
-
-
-def _group(items: dict[Any, Acc], key: Callable[[Any], Any]) -> dict[Any, Acc]:
-    out: dict[Any, Acc] = {}
-    for k, acc in items.items():
-        merge_acc(out.setdefault(key(k), {}), acc)
-    return out
-
-
-def _numbered(rows: list[Row]) -> list[Row]:
-    """Give rows with children an idsubdatatable, deterministic by label."""
-    for i, row in enumerate(sorted((r for r in rows if r.get("_sub")), key=lambda r: r["label"])):
-        row["idsubdatatable"] = i + 1
-    return rows
-
-
-# -- Referrers -------------------------------------------------------------------------
-
-
-def _referrers(f: Facts) -> dict[Any, Acc]:
-    return f.tables.get("referrer", {})
-
-
-def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
-    """Referrers.getReferrerType with subtables per type."""
-    rows = []
-    by_type = _group(_referrers(f), lambda k: k[0])
-    for rtype, acc in by_type.items():
-        meta: dict[str, Any] = {
-            "segment": f"referrerType=={rtype}",
-            "referrer_type": _REF_TYPES[rtype],
-        }
-        row = visit_row(_REF_NAMES[rtype], acc, is_day, meta)
-        if rtype != "direct":
-            field = 2 if rtype == "search" else 1
-
-            def sub_key(k: Any, field: int = field) -> Any:
-                return k[field]
-
-            subs = _group({k: a for k, a in _referrers(f).items() if k[0] == rtype}, sub_key)
-            row["_sub"] = [
-                visit_row(
-                    str(name),
-                    a,
-                    is_day,
-                    {"segment": f"referrerType=={rtype};referrerName=={quote_plus(str(name))}"},
-                )
-                for name, a in subs.items()
-            ]
-        rows.append(row)
-    return _flatten(_numbered(rows), " - ") if flat else _numbered(rows)
-
-
-def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
-    """Referrers.getAll: every non-direct referrer, search ones by keyword."""
-    rows = []
-    grouped = _group(
-        {k: a for k, a in _referrers(f).items() if k[0] != "direct"},
-        lambda k: (k[0], k[2] if k[0] == "search" else k[1]),
-    )
-    for (rtype, label), acc in grouped.items():
-        seg = f"referrerType=={rtype};referrerName=={quote_plus(label)}"
-        rows.append(
-            visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]})
-        )
-    return rows
-
-
-def _by_name(
-    rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], dict[str, Any]]
-) -> Builder:
-    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
-        items = {k: a for k, a in _referrers(f).items() if k[0] == rtype}
-        top = _group(items, lambda k: k[1] if sub_field else k[2])
-        rows = []
-        for name, acc in top.items():
-            row = visit_row(
-                str(name),
-                acc,
-                is_day,
-                {**meta(str(name)), "segment": f"{seg_name}=={quote_plus(str(name))}"},
-            )
-            inner = _group(
-                {k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
-                lambda k: k[2] if sub_field else k[1],
-            )
-            row["_sub"] = [
-                visit_row(
-                    str(n) or "Keyword not defined",
-                    a,
-                    is_day,
-                    _child_meta(rtype, str(name), str(n), bool(sub_field)),
-                )
-                for n, a in inner.items()
-            ]
-            if rtype == "search" and sub_field:  # recorded 099: keyword rows carry no goals
-                for child in row["_sub"]:
-                    for key in ("goals", "nb_conversions", "revenue"):
-                        child.pop(key, None)
-            rows.append(row)
-        rows = _numbered(rows)
-        return _flatten(rows, " - ") if flat else rows
-
-    return build
-
-
-def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str, Any]:
-    """Segment (and for search keywords the engine's result URL) of a subtable row."""
-    name, detail = (parent, child) if by_name else (child, parent)
-    if rtype == "search":
-        seg = (
-            f"referrerName=={quote_plus(name)};referrerType==search;"
-            f"referrerKeyword=={quote_plus(detail)}"
-        )
-        engine = _engine_meta(name).get("url", "")
-        if by_name and detail and detail != "Keyword not defined":
-            return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
-        return {"segment": seg}
-    if rtype == "campaign":
-        seg = (
-            f"referrerType==campaign;referrerName=={quote_plus(name)};"
-            f"referrerKeyword=={quote_plus(detail)}"
-        )
-        return {"segment": seg}
-    return {"segment": f"referrerType=={rtype};referrerUrl=={quote_plus(detail)}", "url": detail}
-
-
-def _engine_meta(name: str) -> dict[str, Any]:
-    engine = next((e for e in c.SEARCH_ENGINES if e[0] == name), None)
-    if engine is None:
-        return {}
-    return {"url": engine[1], "logo": f"plugins/Morpheus/icons/dist/searchEngines/{engine[2]}.png"}
-
-
-def _social_meta(name: str) -> dict[str, Any]:
-    host = dict(c.SOCIALS).get(name, "")
-    return {"url": host, "logo": f"plugins/Morpheus/icons/dist/socials/{host}.png"}
-
-
 # -- Actions ---------------------------------------------------------------------------
 
 
@@ -325,14 +145,14 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
             row["exit_nb_uniq_visitors"] = acc.get("exit_nb_uniq_visitors", 0)
         row["exit_nb_visits"] = as_text(acc["exit_nb_visits"])
     if acc.get("goals"):
-        goals = _goals(acc)
+        goals = goals_block(acc)
         for metrics in goals.values():
             metrics["nb_conversions_page_rate"] = round(
                 metrics["nb_conversions"] / max(1, row["nb_visits"]), 3
             )
         row["goals"] = goals
     if leaf and not is_day:
-        _uniq_keys(
+        uniq_keys(
             row, acc, False, ("nb_uniq_visitors", "entry_nb_uniq_visitors", "exit_nb_uniq_visitors")
         )
     if acc.get("nb_hits_following_search") and not is_day:
@@ -361,23 +181,23 @@ def page_urls(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]
         if flat:
             label = path + query
             row = _page_metrics(label, acc, is_day, True)
-            row.update(url=url, Actions_PageUrl=label, segment=f"pageUrl=={_seg(url)}")
+            row.update(url=url, Actions_PageUrl=label, segment=f"pageUrl=={segment_value(url)}")
             row["_acc"] = acc
             leaves.append((None, label, row))
         elif path == "/":
             label = "/index" if not query else "/" + query
             row = _page_metrics(label, acc, is_day, True)
-            row.update(url=url, segment=f"pageUrl=={_seg(url)}")
+            row.update(url=url, segment=f"pageUrl=={segment_value(url)}")
             leaves.append((None, label, row))
         elif len(segments) == 1:
             label = path + query
             row = _page_metrics(label, acc, is_day, True)
-            row.update(url=url, segment=f"pageUrl=={_seg(url)}")
+            row.update(url=url, segment=f"pageUrl=={segment_value(url)}")
             leaves.append((None, label, row))
         else:
             label = "/" + "/".join(segments[1:]) + query
             row = _page_metrics(label, acc, is_day, True)
-            row.update(url=url, segment=f"pageUrl=={_seg(url)}")
+            row.update(url=url, segment=f"pageUrl=={segment_value(url)}")
             row["_acc"] = acc
             leaves.append((segments[0], label, row))
     return _folders(
@@ -405,10 +225,10 @@ def _folders(
             merge_acc(accs.setdefault(folder, {}), row["_acc"])
     for folder, children in folders.items():
         row = _page_metrics(folder, accs[folder], is_day, False)
-        row["segment"] = f"{seg_prefix}{_seg(folder_url(folder))}"
+        row["segment"] = f"{seg_prefix}{segment_value(folder_url(folder))}"
         row["_sub"] = children
         rows.append(row)
-    return _numbered(rows)
+    return numbered(rows)
 
 
 def page_titles(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
@@ -442,16 +262,16 @@ def _link_report(table: str, seg_name: str, flat_key: str) -> Builder:
             }
             if acc.get("nb_hits_following_search"):
                 row["nb_hits_following_search"] = acc["nb_hits_following_search"]
-            _uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
+            uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
             row["url"] = url
             if flat:
                 row["label"] = host + unquote(raw_path)
                 row[flat_key] = host + raw_path
-                row["segment"] = f"{seg_name}=={_seg(url)}"
+                row["segment"] = f"{seg_name}=={segment_value(url)}"
                 flat_rows.append(row)
             else:
                 row["label"] = unquote(raw_path)
-                row["segment"] = f"{seg_name}=={_seg(url)}"
+                row["segment"] = f"{seg_name}=={segment_value(url)}"
                 hosts.setdefault(host, []).append(row)
                 merge_acc(accs.setdefault(host, {}), {k: acc[k] for k in ("nb_visits", "nb_hits")})
                 if acc.get("nb_hits_following_search"):
@@ -473,7 +293,7 @@ def _link_report(table: str, seg_name: str, flat_key: str) -> Builder:
                 row["nb_hits_following_search"] = acc["nb_hits_following_search"]
             row["_sub"] = children
             rows.append(row)
-        return _numbered(rows)
+        return numbered(rows)
 
     return build
 
@@ -519,7 +339,7 @@ def _event_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
         "min_event_value": acc.get("min_event_value"),
         "max_event_value": acc.get("max_event_value"),
     }
-    _uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
+    uniq_keys(row, acc, is_day, ("nb_uniq_visitors",))
     row["avg_event_value"] = money(acc.get("sum_event_value", 0) / with_value) if with_value else 0
     row.update(meta)
     return row
@@ -529,7 +349,7 @@ def event_categories(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> li
     """Events.getCategory with event actions as subtables."""
     items = f.tables.get("event", {})
     rows = []
-    for category, acc in _group(items, lambda k: k[0]).items():
+    for category, acc in group(items, lambda k: k[0]).items():
         subs = {k[1]: a for k, a in items.items() if k[0] == category}
         if flat:
             for action, a in subs.items():
@@ -553,35 +373,15 @@ def event_categories(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> li
             for action, a in subs.items()
         ]
         rows.append(row)
-    return rows if flat else _numbered(rows)
+    return rows if flat else numbered(rows)
 
 
-def _flatten(rows: list[Row], sep: str) -> list[Row]:
-    out = []
-    for row in rows:
-        children = row.get("_sub")
-        if not children:
-            out.append({k: v for k, v in row.items() if k != "idsubdatatable"})
-            continue
-        for child in children:
-            flat = dict(child)
-            flat["label"] = f"{row['label']}{sep}{child['label']}"
-            out.append(flat)
-    return out
-
-
-BUILDERS: dict[str, Callable[[Facts, c.SiteInfo, bool, bool], list[Row]]] = {
+BUILDERS: dict[str, Builder] = {
     "Actions.getPageUrls": page_urls,
     "Actions.getPageTitles": page_titles,
     "Actions.getDownloads": _link_report("download", "downloadUrl", "Actions_DownloadUrl"),
     "Actions.getOutlinks": _link_report("outlink", "outlinkUrl", "Actions_ClickedUrl"),
-    "Referrers.getReferrerType": referrer_type,
-    "Referrers.getAll": referrer_all,
-    "Referrers.getWebsites": _by_name("website", 1, "referrerName", lambda n: {}),
-    "Referrers.getSearchEngines": _by_name("search", 1, "referrerName", _engine_meta),
-    "Referrers.getKeywords": _by_name("search", 0, "referrerKeyword", lambda n: {}),
-    "Referrers.getCampaigns": _by_name("campaign", 1, "referrerName", lambda n: {}),
-    "Referrers.getSocials": _by_name("social", 1, "referrerName", _social_meta),
+    **REFERRER_BUILDERS,
     "UserCountry.getCountry": countries,
     "DevicesDetection.getBrowsers": browsers,
     "Events.getCategory": event_categories,

@@ -1,0 +1,158 @@
+"""Referrers.* report builders: channel types, websites, search engines, keywords, campaigns.
+
+The day facts keep one accumulator per (type, name, detail) referrer, where detail is the
+keyword for search and campaign visits and the URL otherwise; each report groups those
+keys its own way. Segments and subtable URLs are written as the recorded 5.11.2 rows show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote_plus
+
+from . import catalog as c
+from .aggregates import Acc, Facts
+from .report_rows import Builder, Row, flatten, group, numbered, visit_row
+
+__all__ = ["REFERRER_BUILDERS"]
+
+_REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
+_REF_NAMES = {
+    "direct": "Direct Entry",
+    "search": "Search Engines",
+    "website": "Websites",
+    "campaign": "Campaigns",
+    "social": "Social Networks",
+}
+
+
+def _referrers(f: Facts) -> dict[Any, Acc]:
+    return f.tables.get("referrer", {})
+
+
+def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Referrers.getReferrerType with subtables per type."""
+    rows = []
+    by_type = group(_referrers(f), lambda k: k[0])
+    for rtype, acc in by_type.items():
+        meta: dict[str, Any] = {
+            "segment": f"referrerType=={rtype}",
+            "referrer_type": _REF_TYPES[rtype],
+        }
+        row = visit_row(_REF_NAMES[rtype], acc, is_day, meta)
+        if rtype != "direct":
+            field = 2 if rtype == "search" else 1
+
+            def sub_key(k: Any, field: int = field) -> Any:
+                return k[field]
+
+            subs = group({k: a for k, a in _referrers(f).items() if k[0] == rtype}, sub_key)
+            row["_sub"] = [
+                visit_row(
+                    str(name),
+                    a,
+                    is_day,
+                    {"segment": f"referrerType=={rtype};referrerName=={quote_plus(str(name))}"},
+                )
+                for name, a in subs.items()
+            ]
+        rows.append(row)
+    return flatten(numbered(rows), " - ") if flat else numbered(rows)
+
+
+def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Referrers.getAll: every non-direct referrer, search ones by keyword."""
+    rows = []
+    grouped = group(
+        {k: a for k, a in _referrers(f).items() if k[0] != "direct"},
+        lambda k: (k[0], k[2] if k[0] == "search" else k[1]),
+    )
+    for (rtype, label), acc in grouped.items():
+        seg = f"referrerType=={rtype};referrerName=={quote_plus(label)}"
+        rows.append(
+            visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]})
+        )
+    return rows
+
+
+def _by_name(
+    rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], dict[str, Any]]
+) -> Builder:
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        items = {k: a for k, a in _referrers(f).items() if k[0] == rtype}
+        top = group(items, lambda k: k[1] if sub_field else k[2])
+        rows = []
+        for name, acc in top.items():
+            row = visit_row(
+                str(name),
+                acc,
+                is_day,
+                {**meta(str(name)), "segment": f"{seg_name}=={quote_plus(str(name))}"},
+            )
+            inner = group(
+                {k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
+                lambda k: k[2] if sub_field else k[1],
+            )
+            row["_sub"] = [
+                visit_row(
+                    str(n) or "Keyword not defined",
+                    a,
+                    is_day,
+                    _child_meta(rtype, str(name), str(n), bool(sub_field)),
+                )
+                for n, a in inner.items()
+            ]
+            if rtype == "search" and sub_field:  # recorded 099: keyword rows carry no goals
+                for child in row["_sub"]:
+                    for key in ("goals", "nb_conversions", "revenue"):
+                        child.pop(key, None)
+            rows.append(row)
+        rows = numbered(rows)
+        return flatten(rows, " - ") if flat else rows
+
+    return build
+
+
+def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str, Any]:
+    """Segment (and for search keywords the engine's result URL) of a subtable row."""
+    name, detail = (parent, child) if by_name else (child, parent)
+    if rtype == "search":
+        seg = (
+            f"referrerName=={quote_plus(name)};referrerType==search;"
+            f"referrerKeyword=={quote_plus(detail)}"
+        )
+        engine = _engine_meta(name).get("url", "")
+        if by_name and detail and detail != "Keyword not defined":
+            return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
+        return {"segment": seg}
+    if rtype == "campaign":
+        seg = (
+            f"referrerType==campaign;referrerName=={quote_plus(name)};"
+            f"referrerKeyword=={quote_plus(detail)}"
+        )
+        return {"segment": seg}
+    return {"segment": f"referrerType=={rtype};referrerUrl=={quote_plus(detail)}", "url": detail}
+
+
+def _engine_meta(name: str) -> dict[str, Any]:
+    engine = next((e for e in c.SEARCH_ENGINES if e[0] == name), None)
+    if engine is None:
+        return {}
+    return {"url": engine[1], "logo": f"plugins/Morpheus/icons/dist/searchEngines/{engine[2]}.png"}
+
+
+def _social_meta(name: str) -> dict[str, Any]:
+    host = dict(c.SOCIALS).get(name, "")
+    return {"url": host, "logo": f"plugins/Morpheus/icons/dist/socials/{host}.png"}
+
+
+REFERRER_BUILDERS: dict[str, Builder] = {
+    "Referrers.getReferrerType": referrer_type,
+    "Referrers.getAll": referrer_all,
+    "Referrers.getWebsites": _by_name("website", 1, "referrerName", lambda n: {}),
+    "Referrers.getSearchEngines": _by_name("search", 1, "referrerName", _engine_meta),
+    "Referrers.getKeywords": _by_name("search", 0, "referrerKeyword", lambda n: {}),
+    "Referrers.getCampaigns": _by_name("campaign", 1, "referrerName", lambda n: {}),
+    "Referrers.getSocials": _by_name("social", 1, "referrerName", _social_meta),
+}
