@@ -156,6 +156,9 @@ class AsyncMatomo:
 
     async def execute(self, endpoint: Endpoint[T], *, typed: bool = True) -> T:
         """Run any endpoint value through this client (preflight, retries, concurrency limit)."""
+        # Parameters are checked here (ids <= 0, bad values raise ValueError) before any request:
+        # a bad argument must not cost a preflight round trip or hide behind a network error.
+        endpoint.params()
         await self.preflight()
         try:
             return await self._run(endpoint)
@@ -206,8 +209,8 @@ class AsyncMatomo:
         self, method: str, params: Params | None = None, *, fmt: str = "JSON"
     ) -> AsyncIterator[bytes]:
         """Any Matomo method; yields the body in chunks, for payloads too big to hold in memory."""
+        endpoint = CallRaw(method, params or Params(), fmt)  # a bad method: ValueError, no request
         await self.preflight()
-        endpoint = CallRaw(method, params or Params(), fmt)
         request = endpoint.request(self._auth)
         opener = getattr(self._transport, "stream", None)
         if opener is None:  # a transport without streaming: one whole body

@@ -157,6 +157,9 @@ class Matomo:
 
     def execute(self, endpoint: Endpoint[T], *, typed: bool = True) -> T:
         """Run any endpoint value through this client (preflight, retries, concurrency limit)."""
+        # Parameters are checked here (ids <= 0, bad values raise ValueError) before any request:
+        # a bad argument must not cost a preflight round trip or hide behind a network error.
+        endpoint.params()
         self.preflight()
         try:
             return self._run(endpoint)
@@ -205,8 +208,8 @@ class Matomo:
         self, method: str, params: Params | None = None, *, fmt: str = "JSON"
     ) -> Iterator[bytes]:
         """Any Matomo method; yields the body in chunks, for payloads too big to hold in memory."""
+        endpoint = CallRaw(method, params or Params(), fmt)  # a bad method: ValueError, no request
         self.preflight()
-        endpoint = CallRaw(method, params or Params(), fmt)
         request = endpoint.request(self._auth)
         opener = getattr(self._transport, "stream", None)
         if opener is None:  # a transport without streaming: one whole body
