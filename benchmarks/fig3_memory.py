@@ -1,0 +1,74 @@
+"""Figure 3: peak RSS of the export process for 50k vs 500k visits (streaming to the sink).
+
+The sandbox serves from its own process (no latency); `matomo export visits` (CLI, default
+DuckDB target, default settings) runs as a child process whose own peak RSS (`wait4`'s
+ru_maxrss) is read. The two exports have the same days (one site, 2,500 visits/day nominal)
+and differ only in how many days they cover (20 vs 200), so a streaming exporter should
+peak at the same size for both. Run alone: .venv/bin/python benchmarks/fig3_memory.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from _harness import Figure, bench_server, day, matomo_cli, run_process, standalone
+
+VISITS_PER_DAY = 2500
+SMALL_DAYS, BIG_DAYS = 20, 200
+TARGET = 1.2
+
+
+def run() -> Figure:
+    """Measure and return figure 3."""
+    rows: list[list[object]] = []
+    peaks: dict[int, float] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        bench_server(days=BIG_DAYS + 1, visits_per_day=VISITS_PER_DAY) as server,
+    ):
+        for days in (SMALL_DAYS, BIG_DAYS):
+            out = Path(tmp) / f"m{days}.duckdb"
+            args = ["export", "visits", "--url", server.url, "--site", "1"]
+            args += ["--from", day(days).isoformat(), "--to", day(1).isoformat()]
+            args += ["--out", str(out), "--quiet"]
+            server.reset()
+            r = run_process(matomo_cli(*args)).check("matomo export visits")
+            visits = _count(out)
+            peaks[days] = r.max_rss_mb
+            rows.append(
+                [
+                    f"{days} days",
+                    visits,
+                    round(r.max_rss_mb),
+                    round(r.seconds, 1),
+                    out.stat().st_size // 2**20,
+                ]
+            )
+    ratio = peaks[BIG_DAYS] / peaks[SMALL_DAYS]
+    return Figure(
+        3,
+        "Peak memory, 50k vs 500k visits",
+        f"peak RSS(500k) <= {TARGET}x peak RSS(50k)",
+        f"{ratio:.2f}x ({peaks[SMALL_DAYS]:.0f} MB vs {peaks[BIG_DAYS]:.0f} MB)",
+        ratio <= TARGET,
+        ["export", "visits", "peak RSS MB", "wall s", "DuckDB file MB"],
+        rows,
+        notes=[
+            f"One site, {VISITS_PER_DAY:,} visits/day nominal (weekends 0.85), default settings "
+            "(DuckDB, --concurrency 4, page size 1000); RSS of the export process alone.",
+        ],
+        data={"peak_mb": peaks, "ratio": ratio},
+    )
+
+
+def _count(path: Path) -> int:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as db:
+        row = db.execute("select count(*) from visits").fetchone()
+    return int(row[0]) if row else 0
+
+
+if __name__ == "__main__":
+    standalone(run)
