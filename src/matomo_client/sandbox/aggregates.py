@@ -1,94 +1,193 @@
 """Sum visits into per-day facts, cached, and merge days into any period.
 
-A day's `DayFacts` hold the VisitsSummary counters and keyed accumulators (per page URL,
-page title, download, outlink, referrer, country, browser, event) from which every report
-is grouped at request time. Accumulators are plain dicts: keys starting with `max_`/`min_`
-merge by max/min, `goals` merges per goal, everything else adds up. Daily unique counts
-(`nb_uniq_visitors`, ...) add up to Matomo's `sum_daily_*` over longer periods.
+A day's `DayFacts` hold the VisitsSummary counters and one compact row per key of each
+table (page URL, page title, download, outlink, referrer, country, browser, event): a
+list of additive slots, then min slots, then max slots, then an optional goals dict
+(`_LAYOUTS`). Merging days adds rows slot by slot; `Facts.tables` turns the merged rows
+into the keyed accumulators (`Acc` dicts) report builders read, once per period.
+Daily unique counts (`nb_uniq_visitors`, ...) add up to Matomo's `sum_daily_*` over
+longer periods; the visitors of each day are kept so week/month uniques can be unioned.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from datetime import date
+from operator import add
 from typing import Any
 
-from . import catalog as c
-from .world import CART, DOWNLOAD, EVENT, GOAL, ORDER, OUTLINK, PAGE, SEARCH, Visit, World
+from .day_sums import (
+    E_ACTIONS,
+    E_BOUNCE,
+    E_LENGTH,
+    E_UNIQ,
+    E_VISITS,
+    EV_MAX,
+    EV_MIN,
+    EV_N,
+    EV_SUM,
+    EV_UNIQ,
+    EV_VISITS,
+    EV_WITH_VALUE,
+    L_FOLLOW,
+    L_HITS,
+    L_UNIQ,
+    L_VISITS,
+    P_FOLLOW,
+    P_GOALS,
+    P_HITS,
+    P_PERF_MAX,
+    P_PERF_MIN,
+    P_PERF_N,
+    P_PERF_SUM,
+    P_TIME,
+    P_UNIQ,
+    P_VISITS,
+    V_ACTIONS,
+    V_BOUNCE,
+    V_CONV,
+    V_CONVERTED,
+    V_GOALS,
+    V_LENGTH,
+    V_MAX_ACTIONS,
+    V_REVENUE,
+    V_UNIQ,
+    V_USERS,
+    V_VISITS,
+    X_UNIQ,
+    X_VISITS,
+    DayFacts,
+    Row,
+    Table,
+    sum_day,
+)
+from .records import Visit
+from .world import World
 
-__all__ = ["DayFacts", "Facts", "facts_for", "merge_acc"]
+__all__ = ["DayFacts", "Facts", "FactsCache", "compute_day", "facts_for", "merge_acc"]
 
 Acc = dict[str, Any]
-Seen = dict[tuple[str, Any, str], set[Any]]
 _PERF = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
+_CART = "idgoal=ecommerceAbandonedCart"
+_ORDER = "idgoal=ecommerceOrder"
+_COUNTERS = (
+    "nb_visits",
+    "nb_actions",
+    "nb_visits_converted",
+    "bounce_count",
+    "sum_visit_length",
+    "nb_pageviews",
+    "nb_downloads",
+    "nb_outlinks",
+    "nb_searches",
+    "nb_events",
+)
+
+_VISIT_LAYOUT = (9, 0, 1, True)
+_LAYOUTS: dict[str, tuple[int, int, int, bool]] = {
+    "referrer": _VISIT_LAYOUT,
+    "country": _VISIT_LAYOUT,
+    "browser": _VISIT_LAYOUT,
+    "page": (19, 6, 6, True),
+    "title": (19, 6, 6, True),
+    "download": (4, 0, 0, False),
+    "outlink": (4, 0, 0, False),
+    "event": (5, 1, 1, False),
+}
+# visit goal slots: conversions, visits converted, revenue, order parts, items
+_GOAL_KEYS = (
+    "nb_conversions",
+    "nb_visits_converted",
+    "revenue",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_shipping",
+    "revenue_discount",
+    "items",
+)
+_GOAL_SLOTS = {_ORDER: (0, 1, 2, 3, 4, 5, 6, 7), _CART: (0, 1, 2, 7)}
+_PLAIN_GOAL_SLOTS = (0, 1, 2)
 
 
-@dataclass
 class Facts:
-    """Counters of one or more days of one site."""
+    """Counters of one or more days of one site, with lazily built report views."""
 
-    nb_visits: int = 0
-    nb_actions: int = 0
-    nb_visits_converted: int = 0
-    bounce_count: int = 0
-    sum_visit_length: int = 0
-    max_actions: int = 0
-    nb_pageviews: int = 0
-    nb_downloads: int = 0
-    nb_outlinks: int = 0
-    nb_searches: int = 0
-    nb_events: int = 0
-    visitors: set[int] = field(default_factory=set)
-    users: set[str] = field(default_factory=set)
-    tables: dict[str, dict[Any, Acc]] = field(default_factory=dict)
-    goals: Acc = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.nb_visits = 0
+        self.nb_actions = 0
+        self.nb_visits_converted = 0
+        self.bounce_count = 0
+        self.sum_visit_length = 0
+        self.max_actions = 0
+        self.nb_pageviews = 0
+        self.nb_downloads = 0
+        self.nb_outlinks = 0
+        self.nb_searches = 0
+        self.nb_events = 0
+        self.users: set[str] = set()
+        self._visitor_days: list[array[int]] = []
+        self._rows: dict[str, Table] = {}
+        self._goal_visits = [0, 0, 0]
+        self._goal_rows: dict[str, Row] = {}
+        self._tables: dict[str, dict[Any, Acc]] | None = None
+        self._visitors: set[int] | None = None
 
     def add(self, other: DayFacts) -> None:
-        """Merge one day into these facts (visitor sets are unioned for week/month)."""
-        for name in (
-            "nb_visits",
-            "nb_actions",
-            "nb_visits_converted",
-            "bounce_count",
-            "sum_visit_length",
-            "nb_pageviews",
-            "nb_downloads",
-            "nb_outlinks",
-            "nb_searches",
-            "nb_events",
-        ):
+        """Merge one day into these facts (the day's rows are not modified)."""
+        for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.max_actions = max(self.max_actions, other.max_actions)
-        self.visitors.update(other.visitor_ids)
+        self._visitor_days.append(other.visitor_ids)
         self.users.update(other.user_ids)
-        for table, rows in other.tables.items():
-            mine = self.tables.setdefault(table, {})
-            for key, acc in rows.items():
-                merge_acc(mine.setdefault(key, {}), acc)
-        merge_acc(self.goals, other.goals)
+        for table, rows in other.rows.items():
+            n_add, n_min, n_max, goals = _LAYOUTS[table]
+            mine = self._rows.setdefault(table, {})
+            for key, row in rows.items():
+                have = mine.get(key)
+                if have is None:
+                    mine[key] = _copy_row(row) if goals else row[:]
+                else:
+                    _merge_row(have, row, n_add, n_min, n_max, goals)
+        self._goal_visits[:] = map(add, self._goal_visits, other.goal_visits)
+        _merge_goals(self._goal_rows, other.goal_rows)
+        self._tables = None
+        self._visitors = None
 
+    @property
+    def visitors(self) -> set[int]:
+        """Distinct visitors over all merged days (built on first use)."""
+        if self._visitors is None:
+            self._visitors = set().union(*self._visitor_days)
+        return self._visitors
 
-@dataclass
-class DayFacts:
-    """What one day of one site adds up to (visitor ids kept compactly)."""
+    @property
+    def tables(self) -> dict[str, dict[Any, Acc]]:
+        """Keyed accumulators per table, as the report builders read them."""
+        if self._tables is None:
+            self._tables = {
+                table: {key: _ACC[table](row) for key, row in rows.items()}
+                for table, rows in self._rows.items()
+            }
+        return self._tables
 
-    nb_visits: int = 0
-    nb_actions: int = 0
-    nb_visits_converted: int = 0
-    bounce_count: int = 0
-    sum_visit_length: int = 0
-    max_actions: int = 0
-    nb_pageviews: int = 0
-    nb_downloads: int = 0
-    nb_outlinks: int = 0
-    nb_searches: int = 0
-    nb_events: int = 0
-    visitor_ids: array[int] = field(default_factory=lambda: array("q"))
-    user_ids: frozenset[str] = frozenset()
-    tables: dict[str, dict[Any, Acc]] = field(default_factory=dict)
-    goals: Acc = field(default_factory=dict)
+    @property
+    def goals(self) -> Acc:
+        """Goals.get accumulators: visits (new/returning) and per goal, plain and suffixed."""
+        all_visits, new, returning = self._goal_visits
+        out: Acc = {
+            "nb_visits": all_visits,
+            "nb_visits_new_visit": new,
+            "nb_visits_returning_visit": returning,
+        }
+        for name, row in self._goal_rows.items():
+            slots = _GOAL_SLOTS.get(name, _PLAIN_GOAL_SLOTS)
+            acc = {_GOAL_KEYS[i]: row[i] for i in slots}
+            for offset, suffix in ((8, "_new_visit"), (16, "_returning_visit")):
+                acc.update({_GOAL_KEYS[i] + suffix: row[offset + i] for i in slots})
+            out[name] = acc
+        return out
 
 
 def merge_acc(into: Acc, other: Acc) -> None:
@@ -106,9 +205,32 @@ def merge_acc(into: Acc, other: Acc) -> None:
             into[key] = into.get(key, 0) + value
 
 
-def facts_for(
-    world: World, cache: dict[tuple[int, date], DayFacts], id_site: int, days: Iterable[date]
-) -> Facts:
+class FactsCache:
+    """Day facts of closed days, least recently used dropped beyond `max_days` entries."""
+
+    def __init__(self, max_days: int = 4096) -> None:
+        self.max_days = max_days
+        self._days: OrderedDict[tuple[int, date], DayFacts] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._days)
+
+    def get(self, key: tuple[int, date]) -> DayFacts | None:
+        """The cached facts of (site, day), marked as recently used."""
+        hit = self._days.get(key)
+        if hit is not None:
+            self._days.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple[int, date], facts: DayFacts) -> None:
+        """Remember the facts of a closed day."""
+        self._days[key] = facts
+        self._days.move_to_end(key)
+        while len(self._days) > self.max_days:
+            self._days.popitem(last=False)
+
+
+def facts_for(world: World, cache: FactsCache, id_site: int, days: Iterable[date]) -> Facts:
     """Merged facts of `days` for one site, from the per-day cache where days are final."""
     total = Facts()
     for day in days:
@@ -117,234 +239,140 @@ def facts_for(
         if day_facts is None:
             day_facts = compute_day(world, world.day_visits(id_site, day), id_site)
             if world.day_is_final(id_site, day):
-                cache[key] = day_facts
+                cache.put(key, day_facts)
         total.add(day_facts)
     return total
 
 
-def _visit_metrics(v: Visit, n_actions: int) -> Acc:
-    acc: Acc = {
-        "nb_visits": 1,
-        "nb_actions": n_actions,
-        "max_actions": n_actions,
-        "sum_visit_length": v.duration,
-        "bounce_count": 1 if n_actions == 1 else 0,
-        "nb_visits_converted": 1 if v.conversions else 0,
-    }
-    goals = _visit_goals(v)
+# -- merging compact rows --------------------------------------------------------------
+
+
+def _copy_row(row: Row) -> Row:
+    out = row[:]
+    goals = out[-1]
     if goals:
-        acc["goals"] = goals
-        acc["nb_conversions"] = sum(
-            g["nb_conversions"] for k, g in goals.items() if k != "idgoal=ecommerceAbandonedCart"
-        )
-        acc["revenue"] = sum(
-            g["revenue"] for k, g in goals.items() if k != "idgoal=ecommerceAbandonedCart"
-        )
+        out[-1] = {name: g[:] for name, g in goals.items()}
+    return out
+
+
+def _merge_row(have: Row, row: Row, n_add: int, n_min: int, n_max: int, goals: bool) -> None:
+    have[:n_add] = map(add, have[:n_add], row[:n_add])
+    end = n_add + n_min
+    for i in range(n_add, end):
+        if row[i] < have[i]:
+            have[i] = row[i]
+    for i in range(end, end + n_max):
+        if row[i] > have[i]:
+            have[i] = row[i]
+    if goals and row[-1]:
+        if have[-1] is None:
+            have[-1] = {}
+        _merge_goals(have[-1], row[-1])
+
+
+def _merge_goals(into: dict[str, Row], other: dict[str, Row]) -> None:
+    for name, g in other.items():
+        have = into.get(name)
+        if have is None:
+            into[name] = g[:]
+        else:
+            have[:] = map(add, have, g)
+
+
+# -- compact rows to report accumulators ----------------------------------------------
+
+
+def _visit_acc(row: Row) -> Acc:
+    acc: Acc = {
+        "nb_visits": row[V_VISITS],
+        "nb_actions": row[V_ACTIONS],
+        "max_actions": row[V_MAX_ACTIONS],
+        "sum_visit_length": row[V_LENGTH],
+        "bounce_count": row[V_BOUNCE],
+        "nb_visits_converted": row[V_CONVERTED],
+        "nb_uniq_visitors": row[V_UNIQ],
+        "nb_users": row[V_USERS],
+    }
+    goals = row[V_GOALS]
+    if goals:
+        acc["goals"] = {
+            name: {_GOAL_KEYS[i]: g[i] for i in _GOAL_SLOTS.get(name, _PLAIN_GOAL_SLOTS)}
+            for name, g in goals.items()
+        }
+        acc["nb_conversions"] = row[V_CONV]
+        acc["revenue"] = row[V_REVENUE]
     return acc
 
 
-def _visit_goals(v: Visit) -> dict[str, Acc]:
-    goals: dict[str, Acc] = {}
-    for a in v.actions:
-        if a.kind == GOAL:
-            revenue = next((g[2] for g in c.GOALS.get(v.id_site, ()) if g[0] == a.ref), 0.0)
-            g = goals.setdefault(
-                f"idgoal={a.ref}", {"nb_conversions": 0, "nb_visits_converted": 1, "revenue": 0}
-            )
-            g["nb_conversions"] += 1
-            g["revenue"] += revenue
-        elif a.order is not None:
-            name = "idgoal=ecommerceOrder" if a.kind == ORDER else "idgoal=ecommerceAbandonedCart"
-            g = goals.setdefault(
-                name, {"nb_conversions": 0, "nb_visits_converted": 1, "revenue": 0}
-            )
-            g["nb_conversions"] += 1
-            g["revenue"] += a.order.revenue
-            if a.kind == ORDER:
-                g["revenue_subtotal"] = g.get("revenue_subtotal", 0) + a.order.subtotal
-                g["revenue_tax"] = g.get("revenue_tax", 0) + a.order.tax
-                g["revenue_shipping"] = g.get("revenue_shipping", 0) + a.order.shipping
-                g["revenue_discount"] = g.get("revenue_discount", 0) + a.order.discount
-            g["items"] = g.get("items", 0) + a.order.quantity
-    return goals
+def _page_acc(row: Row) -> Acc:
+    acc: Acc = {"nb_hits": row[P_HITS], "sum_time_spent": row[P_TIME]}
+    if row[P_FOLLOW]:
+        acc["nb_hits_following_search"] = row[P_FOLLOW]
+    n = row[P_PERF_N]
+    if n:
+        for k, name in enumerate(_PERF):
+            acc[f"nb_hits_with_time_{name}"] = n
+            acc[f"sum_time_{name}"] = row[P_PERF_SUM + k]
+            acc[f"min_time_{name}"] = row[P_PERF_MIN + k]
+            acc[f"max_time_{name}"] = row[P_PERF_MAX + k]
+    acc["nb_visits"] = row[P_VISITS]
+    acc["nb_uniq_visitors"] = row[P_UNIQ]
+    goals = row[P_GOALS]
+    if goals:
+        acc["goals"] = {
+            name: {"nb_conversions": g[0], "revenue": g[1], "nb_conversions_page_uniq": g[2]}
+            for name, g in goals.items()
+        }
+    if row[E_VISITS]:
+        acc["entry_nb_visits"] = row[E_VISITS]
+        acc["entry_nb_actions"] = row[E_ACTIONS]
+        acc["entry_sum_visit_length"] = row[E_LENGTH]
+        acc["entry_bounce_count"] = row[E_BOUNCE]
+        acc["entry_nb_uniq_visitors"] = row[E_UNIQ]
+    if row[X_VISITS]:
+        acc["exit_nb_visits"] = row[X_VISITS]
+        acc["exit_nb_uniq_visitors"] = row[X_UNIQ]
+    return acc
 
 
-def compute_day(world: World, visits: tuple[Visit, ...], id_site: int) -> DayFacts:
-    """Sum one day's visits into counters and keyed accumulators."""
-    site = world.site(id_site)
-    f = DayFacts()
-    tables: dict[str, dict[Any, Acc]] = {
-        name: {}
-        for name in (
-            "page",
-            "title",
-            "download",
-            "outlink",
-            "referrer",
-            "country",
-            "browser",
-            "event",
-        )
+def _link_acc(row: Row) -> Acc:
+    acc: Acc = {"nb_hits": row[L_HITS], "sum_time_spent": 0}
+    if row[L_FOLLOW]:
+        acc["nb_hits_following_search"] = row[L_FOLLOW]
+    acc["nb_visits"] = row[L_VISITS]
+    acc["nb_uniq_visitors"] = row[L_UNIQ]
+    return acc
+
+
+def _event_acc(row: Row) -> Acc:
+    acc: Acc = {
+        "nb_events": row[EV_N],
+        "nb_events_with_value": row[EV_WITH_VALUE],
+        "sum_event_value": row[EV_SUM],
     }
-    seen: Seen = {}
-    visitors = set()
-    users = set()
-    goals_total: Acc = {}
-    for v in visits:
-        n_actions = v.n_actions
-        f.nb_visits += 1
-        f.nb_actions += n_actions
-        f.sum_visit_length += v.duration
-        f.max_actions = max(f.max_actions, n_actions)
-        if n_actions == 1:
-            f.bounce_count += 1
-        if v.conversions:
-            f.nb_visits_converted += 1
-        visitors.add(v.visitor)
-        if v.user_id:
-            users.add(v.user_id)
-        metrics = _visit_metrics(v, n_actions)
-        ref = v.referrer
-        detail = ref.keyword if ref.type in ("search", "campaign") else (ref.url or "")
-        for table, key in (
-            ("referrer", (ref.type, ref.name, detail)),
-            ("country", v.country),
-            ("browser", v.browser),
-        ):
-            merge_acc(tables[table].setdefault(key, {}), metrics)
-            seen.setdefault((table, key, "nb_uniq_visitors"), set()).add(v.visitor)
-            users_seen = seen.setdefault((table, key, "nb_users"), set())
-            if v.user_id:
-                users_seen.add(v.user_id)
-        _goals_summary(goals_total, v)
-        _actions_of(v, site, tables, seen, f)
-    for (table, key, name), members in seen.items():
-        tables[table][key][name] = len(members)
-    f.visitor_ids = array("q", sorted(visitors))
-    f.user_ids = frozenset(users)
-    f.tables = tables
-    f.goals = goals_total
-    return f
+    if row[EV_WITH_VALUE]:
+        acc["min_event_value"] = row[EV_MIN]
+        acc["max_event_value"] = row[EV_MAX]
+    acc["nb_visits"] = row[EV_VISITS]
+    acc["nb_uniq_visitors"] = row[EV_UNIQ]
+    return acc
 
 
-def _goals_summary(total: Acc, v: Visit) -> None:
-    suffix = "returning_visit" if v.returning else "new_visit"
-    total["nb_visits"] = total.get("nb_visits", 0) + 1
-    total[f"nb_visits_{suffix}"] = total.get(f"nb_visits_{suffix}", 0) + 1
-    for name, g in _visit_goals(v).items():
-        per = total.setdefault(name, {})
-        merge_acc(per, g)
-        merge_acc(per, {f"{k}_{suffix}": x for k, x in g.items()})
+_ACC = {
+    "referrer": _visit_acc,
+    "country": _visit_acc,
+    "browser": _visit_acc,
+    "page": _page_acc,
+    "title": _page_acc,
+    "download": _link_acc,
+    "outlink": _link_acc,
+    "event": _event_acc,
+}
 
 
-def _actions_of(
-    v: Visit,
-    site: c.SiteInfo,
-    tables: dict[str, dict[Any, Acc]],
-    seen: Seen,
-    f: DayFacts,
-) -> None:
-    pages = [a for a in v.actions if a.kind == PAGE]
-    conversions = [a for a in v.actions if a.kind in (GOAL, ORDER, CART)]
-    n_actions = v.n_actions
-    visited: set[tuple[str, Any]] = set()
-    after_search = False
-    for i, a in enumerate(v.actions):
-        if a.kind == PAGE:
-            f.nb_pageviews += 1
-            page = site.pages[a.ref]
-            nxt = next((b.ts for b in v.actions[i + 1 :] if b.ts > a.ts), a.ts)
-            for table, key in (("page", (a.ref, a.query)), ("title", page.title)):
-                acc = tables[table].setdefault(key, {})
-                acc["nb_hits"] = acc.get("nb_hits", 0) + 1
-                acc["sum_time_spent"] = acc.get("sum_time_spent", 0) + nxt - a.ts
-                if after_search:
-                    acc["nb_hits_following_search"] = acc.get("nb_hits_following_search", 0) + 1
-                if a.perf is not None:
-                    for name, ms in zip(_PERF, a.perf, strict=True):
-                        secs = ms / 1000
-                        count = f"nb_hits_with_time_{name}"
-                        acc[count] = acc.get(count, 0) + 1
-                        total = f"sum_time_{name}"
-                        acc[total] = acc.get(total, 0) + secs
-                        low, high = f"min_time_{name}", f"max_time_{name}"
-                        acc[low] = min(acc.get(low, secs), secs)
-                        acc[high] = max(acc.get(high, secs), secs)
-                if (table, key) not in visited:
-                    visited.add((table, key))
-                    acc["nb_visits"] = acc.get("nb_visits", 0) + 1
-                    seen.setdefault((table, key, "nb_uniq_visitors"), set()).add(v.visitor)
-                    goals = _page_goals(v, a.ts, conversions)
-                    if goals:
-                        merge_acc(acc, {"goals": goals})
-                if a is pages[0]:
-                    merge_acc(
-                        acc,
-                        {
-                            "entry_nb_visits": 1,
-                            "entry_nb_actions": n_actions,
-                            "entry_sum_visit_length": v.duration,
-                            "entry_bounce_count": 1 if n_actions == 1 else 0,
-                        },
-                    )
-                    seen.setdefault((table, key, "entry_nb_uniq_visitors"), set()).add(v.visitor)
-                if a is pages[-1]:
-                    merge_acc(acc, {"exit_nb_visits": 1})
-                    seen.setdefault((table, key, "exit_nb_uniq_visitors"), set()).add(v.visitor)
-            after_search = False
-        elif a.kind in (DOWNLOAD, OUTLINK):
-            table = "download" if a.kind == DOWNLOAD else "outlink"
-            if a.kind == DOWNLOAD:
-                f.nb_downloads += 1
-            else:
-                f.nb_outlinks += 1
-            link: Any = a.ref
-            acc = tables[table].setdefault(link, {})
-            hit = {"nb_hits": 1, "sum_time_spent": 0}
-            if after_search:
-                hit["nb_hits_following_search"] = 1
-            merge_acc(acc, hit)
-            if (table, link) not in visited:
-                visited.add((table, link))
-                acc["nb_visits"] = acc.get("nb_visits", 0) + 1
-                seen.setdefault((table, link, "nb_uniq_visitors"), set()).add(v.visitor)
-        elif a.kind == SEARCH:
-            f.nb_searches += 1
-            after_search = True
-        elif a.kind == EVENT:
-            f.nb_events += 1
-            category, action, _, value = c.EVENTS[a.ref]
-            event_key: Any = (category, action)
-            acc = tables["event"].setdefault(event_key, {})
-            ev: Acc = {"nb_events": 1, "nb_events_with_value": 0, "sum_event_value": 0}
-            if value is not None:
-                ev.update(
-                    nb_events_with_value=1,
-                    sum_event_value=value,
-                    min_event_value=value,
-                    max_event_value=value,
-                )
-            merge_acc(acc, ev)
-            if ("event", event_key) not in visited:
-                visited.add(("event", event_key))
-                acc["nb_visits"] = acc.get("nb_visits", 0) + 1
-                seen.setdefault(("event", event_key, "nb_uniq_visitors"), set()).add(v.visitor)
+# -- one day ---------------------------------------------------------------------------
 
 
-def _page_goals(v: Visit, ts: int, conversions: list[Any]) -> dict[str, Acc]:
-    goals: dict[str, Acc] = {}
-    for a in conversions:
-        if a.ts < ts:
-            continue
-        if a.kind == GOAL:
-            name = f"idgoal={a.ref}"
-            revenue = next((g[2] for g in c.GOALS.get(v.id_site, ()) if g[0] == a.ref), 0.0)
-        else:
-            name = "idgoal=ecommerceOrder" if a.kind == ORDER else "idgoal=ecommerceAbandonedCart"
-            revenue = a.order.revenue if a.order else 0.0
-        g = goals.setdefault(
-            name, {"nb_conversions": 0, "revenue": 0, "nb_conversions_page_uniq": 1}
-        )
-        g["nb_conversions"] += 1
-        g["revenue"] += revenue
-    return goals
+def compute_day(world: World, visits: Sequence[Visit], id_site: int) -> DayFacts:
+    """Sum one day's visits (or a segment of them) into counters and compact rows."""
+    return sum_day(world.site(id_site), visits)

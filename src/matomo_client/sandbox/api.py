@@ -14,14 +14,15 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .aggregates import DayFacts, Facts, compute_day, facts_for
+from .aggregates import Facts, FactsCache, compute_day, facts_for
 from .datatable import apply_filters, find_subtable, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .metadata import report_metadata
+from .records import local_midnight
 from .render import render_visit
 from .reports import BUILDERS, actions_object, goals_object, summary_object
 from .segments import parse_segment
-from .world import World, local_midnight
+from .world import World
 
 __all__ = ["MATOMO_VERSION", "Access", "Api"]
 
@@ -105,7 +106,7 @@ class Api:
     def __init__(self, world: World, live_disabled_sites: frozenset[int] = frozenset()) -> None:
         self.world = world
         self.live_disabled_sites = live_disabled_sites
-        self.day_cache: dict[tuple[int, date], DayFacts] = {}
+        self.day_cache = FactsCache()
         self._methods: dict[str, Callable[[Mapping[str, str], Access], Any]] = {
             "API.getMatomoVersion": self._version,
             "API.getPiwikVersion": self._version,

@@ -23,7 +23,8 @@ from .api import Access, Api
 from .config import SandboxConfig
 from .dates import ApiFailure
 from .pages import error_page, proxy_error_page, proxy_login_page
-from .world import World, now_utc
+from .records import now_utc
+from .world import World
 
 __all__ = ["LoggedRequest", "Sandbox"]
 

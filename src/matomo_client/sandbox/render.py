@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import catalog as c
-from .world import (
+from .records import (
     CART,
     DOWNLOAD,
     EVENT,

@@ -18,6 +18,7 @@ from urllib.parse import quote, quote_plus, unquote
 from . import catalog as c
 from .aggregates import Acc, Facts, merge_acc
 from .datatable import percent
+from .records import page_url
 from .referrer_reports import REFERRER_BUILDERS
 from .render import money
 from .report_rows import (
@@ -30,7 +31,6 @@ from .report_rows import (
     uniq_keys,
     visit_row,
 )
-from .world import page_url
 
 __all__ = ["BUILDERS", "actions_object", "goals_object", "summary_object"]
 

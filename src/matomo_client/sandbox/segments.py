@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from . import catalog as c
 from .dates import ApiFailure
-from .world import CART, ORDER, Visit
+from .records import CART, ORDER, Visit
 
 __all__ = ["parse_segment"]
 

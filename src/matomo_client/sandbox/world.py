@@ -16,164 +16,36 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from . import catalog as c
+from .records import (
+    CART,
+    DOWNLOAD,
+    EVENT,
+    GOAL,
+    ORDER,
+    OUTLINK,
+    PAGE,
+    SEARCH,
+    Action,
+    Order,
+    Referrer,
+    Visit,
+    local_midnight,
+    make_visit,
+)
 
-__all__ = [
-    "CART",
-    "DOWNLOAD",
-    "EVENT",
-    "GOAL",
-    "ORDER",
-    "OUTLINK",
-    "PAGE",
-    "SEARCH",
-    "Action",
-    "Order",
-    "Referrer",
-    "Visit",
-    "World",
-]
+__all__ = ["World"]
 
-PAGE, DOWNLOAD, OUTLINK, SEARCH, EVENT, GOAL, ORDER, CART = range(8)
-#: kinds that Matomo counts in a visit's `actions`
-COUNTED = frozenset({PAGE, DOWNLOAD, OUTLINK, SEARCH, EVENT})
 _HOUR_WEIGHTS = (2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 8, 8, 8, 9, 10, 9, 7, 5, 3)
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
-    """An ecommerce order or abandoned cart: items are (product index, quantity)."""
-
-    order_id: str
-    items: tuple[tuple[int, int], ...]
-    subtotal: float
-    tax: float
-    shipping: float
-    discount: float
-
-    @property
-    def revenue(self) -> float:
-        """Grand total as Matomo computes it."""
-        return round(self.subtotal + self.tax + self.shipping - self.discount, 2)
-
-    @property
-    def quantity(self) -> int:
-        """Number of items (sum of quantities)."""
-        return sum(q for _, q in self.items)
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One entry of a visit's action log, timestamps in UTC seconds."""
-
-    kind: int
-    ts: int
-    ref: int  # page / download / outlink / search keyword / event index, or goal id
-    position: int  # pageview position this action belongs to
-    idpageview: str
-    query: str = ""  # campaign query string on the landing page
-    perf: tuple[int, int, int, int, int, int] | None = None  # milliseconds
-    order: Order | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Referrer:
-    """How a visit arrived: type is direct/search/website/campaign/social."""
-
-    type: str
-    name: str
-    keyword: str
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """A compact visit; derived Matomo fields are computed from `actions` when rendered."""
-
-    id_site: int
-    id_visit: int
-    visitor: int
-    visitor_id: str
-    user_id: str | None
-    returning: bool
-    visit_count: int
-    days_since_first: int
-    days_since_last: int
-    referrer: Referrer
-    device: int
-    browser: str
-    country: int
-    language: int
-    resolution: str
-    ip: str
-    fingerprint: str
-    actions: tuple[Action, ...] = field(default=())
-
-    @property
-    def first_ts(self) -> int:
-        """UTC timestamp of the first action."""
-        return self.actions[0].ts
-
-    @property
-    def last_ts(self) -> int:
-        """UTC timestamp of the last action (Matomo's visit_last_action_time)."""
-        return self.actions[-1].ts
-
-    @property
-    def n_actions(self) -> int:
-        """Matomo's `actions`: pageviews, downloads, outlinks, searches and events."""
-        return sum(1 for a in self.actions if a.kind in COUNTED)
-
-    @property
-    def duration(self) -> int:
-        """Matomo's `visitDuration` in seconds."""
-        return self.last_ts - self.first_ts
-
-    @property
-    def conversions(self) -> int:
-        """Goal conversions including ecommerce orders."""
-        return sum(1 for a in self.actions if a.kind in (GOAL, ORDER))
-
-    def until(self, cutoff: int) -> Visit | None:
-        """This visit as seen at `cutoff`: later actions hidden, None if not started yet."""
-        if self.last_ts <= cutoff:
-            return self
-        if self.first_ts > cutoff:
-            return None
-        return replace(self, actions=tuple(a for a in self.actions if a.ts <= cutoff))
-
-
 def _hex(*parts: object) -> str:
     return hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).hexdigest()
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def local_midnight(day: date, tz: str) -> int:
-    """UTC timestamp of 00:00 of `day` in the timezone `tz`."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=_zone(tz)).timestamp())
-
-
-def utc_offset(ts: int, tz: str) -> int:
-    """Seconds east of UTC of `tz` at instant `ts`."""
-    offset = datetime.fromtimestamp(ts, _zone(tz)).utcoffset()
-    return int(offset.total_seconds()) if offset else 0
-
-
-def local_date(ts: int, tz: str) -> date:
-    """The date in `tz` at UTC instant `ts`."""
-    return datetime.fromtimestamp(ts, _zone(tz)).date()
 
 
 class World:
@@ -298,7 +170,28 @@ class World:
         day_index = (day - self.first_day).days
         base = (day_index * len(self.sites) + (id_site - 1)) * self._id_block
         return tuple(
-            Visit(id_site=id_site, id_visit=base + rank + 1, actions=tuple(actions), **extras)
+            make_visit(
+                (
+                    id_site,
+                    base + rank + 1,
+                    extras["visitor"],
+                    extras["user_id"],
+                    extras["returning"],
+                    extras["visit_count"],
+                    extras["days_since_first"],
+                    extras["days_since_last"],
+                    extras["referrer"],
+                    extras["device"],
+                    extras["browser"],
+                    extras["country"],
+                    extras["language"],
+                    extras["resolution"],
+                    extras["ip"],
+                    extras["visitor_id"],
+                    extras["fingerprint"],
+                ),
+                tuple(actions),
+            )
             for rank, (_, actions, extras) in enumerate(drafts)
         )
 
@@ -342,25 +235,35 @@ class World:
                         rng.randint(5, 80),
                     )
                 actions.append(
-                    Action(PAGE, ts, ref, position, _pv_id(rng), query if j == 0 else "", perf)
+                    Action(
+                        PAGE,
+                        ts,
+                        ref,
+                        position,
+                        query if j == 0 else "",
+                        perf,
+                        idpageview=_pv_id(rng),
+                    )
                 )
                 page = pages[ref]
                 if site.id == 1 and page.path == "/contact" and not _has_goal(actions, 1):
-                    actions.append(Action(GOAL, ts, 1, position, actions[-1].idpageview))
+                    actions.append(Action(GOAL, ts, 1, position, idpageview=actions[-1].idpageview))
                 if site.id == 2 and page.kind == "post":
                     posts_read += 1
                     if posts_read == 3:
-                        actions.append(Action(GOAL, ts, 1, position, actions[-1].idpageview))
+                        actions.append(
+                            Action(GOAL, ts, 1, position, idpageview=actions[-1].idpageview)
+                        )
             elif kind == EVENT:
-                actions.append(Action(EVENT, ts, ref, position, ""))
+                actions.append(Action(EVENT, ts, ref, position))
                 if site.id == 1 and c.EVENTS[ref][0] == "Newsletter" and not _has_goal(actions, 2):
-                    actions.append(Action(GOAL, ts, 2, position, ""))
+                    actions.append(Action(GOAL, ts, 2, position))
             elif kind in (ORDER, CART):
-                actions.append(Action(kind, ts, 0, position, "", order=_order(rng, day, i)))
+                actions.append(Action(kind, ts, 0, position, order=_order(rng, day, i)))
             elif kind == SEARCH:
-                actions.append(Action(SEARCH, ts, ref, position, _pv_id(rng)))
+                actions.append(Action(SEARCH, ts, ref, position, idpageview=_pv_id(rng)))
             else:
-                actions.append(Action(kind, ts, ref, position, ""))
+                actions.append(Action(kind, ts, ref, position))
         returning = rng.random() < 0.4
         pool = self._pool[site.id]
         if not returning:
@@ -484,14 +387,14 @@ def _order(rng: random.Random, day: date, i: int) -> Order:
     shipping = 0.0 if subtotal > 100 else 4.95
     discount = rng.choice((0.0, 0.0, 0.0, 10.0))
     order_id = f"ORD-{day.strftime('%y%m%d')}-{i:05d}"
-    return Order(order_id, tuple(sorted(items.items())), subtotal, tax, shipping, discount)
-
-
-def page_url(site: c.SiteInfo, index: int, query: str = "") -> str:
-    """Percent-encoded absolute URL of a page, as Matomo stores it."""
-    return site.main_url + quote(site.pages[index].path, safe="/") + query
-
-
-def now_utc() -> int:
-    """The real clock, in one place so the world never reads it elsewhere."""
-    return int(datetime.now(timezone.utc).timestamp())
+    revenue = round(subtotal + tax + shipping - discount, 2)
+    return Order(
+        order_id,
+        tuple(sorted(items.items())),
+        subtotal,
+        tax,
+        shipping,
+        discount,
+        revenue,
+        sum(items.values()),
+    )
