@@ -92,6 +92,7 @@ def check(target: str) -> str | None:
 
 
 def _run_child(target: str, kill_after: float | None) -> int:
+    """Run the export; with `kill_after`, SIGKILL it then. Return its exit code (-9 if killed)."""
     cmd = [sys.executable, __file__, "--child", target]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if kill_after is None:
@@ -104,13 +105,13 @@ def _run_child(target: str, kill_after: float | None) -> int:
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    return 0
+    return proc.returncode
 
 
 def trials(targets: list[str], n: int, seed: int, max_delay: float | None = None) -> int:
     """Run `n` trials per target; print one line each; return the number of failures."""
     rnd = random.Random(seed)
-    failures = 0
+    failures = killed = 0
     with tempfile.TemporaryDirectory(prefix="matomo-crash-") as tmp:
         if max_delay is None:  # time one full run to spread the kills over its length
             start = time.monotonic()
@@ -122,11 +123,17 @@ def trials(targets: list[str], n: int, seed: int, max_delay: float | None = None
                 target = os.path.join(tmp, f"{name}-{i}", name)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 delay = rnd.uniform(0.3, full)  # the child needs ~0.3 s to import and start
-                _run_child(target, delay)
+                first = _run_child(target, delay)
+                # A child that finished before the kill tested no crash: say so, don't hide it.
+                how = f"killed at {delay:.2f}s" if first == -signal.SIGKILL else "not killed"
+                if first not in (0, -signal.SIGKILL):
+                    how = f"first run exited with {first}"
                 code = _run_child(target, None)
                 problem = check(target) if code == 0 else f"re-run exited with {code}"
                 failures += problem is not None
-                print(f"{name:16} trial {i + 1:2}: killed at {delay:.2f}s -> {problem or 'ok'}")
+                killed += first == -signal.SIGKILL
+                print(f"{name:16} trial {i + 1:2}: {how} -> {problem or 'ok'}", flush=True)
+    print(f"{killed} of {n * len(targets)} trials were killed mid-export")
     return failures
 
 
