@@ -62,7 +62,7 @@ def test_days_are_generated_lazily() -> None:
     sb = Sandbox(SandboxConfig(days=365, visits_per_day=5000, today=date(2026, 11, 29)))
     visits = sb.world.visits(2, date(2026, 6, 1))
     assert 2000 < len(visits) < 6000
-    assert len(sb.world._cache) == 1
+    assert sb.world.cached_days() == [(2, date(2026, 6, 1))]
     assert sb.world.visit_count(1, date(2025, 12, 1)) > 3000
 
 

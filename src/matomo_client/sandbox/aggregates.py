@@ -63,7 +63,7 @@ from .day_sums import (
     Table,
     sum_day,
 )
-from .records import Visit
+from .records import Visit, gc_paused
 from .world import World
 
 __all__ = ["DayFacts", "Facts", "FactsCache", "compute_day", "facts_for", "merge_acc"]
@@ -312,9 +312,9 @@ def _page_acc(row: Row) -> Acc:
     if n:
         for k, name in enumerate(_PERF):
             acc[f"nb_hits_with_time_{name}"] = n
-            acc[f"sum_time_{name}"] = row[P_PERF_SUM + k]
-            acc[f"min_time_{name}"] = row[P_PERF_MIN + k]
-            acc[f"max_time_{name}"] = row[P_PERF_MAX + k]
+            acc[f"sum_time_{name}"] = row[P_PERF_SUM + k] / 1000  # kept in milliseconds
+            acc[f"min_time_{name}"] = row[P_PERF_MIN + k] / 1000
+            acc[f"max_time_{name}"] = row[P_PERF_MAX + k] / 1000
     acc["nb_visits"] = row[P_VISITS]
     acc["nb_uniq_visitors"] = row[P_UNIQ]
     goals = row[P_GOALS]
@@ -375,4 +375,5 @@ _ACC = {
 
 def compute_day(world: World, visits: Sequence[Visit], id_site: int) -> DayFacts:
     """Sum one day's visits (or a segment of them) into counters and compact rows."""
-    return sum_day(world.site(id_site), visits)
+    with gc_paused():
+        return sum_day(world.site(id_site), visits)

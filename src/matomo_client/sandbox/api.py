@@ -445,7 +445,8 @@ class Api:
                     break
         page = picked[offset:] if limit < 0 else picked[offset : offset + limit]
         return [
-            render_visit(v, self.world.site(v.id_site), with_actions=with_actions) for v in page
+            render_visit(v, self.world.site(v.id_site), self.world.seed, with_actions=with_actions)
+            for v in page
         ]
 
     def _live_window(

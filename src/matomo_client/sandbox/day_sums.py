@@ -13,7 +13,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import add
+from operator import add, itemgetter
 from typing import Any
 
 from . import catalog as c
@@ -129,83 +129,34 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
     downloads: Table = {}
     outlinks: Table = {}
     events: Table = {}
-    referrers: Table = {}
-    countries: Table = {}
-    browsers: Table = {}
+    # visit-level tables and page entries/exits: visits grouped per key, summed at the end
+    by_referrer: dict[Any, list[Visit]] = {}
+    by_country: dict[Any, list[Visit]] = {}
+    by_browser: dict[Any, list[Visit]] = {}
+    entries: dict[int, tuple[Row, list[Visit]]] = {}
+    exits: dict[int, tuple[Row, list[int]]] = {}
+    with_goals: list[tuple[Visit, dict[str, Row], int, float]] = []
     goal_rows: dict[str, Row] = {}
     goal_visits = [0, 0, 0]
-    visitors: set[int] = set()
-    users: set[str] = set()
-    n_visits = n_actions = n_converted = n_bounces = sum_length = max_actions = 0
     n_pageviews = n_downloads = n_outlinks = n_searches = n_events = 0
     for v in visits:
         id_visit = v.id_visit
         visitor = v.visitor
-        user_id = v.user_id
         acts = v.actions
-        counted = v.n_actions
-        length = v.last_ts - v.first_ts
-        bounce = 1 if counted == 1 else 0
-        converted = 1 if v.conversions else 0
-        n_visits += 1
-        n_actions += counted
-        sum_length += length
-        n_bounces += bounce
-        n_converted += converted
-        if counted > max_actions:
-            max_actions = counted
-        visitors.add(visitor)
-        if user_id:
-            users.add(user_id)
-        convs = [a for a in acts if a[0] >= GOAL]
-        vgoals: dict[str, Row] | None = None
+        _group(by_referrer, v.referrer, v)
+        _group(by_country, v.country, v)
+        _group(by_browser, v.browser, v)
+        goal_visits[2 if v.returning else 1] += 1
         timeline: list[tuple[int, str, float]] = []
-        vconv = 0
-        vrevenue: float = 0
-        if convs:
-            vgoals, timeline = _visit_goals(site, convs)
-            for name, g in vgoals.items():
-                if name != _CART:
-                    vconv += g[0]
-                    vrevenue += g[2]
-            returning = 2 if v.returning else 1
-            goal_visits[0] += 1
-            goal_visits[returning] += 1
-            for name, g in vgoals.items():
-                r = goal_rows.get(name)
-                if r is None:
-                    r = goal_rows[name] = [0] * 24
-                r[0:8] = map(add, r[0:8], g)
-                off = 8 * returning
-                r[off : off + 8] = map(add, r[off : off + 8], g)
-        else:
-            goal_visits[0] += 1
-            goal_visits[2 if v.returning else 1] += 1
-        for table, key in ((referrers, v.referrer), (countries, v.country), (browsers, v.browser)):
-            row = table.get(key)
-            if row is None:
-                row = table[key] = [0, 0, 0, 0, 0, 0, 0, set(), set(), 0, None]
-            row[V_VISITS] += 1
-            row[V_ACTIONS] += counted
-            row[V_LENGTH] += length
-            row[V_BOUNCE] += bounce
-            row[V_CONVERTED] += converted
-            if counted > row[V_MAX_ACTIONS]:
-                row[V_MAX_ACTIONS] = counted
-            row[V_UNIQ].add(visitor)
-            if user_id:
-                row[V_USERS].add(user_id)
+        goal_actions = [a for a in acts if a[0] >= GOAL]
+        if goal_actions:
+            vgoals, timeline = _visit_goals(site, goal_actions)
             if vgoals:
-                row[V_CONV] += vconv
-                row[V_REVENUE] += vrevenue
-                if row[V_GOALS] is None:
-                    row[V_GOALS] = {}
-                _add_goals(row[V_GOALS], vgoals)
-        # actions
+                _goal_summary(goal_rows, vgoals, v.returning, v, with_goals)
         n = len(acts)
         after_search = False
-        entry = True
-        exit_rows: tuple[Row, Row] | None = None
+        first_page = True
+        last_rows: tuple[Row, Row] | None = None
         for i in range(n):
             a = acts[i]
             kind = a[0]
@@ -218,7 +169,6 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                 spent = acts[j][1] - ts if j < n else 0
                 ref = a[2]
                 query = a[4]
-                perf = a[5]
                 pkey = (ref, query) if query else ref
                 prow = pages.get(pkey)
                 if prow is None:
@@ -227,18 +177,20 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                 trow = page_titles.get(title)
                 if trow is None:
                     trow = page_titles[title] = _page_row()
-                secs = [ms / 1000 for ms in perf] if perf is not None else None
-                page_goals: dict[str, Row] | None = None
+                prow[P_HITS] += 1
+                prow[P_TIME] += spent
+                trow[P_HITS] += 1
+                trow[P_TIME] += spent
+                if after_search:
+                    prow[P_FOLLOW] += 1
+                    trow[P_FOLLOW] += 1
+                    after_search = False
+                perf = a[5]
+                if perf is not None:
+                    prow[_PERF_LIST].append(perf)
+                    trow[_PERF_LIST].append(perf)
+                page_goals = None
                 for row in (prow, trow):
-                    row[P_HITS] += 1
-                    row[P_TIME] += spent
-                    if after_search:
-                        row[P_FOLLOW] += 1
-                    if secs is not None:
-                        row[P_PERF_N] += 1
-                        row[13:19] = map(add, row[13:19], secs)
-                        row[19:25] = map(min, row[19:25], secs)
-                        row[25:31] = map(max, row[25:31], secs)
                     if row[-1] != id_visit:
                         row[-1] = id_visit
                         row[P_VISITS] += 1
@@ -250,32 +202,15 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                                 if row[P_GOALS] is None:
                                     row[P_GOALS] = {}
                                 _add_goals(row[P_GOALS], page_goals)
-                    if entry:
-                        row[E_VISITS] += 1
-                        row[E_ACTIONS] += counted
-                        row[E_LENGTH] += length
-                        row[E_BOUNCE] += bounce
-                        row[E_UNIQ].add(visitor)
-                entry = False
-                exit_rows = (prow, trow)
-                after_search = False
-            elif kind in (DOWNLOAD, OUTLINK):
-                if kind == DOWNLOAD:
-                    n_downloads += 1
-                    table = downloads
-                else:
-                    n_outlinks += 1
-                    table = outlinks
-                row = table.get(a[2])
-                if row is None:
-                    row = table[a[2]] = [0, 0, 0, set(), None]
-                row[L_HITS] += 1
-                if after_search:
-                    row[L_FOLLOW] += 1
-                if row[-1] != id_visit:
-                    row[-1] = id_visit
-                    row[L_VISITS] += 1
-                    row[L_UNIQ].add(visitor)
+                if first_page:
+                    first_page = False
+                    for row in (prow, trow):
+                        entry = entries.get(id(row))
+                        if entry is None:
+                            entries[id(row)] = (row, [v])
+                        else:
+                            entry[1].append(v)
+                last_rows = (prow, trow)
             elif kind == SEARCH:
                 n_searches += 1
                 after_search = True
@@ -283,69 +218,185 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                 n_events += 1
                 ekey = event_keys[a[2]]
                 value = event_values[a[2]]
-                row = events.get(ekey)
-                if row is None:
-                    row = events[ekey] = [0, 0, 0, 0, set(), _INF, -_INF, None]
-                row[EV_N] += 1
+                erow = events.get(ekey)
+                if erow is None:
+                    erow = events[ekey] = [0, 0, 0, 0, set(), _INF, -_INF, None]
+                erow[EV_N] += 1
                 if value is not None:
-                    row[EV_WITH_VALUE] += 1
-                    row[EV_SUM] += value
-                    if value < row[EV_MIN]:
-                        row[EV_MIN] = value
-                    if value > row[EV_MAX]:
-                        row[EV_MAX] = value
-                if row[-1] != id_visit:
-                    row[-1] = id_visit
-                    row[EV_VISITS] += 1
-                    row[EV_UNIQ].add(visitor)
-        if exit_rows is not None:
-            for row in exit_rows:
-                row[X_VISITS] += 1
-                row[X_UNIQ].add(visitor)
+                    erow[EV_WITH_VALUE] += 1
+                    erow[EV_SUM] += value
+                    if value < erow[EV_MIN]:
+                        erow[EV_MIN] = value
+                    if value > erow[EV_MAX]:
+                        erow[EV_MAX] = value
+                if erow[-1] != id_visit:
+                    erow[-1] = id_visit
+                    erow[EV_VISITS] += 1
+                    erow[EV_UNIQ].add(visitor)
+            elif kind in (DOWNLOAD, OUTLINK):
+                if kind == DOWNLOAD:
+                    n_downloads += 1
+                    table = downloads
+                else:
+                    n_outlinks += 1
+                    table = outlinks
+                lrow = table.get(a[2])
+                if lrow is None:
+                    lrow = table[a[2]] = [0, 0, 0, set(), None]
+                lrow[L_HITS] += 1
+                if after_search:
+                    lrow[L_FOLLOW] += 1
+                if lrow[-1] != id_visit:
+                    lrow[-1] = id_visit
+                    lrow[L_VISITS] += 1
+                    lrow[L_UNIQ].add(visitor)
+        if last_rows is not None:
+            for row in last_rows:
+                leaving = exits.get(id(row))
+                if leaving is None:
+                    exits[id(row)] = (row, [visitor])
+                else:
+                    leaving[1].append(visitor)
+    for row, entered in entries.values():
+        counted = list(map(_N_ACTIONS, entered))
+        row[E_VISITS] = len(entered)
+        row[E_ACTIONS] = sum(counted)
+        row[E_LENGTH] = sum(map(_LAST_TS, entered)) - sum(map(_FIRST_TS, entered))
+        row[E_BOUNCE] = counted.count(1)
+        row[E_UNIQ] = set(map(_VISITOR, entered))
+    for row, left in exits.values():
+        row[X_VISITS] = len(left)
+        row[X_UNIQ] = set(left)
+    referrers = {key: _visit_row(vs) for key, vs in by_referrer.items()}
+    countries = {key: _visit_row(vs) for key, vs in by_country.items()}
+    browsers = {key: _visit_row(vs) for key, vs in by_browser.items()}
+    for v, vgoals, vconv, vrevenue in with_goals:
+        for row in (referrers[v.referrer], countries[v.country], browsers[v.browser]):
+            row[V_CONV] += vconv
+            row[V_REVENUE] += vrevenue
+            if row[V_GOALS] is None:
+                row[V_GOALS] = {}
+            _add_goals(row[V_GOALS], vgoals)
+    goal_visits[0] = len(visits)
+    counted = list(map(_N_ACTIONS, visits))
+    users = {u for u in map(_USER_ID, visits) if u}
     f = DayFacts(
-        nb_visits=n_visits,
-        nb_actions=n_actions,
-        nb_visits_converted=n_converted,
-        bounce_count=n_bounces,
-        sum_visit_length=sum_length,
-        max_actions=max_actions,
+        nb_visits=len(visits),
+        nb_actions=sum(counted),
+        nb_visits_converted=len(visits) - list(map(_CONVERSIONS, visits)).count(0),
+        bounce_count=counted.count(1),
+        sum_visit_length=sum(map(_LAST_TS, visits)) - sum(map(_FIRST_TS, visits)),
+        max_actions=max(counted, default=0),
         nb_pageviews=n_pageviews,
         nb_downloads=n_downloads,
         nb_outlinks=n_outlinks,
         nb_searches=n_searches,
         nb_events=n_events,
-        visitor_ids=array("q", visitors),
+        visitor_ids=array("q", set(map(_VISITOR, visits))),
         user_ids=frozenset(users),
         goal_visits=goal_visits,
         goal_rows=goal_rows,
     )
     f.rows = {
         "page": {
-            (k if isinstance(k, tuple) else (k, "")): _finish(r, (P_UNIQ, E_UNIQ, X_UNIQ), True)
-            for k, r in pages.items()
+            (k if isinstance(k, tuple) else (k, "")): _finish_page(r) for k, r in pages.items()
         },
-        "title": {k: _finish(r, (P_UNIQ, E_UNIQ, X_UNIQ), True) for k, r in page_titles.items()},
-        "download": {k: _finish(r, (L_UNIQ,), True) for k, r in downloads.items()},
-        "outlink": {k: _finish(r, (L_UNIQ,), True) for k, r in outlinks.items()},
-        "event": {k: _finish(r, (EV_UNIQ,), True) for k, r in events.items()},
-        "referrer": {_referrer_key(k): _finish(r, (V_UNIQ, V_USERS)) for k, r in referrers.items()},
-        "country": {k: _finish(r, (V_UNIQ, V_USERS)) for k, r in countries.items()},
-        "browser": {k: _finish(r, (V_UNIQ, V_USERS)) for k, r in browsers.items()},
+        "title": {k: _finish_page(r) for k, r in page_titles.items()},
+        "download": {k: _finish(r, (L_UNIQ,)) for k, r in downloads.items()},
+        "outlink": {k: _finish(r, (L_UNIQ,)) for k, r in outlinks.items()},
+        "event": {k: _finish(r, (EV_UNIQ,)) for k, r in events.items()},
+        "referrer": {_referrer_key(k): r for k, r in referrers.items()},
+        "country": countries,
+        "browser": browsers,
     }
     return f
 
 
+_VISITOR = itemgetter(Visit._fields.index("visitor"))
+_USER_ID = itemgetter(Visit._fields.index("user_id"))
+_FIRST_TS = itemgetter(Visit._fields.index("first_ts"))
+_LAST_TS = itemgetter(Visit._fields.index("last_ts"))
+_N_ACTIONS = itemgetter(Visit._fields.index("n_actions"))
+_CONVERSIONS = itemgetter(Visit._fields.index("conversions"))
+
+
+def _group(groups: dict[Any, list[Visit]], key: Any, v: Visit) -> None:
+    members = groups.get(key)
+    if members is None:
+        groups[key] = [v]
+    else:
+        members.append(v)
+
+
+def _visit_row(vs: list[Visit]) -> Row:
+    """A visit-table row (goals added separately) from the visits of one key."""
+    counted = list(map(_N_ACTIONS, vs))
+    users = set(map(_USER_ID, vs))
+    users.discard(None)
+    return [
+        len(vs),
+        sum(counted),
+        sum(map(_LAST_TS, vs)) - sum(map(_FIRST_TS, vs)),
+        counted.count(1),
+        len(vs) - list(map(_CONVERSIONS, vs)).count(0),
+        0,
+        0,
+        len(set(map(_VISITOR, vs))),
+        len(users),
+        max(counted),
+        None,
+    ]
+
+
+def _goal_summary(
+    goal_rows: dict[str, Row],
+    vgoals: dict[str, Row],
+    returning: bool,
+    v: Visit,
+    with_goals: list[tuple[Visit, dict[str, Row], int, float]],
+) -> None:
+    """Add a visit's goals to Goals.get's rows and note them for the visit tables."""
+    vconv = 0
+    vrevenue: float = 0
+    for name, g in vgoals.items():
+        if name != _CART:
+            vconv += g[0]
+            vrevenue += g[2]
+    with_goals.append((v, vgoals, vconv, vrevenue))
+    off = 16 if returning else 8
+    for name, g in vgoals.items():
+        r = goal_rows.get(name)
+        if r is None:
+            r = goal_rows[name] = [0] * 24
+        r[0:8] = map(add, r[0:8], g)
+        r[off : off + 8] = map(add, r[off : off + 8], g)
+
+
+_PERF_LIST = P_PERF_N  # while summing: the page timings of the row's hits
+
+
 def _page_row() -> Row:
-    return [0, 0, 0, 0, set(), 0, 0, 0, 0, set(), 0, set(), 0, 0, 0, 0, 0, 0, 0,
+    return [0, 0, 0, 0, set(), 0, 0, 0, 0, set(), 0, set(), [], 0, 0, 0, 0, 0, 0,
             _INF, _INF, _INF, _INF, _INF, _INF, -_INF, -_INF, -_INF, -_INF, -_INF, -_INF,
             None, None]  # fmt: skip
 
 
-def _finish(row: Row, sets: tuple[int, ...], marked: bool = False) -> Row:
+def _finish_page(row: Row) -> Row:
+    timings = row[_PERF_LIST]
+    row[P_PERF_N] = len(timings)
+    if timings:
+        columns = list(zip(*timings, strict=True))
+        row[P_PERF_SUM : P_PERF_SUM + 6] = map(sum, columns)
+        row[P_PERF_MIN : P_PERF_MIN + 6] = map(min, columns)
+        row[P_PERF_MAX : P_PERF_MAX + 6] = map(max, columns)
+    return _finish(row, (P_UNIQ, E_UNIQ, X_UNIQ))
+
+
+def _finish(row: Row, sets: tuple[int, ...]) -> Row:
+    """Unique sets to counts; drop the last-visit marker."""
     for i in sets:
         row[i] = len(row[i])
-    if marked:
-        row.pop()
+    row.pop()
     return row
 
 

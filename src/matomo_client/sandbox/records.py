@@ -8,6 +8,9 @@ conversions). `render.py` turns a `Visit` into the dict Matomo's Live API return
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import NamedTuple
@@ -30,6 +33,7 @@ __all__ = [
     "Order",
     "Referrer",
     "Visit",
+    "gc_paused",
     "local_date",
     "local_midnight",
     "make_visit",
@@ -67,7 +71,6 @@ class Action(NamedTuple):
     query: str = ""  # campaign query string on the landing page
     perf: tuple[int, int, int, int, int, int] | None = None  # page timings, milliseconds
     order: Order | None = None
-    idpageview: str = ""
 
 
 class Referrer(NamedTuple):
@@ -87,18 +90,11 @@ class Visit(NamedTuple):
     visitor: int
     user_id: str | None
     returning: bool
-    visit_count: int
-    days_since_first: int
-    days_since_last: int
     referrer: Referrer
     device: int
     browser: str
     country: int
     language: int
-    resolution: str
-    ip: str
-    visitor_id: str
-    fingerprint: str
     actions: tuple[Action, ...]
     first_ts: int  # UTC timestamp of the first action
     last_ts: int  # UTC timestamp of the last action (Matomo's visit_last_action_time)
@@ -165,3 +161,19 @@ def now_utc() -> int:
 def page_url(site: c.SiteInfo, index: int, query: str = "") -> str:
     """Percent-encoded absolute URL of a page, as Matomo stores it."""
     return site.main_url + quote(site.pages[index].path, safe="/") + query
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a day is built or summed: many small acyclic containers.
+
+    Otherwise each burst of allocations triggers collections that walk every cached visit.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -8,6 +8,8 @@ follow the rows recorded from Matomo 5.11.2. One quirk is kept on purpose: an ac
 
 from __future__ import annotations
 
+import hashlib
+import random
 from datetime import datetime, timezone
 from typing import Any
 
@@ -52,6 +54,7 @@ _TYPE_NAMES = {
     "campaign": "Campaigns",
     "social": "Social Networks",
 }
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _MORPHEUS = "plugins/Morpheus/images/"
 _ICONS = "plugins/Morpheus/icons/dist/"
 
@@ -85,8 +88,45 @@ def _pretty_stamp(d: datetime) -> str:
     return f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year} {d:%H:%M:%S}"
 
 
-def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[str, Any]:
-    """The Matomo Live dict of one visit."""
+class _Details:
+    """What only the Live API shows, drawn per visit from (seed, idVisit) when rendered.
+
+    Page view ids are drawn in action order, so a visit that grows keeps its earlier ids.
+    """
+
+    def __init__(self, visit: Visit, seed: int) -> None:
+        rng = random.Random(f"detail/{seed}/{visit.id_visit}")
+        r = rng.random
+        self.rng = rng
+        self.ip = f"{2 + int(r() * 222)}.{int(r() * 256)}.0.0"
+        resolutions = c.RESOLUTIONS[c.DEVICES[visit.device][0]]
+        self.resolution = resolutions[int(r() * len(resolutions))]
+        self.visit_count = 2 + int(r() * 11) if visit.returning else 1
+        self.days_since_first = 1 + int(r() * 60) if visit.returning else 0
+        since_last = int(r() * 31)
+        self.days_since_last = min(self.days_since_first, since_last) if visit.returning else 0
+        self.visitor_id = _hex("visitor", seed, visit.id_site, visit.visitor)
+        self.fingerprint = _hex("fp", seed, visit.id_site, visit.visitor, visit.device)
+
+    def pageview_id(self) -> str:
+        """The next six-character page view id."""
+        bits = self.rng.getrandbits(36)
+        chars = []
+        for _ in range(6):
+            bits, digit = divmod(bits, 62)
+            chars.append(_ALNUM[digit])
+        return "".join(chars)
+
+
+def _hex(*parts: object) -> str:
+    return hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).hexdigest()
+
+
+def render_visit(
+    visit: Visit, site: c.SiteInfo, seed: int, *, with_actions: bool
+) -> dict[str, Any]:
+    """The Matomo Live dict of one visit (`seed`: the world's, for the derived details)."""
+    details = _Details(visit, seed)
     offset = utc_offset(visit.last_ts, site.timezone)
     first_local = _utc(visit.first_ts + utc_offset(visit.first_ts, site.timezone))
     last_local = _utc(visit.last_ts + offset)
@@ -115,17 +155,18 @@ def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[
         visitor_type = (
             "returningCustomer" if site.ecommerce and visit.visitor % 5 == 0 else "returning"
         )
-    since_first = visit.days_since_first * 86400 + visit.visitor % 86400 if visit.returning else 0
-    since_last = visit.days_since_last * 86400 + visit.visitor % 3600 if visit.returning else 0
+    days_first, days_last = details.days_since_first, details.days_since_last
+    since_first = days_first * 86400 + visit.visitor % 86400 if visit.returning else 0
+    since_last = days_last * 86400 + visit.visitor % 3600 if visit.returning else 0
     os_version = dev[5]
     desktop = dev[0] == "Desktop"
     out: dict[str, Any] = {
         "idSite": visit.id_site,
         "idVisit": visit.id_visit,
-        "visitIp": visit.ip,
-        "visitorId": visit.visitor_id,
-        "fingerprint": visit.fingerprint,
-        "actionDetails": _actions(visit, site) if with_actions else [],
+        "visitIp": details.ip,
+        "visitorId": details.visitor_id,
+        "fingerprint": details.fingerprint,
+        "actionDetails": _actions(visit, site, details) if with_actions else [],
         "goalConversions": conversions,
         "siteCurrency": site.currency,
         "siteCurrencySymbol": site.currency_symbol,
@@ -145,14 +186,14 @@ def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[
         "visitorTypeIcon": "plugins/Live/images/returningVisitor.png" if visit.returning else None,
         "visitConverted": 1 if conversions else 0,
         "visitConvertedIcon": _MORPHEUS + "goal.svg" if conversions else None,
-        "visitCount": visit.visit_count,
+        "visitCount": details.visit_count,
         "visitEcommerceStatus": ecommerce_status,
         "visitEcommerceStatusIcon": (
             None
             if ecommerce_status == "none"
             else _MORPHEUS + ("ecommerceOrder.svg" if orders else "ecommerceAbandonedCart.svg")
         ),
-        "daysSinceFirstVisit": visit.days_since_first,
+        "daysSinceFirstVisit": days_first,
         "secondsSinceFirstVisit": since_first,
         "daysSinceLastEcommerceOrder": 0,
         "secondsSinceLastEcommerceOrder": 0 if orders else None,
@@ -225,9 +266,9 @@ def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[
             "longitude": None,
             "visitLocalTime": first_utc.strftime("%H:%M:%S"),
             "visitLocalHour": str(first_utc.hour),
-            "daysSinceLastVisit": visit.days_since_last,
+            "daysSinceLastVisit": days_last,
             "secondsSinceLastVisit": since_last,
-            "resolution": visit.resolution,
+            "resolution": details.resolution,
             "plugins": "cookie, pdf" if desktop else "",
             "pluginsIcons": (
                 [
@@ -244,18 +285,27 @@ def render_visit(visit: Visit, site: c.SiteInfo, *, with_actions: bool) -> dict[
     return out
 
 
-def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
+def _actions(visit: Visit, site: c.SiteInfo, details: _Details) -> list[dict[str, Any]]:
     out = []
     acts = visit.actions
     current_url: str | None = None
     current_pid = 0
+    pageview = ""
+    # one UTC offset per visit unless it spans a DST change
+    offset: int | None = utc_offset(visit.first_ts, site.timezone)
+    if utc_offset(visit.last_ts, site.timezone) != offset:
+        offset = None
     for i, a in enumerate(acts):
-        shifted = a.ts + utc_offset(a.ts, site.timezone)
+        shifted = a.ts + (utc_offset(a.ts, site.timezone) if offset is None else offset)
         stamp = _pretty_stamp(_utc(shifted))
+        # a goal reached on a page view carries that page view's id
+        goal_pageview = pageview if a.kind == GOAL and i and acts[i - 1].kind == PAGE else None
+        if a.kind in (PAGE, SEARCH):
+            pageview = details.pageview_id()
         if a.kind == PAGE:
             current_url = page_url(site, a.ref, a.query)
             current_pid = a.ref + 1
-            page_row = _page(a, acts[i + 1 :], site, current_url, stamp, shifted)
+            page_row = _page(a, acts[i + 1 :], site, current_url, stamp, shifted, pageview)
             page_row["pageId"] = visit.id_visit * 64 + i
             out.append(page_row)
         elif a.kind in (DOWNLOAD, OUTLINK):
@@ -307,7 +357,7 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
                 "type": "search",
                 "url": None,
                 "pageIdAction": None,
-                "idpageview": a.idpageview,
+                "idpageview": pageview,
                 "serverTimePretty": stamp,
                 "pageId": visit.id_visit * 64 + i,
                 "siteSearchKeyword": keyword,
@@ -328,7 +378,7 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
                 "type": "goal",
                 "goalName": goal_name,
                 "goalId": a.ref,
-                "idpageview": a.idpageview or None,
+                "idpageview": goal_pageview or None,
                 "revenue": money(revenue),
                 "goalPageId": visit.id_visit * 64 + i - 1,
                 "serverTimePretty": stamp,
@@ -348,7 +398,13 @@ def _actions(visit: Visit, site: c.SiteInfo) -> list[dict[str, Any]]:
 
 
 def _page(
-    a: Action, rest: tuple[Action, ...], site: c.SiteInfo, url: str, stamp: str, shifted: int
+    a: Action,
+    rest: tuple[Action, ...],
+    site: c.SiteInfo,
+    url: str,
+    stamp: str,
+    shifted: int,
+    pageview: str,
 ) -> dict[str, Any]:
     page = site.pages[a.ref]
     nxt = next((b for b in rest if b.ts > a.ts), None)
@@ -358,7 +414,7 @@ def _page(
         "url": url,
         "pageTitle": page.title,
         "pageIdAction": a.ref + 1 + (500 if a.query else 0),
-        "idpageview": a.idpageview,
+        "idpageview": pageview,
         "serverTimePretty": stamp,
         "pageId": 0,
     }
