@@ -8,6 +8,7 @@ as recorded: Maps keyed by site then period, `[]` for empty periods inside a Map
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from .aggregates import Facts, FactsCache, compute_day, facts_for
 from .datatable import apply_filters, find_subtable, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .metadata import report_metadata
-from .records import local_midnight
+from .records import Visit, local_midnight
 from .render import render_visit
 from .reports import BUILDERS, actions_object, goals_object, summary_object
 from .segments import parse_segment
@@ -427,19 +428,18 @@ class Api:
         for id_site in ids:
             windows[id_site] = self._live_window(id_site, period, date_text)
         wanted = None if limit < 0 else offset + limit
-        picked = []
+        picked: list[Visit] = []
         for id_site in ids:
             days, lo, hi = windows[id_site]
+            if min_timestamp is not None:  # strict: last action after minTimestamp
+                lo = min_timestamp + 1 if lo is None else max(lo, min_timestamp + 1)
             for day in sorted(days, reverse=not ascending):
-                visits = [
-                    v
-                    for v in self.world.day_visits(id_site, day)
-                    if (lo is None or v.last_ts >= lo)
-                    and (hi is None or v.last_ts <= hi)
-                    and (min_timestamp is None or v.last_ts > min_timestamp)
-                    and (segment is None or segment(v))
-                ]
-                visits.sort(key=lambda v: (v.last_ts, v.id_visit), reverse=not ascending)
+                ordered = self.world.live_order(id_site, day)
+                start = 0 if lo is None else bisect_left(ordered, lo, key=_last_ts)
+                stop = len(ordered) if hi is None else bisect_right(ordered, hi, key=_last_ts)
+                visits = ordered[start:stop] if ascending else ordered[start:stop][::-1]
+                if segment is not None:
+                    visits = tuple(v for v in visits if segment(v))
                 picked.extend(visits)
                 if wanted is not None and len(picked) >= wanted:
                     break
@@ -472,6 +472,10 @@ class Api:
         # 00:00:00 itself, so the inclusive upper bound needs no day beyond `end`
         days = [d for d in all_days if start <= d <= end]
         return days, lo, hi
+
+
+def _last_ts(v: Visit) -> int:
+    return v.last_ts
 
 
 def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

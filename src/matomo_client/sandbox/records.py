@@ -160,7 +160,14 @@ def now_utc() -> int:
 
 def page_url(site: c.SiteInfo, index: int, query: str = "") -> str:
     """Percent-encoded absolute URL of a page, as Matomo stores it."""
-    return site.main_url + quote(site.pages[index].path, safe="/") + query
+    key = (site.main_url, site.pages[index].path)
+    base = _PAGE_URLS.get(key)
+    if base is None:
+        base = _PAGE_URLS[key] = site.main_url + quote(site.pages[index].path, safe="/")
+    return base + query
+
+
+_PAGE_URLS: dict[tuple[str, str], str] = {}
 
 
 @contextmanager

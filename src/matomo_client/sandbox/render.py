@@ -84,8 +84,12 @@ def _pretty_date(d: datetime) -> str:
     return f"{_DAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
+def _clock(d: datetime) -> str:
+    return f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
+
+
 def _pretty_stamp(d: datetime) -> str:
-    return f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year} {d:%H:%M:%S}"
+    return f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year} {_clock(d)}"
 
 
 class _Details:
@@ -170,17 +174,17 @@ def render_visit(
         "goalConversions": conversions,
         "siteCurrency": site.currency,
         "siteCurrencySymbol": site.currency_symbol,
-        "serverDate": last_utc.strftime("%Y-%m-%d"),
+        "serverDate": last_utc.date().isoformat(),
         "visitServerHour": str(last_utc.hour),
         "lastActionTimestamp": visit.last_ts,
-        "lastActionDateTime": last_utc.strftime("%Y-%m-%d %H:%M:%S"),
+        "lastActionDateTime": f"{last_utc.date().isoformat()} {_clock(last_utc)}",
         "siteName": site.name,
         "serverTimestamp": visit.last_ts,
         "firstActionTimestamp": visit.first_ts,
-        "serverTimePretty": last_local.strftime("%H:%M:%S"),
+        "serverTimePretty": _clock(last_local),
         "serverDatePretty": _pretty_date(last_local),
         "serverDatePrettyFirstAction": _pretty_date(first_local),
-        "serverTimePrettyFirstAction": first_local.strftime("%H:%M:%S"),
+        "serverTimePrettyFirstAction": _clock(first_local),
         "userId": visit.user_id,
         "visitorType": visitor_type,
         "visitorTypeIcon": "plugins/Live/images/returningVisitor.png" if visit.returning else None,
@@ -264,7 +268,7 @@ def render_visit(
             "location": country,
             "latitude": None,
             "longitude": None,
-            "visitLocalTime": first_utc.strftime("%H:%M:%S"),
+            "visitLocalTime": _clock(first_utc),
             "visitLocalHour": str(first_utc.hour),
             "daysSinceLastVisit": days_last,
             "secondsSinceLastVisit": since_last,

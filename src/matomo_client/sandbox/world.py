@@ -30,6 +30,21 @@ __all__ = ["World"]
 DEFAULT_CACHED_VISITS = 120_000
 
 
+class _Day:
+    """A generated site-day: visits by idVisit, the latest last action, Live's order."""
+
+    __slots__ = ("by_last_action", "latest", "visits")
+
+    def __init__(self, visits: tuple[Visit, ...]) -> None:
+        self.visits = visits
+        self.latest = max((v.last_ts for v in visits), default=0)
+        self.by_last_action: tuple[Visit, ...] | None = None
+
+
+def _live_key(v: Visit) -> tuple[int, int]:
+    return v.last_ts, v.id_visit
+
+
 class World:
     """Sites and their visits for one configuration; days are generated on demand."""
 
@@ -54,8 +69,8 @@ class World:
         # id range per (site, day): ids grow with the day and stay unique in the world
         self._id_block = 10 ** max(3, len(str(visits_per_day * 4)))
         self._pool = {s.id: max(40, int(visits_per_day * s.volume * 5)) for s in sites}
-        # (site, day) -> (visits, latest last action), least recently used first
-        self._cache: OrderedDict[tuple[int, date], tuple[tuple[Visit, ...], int]] = OrderedDict()
+        # (site, day) -> generated day, least recently used first
+        self._cache: OrderedDict[tuple[int, date], _Day] = OrderedDict()
         self._cached_visits = 0
 
     # -- sites -------------------------------------------------------------------------
@@ -76,9 +91,10 @@ class World:
     # -- visits ------------------------------------------------------------------------
     def day_visits(self, id_site: int, day: date) -> tuple[Visit, ...]:
         """Compact visits whose last action falls on `day` (site-local), sorted by idVisit."""
-        full, latest = self._generated(id_site, day)
+        generated = self._generated(id_site, day)
+        full = generated.visits
         cutoff = self.cutoff
-        if cutoff is None or latest <= cutoff:
+        if cutoff is None or generated.latest <= cutoff:
             return full
         tz = self.sites[id_site].timezone
         start = local_midnight(day, tz)
@@ -89,6 +105,16 @@ class World:
             if seen is not None and seen.last_ts >= start:
                 out.append(seen)
         return tuple(out)
+
+    def live_order(self, id_site: int, day: date) -> tuple[Visit, ...]:
+        """`day_visits` sorted by (last action time, idVisit), the order Live pages in."""
+        generated = self._generated(id_site, day)
+        cutoff = self.cutoff
+        if cutoff is None or generated.latest <= cutoff:
+            if generated.by_last_action is None:
+                generated.by_last_action = tuple(sorted(generated.visits, key=_live_key))
+            return generated.by_last_action
+        return tuple(sorted(self.day_visits(id_site, day), key=_live_key))
 
     def day_is_final(self, id_site: int, day: date) -> bool:
         """Whether `day` can no longer change (safe to cache its aggregates)."""
@@ -111,20 +137,19 @@ class World:
         """The (site, day) pairs whose visits are in memory, least recently used first."""
         return list(self._cache)
 
-    def _generated(self, id_site: int, day: date) -> tuple[tuple[Visit, ...], int]:
+    def _generated(self, id_site: int, day: date) -> _Day:
         key = (id_site, day)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        visits = self._generate(id_site, day)
-        hit = (visits, max((v.last_ts for v in visits), default=0))
+        hit = _Day(self._generate(id_site, day))
         self._cache[key] = hit
-        self._cached_visits += len(visits)
+        self._cached_visits += len(hit.visits)
         # keep at least the day just generated, however big
         while self._cached_visits > self.max_cached_visits and len(self._cache) > 1:
-            _, (dropped, _) = self._cache.popitem(last=False)
-            self._cached_visits -= len(dropped)
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_visits -= len(dropped.visits)
         return hit
 
     def visit_count(self, id_site: int, day: date) -> int:
