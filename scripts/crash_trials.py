@@ -113,12 +113,16 @@ def trials(targets: list[str], n: int, seed: int, max_delay: float | None = None
     rnd = random.Random(seed)
     failures = killed = 0
     with tempfile.TemporaryDirectory(prefix="matomo-crash-") as tmp:
-        if max_delay is None:  # time one full run to spread the kills over its length
-            start = time.monotonic()
-            _run_child(os.path.join(tmp, "probe.duckdb"), None)
-            max_delay = time.monotonic() - start
-        full = max(max_delay, 0.5)
         for name in targets:
+            full = max_delay
+            if full is None:  # time one full run of this target: the kills spread over it
+                probe = os.path.join(tmp, f"probe-{name}", name)
+                os.makedirs(os.path.dirname(probe))
+                start = time.monotonic()
+                if _run_child(probe, None) != 0:
+                    raise SystemExit(f"a full export into {name} failed; no trials run")
+                full = time.monotonic() - start
+            full = max(full, 0.5)
             for i in range(n):
                 target = os.path.join(tmp, f"{name}-{i}", name)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
