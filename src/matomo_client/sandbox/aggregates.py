@@ -128,6 +128,7 @@ class Facts:
         self.nb_events = 0
         self.users: set[str] = set()
         self._visitor_days: list[array[int]] = []
+        self._days: list[DayFacts] = []  # rows not merged yet (VisitsSummary never needs them)
         self._rows: dict[str, Table] = {}
         self._goal_visits = [0, 0, 0]
         self._goal_rows: dict[str, Row] = {}
@@ -135,25 +136,31 @@ class Facts:
         self._visitors: set[int] | None = None
 
     def add(self, other: DayFacts) -> None:
-        """Merge one day into these facts (the day's rows are not modified)."""
+        """Add one day's counters now; its rows are merged when a report needs them."""
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.max_actions = max(self.max_actions, other.max_actions)
         self._visitor_days.append(other.visitor_ids)
         self.users.update(other.user_ids)
-        for table, rows in other.rows.items():
-            n_add, n_min, n_max, goals = _LAYOUTS[table]
-            mine = self._rows.setdefault(table, {})
-            for key, row in rows.items():
-                have = mine.get(key)
-                if have is None:
-                    mine[key] = _copy_row(row) if goals else row[:]
-                else:
-                    _merge_row(have, row, n_add, n_min, n_max, goals)
-        self._goal_visits[:] = map(add, self._goal_visits, other.goal_visits)
-        _merge_goals(self._goal_rows, other.goal_rows)
+        self._days.append(other)
         self._tables = None
         self._visitors = None
+
+    def _merge_days(self) -> None:
+        """Merge the rows of the days added since the last merge (days are not modified)."""
+        for day in self._days:
+            for table, rows in day.rows.items():
+                n_add, n_min, n_max, goals = _LAYOUTS[table]
+                mine = self._rows.setdefault(table, {})
+                for key, row in rows.items():
+                    have = mine.get(key)
+                    if have is None:
+                        mine[key] = _copy_row(row) if goals else row[:]
+                    else:
+                        _merge_row(have, row, n_add, n_min, n_max, goals)
+            self._goal_visits[:] = map(add, self._goal_visits, day.goal_visits)
+            _merge_goals(self._goal_rows, day.goal_rows)
+        self._days.clear()
 
     @property
     def visitors(self) -> set[int]:
@@ -166,6 +173,7 @@ class Facts:
     def tables(self) -> dict[str, dict[Any, Acc]]:
         """Keyed accumulators per table, as the report builders read them."""
         if self._tables is None:
+            self._merge_days()
             self._tables = {
                 table: {key: _ACC[table](row) for key, row in rows.items()}
                 for table, rows in self._rows.items()
@@ -175,6 +183,7 @@ class Facts:
     @property
     def goals(self) -> Acc:
         """Goals.get accumulators: visits (new/returning) and per goal, plain and suffixed."""
+        self._merge_days()
         all_visits, new, returning = self._goal_visits
         out: Acc = {
             "nb_visits": all_visits,

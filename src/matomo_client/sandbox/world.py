@@ -26,8 +26,8 @@ from .records import Visit, gc_paused, local_midnight
 
 __all__ = ["World"]
 
-#: visits kept generated in memory (about 0.5 KB each): a few busy days of every site
-DEFAULT_CACHED_VISITS = 120_000
+#: visits kept generated in memory (about 1 KB each): ten days of 5,000 visits
+DEFAULT_CACHED_VISITS = 50_000
 
 
 class _Day:
