@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -78,3 +79,32 @@ async def test_open_window_still_ends_on_an_empty_page(tmp_path: Path) -> None:
     pages = _live_requests(sb)
     assert len(pages) == 2
     assert pages[-1].get("minTimestamp")
+
+
+async def test_sql_sink_takes_waiting_windows_in_one_transaction(tmp_path: Path) -> None:
+    """Windows finished while the writer is busy share one transaction, and all land once."""
+    import time
+
+    from matomo_client.export import open_target
+
+    sb = Sandbox(SandboxConfig(seed=5, days=8, visits_per_day=20, today=TODAY))
+    first, last = TODAY - timedelta(days=6), TODAY - timedelta(days=1)
+    now = datetime(2024, 5, 15, 12, tzinfo=timezone.utc)
+    sink = open_target(str(tmp_path / "x.duckdb"))
+    calls: list[int] = []
+    write = sink.write_window
+
+    def slow_write(kind: str, records: Any, batches: Any) -> None:
+        calls.append(len(records))
+        time.sleep(0.2)  # a slow commit: the other windows finish meanwhile
+        write(kind, records, batches)
+
+    sink.write_window = slow_write  # type: ignore[method-assign]
+    async with _client(sb) as m:
+        summary = await export_visits(m, sites=[1], start=first, end=last, target=sink, now=now)
+    assert sum(calls) == 6
+    assert len(calls) < 6
+    assert summary.visits == sum(
+        len(sb.world.day_visits(1, first + timedelta(days=i))) for i in range(6)
+    )
+    assert not summary.mismatches

@@ -21,8 +21,9 @@ from ..errors import MatomoError
 from .errors import ExportApiError, ExportUsageError
 from .progress import ExportProgress, ExportSummary, ProgressCallback
 from .reconcile import reconcile_site
-from .schema import build_visit_batches
+from .schema import Batch, build_visit_batches
 from .sinks import DEFAULT_TARGET, Sink, open_target
+from .sinks.sql import SqlSink
 from .state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
 from .windows import DEFAULT_SETTLE, Window, plan_days, resolve_day, site_tz
 
@@ -98,6 +99,8 @@ class _Run:
         self.progress = progress
         self.summary = ExportSummary(kind, self.sink.target)
         self.write_lock = anyio.Lock()
+        # Visits windows waiting for the writer; SQL sinks take several in one transaction.
+        self._pending: list[tuple[WindowRecord, Batch, Batch]] = []
         self.failure: BaseException | None = None
         self._stats0 = self._stats()
 
@@ -156,6 +159,28 @@ class _Run:
         async with self.write_lock:
             return await anyio.to_thread.run_sync(fn, *args)
 
+    async def write_visits(self, rec: WindowRecord, visits: Batch, actions: Batch) -> None:
+        """Write one visits window with its record; return once it is committed.
+
+        A database transaction costs tens of milliseconds whatever its size (DuckDB: ~50 ms for
+        a window of 165 visits), so windows finished while the writer was busy go into the SQL
+        sink together, in one transaction: all of them or none are recorded. File sinks write
+        one part per window and gain nothing from this.
+        """
+        if not isinstance(self.sink, SqlSink):
+            await self.in_thread(self.sink.write_window, "visits", [rec], [visits, actions])
+            return
+        item = (rec, visits, actions)
+        self._pending.append(item)
+        async with self.write_lock:
+            if not any(p is item for p in self._pending):
+                return  # another window's call wrote it
+            items, self._pending = self._pending, []
+            merged = [_concat([i[1] for i in items]), _concat([i[2] for i in items])]
+            await anyio.to_thread.run_sync(
+                self.sink.write_window, "visits", [i[0] for i in items], merged
+            )
+
     async def open_sink(
         self, params: dict[str, Any], restart: bool
     ) -> dict[tuple[int, date], WindowRecord]:
@@ -197,6 +222,17 @@ class _Run:
         """Close the sink (shielded: runs even when the export is cancelled)."""
         with anyio.CancelScope(shield=True):
             await self.in_thread(self.sink.close)
+
+
+def _concat(batches: Sequence[Batch]) -> Batch:
+    """One batch holding the rows of `batches` (all of the same table), in order."""
+    if len(batches) == 1:
+        return batches[0]
+    out = Batch.empty(batches[0].table)
+    for b in batches:
+        for name, col in out.columns.items():
+            col.extend(b.columns[name])
+    return out
 
 
 async def _fetch_window(
@@ -302,7 +338,7 @@ async def export_visits(
                 actions=len(actions),
                 bounds=(window.start_ts, window.end_ts),
             )
-            await run.in_thread(run.sink.write_window, "visits", [rec], [visits, actions])
+            await run.write_visits(rec, visits, actions)
             records[(window.id_site, window.day)] = rec
             summary.windows_exported += 1
             summary.windows_open += rec.status == OPEN
