@@ -120,18 +120,38 @@ class Run:
         return self
 
 
+def _peak_rss_mb(pid: int) -> float | None:
+    """The process's own high-water RSS (VmHWM), or None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def run_process(args: Sequence[str], env: dict[str, str] | None = None) -> Run:
-    """Run a command, measuring its wall time and its own peak RSS (wait4's ru_maxrss)."""
+    """Run a command, measuring its wall time and its own peak RSS.
+
+    The peak is VmHWM read every 20 ms while the process runs (it only grows, so the last
+    reading is the peak up to then). wait4's ru_maxrss is not used: Linux carries it across
+    fork and exec, so a child would report this (large) benchmark process's peak.
+    """
     full_env = {**os.environ, "MATOMO_TOKEN": TOKEN, **(env or {})}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(args), stdout=out, stderr=err, env=full_env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = 0.0
+        while proc.poll() is None:
+            now = _peak_rss_mb(proc.pid)
+            if now is not None:
+                peak = max(peak, now)
+            time.sleep(0.02)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, out.read(), err.read())
+        return Run(seconds, peak, proc.returncode, out.read(), err.read())
 
 
 def matomo_cli(*args: str) -> list[str]:

@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     app = BenchApp(Sandbox(config), cache=a.cache, log=a.log)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", a.port))
     sys.stdout.write(f"http://127.0.0.1:{sock.getsockname()[1]}/\n")
     sys.stdout.flush()

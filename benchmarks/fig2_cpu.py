@@ -8,8 +8,9 @@ served by `replay.ReplayLive`, which answers instantly. Timed, in this process:
 * the floor: `orjson.loads` each page our export received, `orjson.dumps` each visit to a file;
 * the library paths without the exporter: `live.stream_raw` (raw dicts) and `live.stream`
   (pydantic `Visit` models), each visit written as a JSON line;
-* the exporter's stages one at a time over the same pages, and with `--profile` a pyinstrument
-  profile of the JSONL export (written to `benchmarks/results/fig2_profile.txt`).
+* with `--profile` (not in run_all: it doubles the time), the exporter's stages one at a time
+  over the same pages, and a pyinstrument profile of the JSONL export
+  (written to `benchmarks/results/fig2_profile.txt`).
 
 Run alone: .venv/bin/python benchmarks/fig2_cpu.py [--profile]
 """
@@ -174,7 +175,7 @@ def _profile(replay: ReplayLive, tmp: Path) -> list[str]:
 
 
 def run(profile: bool = False) -> Figure:
-    """Measure and return figure 2 (`profile`: also write the pyinstrument profile)."""
+    """Measure and return figure 2 (`profile`: also time each stage and profile the export)."""
     config = SandboxConfig(days=DAYS + 1, visits_per_day=VISITS_PER_DAY, today=TODAY)
     replay = ReplayLive.build(config, [1], _days(), rendered=RENDERED_DAYS)
     total = replay.visits
@@ -205,18 +206,20 @@ def run(profile: bool = False) -> Figure:
         for name, (t, n) in results.items():
             rows.append([name, n, round(t, 2), round(n / t), f"{floor_t / t:.2f}x"])
             data[name] = {"seconds": t, "visits": n, "visits_per_s": n / t, "vs_floor": floor_t / t}
-        stages = _stages(replay, tmp)
-        data["stages"] = dict(stages)
         notes = [
             f"{total:,} visits with their actions ({kb:.1f} KB of JSON each), page size "
             f"{PAGE_SIZE}; the exporter also builds the `actions` table (one row per action), "
             "keeps the state journal and (JSONL/Parquet) concatenates the per-window parts into "
             "the final files, which the floor does not.",
-            "Exporter stages alone, window by window over the same pages: "
-            + "; ".join(f"{name} {t:.2f} s" for name, t in stages)
-            + ".",
         ]
         if profile:
+            stages = _stages(replay, tmp)
+            data["stages"] = dict(stages)
+            notes.append(
+                "Exporter stages alone, window by window over the same pages: "
+                + "; ".join(f"{name} {t:.2f} s" for name, t in stages)
+                + "."
+            )
             hot = _profile(replay, tmp)
             data["profile_top"] = hot
             notes.append(
