@@ -4,10 +4,12 @@
     sb = Sandbox(SandboxConfig(seed=1, days=90, visits_per_day=50))
     transport = httpx.ASGITransport(app=sb.app)   # in-process, or serve() over HTTP
 
-Pieces: `world` generates visits lazily per (site, day); `aggregates` sums them into
-cached per-day facts; `reports`/`datatable` shape report rows; `api` dispatches methods
-with Matomo 5.11.2's validation and error texts; `app` is the ASGI layer with auth,
-faults and counters; `server` runs it under uvicorn.
+Pieces: `world` keeps the sites and a bounded cache of days, generated lazily per
+(site, day) by `generate` as compact `records`; `day_sums` sums a day and `aggregates`
+caches closed days and merges them into any period; `reports`, `referrer_reports` and
+`datatable` shape report rows; `render`/`render_actions` build Live's dicts; `api`
+dispatches methods with Matomo 5.11.2's validation and error texts; `app` is the ASGI
+layer with auth, faults and counters; `server` runs it under uvicorn.
 """
 
 from .app import LoggedRequest, Sandbox

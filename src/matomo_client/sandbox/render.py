@@ -1,52 +1,23 @@
 """Turn compact `Visit` records into the dicts `Live.getLastVisitsDetails` returns.
 
 Keys, their order and value kinds (int vs string vs null, presentation fields, icons)
-follow the rows recorded from Matomo 5.11.2. One quirk is kept on purpose: an action's
-`timestamp` and `serverTimePretty` are shifted by the site's UTC offset, while the visit's
-`lastActionTimestamp` / `serverTimestamp` are true UTC (visible on the Berlin site).
+follow the rows recorded from Matomo 5.11.2. The visit's `lastActionTimestamp` /
+`serverTimestamp` are true UTC; its actions are rendered by `render_actions.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from datetime import datetime, timezone
 from typing import Any
 
 from . import catalog as c
-from .records import (
-    CART,
-    DOWNLOAD,
-    EVENT,
-    GOAL,
-    ORDER,
-    OUTLINK,
-    PAGE,
-    SEARCH,
-    Action,
-    Order,
-    Visit,
-    page_url,
-    utc_offset,
-)
+from .formats import ICONS, MORPHEUS, clock, money, pretty_date, pretty_duration, utc
+from .records import CART, EVENT, ORDER, PAGE, SEARCH, Visit, utc_offset
+from .render_actions import render_actions
 
-__all__ = ["money", "pretty_duration", "render_visit"]
+__all__ = ["render_visit"]
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _TYPE_NAMES = {
     "direct": "Direct Entry",
     "search": "Search Engines",
@@ -55,41 +26,6 @@ _TYPE_NAMES = {
     "social": "Social Networks",
 }
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-_MORPHEUS = "plugins/Morpheus/images/"
-_ICONS = "plugins/Morpheus/icons/dist/"
-
-
-def money(value: float) -> int | float:
-    """A PHP-like JSON number: whole values print as integers."""
-    value = round(value, 2)
-    return int(value) if value == int(value) else value
-
-
-def pretty_duration(seconds: int) -> str:
-    """Matomo's short duration text: '0s', '48s', '3 min 32s', '1 hours 5 min'."""
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} hours {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs}s"
-    return f"{secs}s"
-
-
-def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
-
-
-def _pretty_date(d: datetime) -> str:
-    return f"{_DAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}"
-
-
-def _clock(d: datetime) -> str:
-    return f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
-
-
-def _pretty_stamp(d: datetime) -> str:
-    return f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year} {_clock(d)}"
 
 
 class _Details:
@@ -132,10 +68,10 @@ def render_visit(
     """The Matomo Live dict of one visit (`seed`: the world's, for the derived details)."""
     details = _Details(visit, seed)
     offset = utc_offset(visit.last_ts, site.timezone)
-    first_local = _utc(visit.first_ts + utc_offset(visit.first_ts, site.timezone))
-    last_local = _utc(visit.last_ts + offset)
-    last_utc = _utc(visit.last_ts)
-    first_utc = _utc(visit.first_ts)
+    first_local = utc(visit.first_ts + utc_offset(visit.first_ts, site.timezone))
+    last_local = utc(visit.last_ts + offset)
+    last_utc = utc(visit.last_ts)
+    first_utc = utc(visit.first_ts)
     ref = visit.referrer
     dev = c.DEVICES[visit.device]
     browser = c.BROWSERS[visit.browser]
@@ -170,32 +106,32 @@ def render_visit(
         "visitIp": details.ip,
         "visitorId": details.visitor_id,
         "fingerprint": details.fingerprint,
-        "actionDetails": _actions(visit, site, details) if with_actions else [],
+        "actionDetails": render_actions(visit, site, details.pageview_id) if with_actions else [],
         "goalConversions": conversions,
         "siteCurrency": site.currency,
         "siteCurrencySymbol": site.currency_symbol,
         "serverDate": last_utc.date().isoformat(),
         "visitServerHour": str(last_utc.hour),
         "lastActionTimestamp": visit.last_ts,
-        "lastActionDateTime": f"{last_utc.date().isoformat()} {_clock(last_utc)}",
+        "lastActionDateTime": f"{last_utc.date().isoformat()} {clock(last_utc)}",
         "siteName": site.name,
         "serverTimestamp": visit.last_ts,
         "firstActionTimestamp": visit.first_ts,
-        "serverTimePretty": _clock(last_local),
-        "serverDatePretty": _pretty_date(last_local),
-        "serverDatePrettyFirstAction": _pretty_date(first_local),
-        "serverTimePrettyFirstAction": _clock(first_local),
+        "serverTimePretty": clock(last_local),
+        "serverDatePretty": pretty_date(last_local),
+        "serverDatePrettyFirstAction": pretty_date(first_local),
+        "serverTimePrettyFirstAction": clock(first_local),
         "userId": visit.user_id,
         "visitorType": visitor_type,
         "visitorTypeIcon": "plugins/Live/images/returningVisitor.png" if visit.returning else None,
         "visitConverted": 1 if conversions else 0,
-        "visitConvertedIcon": _MORPHEUS + "goal.svg" if conversions else None,
+        "visitConvertedIcon": MORPHEUS + "goal.svg" if conversions else None,
         "visitCount": details.visit_count,
         "visitEcommerceStatus": ecommerce_status,
         "visitEcommerceStatusIcon": (
             None
             if ecommerce_status == "none"
-            else _MORPHEUS + ("ecommerceOrder.svg" if orders else "ecommerceAbandonedCart.svg")
+            else MORPHEUS + ("ecommerceOrder.svg" if orders else "ecommerceAbandonedCart.svg")
         ),
         "daysSinceFirstVisit": days_first,
         "secondsSinceFirstVisit": since_first,
@@ -221,30 +157,30 @@ def render_visit(
         "languageCode": language,
         "language": f"Language code {language}",
         "deviceType": dev[0],
-        "deviceTypeIcon": f"{_ICONS}devices/{dev[0].lower()}.png",
+        "deviceTypeIcon": f"{ICONS}devices/{dev[0].lower()}.png",
         "deviceBrand": dev[1],
         "deviceModel": dev[2],
         "operatingSystem": f"{dev[3]} {os_version}".strip(),
         "operatingSystemName": dev[3],
-        "operatingSystemIcon": f"{_ICONS}os/{dev[4]}.png",
+        "operatingSystemIcon": f"{ICONS}os/{dev[4]}.png",
         "operatingSystemCode": dev[4],
         "operatingSystemVersion": os_version,
         "browserFamily": browser[2],
         "browserFamilyDescription": browser[3],
         "browser": f"{browser[0]} {browser[1]}",
         "browserName": browser[0],
-        "browserIcon": f"{_ICONS}browsers/{visit.browser}.png",
+        "browserIcon": f"{ICONS}browsers/{visit.browser}.png",
         "browserCode": visit.browser,
         "browserVersion": browser[1],
     }
     if ref.type == "search":
         engine = next(e for e in c.SEARCH_ENGINES if e[0] == ref.name)
         out["referrerSearchEngineUrl"] = engine[1]
-        out["referrerSearchEngineIcon"] = f"{_ICONS}searchEngines/{engine[2]}.png"
+        out["referrerSearchEngineIcon"] = f"{ICONS}searchEngines/{engine[2]}.png"
     elif ref.type == "social":
         host = dict(c.SOCIALS)[ref.name]
         out["referrerSocialNetworkUrl"] = host
-        out["referrerSocialNetworkIcon"] = f"{_ICONS}socials/{host}.png"
+        out["referrerSocialNetworkIcon"] = f"{ICONS}socials/{host}.png"
     if site.ecommerce:
         order_items = sum(o.quantity for o in orders)
         cart_items = sum(o.quantity for o in carts)
@@ -261,14 +197,14 @@ def render_visit(
             "continentCode": continent_code,
             "country": country,
             "countryCode": country_code,
-            "countryFlag": f"{_ICONS}flags/{country_code}.png",
+            "countryFlag": f"{ICONS}flags/{country_code}.png",
             "region": None,
             "regionCode": None,
             "city": None,
             "location": country,
             "latitude": None,
             "longitude": None,
-            "visitLocalTime": _clock(first_utc),
+            "visitLocalTime": clock(first_utc),
             "visitLocalHour": str(first_utc.hour),
             "daysSinceLastVisit": days_last,
             "secondsSinceLastVisit": since_last,
@@ -276,8 +212,8 @@ def render_visit(
             "plugins": "cookie, pdf" if desktop else "",
             "pluginsIcons": (
                 [
-                    {"pluginIcon": f"{_ICONS}plugins/cookie.png", "pluginName": "cookie"},
-                    {"pluginIcon": f"{_ICONS}plugins/pdf.png", "pluginName": "pdf"},
+                    {"pluginIcon": f"{ICONS}plugins/cookie.png", "pluginName": "cookie"},
+                    {"pluginIcon": f"{ICONS}plugins/pdf.png", "pluginName": "pdf"},
                 ]
                 if desktop
                 else None
@@ -287,230 +223,3 @@ def render_visit(
     if site.custom_dimensions:
         out["dimension1"] = "returning" if visit.returning else "new"
     return out
-
-
-def _actions(visit: Visit, site: c.SiteInfo, details: _Details) -> list[dict[str, Any]]:
-    out = []
-    acts = visit.actions
-    current_url: str | None = None
-    current_pid = 0
-    pageview = ""
-    # one UTC offset per visit unless it spans a DST change
-    offset: int | None = utc_offset(visit.first_ts, site.timezone)
-    if utc_offset(visit.last_ts, site.timezone) != offset:
-        offset = None
-    for i, a in enumerate(acts):
-        shifted = a.ts + (utc_offset(a.ts, site.timezone) if offset is None else offset)
-        stamp = _pretty_stamp(_utc(shifted))
-        # a goal reached on a page view carries that page view's id
-        goal_pageview = pageview if a.kind == GOAL and i and acts[i - 1].kind == PAGE else None
-        if a.kind in (PAGE, SEARCH):
-            pageview = details.pageview_id()
-        if a.kind == PAGE:
-            current_url = page_url(site, a.ref, a.query)
-            current_pid = a.ref + 1
-            page_row = _page(a, acts[i + 1 :], site, current_url, stamp, shifted, pageview)
-            page_row["pageId"] = visit.id_visit * 64 + i
-            out.append(page_row)
-        elif a.kind in (DOWNLOAD, OUTLINK):
-            url = (site.downloads if a.kind == DOWNLOAD else site.outlinks)[a.ref]
-            icon = "download" if a.kind == DOWNLOAD else "link"
-            row: dict[str, Any] = {
-                "type": "download" if a.kind == DOWNLOAD else "outlink",
-                "url": url,
-                "pageTitle": None,
-                "pageIdAction": 1000 + a.ref + (100 if a.kind == OUTLINK else 0),
-                "idpageview": "",
-                "serverTimePretty": stamp,
-                "pageId": visit.id_visit * 64 + i,
-                "pageviewPosition": a.position,
-                "icon": f"{_MORPHEUS}{icon}.png",
-                "iconSVG": f"{_MORPHEUS}{icon}.svg",
-                "title": "Download" if a.kind == DOWNLOAD else "Outlink",
-                "subtitle": url,
-                "timestamp": shifted,
-            }
-            _dim(row, site, None)
-            out.append(row)
-        elif a.kind == EVENT:
-            category, action, name, value = c.EVENTS[a.ref]
-            row = {
-                "type": "event",
-                "url": current_url,
-                "pageIdAction": current_pid,
-                "idpageview": "",
-                "serverTimePretty": stamp,
-                "pageId": visit.id_visit * 64 + i,
-                "eventCategory": category,
-                "eventAction": action,
-                "pageviewPosition": a.position,
-                "timestamp": shifted,
-                "icon": f"{_MORPHEUS}event.png",
-                "iconSVG": f"{_MORPHEUS}event.svg",
-                "title": "Event",
-                "subtitle": f'Category: "{category}\', Action: "{action}"',
-                "eventName": name,
-            }
-            if value is not None:
-                row["eventValue"] = money(value)
-            _dim(row, site, None)
-            out.append(row)
-        elif a.kind == SEARCH:
-            keyword, category = c.SITE_SEARCH_KEYWORDS[a.ref]
-            row = {
-                "type": "search",
-                "url": None,
-                "pageIdAction": None,
-                "idpageview": pageview,
-                "serverTimePretty": stamp,
-                "pageId": visit.id_visit * 64 + i,
-                "siteSearchKeyword": keyword,
-                "siteSearchCategory": category,
-                "siteSearchCount": a.ref % 3 * 4,
-                "pageviewPosition": a.position,
-                "icon": f"{_MORPHEUS}search.png",
-                "iconSVG": f"{_MORPHEUS}search.svg",
-                "title": "Site Search",
-                "subtitle": keyword,
-                "timestamp": shifted,
-            }
-            _dim(row, site, None)
-            out.append(row)
-        elif a.kind == GOAL:
-            goal_name, revenue = next((g[1], g[2]) for g in site.goals if g[0] == a.ref)
-            row = {
-                "type": "goal",
-                "goalName": goal_name,
-                "goalId": a.ref,
-                "idpageview": goal_pageview or None,
-                "revenue": money(revenue),
-                "goalPageId": visit.id_visit * 64 + i - 1,
-                "serverTimePretty": stamp,
-                "url": current_url,
-                **_ref_fields(visit),
-                "icon": f"{_MORPHEUS}goal.png",
-                "iconSVG": f"{_MORPHEUS}goal.svg",
-                "title": "Goal conversion",
-                "subtitle": goal_name,
-                "timestamp": shifted,
-            }
-            _dim(row, site, None)
-            out.append(row)
-        elif a.order is not None:
-            out.append(_ecommerce(a, a.order, visit, site, stamp, shifted))
-    return out
-
-
-def _page(
-    a: Action,
-    rest: tuple[Action, ...],
-    site: c.SiteInfo,
-    url: str,
-    stamp: str,
-    shifted: int,
-    pageview: str,
-) -> dict[str, Any]:
-    page = site.pages[a.ref]
-    nxt = next((b for b in rest if b.ts > a.ts), None)
-    spent = nxt.ts - a.ts if nxt is not None else 0
-    row: dict[str, Any] = {
-        "type": "action",
-        "url": url,
-        "pageTitle": page.title,
-        "pageIdAction": a.ref + 1 + (500 if a.query else 0),
-        "idpageview": pageview,
-        "serverTimePretty": stamp,
-        "pageId": 0,
-    }
-    product = next((p for p in c.PRODUCTS if p.sku == page.product), None)
-    if product is not None:
-        row["productViewPrice"] = money(product.price)
-        row["productViewName"] = product.name
-        row["productViewSku"] = product.sku
-    if a.perf is not None:
-        total = sum(a.perf)
-        row["pageLoadTime"] = f"{total / 1000:.2f}s"
-    row["timeSpent"] = spent
-    row["timeSpentPretty"] = pretty_duration(spent)
-    if a.perf is not None:
-        row["pageLoadTimeMilliseconds"] = sum(a.perf)
-    row.update(
-        {
-            "pageviewPosition": a.position,
-            "title": page.title,
-            "subtitle": url,
-            "icon": "",
-            "iconSVG": f"{_MORPHEUS}action.svg",
-            "timestamp": shifted,
-        }
-    )
-    if product is not None:
-        row["productViewCategories"] = list(product.categories)
-    _dim(row, site, page.kind)
-    return row
-
-
-def _dim(row: dict[str, Any], site: c.SiteInfo, value: str | None) -> None:
-    if site.custom_dimensions:
-        row["dimension2"] = value
-
-
-def _ref_fields(visit: Visit) -> dict[str, Any]:
-    ref = visit.referrer
-    if ref.type == "direct":
-        return {"referrerType": "direct", "referrerName": None, "referrerKeyword": None}
-    return {"referrerType": ref.type, "referrerName": ref.name, "referrerKeyword": ref.keyword}
-
-
-def _ecommerce(
-    a: Action, order: Order, visit: Visit, site: c.SiteInfo, stamp: str, shifted: int
-) -> dict[str, Any]:
-    details: list[dict[str, Any]] = []
-    for index, qty in order.items:
-        p = c.PRODUCTS[index]
-        details.append(
-            {
-                "itemSKU": p.sku,
-                "itemName": p.name,
-                "itemCategory": p.categories[0],
-                "price": money(p.price),
-                "quantity": qty,
-                "categories": list(p.categories),
-            }
-        )
-    names = ", ".join(d["itemName"] for d in details)
-    revenue = money(order.revenue)
-    subtitle = f"{site.currency_symbol}{revenue} revenue - {order.quantity} items: {names})"
-    row: dict[str, Any] = {
-        "type": "ecommerceOrder" if a.kind == ORDER else "ecommerceAbandonedCart"
-    }
-    if a.kind == ORDER:
-        row.update(
-            {
-                "orderId": order.order_id,
-                "revenue": revenue,
-                "revenueSubTotal": money(order.subtotal),
-                "revenueTax": money(order.tax),
-                "revenueShipping": money(order.shipping),
-                "revenueDiscount": money(order.discount),
-            }
-        )
-    else:
-        row["revenue"] = revenue
-    name = "ecommerceOrder" if a.kind == ORDER else "ecommerceAbandonedCart"
-    row.update(
-        {
-            "items": order.quantity,
-            "serverTimePretty": stamp,
-            "idpageview": None,
-            **_ref_fields(visit),
-            "itemDetails": details,
-            "icon": f"{_MORPHEUS}{name}.png",
-            "iconSVG": f"{_MORPHEUS}{name}.svg",
-            "title": f"Ordered ({order.order_id})" if a.kind == ORDER else "Abandoned Cart",
-            "subtitle": subtitle,
-            "timestamp": shifted,
-        }
-    )
-    _dim(row, site, None)
-    return row

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from . import catalog as c
 from .aggregates import Acc, Facts, merge_acc
-from .render import money
+from .formats import money
 
 __all__ = [
     "Builder",

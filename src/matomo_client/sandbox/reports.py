@@ -18,9 +18,9 @@ from urllib.parse import quote, quote_plus, unquote
 from . import catalog as c
 from .aggregates import Acc, Facts, merge_acc
 from .datatable import percent
+from .formats import money
 from .records import page_url
 from .referrer_reports import REFERRER_BUILDERS
-from .render import money
 from .report_rows import (
     Builder,
     Row,
@@ -67,7 +67,7 @@ def summary_object(f: Facts, kind: str, format_metrics: str = "bc") -> dict[str,
     out["nb_actions_per_visit"] = int(per_visit) if per_visit == int(per_visit) else per_visit
     avg = round(f.sum_visit_length / visits) if visits else 0
     if format_metrics in ("1", "all"):
-        from .render import pretty_duration
+        from .formats import pretty_duration
 
         out["avg_time_on_site"] = pretty_duration(avg)
     else:
