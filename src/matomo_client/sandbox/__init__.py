@@ -13,7 +13,7 @@ layer with auth, faults and counters; `server` runs it under uvicorn.
 """
 
 from .app import LoggedRequest, Sandbox
-from .config import Faults, SandboxConfig
+from .config import Faults, SandboxConfig, parse_viewers
 from .server import serve
 
-__all__ = ["Faults", "LoggedRequest", "Sandbox", "SandboxConfig", "serve"]
+__all__ = ["Faults", "LoggedRequest", "Sandbox", "SandboxConfig", "parse_viewers", "serve"]

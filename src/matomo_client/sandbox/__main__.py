@@ -10,7 +10,7 @@ import argparse
 import contextlib
 from datetime import date
 
-from .config import Faults
+from .config import Faults, parse_viewers
 from .server import serve
 
 
@@ -36,7 +36,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--live-traffic", action="store_true")
     p.add_argument("--accept-token-in-get", action="store_true")
     p.add_argument("--live-disabled-site", type=int, action="append", default=[])
+    p.add_argument(
+        "--viewer",
+        action="append",
+        default=[],
+        metavar="TOKEN:ID[,ID...]",
+        help="another token, with view access to these sites only (repeatable)",
+    )
     a = p.parse_args(argv)
+    try:
+        viewers = parse_viewers(a.viewer)
+    except ValueError as e:
+        p.error(f"--viewer: {e}")
+    if a.token in viewers:
+        p.error("--viewer: a viewer's token must differ from --token")
     faults = Faults(
         error_5xx_rate=a.fault_rate,
         rate_429=a.rate_429,
@@ -61,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             live_traffic=a.live_traffic,
             accept_token_in_get=a.accept_token_in_get,
             live_disabled_sites=frozenset(a.live_disabled_site),
+            viewers=viewers,
         )
 
 

@@ -1,7 +1,8 @@
 """The Reporting API dispatcher: `module=API&method=Module.action` to a decoded JSON value.
 
 `Api.call(params, access)` validates like Matomo 5.11.2 (method syntax, plugin, method,
-access, idSite, period, date; recorded cases 192-218) and runs the method. Failures raise
+access, idSite, period, date; recorded cases 192-218) and runs the method. `Access` is the
+super user, a viewer of some sites (recorded cases 012, 157, 201-203) or anonymous. Failures raise
 `ApiFailure(message, status)`; `app.py` renders them. Values are plain JSON data, shaped
 as recorded: Maps keyed by site then period, `[]` for empty periods inside a Map.
 """
@@ -88,6 +89,21 @@ _OWN_SUBTABLE_METHOD = frozenset(
         "Referrers.getSocials",
     }
 )
+# super-user-only methods of a stock Matomo 5 (`Piwik::checkUserHasSuperUserAccess()` first
+# thing in the method): anyone else gets this 401 (recorded 203); the sandbox runs only some
+_SUPERUSER_ONLY = frozenset(
+    {
+        "API.getPhpVersion",
+        "SitesManager.addSite",
+        "SitesManager.deleteSite",
+        "SitesManager.getAllSites",
+        "SitesManager.getAllSitesId",
+    }
+)
+_NEED_SUPERUSER = "You can't access this resource as it requires a 'superuser' access."
+_NEED_SOME_VIEW = (
+    "You can't access this resource as it requires view access for at least one website."
+)
 _LIVE_OFF = (
     "Visits log is deactivated in website settings. A user with at least admin access can "
     "enable this feature in the settings for this website (idSite={})."
@@ -96,9 +112,17 @@ _LIVE_OFF = (
 
 @dataclass(frozen=True)
 class Access:
-    """Who is calling: the super user (valid token) or anonymous (no token)."""
+    """Who is calling: the super user, a viewer of `sites`, or anonymous (no sites)."""
 
     superuser: bool
+    sites: frozenset[int] = frozenset()
+
+    def can_view(self, id_site: int) -> bool:
+        """Whether this caller has at least view access to `id_site`."""
+        return self.superuser or id_site in self.sites
+
+    def __repr__(self) -> str:
+        return f"Access(superuser={self.superuser}, sites={sorted(self.sites)})"
 
 
 class Api:
@@ -141,6 +165,8 @@ class Api:
         module, dot, action = method.partition(".")
         if not dot or not module or not action or "." in action:
             raise ApiFailure("The method name is invalid. Expected 'module.methodName'")
+        if method in _SUPERUSER_ONLY and not access.superuser:
+            raise ApiFailure(_NEED_SUPERUSER, 401)
         handler = self._methods.get(method)
         if handler is None:
             if module not in _KNOWN_PLUGINS:
@@ -158,14 +184,11 @@ class Api:
         if raw is None or raw.strip() == "":
             raise ApiFailure("Please specify a value for 'idSite'.", 400)
         raw = raw.strip()
-        if raw == "all":
-            if not access.superuser:
-                raise ApiFailure(
-                    "You can't access this resource as it requires view access for at least "
-                    "one website.",
-                    401,
-                )
-            return sorted(self.world.sites), True
+        if raw == "all":  # every site the caller can view, always keyed by site
+            visible = self._visible_sites(access)
+            if not visible:
+                raise ApiFailure(_NEED_SOME_VIEW, 401)
+            return visible, True
         ids = []
         for part in raw.split(","):
             part = part.strip()
@@ -173,7 +196,7 @@ class Api:
                 raise ApiFailure("Website IDs could not be read from the request, ie. idSite=")
             ids.append(int(part))
         for id_site in ids:
-            if not access.superuser:
+            if not access.can_view(id_site):
                 raise ApiFailure(
                     "You can't access this resource as it requires 'view' access for the "
                     f"website id = {id_site}.",
@@ -187,12 +210,11 @@ class Api:
         return ids, len(ids) > 1
 
     def _require_view(self, access: Access) -> None:
-        if not access.superuser:
-            raise ApiFailure(
-                "You can't access this resource as it requires view access for at least one "
-                "website.",
-                401,
-            )
+        if not access.superuser and not access.sites:
+            raise ApiFailure(_NEED_SOME_VIEW, 401)
+
+    def _visible_sites(self, access: Access) -> list[int]:
+        return sorted(i for i in self.world.sites if access.can_view(i))
 
     # -- API / SitesManager --------------------------------------------------------------
     def _version(self, params: Mapping[str, str], access: Access) -> Any:
@@ -205,9 +227,9 @@ class Api:
         limit, offset = limit_and_offset(params)
         return rows[offset:] if limit < 0 else rows[offset : offset + limit]
 
-    def _site_row(self, id_site: int) -> dict[str, Any]:
+    def _site_row(self, id_site: int, access: Access) -> dict[str, Any]:
         s = self.world.site(id_site)
-        return {
+        row = {
             "idsite": s.id,
             "name": s.name,
             "description": "",
@@ -231,20 +253,21 @@ class Api:
             "timezone_name": s.timezone_name,
             "currency_name": s.currency_name,
         }
+        if not access.superuser:  # other users' logins stay hidden (recorded 012)
+            del row["creator_login"]
+        return row
 
     def _sites(self, params: Mapping[str, str], access: Access) -> Any:
-        if not access.superuser:
-            return []
-        rows = [self._site_row(i) for i in sorted(self.world.sites)]
+        rows = [self._site_row(i, access) for i in self._visible_sites(access)]
         limit, offset = limit_and_offset(params)
         return rows[offset:] if limit < 0 else rows[offset : offset + limit]
 
     def _site_ids(self, params: Mapping[str, str], access: Access) -> Any:
-        return sorted(self.world.sites) if access.superuser else []
+        return self._visible_sites(access)
 
     def _site_from_id(self, params: Mapping[str, str], access: Access) -> Any:
         ids, _ = self._site_ids_param(params, access)
-        return self._site_row(ids[0])
+        return self._site_row(ids[0], access)
 
     def _bulk(self, params: Mapping[str, str], access: Access) -> Any:
         entries = sorted(

@@ -1,6 +1,7 @@
 """The ASGI application: HTTP in, Matomo-shaped answers and injected faults out.
 
-`Sandbox(config)` owns the world, the API dispatcher, the seeded fault generator and the
+`Sandbox(config)` owns the world, the API dispatcher, the seeded fault generator, the
+viewer tokens (`viewers`, which tests may change between runs to grant access) and the
 counters tests read (`request_count`, `requests`, `max_in_flight`). `sandbox.app` is a
 plain ASGI callable (no framework), usable by uvicorn or `httpx.ASGITransport`; sleeping
 goes through `anyio.sleep` so it runs under asyncio and trio alike.
@@ -111,6 +112,8 @@ class Sandbox:
             seed=cfg.seed, days=cfg.days, visits_per_day=cfg.visits_per_day, today=today
         )
         self.api = Api(self.world, cfg.live_disabled_sites)
+        # token -> ids of the sites it may view; a plain dict so tests can grant access later
+        self.viewers: dict[str, frozenset[int]] = dict(cfg.viewers)
         self.request_count = 0
         self.requests: list[LoggedRequest] = []
         self.in_flight = 0
@@ -229,27 +232,32 @@ class Sandbox:
             return "truncated", None
         return None, None
 
+    def _user(self, token: str) -> Access | None:
+        """The access `token` grants: the super user's, a viewer's, or None (unknown token)."""
+        if token == self.config.token:
+            return Access(True)
+        sites = self.viewers.get(token)
+        return None if sites is None else Access(False, frozenset(sites))
+
     def _access(
         self, scope: Scope, query: dict[str, str], form: dict[str, str]
     ) -> Access | ApiFailure:
-        token = self.config.token
         bearer = None
         for name, value in scope.get("headers", []):
             if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
                 bearer = value[7:].decode("latin-1").strip()
         if bearer is not None:
-            return Access(True) if bearer == token else ApiFailure(_INVALID, 401)
+            return self._user(bearer) or ApiFailure(_INVALID, 401)
         if "token_auth" in query:
             value = query["token_auth"]
             if value == "anonymous":
                 return Access(False)
-            if value == token and self.config.accept_token_in_get:
-                return Access(True)
-            return ApiFailure(_POST_ONLY, 401)
+            user = self._user(value) if self.config.accept_token_in_get else None
+            return user or ApiFailure(_POST_ONLY, 401)
         value = form.get("token_auth")
         if value is None or value in ("", "anonymous"):
             return Access(False)
-        return Access(True) if value == token else ApiFailure(_INVALID, 401)
+        return self._user(value) or ApiFailure(_INVALID, 401)
 
     def _dispatch(
         self, scope: Scope, query: dict[str, str], form: dict[str, str], params: dict[str, str]

@@ -6,10 +6,12 @@ world and the tests without anyone changing it under the others' feet.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 
-__all__ = ["Faults", "SandboxConfig"]
+__all__ = ["Faults", "SandboxConfig", "parse_viewers"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class SandboxConfig:
     visible once the real clock passes them, as on a real server. `live_traffic` instead
     advances a virtual clock by `live_step_s` seconds per request, so new visits arrive
     and visits in progress grow while a client pages (deterministic per request sequence).
+
+    `viewers` maps more tokens to the site ids each may view, like Matomo users with view
+    access to some sites only: they see those sites and get Matomo's 401 for any other
+    site and for super-user methods. The super user's `token` cannot also be a viewer's.
     """
 
     seed: int = 1
@@ -78,6 +84,10 @@ class SandboxConfig:
     live_step_s: int = 300
     accept_token_in_get: bool = False
     live_disabled_sites: frozenset[int] = frozenset()
+    # not hashed: a mapping is not hashable (configs compare equal field by field still)
+    viewers: Mapping[str, frozenset[int]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -92,11 +102,40 @@ class SandboxConfig:
             raise ValueError("live_step_s must be >= 1")
         # accept any iterable of ints for convenience, store a frozenset
         object.__setattr__(self, "live_disabled_sites", frozenset(self.live_disabled_sites))
+        viewers: dict[str, frozenset[int]] = {}
+        for token, sites in self.viewers.items():
+            # messages name the viewer by position: tokens never appear in them
+            which = f"viewer #{len(viewers) + 1}"
+            if not token or token == "anonymous":
+                raise ValueError(f"{which}: the token must not be empty or 'anonymous'")
+            if token == self.token:
+                raise ValueError(f"{which}: the token is the super user's token")
+            ids = frozenset(sites)
+            if any(isinstance(i, bool) or not isinstance(i, int) or i < 1 for i in ids):
+                raise ValueError(f"{which}: site ids must be integers >= 1")
+            viewers[token] = ids
+        object.__setattr__(self, "viewers", MappingProxyType(viewers))
 
     def __repr__(self) -> str:
         # never show the token, even in a test failure
         return (
             f"SandboxConfig(seed={self.seed}, days={self.days}, "
             f"visits_per_day={self.visits_per_day}, today={self.today!r}, "
-            f"live_traffic={self.live_traffic}, faults={self.faults!r})"
+            f"live_traffic={self.live_traffic}, faults={self.faults!r}, "
+            f"viewers={sorted(sorted(sites) for sites in self.viewers.values())})"
         )
+
+
+def parse_viewers(specs: Iterable[str]) -> dict[str, frozenset[int]]:
+    """`--viewer TOKEN:ID[,ID...]` values to `SandboxConfig.viewers` (a repeated token adds sites).
+
+    Raises ValueError with a message that never repeats the token.
+    """
+    viewers: dict[str, frozenset[int]] = {}
+    for n, spec in enumerate(specs, start=1):
+        token, sep, ids = spec.rpartition(":")
+        parts = [p.strip() for p in ids.split(",")]
+        if not sep or not token or not all(p.isdigit() and int(p) >= 1 for p in parts):
+            raise ValueError(f"viewer #{n}: expected TOKEN:ID[,ID...] with site ids >= 1")
+        viewers[token] = viewers.get(token, frozenset()) | {int(p) for p in parts}
+    return viewers

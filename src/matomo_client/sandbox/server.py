@@ -23,7 +23,8 @@ def serve(
     """Run a sandbox on `host:port` (0 picks a free port) until interrupted.
 
     `options` are `SandboxConfig` fields (seed, days, visits_per_day, token, faults, ...).
-    The first line printed is the base URL, the second the token to use.
+    The first line printed is the base URL, the second the super user's token, then one
+    line per viewer with the sites it sees (never its token: whoever chose it knows it).
     """
     import uvicorn
 
@@ -39,6 +40,8 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     stream.write(f"Matomo sandbox listening on http://{shown}:{bound_port}/\n")
     stream.write(f"token: {sandbox.config.token}\n")
+    for n, sites in enumerate(sandbox.config.viewers.values(), start=1):
+        stream.write(f"viewer #{n}: view access to sites {','.join(map(str, sorted(sites)))}\n")
     stream.flush()
     config = uvicorn.Config(sandbox.app, log_level=log_level, lifespan="on", interface="asgi3")
     uvicorn.Server(config).run(sockets=[sock])
