@@ -16,6 +16,8 @@ from matomo_client.sandbox import Sandbox, SandboxConfig
 
 RECORDED = Path(__file__).parent.parent / "recorded"
 TOKEN = "sandbox-token"
+#: the recorded user `viewer`, with view access to site 2 only
+VIEWER_TOKEN = "viewer-token-site2"
 #: the recorded server's clock and data span (2026-09-30 .. 2026-11-29)
 RECORDED_TODAY = date(2026, 11, 29)
 RECORDED_DAYS = 61

@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 import pytest
-from sandbox_support import TOKEN, client_for, load_case, recorded_config, shape_mismatches
+from sandbox_support import (
+    TOKEN,
+    VIEWER_TOKEN,
+    client_for,
+    load_case,
+    recorded_config,
+    shape_mismatches,
+)
 
 from matomo_client.sandbox import Sandbox
 
@@ -44,8 +51,19 @@ ERRORS = [
     182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199,
     200, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 217, 218, 219, 222, 223, 224,
 ]  # fmt: skip
+# as user `viewer`, who sees site 2 only
+VIEWER = [12, 157, 201, 202, 203]
 CASES = (
-    VISITS_SUMMARY + LIVE + ACTIONS + REFERRERS + UNTYPED + API_AND_SITES + BULK + SITE3 + ERRORS
+    VISITS_SUMMARY
+    + LIVE
+    + ACTIONS
+    + REFERRERS
+    + UNTYPED
+    + API_AND_SITES
+    + BULK
+    + SITE3
+    + ERRORS
+    + VIEWER
 )
 
 
@@ -56,7 +74,7 @@ def _sandbox(accept_token_in_get: bool) -> Sandbox:
     """One sandbox per token policy for the whole module (answers do not depend on history)."""
     if accept_token_in_get not in _SANDBOXES:
         _SANDBOXES[accept_token_in_get] = Sandbox(
-            recorded_config(accept_token_in_get=accept_token_in_get)
+            recorded_config(accept_token_in_get=accept_token_in_get, viewers={VIEWER_TOKEN: {2}})
         )
     return _SANDBOXES[accept_token_in_get]
 
@@ -74,6 +92,8 @@ def _request_parts(
     token: str | None = TOKEN
     if "invalid token" in auth:
         token = "f" * 32
+    elif "user 'viewer'" in auth:
+        token = VIEWER_TOKEN
     elif auth.startswith("no token"):
         token = None
     in_get = request["http_method"] == "GET"
