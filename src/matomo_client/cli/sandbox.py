@@ -55,6 +55,14 @@ __all__ = ["sandbox"]
     metavar="ID",
     help="Answer Live requests for this site with 'Visits log is deactivated' (repeatable).",
 )
+@click.option(
+    "--viewer",
+    "viewer_specs",
+    multiple=True,
+    metavar="TOKEN:ID[,ID...]",
+    help="Another token, with view access to these sites only: Matomo's 401 for other sites "
+    "and for super-user methods (repeatable).",
+)
 @debug_option
 def sandbox(
     host: str,
@@ -67,6 +75,7 @@ def sandbox(
     fault_rate: float,
     live_traffic: bool,
     live_disabled: tuple[int, ...],
+    viewer_specs: tuple[str, ...],
 ) -> None:
     """Serve a Matomo-compatible API with synthetic data, for tests and demos.
 
@@ -78,8 +87,14 @@ def sandbox(
       matomo sandbox --port 8765 &
       MATOMO_URL=http://127.0.0.1:8765/ MATOMO_TOKEN=sandbox-token matomo check
     """
-    from matomo_client.sandbox import Faults, serve
+    from matomo_client.sandbox import Faults, parse_viewers, serve
 
+    try:
+        viewers = parse_viewers(viewer_specs)
+    except ValueError as e:
+        raise UserError(f"--viewer: {e}") from None
+    if token in viewers:
+        raise UserError("--viewer: a viewer's token must differ from --token")
     try:
         serve(
             host,
@@ -92,6 +107,7 @@ def sandbox(
             faults=Faults(error_5xx_rate=fault_rate),
             live_traffic=live_traffic,
             live_disabled_sites=frozenset(live_disabled),
+            viewers=viewers,
         )
     except OSError as e:
         raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
