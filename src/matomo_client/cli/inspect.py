@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -13,7 +12,8 @@ from rich.table import Table
 
 from matomo_client import Params, Site
 from matomo_client._core.url import check_method
-from matomo_client.errors import ApiError, ApiErrorKind, MatomoError, scrub_bytes
+from matomo_client.check import CheckLine, check_server
+from matomo_client.errors import scrub_bytes
 
 from .connection import Connection, connection_options
 from .display import console
@@ -25,15 +25,6 @@ __all__ = ["call", "check", "sites"]
 # --- check ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CheckLine:
-    """One line of the `check` report."""
-
-    ok: bool
-    what: str
-    detail: str
-
-
 def _why(e: BaseException | None) -> str:
     if e is None:
         return "unexpected answer"
@@ -42,69 +33,18 @@ def _why(e: BaseException | None) -> str:
 
 
 async def _run_checks(conn: Connection) -> list[CheckLine]:
-    lines: list[CheckLine] = []
     async with conn.client() as m:
-        try:
-            version = await m.preflight()
-        except ApiError as e:
-            if e.kind is ApiErrorKind.AUTH:
-                lines.append(CheckLine(False, "token", _why(e)))
-            else:
-                lines.append(CheckLine(False, "server", _why(e)))
-            return lines
-        except MatomoError as e:
-            lines.append(CheckLine(False, "server", _why(e)))
-            return lines
-        lines.append(CheckLine(True, "server", f"Matomo {version or '(version unknown)'}"))
-        lines.append(CheckLine(True, "token", "accepted"))
-        try:
-            visible = await m.sites.list()
-        except MatomoError as e:
-            lines.append(CheckLine(False, "sites", _why(e)))
-            return lines
-        names = ", ".join(f"{s.id_site} {s.name or ''}".strip() for s in visible)
-        lines.append(
-            CheckLine(
-                bool(visible), "sites", f"{len(visible)} visible" + (f": {names}" if names else "")
-            )
-        )
-        if not visible:
-            return lines
-        probes: list[tuple[str, Params]] = []
-        for s in visible:
-            probes.append(
-                (
-                    "Live.getLastVisitsDetails",
-                    Params()
-                    .id_site(s.id_site)
-                    .set("period", "day")
-                    .set("date", "today")
-                    .set("filter_limit", 1)
-                    .set("doNotFetchActions", 1),
-                )
-            )
-            probes.append(
-                ("API.getReportMetadata", Params().id_site(s.id_site).set("filter_limit", -1))
-            )
-        try:
-            results = await m.api.bulk(probes)
-        except MatomoError as e:
-            lines.append(CheckLine(False, "visits log", _why(e)))
-            return lines
-        for i, s in enumerate(visible):
-            label = f"site {s.id_site} {s.name or ''}".rstrip()
-            live, meta = results[2 * i], results[2 * i + 1]
-            if live.ok:
-                lines.append(CheckLine(True, "visits log", f"{label}: on"))
-            else:
-                lines.append(CheckLine(False, "visits log", f"{label}: {_why(live.error)}"))
-            if meta.ok and isinstance(meta.value, list):
-                lines.append(
-                    CheckLine(bool(meta.value), "reports", f"{label}: {len(meta.value)} exposed")
-                )
-            else:
-                lines.append(CheckLine(False, "reports", f"{label}: {_why(meta.error)}"))
-    return lines
+        found = await check_server(m)
+    # A failed line carries the error: show it the way every other CLI error is shown.
+    return [
+        line if line.error is None else CheckLine(line.ok, line.what, _detail(line), line.error)
+        for line in found
+    ]
+
+
+def _detail(line: CheckLine) -> str:
+    why = _why(line.error)
+    return f"{line.detail}: {why}" if line.what in ("visits log", "reports") else why
 
 
 @click.command("check")
