@@ -63,8 +63,11 @@ def read_rows(target: str, table: str) -> list[dict[str, Any]]:
         if not root.exists():
             return []
         rows: list[dict[str, Any]] = []
-        for part in sorted(root.rglob("part.parquet")):
-            rows.extend(pq.ParquetFile(part).read().to_pylist())
+        # Every file a dataset reader would pick up (all but `.`/`_` names), not only the
+        # `part.parquet` the sink writes: a leftover temp or stray file is read, and fails.
+        for part in sorted(root.rglob("*")):
+            if part.is_file() and not part.name.startswith((".", "_")):
+                rows.extend(pq.ParquetFile(part).read().to_pylist())
         return rows
     final = _final(target, table)
     if final.name.endswith(".parquet"):
