@@ -19,6 +19,8 @@ from .sql import SqlSink
 
 __all__ = ["DuckDBSink"]
 
+MEMORY_LIMIT = "256MB"
+
 
 class DuckDBSink(SqlSink):
     """Writes to a DuckDB database file."""
@@ -39,7 +41,10 @@ class DuckDBSink(SqlSink):
         self._con: Any = None
 
     def _connect(self) -> None:
-        self._con = duckdb.connect(self.path)
+        # DuckDB's buffer pool defaults to 80% of RAM and keeps every table page a window's
+        # delete scanned: RSS grew with the export's size (421 MB at 50k visits, 819 MB at
+        # 500k). A bounded pool evicts clean pages (and spills, should a query need more).
+        self._con = duckdb.connect(self.path, config={"memory_limit": MEMORY_LIMIT})
 
     def _create_indexes(self) -> None:
         pass  # DuckDB's zone maps serve the window deletes; ART indexes only slow inserts
