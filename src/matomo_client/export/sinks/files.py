@@ -185,13 +185,15 @@ class FileSink(Sink):
         }
         try:
             if restart:
+                # Journal first: a crash before the parts are gone leaves them unrecorded (open()
+                # deletes them), never a window recorded without its part.
+                kept = [e for e in self._records if e.get("kind") != job.kind]
+                self._rewrite_journal([*kept, header])
                 for table in tables_for(job.kind):
                     root = self.parts_root / table.name
                     if table is REPORTS:
                         root = root / f"period={period_of(job.kind)}"
                     shutil.rmtree(root, ignore_errors=True)
-                kept = [e for e in self._records if e.get("kind") != job.kind]
-                self._rewrite_journal([*kept, header])
             else:
                 self._append([header])
         except OSError as e:
