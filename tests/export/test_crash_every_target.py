@@ -10,15 +10,19 @@ account of the kill: the child died of SIGKILL after opening its target and befo
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "crash_trials.py"
+TODAY = date(2024, 3, 31)
+NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
 LINE = re.compile(r"^(?P<target>\S+)\s+trial  1: (?P<how>.*) -> (?P<result>.*)$", re.M)
 
 
@@ -54,3 +58,46 @@ def test_kill_9_mid_export_then_rerun_is_exactly_once(target: str, seed: int) ->
 def test_kill_9_mid_export_then_rerun_is_exactly_once_postgresql(pg_server: Any) -> None:
     """A PostgreSQL database killed mid-export and re-run holds every visit and action once."""
     _one_trial("postgresql", 10, "--pg-uri", str(pg_server.get_uri()))
+
+
+class _Died(BaseException):
+    """Stands for the process dying at the patched instant (nothing after it runs)."""
+
+
+@pytest.mark.parametrize("name", ["x.jsonl", "out/"])
+def test_restart_killed_before_its_journal_is_rewritten_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A restart that dies before its journal is rewritten leaves no window recorded without data."""
+    import anyio
+    from export_fakeworld import FakeMatomo
+    from export_readers import read_rows
+
+    from matomo_client.export import export_visits
+    from matomo_client.export.sinks import files
+
+    world = FakeMatomo(TODAY, days=3, per_day=5)
+    target = str(tmp_path / name)
+
+    async def export(restart: bool) -> None:
+        async with world.client() as m:
+            await export_visits(
+                m, sites="all", start=TODAY - timedelta(days=2), end="today", target=target,
+                page_size=3, now=NOW, restart=restart,
+            )  # fmt: skip
+
+    anyio.run(export, False)
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if str(dst).endswith("_matomo_export.jsonl"):
+            raise _Died  # the journal rewrite of the restart never happens
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(_Died):
+        anyio.run(export, True)
+    monkeypatch.setattr(files.os, "replace", real_replace)
+    anyio.run(export, False)  # resume: same options, no restart
+    ids = [(int(v["id_site"]), int(v["id_visit"])) for v in read_rows(target, "visits")]
+    assert sorted(ids) == sorted(world.all_ids())
