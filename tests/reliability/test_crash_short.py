@@ -1,6 +1,6 @@
 """The short crash run of issue 6: 3 trials of kill -9 + re-run into one target, exactly once.
 
-`scripts/crash_trials.py` (20 trials x DuckDB, SQLite, JSONL, Parquet by default) is the long
+`scripts/crash_trials.py` (20 trials x every target kind by default) is the long
 version; `tests/export/test_crash.py` runs DuckDB and gzipped JSONL, so this one takes SQLite.
 """
 
