@@ -253,3 +253,14 @@ def test_debug_shows_the_traceback() -> None:
     assert r.exit_code == 1
     assert "Traceback" in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("Error: Matomo refused")
+
+
+def test_site_given_twice_adds_up_and_all_stays_alone() -> None:
+    """`--site 1 --site 2` exports both sites; `--site all --site 1` is one clear error."""
+    from matomo_client.cli.export import _sites
+    from matomo_client.cli.failures import UserError
+
+    assert _sites(("1", "2,3", "2")) == [1, 2, 3]
+    assert _sites(("ALL",)) == "all"
+    with pytest.raises(UserError, match="give it alone"):
+        _sites(("all", "1"))

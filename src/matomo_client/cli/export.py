@@ -24,16 +24,21 @@ from .options import export_options
 __all__ = ["export"]
 
 
-def _sites(text: str) -> str | list[int]:
-    value = text.strip().lower()
-    if value == "all":
+def _sites(given: tuple[str, ...]) -> str | list[int]:
+    values = [v.strip().lower() for v in given]
+    if "all" in values:
+        if len(values) > 1:
+            raise UserError("--site all already means every site: give it alone")
         return "all"
-    try:
-        ids = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        ids = []
-    if not ids or any(i < 1 for i in ids):
-        raise UserError(f"--site {text!r}: use a site id (1), several (1,2) or 'all'")
+    ids: list[int] = []
+    for text in given:
+        try:
+            parsed = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            parsed = []
+        if not parsed or any(i < 1 for i in parsed):
+            raise UserError(f"--site {text!r}: use a site id (1), several (1,2) or 'all'")
+        ids.extend(i for i in parsed if i not in ids)
     return ids
 
 
@@ -83,7 +88,7 @@ def export() -> None:
 @connection_options
 def visits(
     conn: Connection,
-    site: str,
+    site: tuple[str, ...],
     start: str,
     end: str,
     segment: str | None,
@@ -138,7 +143,7 @@ def visits(
 @connection_options
 def reports(
     conn: Connection,
-    site: str,
+    site: tuple[str, ...],
     start: str,
     end: str,
     segment: str | None,

@@ -77,8 +77,9 @@ def export_options(f: F) -> F:
             "--site",
             "site",
             required=True,
+            multiple=True,
             metavar="ID|all",
-            help="A site id, several (1,2), or 'all' (every site the token can view).",
+            help="A site id; several (1,2, or --site again); or 'all' (every site it can view).",
         ),
         click.option(
             "--from",
