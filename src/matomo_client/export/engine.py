@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 
 from ..errors import MatomoError
+from ._gc import relaxed_gc
 from .errors import ExportApiError, ExportUsageError
 from .progress import ExportProgress, ExportSummary, ProgressCallback
 from .reconcile import reconcile_site
@@ -260,6 +261,7 @@ async def _fetch_window(
     return list(by_id.values())
 
 
+@relaxed_gc
 async def export_visits(
     client: Any,
     *,

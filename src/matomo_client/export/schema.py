@@ -17,9 +17,12 @@ Keys Matomo sends that are neither declared nor presentation (`*Pretty`, icons, 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+import gc
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 __all__ = [
@@ -366,20 +369,44 @@ _FAST_TYPES: dict[ColumnType, frozenset[type]] = {
 }
 
 
+_INT_OR_STR = frozenset({int, str, type(None)})
+_FLOAT_OR_STR = frozenset({int, float, str, type(None)})
+
+
+def _coerce_fast(values: list[Any], type_: ColumnType, types: set[type]) -> list[Any] | None:
+    """The coerced column when a C-speed conversion gives exactly what `_COERCE` gives, or None."""
+    try:
+        if type_ is INT or type_ is TS:
+            if types <= _INT_OR_STR:  # "" and "12.0" raise here and take the slow path
+                return [int(x) if type(x) is str else x for x in values]
+        elif type_ is FLOAT:
+            if types <= _FLOAT_OR_STR:  # "" and "46%" raise here and take the slow path
+                return [x if x is None or type(x) is float else float(x) for x in values]
+        elif type_ is DATE and types <= {str}:
+            # Usually one distinct value per window: convert each distinct string once.
+            converted = {s: date.fromisoformat(s[:10]) for s in set(values) if s}
+            if len(converted) == len(set(values)):
+                return list(map(converted.__getitem__, values))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
 def _coerce_column(
     values: list[Any], type_: ColumnType, key: str, extras: list[dict[str, Any] | None]
 ) -> list[Any]:
-    """Coerce one column in place; a value that cannot be coerced becomes NULL and goes to extra."""
+    """Coerce one column; a value that cannot be coerced becomes NULL and goes to extra."""
     if type_ is JSON:
         return values
-    fast = _FAST_TYPES.get(type_)
     types = set(map(type, values))
+    fast = _FAST_TYPES.get(type_)
     if fast is not None and types <= fast:
         return values
-    if type_ is FLOAT and types <= _NUMBER_TYPES:
-        return [float(x) if type(x) is int else x for x in values]
+    out = _coerce_fast(values, type_, types)
+    if out is not None:
+        return out
     coerce = _COERCE[type_]
-    out: list[Any] = []
+    out = []
     append = out.append
     for i, x in enumerate(values):
         try:
@@ -395,47 +422,121 @@ def _coerce_column(
 
 _VISIT_KNOWN = frozenset(src for src, _, _ in _VISIT_FIELDS)
 _ACTION_KNOWN = frozenset(src for src, _, _ in _ACTION_FIELDS)
+_NONE_TAIL: tuple[None] = (None,)
+
+# How to read one shape of record (its keys, in order), by position in `tuple(r.values())`:
+# `pick(values + (None,))` is the row in column order (an absent key reads the trailing None)
+# and `pick_unknown(values)` the values of the `unknown` keys, which go to `extra`.
+_Getter = Callable[[tuple[Any, ...]], tuple[Any, ...]]
+_Layout = tuple[_Getter, _Getter, tuple[str, ...]]
 
 
-def _extras(
-    records: Sequence[dict[str, Any]], known: frozenset[str], dropped: frozenset[str]
-) -> list[dict[str, Any] | None]:
-    out: list[dict[str, Any] | None] = []
-    append = out.append
-    cache: dict[frozenset[str], tuple[str, ...]] = {}
-    for r in records:
-        keys = frozenset(r)
-        unknown = cache.get(keys)
-        if unknown is None:
-            unknown = cache[keys] = tuple(
-                k for k in r if k not in known and k not in dropped and not _is_presentation(k)
-            )
-        append({k: r[k] for k in unknown} if unknown else None)
-    return out
+def _getter(positions: Sequence[int]) -> _Getter:
+    """`operator.itemgetter` that always returns a tuple (even for zero or one position)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda t: (t[i],)
+    return lambda t: ()
+
+
+def _layout(
+    keys: tuple[str, ...],
+    fields: tuple[tuple[str, str, ColumnType], ...],
+    known: frozenset[str],
+    dropped: frozenset[str],
+) -> tuple[list[int], list[int], tuple[str, ...]]:
+    """For one record shape: each field's position in it (len(keys) when absent), and the
+    positions and names of its keys that go to `extra`."""
+    unknown_at = [
+        i
+        for i, k in enumerate(keys)
+        if k not in known and k not in dropped and not _is_presentation(k)
+    ]
+    where = {k: i for i, k in enumerate(keys)}
+    absent = len(keys)
+    return (
+        [where.get(src, absent) for src, _, _ in fields],
+        unknown_at,
+        tuple(keys[i] for i in unknown_at),
+    )
+
+
+def _raw_columns(
+    records: Sequence[dict[str, Any]],
+    fields: tuple[tuple[str, str, ColumnType], ...],
+    known: frozenset[str],
+    dropped: frozenset[str],
+) -> tuple[list[Sequence[Any]], list[dict[str, Any] | None]]:
+    """The uncoerced columns in field order (absent keys None), and each record's `extra`.
+
+    Values are read by position (`tuple(r.values())`) rather than by key: records of one shape
+    (the same keys in the same order, nearly always true of a page) then cost no hashing.
+    """
+    n = len(records)
+    if not n:
+        return [()] * len(fields), []
+    shapes = list(map(tuple, records))
+    first = shapes[0]
+    if shapes.count(first) == n:
+        # The common case: one shape. C-level calls only, one transpose.
+        positions, unknown_at, unknown = _layout(first, fields, known, dropped)
+        by_pos: list[Sequence[Any]] = list(zip(*map(tuple, map(dict.values, records)), strict=True))
+        by_pos.append((None,) * n)
+        raw = [by_pos[i] for i in positions]
+        if not unknown:
+            return raw, [None] * n
+        unknown_values = zip(*[by_pos[i] for i in unknown_at], strict=True)
+        return raw, list(map(dict, map(zip, repeat(unknown), unknown_values)))
+    cache: dict[tuple[str, ...], _Layout] = {}
+    rows: list[tuple[Any, ...]] = []
+    extras: list[dict[str, Any] | None] = []
+    row_append, extra_append = rows.append, extras.append
+    for r, shape in zip(records, shapes, strict=True):
+        layout = cache.get(shape)
+        if layout is None:
+            positions, unknown_at, unknown = _layout(shape, fields, known, dropped)
+            layout = cache[shape] = (_getter(positions), _getter(unknown_at), unknown)
+        pick, pick_unknown, unknown = layout
+        values = tuple(r.values())
+        row_append(pick(values + _NONE_TAIL))
+        extra_append(dict(zip(unknown, pick_unknown(values), strict=True)) if unknown else None)
+    return list(zip(*rows, strict=True)), extras
 
 
 def _columns_from(
     records: Sequence[dict[str, Any]],
     fields: tuple[tuple[str, str, ColumnType], ...],
-    extras: list[dict[str, Any] | None],
-) -> dict[str, list[Any]]:
-    keys = [src for src, _, _ in fields]
-    if records:
-        # Row-wise `map(dict.get)` then one transpose: about twice as fast as a pass per column
-        # over many large dicts (cache locality).
-        transposed: list[Any] = list(zip(*[list(map(r.get, keys)) for r in records], strict=True))
-    else:
-        transposed = [()] * len(keys)
+    known: frozenset[str],
+    dropped: frozenset[str],
+) -> tuple[dict[str, list[Any]], list[dict[str, Any] | None]]:
+    """The coerced columns of `records` and their `extra` column."""
+    raw, extras = _raw_columns(records, fields, known, dropped)
     cols: dict[str, list[Any]] = {}
-    for (src, name, type_), raw in zip(fields, transposed, strict=True):
-        cols[name] = _coerce_column(list(raw), type_, src, extras)
-    return cols
+    for (src, name, type_), values in zip(fields, raw, strict=True):
+        cols[name] = _coerce_column(list(values), type_, src, extras)
+    return cols, extras
 
 
 def build_visit_batches(raw_visits: Sequence[dict[str, Any]]) -> tuple[Batch, Batch]:
-    """Build the `visits` and `actions` batches from raw `Live.getLastVisitsDetails` rows."""
-    v_extra = _extras(raw_visits, _VISIT_KNOWN, _VISIT_DROPPED)
-    vcols = _columns_from(raw_visits, _VISIT_FIELDS, v_extra)
+    """Build the `visits` and `actions` batches from raw `Live.getLastVisitsDetails` rows.
+
+    Python's cyclic GC is paused meanwhile: building allocates a tuple or dict per value row
+    and creates no reference cycles, yet each allocation burst would make the collector walk
+    every live object (the whole window's decoded visits) again, more than doubling the cost.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_visit_batches(raw_visits)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_visit_batches(raw_visits: Sequence[dict[str, Any]]) -> tuple[Batch, Batch]:
+    vcols, v_extra = _columns_from(raw_visits, _VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
     vcols["extra"] = v_extra
 
     actions: list[dict[str, Any]] = []
@@ -443,16 +544,16 @@ def build_visit_batches(raw_visits: Sequence[dict[str, Any]]) -> tuple[Batch, Ba
     a_visit: list[Any] = []
     a_pos: list[int] = []
     for site, visit, rv in zip(vcols["id_site"], vcols["id_visit"], raw_visits, strict=True):
-        details = rv.get("actionDetails") or ()
-        n = len(details)
-        if n:
+        details = rv.get("actionDetails")
+        if details:
+            n = len(details)
             actions.extend(details)
             a_site.extend([site] * n)
             a_visit.extend([visit] * n)
             a_pos.extend(range(1, n + 1))
-    a_extra = _extras(actions, _ACTION_KNOWN, _ACTION_DROPPED)
     acols: dict[str, list[Any]] = {"id_site": a_site, "id_visit": a_visit, "position": a_pos}
-    acols.update(_columns_from(actions, _ACTION_FIELDS, a_extra))
+    a_cols, a_extra = _columns_from(actions, _ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
+    acols.update(a_cols)
     acols["extra"] = a_extra
     return Batch(VISITS, vcols), Batch(ACTIONS, acols)
 
