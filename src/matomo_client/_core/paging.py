@@ -17,13 +17,15 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from matomo_client._core.params import Params, site_param
 from matomo_client._core.periods import Limit, Period
 from matomo_client.errors import DecodeError
 
 __all__ = ["Cursor", "advance", "visit_key"]
+
+VisitT = TypeVar("VisitT", bound=Mapping[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +148,7 @@ def _check_page(cursor: Cursor, keys: Sequence[tuple[int, int]]) -> None:
         )
 
 
-def advance(
-    cursor: Cursor, page: Sequence[Mapping[str, Any]]
-) -> tuple[list[Mapping[str, Any]], Cursor | None]:
+def advance(cursor: Cursor, page: Sequence[VisitT]) -> tuple[list[VisitT], Cursor | None]:
     """The visits of `page` not yielded before, and the cursor of the next page (None: done)."""
     if not page:
         return [], None
