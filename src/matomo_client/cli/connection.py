@@ -15,16 +15,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
-import httpx
-
-from matomo_client import AsyncMatomo, Auth
 
 from .failures import SESSION, UserError
 from .options import debug_option
+
+if TYPE_CHECKING:
+    from matomo_client import AsyncMatomo
 
 __all__ = [
     "SANDBOX_DEFAULT_TOKEN",
@@ -102,7 +102,12 @@ class Connection:
         self, *, max_concurrency: int = 8, skip_preflight: bool = False
     ) -> AsyncIterator[AsyncMatomo]:
         """An `AsyncMatomo` for this connection, closed on exit."""
+        # Imported here: httpx and the client's models are not needed for --help or bad options.
+        from matomo_client import AsyncMatomo, Auth
+
         if self.sandbox:
+            import httpx
+
             from matomo_client.sandbox import Sandbox, SandboxConfig
 
             token = self.token or SANDBOX_DEFAULT_TOKEN

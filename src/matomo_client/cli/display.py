@@ -13,23 +13,16 @@ import sys
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-
-from matomo_client.export import ExportProgress, ExportSummary
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .connection import display_url
 from .failures import SESSION
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from matomo_client.export import ExportProgress, ExportSummary
 
 __all__ = ["ExportDisplay", "SiteTally", "console", "render_summary", "show_target"]
 
@@ -38,6 +31,8 @@ _SITE = re.compile(r"^site (\d+)")
 
 def console(file: TextIO | None = None, **kwargs: Any) -> Console:
     """A rich console on `file` (stdout by default); wide enough not to cut tables in pipes."""
+    from rich.console import Console  # rich loads only when something is shown
+
     file = file or sys.stdout
     if not file.isatty():
         kwargs.setdefault("width", 200)
@@ -66,6 +61,15 @@ class ExportDisplay:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         if show:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             unit = "visits" if kind == "visits" else "rows"
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -128,6 +132,8 @@ def show_target(target: str) -> str:
 
 def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console) -> None:
     """The final table (one row per site, then the totals) and the reconciliation notes."""
+    from rich.table import Table
+
     visits = summary.kind == "visits"
     mismatches: dict[int, int] = {}
     for mm in summary.mismatches:

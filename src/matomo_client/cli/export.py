@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
 import click
 
-from matomo_client.export import (
-    PERIODS,
-    ExportSummary,
-    export_reports,
-    export_visits,
-)
+from matomo_client.export import PERIODS
 
 from .connection import Connection, connection_options
 from .display import ExportDisplay, console, render_summary
 from .failures import UserError
 from .options import export_options
+
+if TYPE_CHECKING:
+    from matomo_client.export import ExportSummary
 
 __all__ = ["export"]
 
@@ -50,6 +47,8 @@ def _run(
     job: Callable[..., Awaitable[ExportSummary]],
     **options: Any,
 ) -> None:
+    import anyio
+
     show = not quiet and sys.stderr.isatty()
     display = ExportDisplay(kind, show=show)
 
@@ -108,6 +107,8 @@ def visits(
       matomo export visits --site 1 --from last7 --to yesterday --out shop.duckdb
       matomo export visits --sandbox --site all --from last7 --to yesterday --out demo.duckdb
     """
+    from matomo_client.export import export_visits
+
     _run(
         conn,
         "visits",
@@ -168,6 +169,8 @@ def reports(
         module, dot, action = method.partition(".")
         if not (dot and module and action):
             raise UserError(f"--report {name!r}: use Module.method, e.g. Actions.getPageUrls")
+    from matomo_client.export import export_reports
+
     _run(
         conn,
         "reports",

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
 import click
-import orjson
-from rich.table import Table
 
-from matomo_client import Params, Site
-from matomo_client._core.url import check_method
-from matomo_client.check import CheckLine, check_server
 from matomo_client.errors import scrub_bytes
 
 from .connection import Connection, connection_options
 from .display import console
 from .failures import SESSION, UserError, describe, one_line
+
+if TYPE_CHECKING:
+    from matomo_client import Params, Site
+    from matomo_client.check import CheckLine
+
+# The client, the models and rich are imported inside the commands, so that `matomo --help`
+# (and every other command) does not pay for them.
 
 __all__ = ["call", "check", "sites"]
 
@@ -33,6 +34,8 @@ def _why(e: BaseException | None) -> str:
 
 
 async def _run_checks(conn: Connection) -> list[CheckLine]:
+    from matomo_client.check import CheckLine, check_server
+
     async with conn.client() as m:
         found = await check_server(m)
     # A failed line carries the error: show it the way every other CLI error is shown.
@@ -58,6 +61,8 @@ def check(conn: Connection) -> None:
     Example:
       MATOMO_URL=https://stats.example.com/ MATOMO_TOKEN=... matomo check
     """
+    import anyio
+
     lines = anyio.run(_run_checks, conn)
     click.echo(f"Matomo check: {conn.server}")
     width = max(len(line.what) for line in lines)
@@ -102,6 +107,10 @@ def sites(conn: Connection, as_json: bool) -> None:
       matomo sites --sandbox
       matomo sites --json | jq '.[].id_site'
     """
+    import anyio
+    import orjson
+    from rich.table import Table
+
     found = anyio.run(_list_sites, conn)
     if as_json:
         body = orjson.dumps([_site_json(s) for s in found], option=orjson.OPT_INDENT_2)
@@ -127,6 +136,8 @@ def sites(conn: Connection, as_json: bool) -> None:
 
 
 def _params(pairs: tuple[str, ...]) -> Params:
+    from matomo_client import Params
+
     items: dict[str, str] = {}
     for pair in pairs:
         key, eq, value = pair.partition("=")
@@ -178,6 +189,11 @@ def call(conn: Connection, method: str, params: tuple[str, ...], raw: bool, fmt:
       matomo call VisitsSummary.get idSite=1 period=day date=yesterday
       matomo call Actions.getPageUrls idSite=1 period=month date=today flat=1 --raw > pages.json
     """
+    import anyio
+    import orjson
+
+    from matomo_client._core.url import check_method
+
     try:
         check_method(method)
     except ValueError as e:

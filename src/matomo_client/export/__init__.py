@@ -19,20 +19,53 @@ window together with its `state` record; `reconcile` compares the counts with Ma
 
 from __future__ import annotations
 
-from .engine import export_visits
-from .errors import (
-    ExportApiError,
-    ExportError,
-    ExportUsageError,
-    StateMismatchError,
-    TargetError,
-)
-from .progress import ExportProgress, ExportSummary, Mismatch, ProgressCallback
-from .reports import PERIODS, export_reports
-from .schema import ACTIONS, REPORTS, VISITS, Column, ColumnType, Table
-from .sinks import DEFAULT_TARGET, Sink, open_target
-from .state import ExportState, WindowRecord
-from .windows import Window, resolve_day
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import export_visits
+    from .errors import (
+        ExportApiError,
+        ExportError,
+        ExportUsageError,
+        StateMismatchError,
+        TargetError,
+    )
+    from .progress import ExportProgress, ExportSummary, Mismatch, ProgressCallback
+    from .reports import PERIODS, export_reports
+    from .schema import ACTIONS, REPORTS, VISITS, Column, ColumnType, Table
+    from .sinks import DEFAULT_TARGET, Sink, open_target
+    from .state import ExportState, WindowRecord
+    from .windows import Window, resolve_day
+
+# Public name -> the submodule that defines it (imported on first use, PEP 562).
+_SOURCES: dict[str, str] = {
+    "export_visits": ".engine",
+    "ExportApiError": ".errors",
+    "ExportError": ".errors",
+    "ExportUsageError": ".errors",
+    "StateMismatchError": ".errors",
+    "TargetError": ".errors",
+    "ExportProgress": ".progress",
+    "ExportSummary": ".progress",
+    "Mismatch": ".progress",
+    "ProgressCallback": ".progress",
+    "PERIODS": ".reports",
+    "export_reports": ".reports",
+    "ACTIONS": ".schema",
+    "REPORTS": ".schema",
+    "VISITS": ".schema",
+    "Column": ".schema",
+    "ColumnType": ".schema",
+    "Table": ".schema",
+    "DEFAULT_TARGET": ".sinks",
+    "Sink": ".sinks",
+    "open_target": ".sinks",
+    "ExportState": ".state",
+    "WindowRecord": ".state",
+    "Window": ".windows",
+    "resolve_day": ".windows",
+}
 
 __all__ = [
     "ACTIONS",
@@ -61,3 +94,18 @@ __all__ = [
     "open_target",
     "resolve_day",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its submodule on first use, then keep it here."""
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(source, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The package's names, the not yet imported public ones included."""
+    return sorted(set(globals()) | set(__all__))
