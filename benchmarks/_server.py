@@ -7,6 +7,8 @@ The first line printed is the base URL. Everything under `/index.php` is the rea
 * `GET /_bench/stats`: requests served, most requests in flight at once, bytes sent, requests
   per Matomo method, and (with `--log`) every request's parameters without the token;
 * `POST /_bench/reset`: zero those counters (the response cache below is kept);
+* `POST /_bench/latency?ms=N`: the latency of every answer from now on (the harness sets 0
+  while it fills the cache with untimed runs, then the figure's latency again);
 * `--cache`: keep each 200 answer by request body and serve repeats from memory after the same
   latency. The sandbox renders visits in Python (~0.17 ms per visit with actions, ~4.6 KB of
   JSON each): on one core that, not the configured latency, would bound every figure. A real
@@ -22,6 +24,7 @@ import socket
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
@@ -59,6 +62,11 @@ class BenchApp:
         self.log: list[dict[str, str]] = []
         self.sandbox.max_in_flight = 0
 
+    def set_latency(self, ms: float) -> None:
+        """Answer cache hits and the sandbox's own answers after `ms` from now on."""
+        self.latency_s = ms / 1000
+        self.sandbox.config = replace(self.sandbox.config, latency_ms=ms)
+
     def stats(self) -> dict[str, Any]:
         """The counters as JSON-able values."""
         return {
@@ -81,6 +89,9 @@ class BenchApp:
         if path.startswith("/_bench/"):
             if path == "/_bench/reset":
                 self.reset()
+            elif path == "/_bench/latency":
+                ms = float(dict(parse_qsl(scope.get("query_string", b"").decode()))["ms"])
+                self.set_latency(ms)
             await _send_json(send, self.stats() if path == "/_bench/stats" else {"ok": True})
             return
         body = b""

@@ -5,9 +5,12 @@ The sandbox runs in its own process with 50 ms latency per request, 60 days x 2 
 default target DuckDB; default settings, then `--concurrency 8`) against
 `baseline_offset.py` (whole range, one request at a time), same page size, same visits.
 
-Each command runs once cold (the sandbox renders every visit in Python, which on one core
-dominates) and then warm (`--cache`: repeats are answered from memory after the same 50 ms,
-so the server is what the figure is about: one that answers in 50 ms). The headline is warm.
+The page-size-1000 commands run once cold (the sandbox renders every visit in Python, which on
+one core dominates); the page-size-100 pages are put in the cache by untimed runs without
+latency. Then every command runs warm (`--cache`: repeats are answered from memory after the
+same 50 ms, so the server is what the figure is about: one that answers in 50 ms). The
+headline is warm, one verdict per page size, each next to the latency-only lower bound of
+both sides (requests / concurrency x 50 ms): what the network allows at best.
 Run alone: .venv/bin/python benchmarks/fig1_latency.py
 """
 
@@ -19,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -125,12 +129,20 @@ OURS_DEFAULT = Variant("ours, default settings (--concurrency 4)", True)
 OURS_8 = Variant("ours --concurrency 8", True, concurrency=8)
 BASELINE_100 = Variant("baseline, page size 100", False, page_size=100)
 OURS_8_100 = Variant("ours --concurrency 8, page size 100", True, page_size=100, concurrency=8)
+VARIANTS = {v.name: v for v in (BASELINE, OURS_DEFAULT, OURS_8, BASELINE_100, OURS_8_100)}
+DEFAULT_CONCURRENCY = 4  # the CLI's --concurrency default
+
+
+def latency_bound(requests: int, v: Variant) -> float:
+    """The least wall time the network allows: requests / requests in flight x latency."""
+    in_flight = 1 if not v.ours else (v.concurrency or DEFAULT_CONCURRENCY)
+    return requests / in_flight * LATENCY_MS / 1000
 
 
 def run() -> Figure:
     """Measure and return figure 1."""
     rows: list[list[object]] = []
-    data: dict[str, object] = {}
+    data: dict[str, Any] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
         bench_server(
@@ -138,19 +150,25 @@ def run() -> Figure:
         ) as server,
     ):
         t = Path(tmp)
-        paths = {}
-        results: dict[tuple[str, str], tuple[Run, dict[str, object]]] = {}
+        paths: dict[str, Path] = {}
+        results: dict[tuple[str, str], tuple[Run, dict[str, Any]]] = {}
+
+        def path_for(v: Variant) -> Path:
+            return paths.setdefault(v.name, t / f"{len(paths)}.{'duckdb' if v.ours else 'jsonl'}")
 
         def measure(v: Variant, phase: str) -> None:
-            path = paths.setdefault(v.name, t / f"{len(paths)}.{'duckdb' if v.ours else 'jsonl'}")
             server.reset()
-            r = v.go(server, path)
+            r = v.go(server, path_for(v))
             results[(v.name, phase)] = (r, server.stats())
 
         # Cold: the server renders each page for the first time (a CPU-bound sandbox); this
-        # also fills the cache. OURS_DEFAULT asks for the same pages as OURS_8.
-        for v in (BASELINE, OURS_8, BASELINE_100, OURS_8_100):
+        # also fills the cache. OURS_DEFAULT asks for the same pages as OURS_8. The page size
+        # 100 pages only need to be in the cache: fetched untimed, without the latency.
+        for v in (BASELINE, OURS_8):
             measure(v, "cold")
+        with server.without_latency(LATENCY_MS):
+            for v in (BASELINE_100, OURS_8_100):
+                v.go(server, path_for(v))
         # Warm: every page is served from memory after 50 ms (latency-bound).
         for v in (BASELINE, OURS_DEFAULT, OURS_8, BASELINE_100, OURS_8_100):
             measure(v, "warm")
@@ -160,52 +178,96 @@ def run() -> Figure:
         for v in (BASELINE, OURS_DEFAULT, OURS_8, BASELINE_100, OURS_8_100):
             got = ours_visits(paths[v.name]) if v.ours else baseline_visits(paths[v.name])[0]
             sets_equal[v.name] = (len(got), got == base_set)
-        for (name, phase), (r, stats) in results.items():
-            if phase == "cold" and name not in (BASELINE.name, OURS_8.name):
-                continue
-            base = BASELINE_100 if "page size 100" in name else BASELINE
-            base_run = results[(base.name, phase)][0]
-            methods = stats.get("methods", {})
-            live = methods.get("Live.getLastVisitsDetails", 0) if isinstance(methods, dict) else 0
-            visits, same = sets_equal[name]
-            rows.append(
-                [
-                    f"{name}, {phase}",
-                    visits,
-                    same,
-                    stats.get("requests", 0),
-                    live,
-                    round(r.seconds, 2),
-                    f"{base_run.seconds / r.seconds:.2f}x",
-                ]
-            )
-            data[f"{name}, {phase}"] = {
-                "seconds": r.seconds,
-                "requests": stats.get("requests"),
-                "live_requests": live,
-                "visits": visits,
-                "same_visits": same,
-                "speedup": base_run.seconds / r.seconds,
-            }
-        speedup = (
-            results[(BASELINE.name, "warm")][0].seconds / results[(OURS_8.name, "warm")][0].seconds
+    for (name, phase), (r, stats) in results.items():
+        v = VARIANTS[name]
+        base = BASELINE_100 if v.page_size == 100 else BASELINE
+        base_run = results[(base.name, phase)][0]
+        methods = stats.get("methods", {})
+        live = methods.get("Live.getLastVisitsDetails", 0) if isinstance(methods, dict) else 0
+        visits, same = sets_equal[name]
+        bound = latency_bound(int(stats.get("requests", 0)), v)
+        rows.append(
+            [
+                f"{name}, {phase}",
+                visits,
+                same,
+                stats.get("requests", 0),
+                live,
+                round(bound, 2),
+                round(r.seconds, 2),
+                f"{base_run.seconds / r.seconds:.2f}x",
+            ]
         )
-        same8 = sets_equal[OURS_8.name][1] and sets_equal[OURS_DEFAULT.name][1]
-        data["speedup_c8"] = speedup
-        data["baseline_rows_outside_days"] = outside
-    met = speedup >= TARGET and bool(same8)
+        data[f"{name}, {phase}"] = {
+            "seconds": r.seconds,
+            "requests": stats.get("requests"),
+            "live_requests": live,
+            "latency_bound_s": bound,
+            "visits": visits,
+            "same_visits": same,
+            "speedup": base_run.seconds / r.seconds,
+        }
+    verdicts: list[str] = []
+    notes_bounds: list[str] = []
+    met = True
+    for base, ours in ((BASELINE, OURS_8), (BASELINE_100, OURS_8_100)):
+        b = data[f"{base.name}, warm"]
+        o = data[f"{ours.name}, warm"]
+        speedup = b["seconds"] / o["seconds"]
+        possible = b["latency_bound_s"] / o["latency_bound_s"]
+        ok = speedup >= TARGET and bool(o["same_visits"])
+        met &= ok
+        verdicts.append(
+            f"page {ours.page_size}: {speedup:.2f}x ({'met' if ok else 'not met'}; "
+            f"latency alone allows {possible:.1f}x)"
+        )
+        notes_bounds.append(
+            f"Page size {ours.page_size}: the baseline needs {b['requests']} requests one after "
+            f"another, at least {b['requests']} x {LATENCY_MS} ms = {b['latency_bound_s']:.2f} s; "
+            f"ours needs {o['requests']} with {ours.concurrency} in flight, at least "
+            f"{o['requests']} / {ours.concurrency} x {LATENCY_MS} ms = "
+            f"{o['latency_bound_s']:.2f} s. So no client can be more than {possible:.1f}x "
+            f"faster than the baseline on the network alone at this page size (measured: "
+            f"{speedup:.2f}x; ours took {o['seconds'] / o['latency_bound_s']:.1f}x its bound, "
+            f"the baseline {b['seconds'] / b['latency_bound_s']:.1f}x)."
+        )
+        data[f"speedup_c8_page{ours.page_size}"] = speedup
+        data[f"latency_bound_speedup_page{ours.page_size}"] = possible
+    same_all = all(same for _, same in sets_equal.values())
+    data["speedup_c8"] = data[f"speedup_c8_page{PAGE_SIZE}"]
+    data["baseline_rows_outside_days"] = outside
+    met = met and same_all
     return Figure(
         1,
         "Latency-bound export (50 ms/request)",
-        f">= {TARGET:.0f}x faster than sequential filter_offset at --concurrency 8, same visits",
-        f"{speedup:.2f}x (warm, page {PAGE_SIZE}); same visits: {'yes' if same8 else 'NO'}",
+        f">= {TARGET:.0f}x faster than sequential filter_offset at --concurrency 8, same page "
+        "size, same visits",
+        "; ".join(verdicts) + f"; same visits: {'yes' if same_all else 'NO'}",
         met,
-        ["run", "visits", "same visit set", "requests", "Live requests", "wall s", "speed-up"],
+        [
+            "run",
+            "visits",
+            "same visit set",
+            "requests",
+            "Live requests",
+            "latency-only bound s",
+            "wall s",
+            "speed-up",
+        ],
         rows,
         notes=[
             f"{DAYS} days x 2 sites x {VISITS_PER_DAY} visits/day nominal; same page size for "
             "both sides of each comparison; wall time of the whole command (process start-up "
-            "included); the speed-up is against the baseline with the same page size and phase.",
+            "included, bytecode cached as after any first run); the speed-up is against the "
+            "baseline with the same page size and phase.",
+            "Latency-only bound: requests / requests in flight x "
+            f"{LATENCY_MS} ms (1 in flight for the baseline), the time the network alone "
+            "takes; the rest of each wall time is the client's CPU (and start-up).",
+            *notes_bounds,
+            "The baseline (`baseline_offset.py`) decodes every page with orjson and writes each "
+            "visit to JSONL with orjson: what a typical exporter does, with the cheapest decode "
+            "and write there is. Ours writes visits and their actions (two tables) into DuckDB, "
+            "one transaction per window, and reconciles each day with VisitsSummary.",
             "Cold runs: the sandbox renders every visit in Python (~0.17 ms each) on one core, so "
             "the server, not the latency, bounds them; warm runs are served from memory after "
             f"the same {LATENCY_MS} ms, which is the latency-bound setting the target is about.",
