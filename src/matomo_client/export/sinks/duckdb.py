@@ -14,12 +14,33 @@ import duckdb
 import pyarrow as pa
 
 from ..schema import Batch, ColumnType, Table
+from ..state import WindowRecord
 from .arrow import to_arrow
-from .sql import SqlSink
+from .sql import MANIFEST_COLUMNS, MANIFEST_TABLE, SqlSink
 
 __all__ = ["DuckDBSink"]
 
 MEMORY_LIMIT = "256MB"
+# A checkpoint rewrites each table's last, partly filled row group (up to 122,880 rows): at
+# the default 16 MB of WAL, a long export rewrote its visits many times over (commit CPU per
+# visit grew from 20 to 47 us between 20k and 200k visits). 64 MB: 10 to 22 us.
+CHECKPOINT_THRESHOLD = "64MB"
+
+_MANIFEST_ARROW = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("id_site", pa.int64()),
+        ("day", pa.date32()),
+        ("status", pa.string()),
+        ("visits", pa.int64()),
+        ("actions", pa.int64()),
+        ("report_rows", pa.int64()),
+        ("nb_visits", pa.int64()),
+        ("params", pa.string()),
+        ("fingerprint", pa.string()),
+        ("updated_at", pa.timestamp("us")),
+    ]
+)
 
 
 class DuckDBSink(SqlSink):
@@ -44,7 +65,10 @@ class DuckDBSink(SqlSink):
         # DuckDB's buffer pool defaults to 80% of RAM and keeps every table page a window's
         # delete scanned: RSS grew with the export's size (421 MB at 50k visits, 819 MB at
         # 500k). A bounded pool evicts clean pages (and spills, should a query need more).
-        self._con = duckdb.connect(self.path, config={"memory_limit": MEMORY_LIMIT})
+        self._con = duckdb.connect(
+            self.path,
+            config={"memory_limit": MEMORY_LIMIT, "checkpoint_threshold": CHECKPOINT_THRESHOLD},
+        )
 
     def _create_indexes(self) -> None:
         pass  # DuckDB's zone maps serve the window deletes; ART indexes only slow inserts
@@ -87,6 +111,39 @@ class DuckDBSink(SqlSink):
             )
         finally:
             self._con.unregister("_matomo_keys")
+
+    def _upsert_records(self, records: Sequence[WindowRecord]) -> None:
+        # Two statements for all the windows instead of two per window (~3 ms each in DuckDB).
+        if len(records) < 2:
+            super()._upsert_records(records)
+            return
+        names = [n for n, _ in MANIFEST_COLUMNS]
+        values: dict[str, list[Any]] = {
+            "kind": [r.kind for r in records],
+            "id_site": [r.id_site for r in records],
+            "day": [r.day for r in records],
+            "status": [r.status for r in records],
+            "visits": [r.visits for r in records],
+            "actions": [r.actions for r in records],
+            "report_rows": [r.rows for r in records],
+            "nb_visits": [r.nb_visits for r in records],
+            "params": [None] * len(records),
+            "fingerprint": [None] * len(records),
+            "updated_at": [r.updated_at for r in records],
+        }
+        table = pa.Table.from_pydict(values, _MANIFEST_ARROW)
+        self._con.register("_matomo_records", table)
+        try:
+            self._con.execute(
+                f"DELETE FROM {MANIFEST_TABLE} WHERE (kind, id_site, day) IN "
+                "(SELECT (kind, id_site, day) FROM _matomo_records)"
+            )
+            cols = ", ".join(names)
+            self._con.execute(
+                f"INSERT INTO {MANIFEST_TABLE} ({cols}) SELECT {cols} FROM _matomo_records"
+            )
+        finally:
+            self._con.unregister("_matomo_records")
 
     def close(self) -> None:
         """Close the database."""

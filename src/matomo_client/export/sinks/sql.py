@@ -3,6 +3,15 @@
 Each window is one transaction: delete the rows an earlier run wrote for the same visits (by
 `(id_site, id_visit)`) or the same report dates, insert the new rows, and upsert the window's
 manifest rows. Either all of it is visible after a crash or none of it is.
+
+The visit deletes scan whole tables (DuckDB has no key index), so they are skipped for a window
+that provably has no rows in the target yet (`_Fresh`): every visit belongs to the one window
+holding its last action, and only a visit of a window fetched while open can later move (forward
+in time, into a later window). A window is fresh when the manifest had no record of it at job
+start, it is closed now, no window of its site was recorded open on or before its day (an open
+window's visit may have grown into it), and no record of its site lies within two days of it (a
+changed site timezone moves day bounds by up to 26 hours). Visits without a last-action time
+are always deleted by id.
 """
 
 from __future__ import annotations
@@ -11,14 +20,15 @@ import abc
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
 
 from ..errors import TargetError
 from ..schema import ACTIONS, REPORTS, VISITS, Batch, ColumnType, Table
-from ..state import ExportState, JobInfo, WindowRecord, utcnow
+from ..state import DONE, ExportState, JobInfo, WindowRecord, utcnow
 from .base import Sink, period_of, tables_for, ts_to_datetime
 
 __all__ = ["MANIFEST_TABLE", "SqlSink"]
@@ -42,6 +52,39 @@ MANIFEST_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
 )
 
 
+# How far (in days) a recorded window of a site makes a fresh window of it need its deletes.
+_NEIGHBOURS = timedelta(days=2)
+
+
+@dataclass
+class _Fresh:
+    """What the visits manifest held at job start, and what this run wrote: see the module doc."""
+
+    recorded: dict[int, set[date]] = field(default_factory=dict)
+    written: set[tuple[int, date]] = field(default_factory=set)
+    first_open: dict[int, date] = field(default_factory=dict)
+
+    def add(self, id_site: int, day: date, status: str, at_start: bool) -> None:
+        """Note a window record (read at job start, or about to be written by this run)."""
+        if at_start:
+            self.recorded.setdefault(id_site, set()).add(day)
+        self.written.add((id_site, day))
+        if status != DONE:
+            first = self.first_open.get(id_site)
+            self.first_open[id_site] = day if first is None else min(first, day)
+
+    def needs_deletes(self, rec: WindowRecord) -> bool:
+        """False only when no row of this window's visits can be in the target yet."""
+        if rec.status != DONE or rec.bounds is None or (rec.id_site, rec.day) in self.written:
+            return True
+        first_open = self.first_open.get(rec.id_site)
+        if first_open is not None and first_open <= rec.day:
+            return True
+        # Windows of this run share the site's timezone: only earlier runs' records count here.
+        lo, hi = rec.day - _NEIGHBOURS, rec.day + _NEIGHBOURS
+        return any(lo <= d <= hi for d in self.recorded.get(rec.id_site, ()))
+
+
 class SqlSink(Sink):
     """Base of the SQL sinks; subclasses supply the driver calls and the type names."""
 
@@ -49,6 +92,8 @@ class SqlSink(Sink):
     type_names: ClassVar[dict[ColumnType, str]]
     #: Declared primary keys need NOT NULL columns and an index; DuckDB's are skipped (below).
     use_primary_keys = True
+    #: The visits manifest as of `start_job` (None before: then every window deletes).
+    _fresh: _Fresh | None = None
 
     # --- driver hooks ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -174,6 +219,11 @@ class SqlSink(Sink):
             [self._adapt(v) for v in values],
         )
 
+    def _upsert_records(self, records: Sequence[WindowRecord]) -> None:
+        """Replace the manifest rows of these windows (a dialect may do it in one statement)."""
+        for rec in records:
+            self._upsert_record(rec)
+
     def _upsert_record(self, rec: WindowRecord) -> None:
         p = self.placeholder
         self._exec(
@@ -199,6 +249,7 @@ class SqlSink(Sink):
     def start_job(self, job: JobInfo, restart: bool) -> None:
         """Write the job header; with `restart` drop the kind's rows and manifest first."""
         p = self.placeholder
+        self._fresh = None
         with self._transaction("the export state"):
             if restart:
                 if job.kind == "visits":
@@ -225,6 +276,19 @@ class SqlSink(Sink):
                     job.created_at,
                 )
             )
+            fresh = self._read_fresh(job.kind) if job.kind == "visits" else None
+        self._fresh = fresh
+
+    def _read_fresh(self, kind: str) -> _Fresh:
+        p = self.placeholder
+        fresh = _Fresh()
+        rows = self._query(
+            f"SELECT id_site, day, status FROM {MANIFEST_TABLE} WHERE kind = {p} AND status <> {p}",
+            (kind, _JOB),
+        )
+        for id_site, day, status in rows:
+            fresh.add(int(id_site), _as_date(day), str(status), at_start=True)
+        return fresh
 
     def write_window(
         self, kind: str, records: Sequence[WindowRecord], batches: Sequence[Batch]
@@ -232,14 +296,17 @@ class SqlSink(Sink):
         """Replace the windows' rows and manifest records in one transaction."""
         tables_for(kind)  # validates the kind
         what = ", ".join(f"site {r.id_site} {r.day}" for r in records[:3])
+        if kind == "visits":
+            deleting = self._windows_to_clear(records, batches[0])
         with self._transaction(what):
             if kind == "visits":
                 visits = batches[0]
                 by_site: dict[int, list[int]] = defaultdict(list)
                 for s, v in zip(visits.columns["id_site"], visits.columns["id_visit"], strict=True):
-                    by_site[s].append(v)
+                    if s in deleting:
+                        by_site[s].append(v)
                 for rec in records:
-                    if rec.bounds is not None:
+                    if rec.bounds is not None and rec.id_site in deleting:
                         self._delete_visits_in_window(rec.id_site, rec.bounds)
                 for s, ids in by_site.items():
                     self._delete_visits(VISITS, s, ids)
@@ -254,8 +321,28 @@ class SqlSink(Sink):
             for b in batches:
                 if len(b):
                     self._insert(b)
-            for rec in records:
-                self._upsert_record(rec)
+            self._upsert_records(records)
+
+    def _windows_to_clear(self, records: Sequence[WindowRecord], visits: Batch) -> set[int]:
+        """The sites whose windows in this call need the visit deletes (see the module doc).
+
+        Deletes go by site: one window of a site that needs them clears the site's visits of
+        the whole call (a scan costs the same whatever the number of ids). The windows are
+        then noted as recorded, before the write: noting too much only costs deletes.
+        """
+        fresh = self._fresh
+        if fresh is None:
+            sites = {r.id_site for r in records}
+        else:
+            sites = {r.id_site for r in records if fresh.needs_deletes(r)}
+            untimed = visits.columns["last_action_timestamp"]
+            if None in untimed:
+                sites.update(
+                    s for s, t in zip(visits.columns["id_site"], untimed, strict=True) if t is None
+                )
+            for r in records:
+                fresh.add(r.id_site, r.day, r.status, at_start=False)
+        return sites
 
     def _delete_visits_in_window(self, id_site: int, bounds: tuple[int, int]) -> None:
         p = self.placeholder
@@ -279,8 +366,7 @@ class SqlSink(Sink):
         if not records:
             return
         with self._transaction("the export state"):
-            for rec in records:
-                self._upsert_record(rec)
+            self._upsert_records(records)
 
 
 def _as_date(v: Any) -> date:
