@@ -29,7 +29,8 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -262,7 +263,8 @@ class FileSink(Sink):
             return
         with self._open_write(path) as f:
             if self.fmt == "jsonl":
-                f.write(_jsonl_bytes(batch))
+                for chunk in _jsonl_chunks(batch):
+                    f.write(chunk)
             else:
                 f.write(_csv_bytes(batch, header=False))
 
@@ -325,14 +327,57 @@ def _text_columns(batch: Batch, ts: Any, js: Any) -> list[list[Any]]:
     return cols
 
 
-def _jsonl_bytes(batch: Batch) -> bytes:
-    """One JSON object per row; timestamps `YYYY-MM-DDTHH:MM:SSZ`, nested data nested."""
-    names = batch.table.column_names
+# A timestamp before year 1000 is where orjson's datetime ("0999-...") and strftime ("999-...")
+# part ways; such values keep the text path.
+_ORJSON_TS_MIN = -30_610_224_000
+_UTC = timezone.utc
+_JSONL_OPTS = orjson.OPT_UTC_Z
+
+
+def _utc_datetimes(values: list[Any]) -> list[Any]:
+    """Unix seconds as aware UTC datetimes, which orjson (`OPT_UTC_Z`) writes as `...THH:MM:SSZ`."""
+    fromts = datetime.fromtimestamp
+    return [
+        None if x is None else fromts(x, _UTC) if x >= _ORJSON_TS_MIN else _iso_z(x) for x in values
+    ]
+
+
+def _jsonl_chunks(batch: Batch) -> list[bytes | memoryview]:
+    """One JSON object per row; timestamps `YYYY-MM-DDTHH:MM:SSZ`, nested data nested.
+
+    The rows are serialised in one `orjson.dumps` call (a call per row costs twice as much) and
+    the array is cut into lines at the row boundaries `},{"<first column>":`. Outside nested
+    data that sequence only occurs between rows (a JSON string cannot hold it: its quote would
+    be escaped); when the nested values hold `{"<first column>":`, each row is serialised alone
+    instead. Returned as pieces to spare a copy.
+    """
+    table = batch.table
+    names = tuple(table.column_names)
+    cols = []
+    nested = []
+    for c in table.columns:
+        values = batch.columns[c.name]
+        if c.type is ColumnType.TIMESTAMP:
+            values = _utc_datetimes(values)
+        elif c.type is ColumnType.JSON:
+            nested.append(values)
+        cols.append(values)
+    rows = list(map(dict, map(zip, repeat(names), zip(*cols, strict=True))))
+    if not rows:
+        return []
     dumps = orjson.dumps
-    cols = _text_columns(batch, _iso_z, None)
-    return b"".join(
-        dumps(dict(zip(names, row, strict=True))) + b"\n" for row in zip(*cols, strict=True)
-    )
+    key = b"{" + dumps(names[0]) + b":"
+    if key not in dumps(nested):
+        body = dumps(rows, option=_JSONL_OPTS)
+        lines = body.replace(b"}," + key, b"}\n" + key)
+        return [memoryview(lines)[1:-1], b"\n"]
+    opts = _JSONL_OPTS | orjson.OPT_APPEND_NEWLINE
+    return [b"".join([dumps(r, option=opts) for r in rows])]
+
+
+def _jsonl_bytes(batch: Batch) -> bytes:
+    """The JSONL text of a batch (see `_jsonl_chunks`)."""
+    return b"".join(_jsonl_chunks(batch))
 
 
 def _csv_bytes(batch: Batch, header: bool) -> bytes:
