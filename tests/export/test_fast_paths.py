@@ -208,6 +208,18 @@ def test_nested_row_boundary_keeps_one_line_per_row(
     assert orjson.loads(lines[1])["extra"]["zeta"] == [{"id_site": 1}, {"id_site": 2}]
 
 
+def test_rows_split_over_several_calls_give_the_same_bytes(
+    sandbox_pages: list[list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serialising a few rows per call (the last call short) changes no byte."""
+    from matomo_client.export.sinks import files
+
+    for rows_per_call in (1, 2, 7):
+        monkeypatch.setattr(files, "_JSONL_ROWS", rows_per_call)
+        _check_same(sandbox_pages[0])
+        _check_same(_odd_visits(sandbox_pages[1]))
+
+
 def test_empty_batches_write_nothing() -> None:
     """A window without visits gives empty batches and no JSONL bytes."""
     visits, actions = build_visit_batches([])

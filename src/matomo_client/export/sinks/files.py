@@ -30,7 +30,7 @@ import re
 import shutil
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timezone
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -342,14 +342,18 @@ def _utc_datetimes(values: list[Any]) -> list[Any]:
     ]
 
 
-def _jsonl_chunks(batch: Batch) -> list[bytes | memoryview]:
+_JSONL_ROWS = 256  # rows serialised per call: their dicts and text stay in the CPU cache
+
+
+def _jsonl_chunks(batch: Batch) -> Iterator[bytes | memoryview]:
     """One JSON object per row; timestamps `YYYY-MM-DDTHH:MM:SSZ`, nested data nested.
 
-    The rows are serialised in one `orjson.dumps` call (a call per row costs twice as much) and
-    the array is cut into lines at the row boundaries `},{"<first column>":`. Outside nested
-    data that sequence only occurs between rows (a JSON string cannot hold it: its quote would
-    be escaped); when the nested values hold `{"<first column>":`, each row is serialised alone
-    instead. Returned as pieces to spare a copy.
+    Rows are serialised `_JSONL_ROWS` at a time in one `orjson.dumps` call (a call per row costs
+    twice as much; a whole window's row dicts no longer fit in the cache), and each array is cut
+    into lines at the row boundaries `},{"<first column>":`. Outside nested data that sequence
+    only occurs between rows (a JSON string cannot hold it: its quote would be escaped); when
+    the nested values hold `{"<first column>":`, each row is serialised alone instead. Yields
+    pieces, to spare a copy.
     """
     table = batch.table
     names = tuple(table.column_names)
@@ -362,17 +366,19 @@ def _jsonl_chunks(batch: Batch) -> list[bytes | memoryview]:
         elif c.type is ColumnType.JSON:
             nested.append(values)
         cols.append(values)
-    rows = list(map(dict, map(zip, repeat(names), zip(*cols, strict=True))))
-    if not rows:
-        return []
+    rows = map(dict, map(zip, repeat(names), zip(*cols, strict=True)))
     dumps = orjson.dumps
     key = b"{" + dumps(names[0]) + b":"
-    if key not in dumps(nested):
-        body = dumps(rows, option=_JSONL_OPTS)
-        lines = body.replace(b"}," + key, b"}\n" + key)
-        return [memoryview(lines)[1:-1], b"\n"]
-    opts = _JSONL_OPTS | orjson.OPT_APPEND_NEWLINE
-    return [b"".join([dumps(r, option=opts) for r in rows])]
+    if key in dumps(nested):
+        opts = _JSONL_OPTS | orjson.OPT_APPEND_NEWLINE
+        for r in rows:
+            yield dumps(r, option=opts)
+        return
+    boundary, newline = b"}," + key, b"}\n" + key
+    while chunk := list(islice(rows, _JSONL_ROWS)):
+        lines = dumps(chunk, option=_JSONL_OPTS).replace(boundary, newline)
+        yield memoryview(lines)[1:-1]
+        yield b"\n"
 
 
 def _jsonl_bytes(batch: Batch) -> bytes:
