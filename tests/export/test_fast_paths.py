@@ -265,3 +265,41 @@ def test_jsonl_file_targets_hold_the_reference_bytes(
             reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
             data = reader.read()
         assert data == want[table.name]
+
+
+@pytest.mark.parametrize("kernel", ["partial-then-error", "missing"])
+def test_final_files_are_whole_when_the_kernel_copy_stops(
+    tmp_path: Path,
+    sandbox_pages: list[list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+    kernel: str,
+) -> None:
+    """Parts are concatenated completely when copy_file_range fails midway or does not exist."""
+    import errno
+    import os
+
+    from matomo_client.export.sinks import files
+
+    real = os.copy_file_range
+
+    def some_then_fail(src: int, dst: int, count: int) -> int:
+        if os.lseek(src, 0, os.SEEK_CUR) >= 10:  # after 10 bytes
+            raise OSError(errno.EXDEV, "cross-device")
+        return real(src, dst, min(count, 10))
+
+    if kernel == "missing":
+        monkeypatch.delattr(os, "copy_file_range")
+    else:
+        monkeypatch.setattr(os, "copy_file_range", some_then_fail)
+    sink = FileSink(str(tmp_path / "x.csv"), "csv")
+    sink.open()
+    sink.load_state("visits")
+    want = b""
+    for i, page in enumerate(sandbox_pages[:2]):
+        visits, actions = build_visit_batches(copy.deepcopy(page))
+        rec = WindowRecord("visits", 1, SANDBOX_DAYS[i], DONE, len(visits), len(actions))
+        sink.write_window("visits", [rec], [visits, actions])
+        want += files._csv_bytes(visits, header=False)
+    sink.finish()
+    header = files._csv_bytes(Batch.empty(VISITS), header=True)
+    assert sink.final_path(VISITS).read_bytes() == header + want
