@@ -43,16 +43,23 @@ class AsyncHttpxTransport:
         )
 
     async def send(self, request: Request) -> Response:
-        """Send one request and read the whole body."""
+        """Send one request and read the whole body.
+
+        The body is read through the stream, not `Response.content`: an httpx response and its
+        bound stream refer to each other, so a body stored on the response would only be freed
+        by Python's cyclic collector, and an export's multi-megabyte pages piled up between
+        collections (peak memory grew with the length of the export).
+        """
         try:
-            r = await self._client.request(
+            async with self._client.stream(
                 request.method,
                 self.base_url + request.path,
                 headers=dict(request.headers),
                 content=request.body,
                 follow_redirects=False,
-            )
-            return response_of(r, r.content)
+            ) as r:
+                body = b"".join([chunk async for chunk in r.aiter_bytes()])
+                return response_of(r, body)
         except httpx.HTTPError as exc:
             raise translate(exc, request) from exc
 
