@@ -20,7 +20,7 @@ from .sql import MANIFEST_COLUMNS, MANIFEST_TABLE, SqlSink
 
 __all__ = ["DuckDBSink"]
 
-MEMORY_LIMIT = "128MB"
+MEMORY_LIMIT = "64MB"
 # A checkpoint rewrites each table's last, partly filled row group (up to 122,880 rows): at
 # the default 16 MB of WAL, a long export rewrote its visits many times over (commit CPU per
 # visit grew from 20 to 47 us between 20k and 200k visits). 64 MB: 10 to 22 us.
@@ -65,7 +65,9 @@ class DuckDBSink(SqlSink):
         # DuckDB's buffer pool defaults to 80% of RAM and keeps every table page it touched
         # (window deletes, checkpoints): RSS grew with the export's size (421 MB at 50k
         # visits, 819 MB at 500k). A bounded pool evicts clean pages (and spills, should a
-        # query need more); fresh windows read no table pages, so 128 MB costs no CPU.
+        # query need more); fresh windows read no table pages, so a small pool costs no CPU.
+        # 128 MB still grew 361 -> 465 MB between 25k and 250k visits, 64 MB 389 -> 416; one
+        # window of 30k visits (one transaction, checkpoint included) still fits.
         self._con = duckdb.connect(
             self.path,
             config={"memory_limit": MEMORY_LIMIT, "checkpoint_threshold": CHECKPOINT_THRESHOLD},
