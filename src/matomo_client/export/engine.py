@@ -22,7 +22,7 @@ from ._gc import relaxed_gc
 from .errors import ExportApiError, ExportUsageError
 from .progress import ExportProgress, ExportSummary, ProgressCallback
 from .reconcile import reconcile_site
-from .schema import Batch, build_visit_batches
+from .schema import ACTIONS, VISITS, Batch, Table, build_visit_batches
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
 from .state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
@@ -225,11 +225,11 @@ class _Run:
             await self.in_thread(self.sink.close)
 
 
-def _concat(batches: Sequence[Batch]) -> Batch:
-    """One batch holding the rows of `batches` (all of the same table), in order."""
+def _concat(batches: Sequence[Batch], table: Table | None = None) -> Batch:
+    """One batch holding the rows of `batches` (all of `table`), in order."""
     if len(batches) == 1:
         return batches[0]
-    out = Batch.empty(batches[0].table)
+    out = Batch.empty(table or batches[0].table)
     for b in batches:
         for name, col in out.columns.items():
             col.extend(b.columns[name])
@@ -238,27 +238,77 @@ def _concat(batches: Sequence[Batch]) -> Batch:
 
 async def _fetch_window(
     client: Any, window: Window, page_size: int, segment: str | None
-) -> list[dict[str, Any]]:
-    """Every visit the window owns, each once (the latest copy when a visit grew meanwhile)."""
+) -> tuple[Batch, Batch]:
+    """The `visits` and `actions` rows of every visit the window owns, each visit once.
+
+    Each page becomes rows as soon as it arrives, so its decoded dicts (several times the size
+    of the rows, which keep only the values) are freed before the next page is fetched: a
+    window holds its rows, not its pages. A visit sent again on a later page (it grew while the
+    window was paged) keeps only its latest copy.
+    """
     from .. import Cursor, Limit, Period
 
     cursor: Any = Cursor(window.id_site, Period.day(window.day), Limit(page_size), segment)
-    by_id: dict[Any, dict[str, Any]] = {}
+    parts: list[tuple[Batch, Batch, list[Any], list[int]]] = []
+    last_part: dict[Any, int] = {}
+    resent = False
     lo, hi = window.start_ts, window.end_ts
     while cursor is not None:
         page, cursor = await client.live.next_page_raw(cursor)
-        for v in page:
-            ts = v.get("lastActionTimestamp")
-            # Matomo's day includes the next midnight; that visit belongs to the next window.
-            if isinstance(ts, int) and not lo <= ts < hi:
-                continue
-            by_id[v.get("idVisit")] = v
+        # Matomo's day includes the next midnight; that visit belongs to the next window.
+        mine = [
+            v
+            for v in page
+            if not (isinstance(ts := v.get("lastActionTimestamp"), int) and not lo <= ts < hi)
+        ]
+        del page
+        ids = [v.get("idVisit") for v in mine]
+        if len(set(ids)) != len(ids):  # the same visit twice in one page: the later copy
+            mine = list({i: v for i, v in zip(ids, mine, strict=True)}.values())
+            ids = [v.get("idVisit") for v in mine]
+        n_actions = [len(d) if (d := v.get("actionDetails")) else 0 for v in mine]
+        visits, actions = build_visit_batches(mine)
+        del mine
+        for i in ids:
+            resent = resent or i in last_part
+            last_part[i] = len(parts)
+        parts.append((visits, actions, ids, n_actions))
         if window.closed and cursor is not None and not cursor.seen:
             # A short page (the next cursor skips nothing, see _core/paging.py) returned every
             # visit after minTimestamp; in a closed window none can arrive or grow any more, so
             # the empty terminator page a live window needs would be a wasted round trip.
             break
-    return list(by_id.values())
+    if resent:
+        parts = [_latest_only(part, k, last_part) for k, part in enumerate(parts)]
+    return _concat([p[0] for p in parts], VISITS), _concat([p[1] for p in parts], ACTIONS)
+
+
+def _latest_only(
+    part: tuple[Batch, Batch, list[Any], list[int]], k: int, last_part: dict[Any, int]
+) -> tuple[Batch, Batch, list[Any], list[int]]:
+    """Part `k` without the visits (and their actions) that a later part sent again."""
+    visits, actions, ids, n_actions = part
+    keep = [last_part[i] == k for i in ids]
+    if all(keep):
+        return part
+    keep_actions = [flag for flag, n in zip(keep, n_actions, strict=True) for _ in range(n)]
+    return (
+        _take(visits, keep),
+        _take(actions, keep_actions),
+        [i for i, flag in zip(ids, keep, strict=True) if flag],
+        [n for n, flag in zip(n_actions, keep, strict=True) if flag],
+    )
+
+
+def _take(batch: Batch, keep: Sequence[bool]) -> Batch:
+    """The rows of `batch` whose flag in `keep` is true."""
+    return Batch(
+        batch.table,
+        {
+            name: [x for x, flag in zip(col, keep, strict=True) if flag]
+            for name, col in batch.columns.items()
+        },
+    )
 
 
 @relaxed_gc
@@ -327,10 +377,9 @@ async def export_visits(
         async def one(window: Window) -> None:
             where = f"site {window.id_site}, {window.day}"
             try:
-                raw = await _fetch_window(client, window, page_size, segment)
+                visits, actions = await _fetch_window(client, window, page_size, segment)
             except MatomoError as e:
                 raise _api_error(e, f"cannot export visits of {where}") from e
-            visits, actions = build_visit_batches(raw)
             rec = WindowRecord(
                 "visits",
                 window.id_site,
