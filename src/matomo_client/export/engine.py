@@ -278,26 +278,24 @@ async def _fetch_window(
             # visit after minTimestamp; in a closed window none can arrive or grow any more, so
             # the empty terminator page a live window needs would be a wasted round trip.
             break
-    if resent:
-        parts = [_latest_only(part, k, last_part) for k, part in enumerate(parts)]
-    return _concat([p[0] for p in parts], VISITS), _concat([p[1] for p in parts], ACTIONS)
+    rows = (
+        [_latest_only(part, k, last_part) for k, part in enumerate(parts)]
+        if resent
+        else [(p[0], p[1]) for p in parts]
+    )
+    return _concat([r[0] for r in rows], VISITS), _concat([r[1] for r in rows], ACTIONS)
 
 
 def _latest_only(
     part: tuple[Batch, Batch, list[Any], list[int]], k: int, last_part: dict[Any, int]
-) -> tuple[Batch, Batch, list[Any], list[int]]:
-    """Part `k` without the visits (and their actions) that a later part sent again."""
+) -> tuple[Batch, Batch]:
+    """The rows of part `k` without the visits (and their actions) a later part sent again."""
     visits, actions, ids, n_actions = part
     keep = [last_part[i] == k for i in ids]
     if all(keep):
-        return part
+        return visits, actions
     keep_actions = [flag for flag, n in zip(keep, n_actions, strict=True) for _ in range(n)]
-    return (
-        _take(visits, keep),
-        _take(actions, keep_actions),
-        [i for i, flag in zip(ids, keep, strict=True) if flag],
-        [n for n, flag in zip(n_actions, keep, strict=True) if flag],
-    )
+    return _take(visits, keep), _take(actions, keep_actions)
 
 
 def _take(batch: Batch, keep: Sequence[bool]) -> Batch:

@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..schema import Batch, ColumnType, Table
 from ..state import WindowRecord
 from .arrow import to_arrow
-from .sql import MANIFEST_COLUMNS, MANIFEST_TABLE, SqlSink
+from .sql import MANIFEST_COLUMNS, MANIFEST_TABLE, SqlSink, manifest_row
 
 __all__ = ["DuckDBSink"]
 
@@ -26,21 +26,13 @@ MEMORY_LIMIT = "64MB"
 # visit grew from 20 to 47 us between 20k and 200k visits). 64 MB: 10 to 22 us.
 CHECKPOINT_THRESHOLD = "64MB"
 
-_MANIFEST_ARROW = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("id_site", pa.int64()),
-        ("day", pa.date32()),
-        ("status", pa.string()),
-        ("visits", pa.int64()),
-        ("actions", pa.int64()),
-        ("report_rows", pa.int64()),
-        ("nb_visits", pa.int64()),
-        ("params", pa.string()),
-        ("fingerprint", pa.string()),
-        ("updated_at", pa.timestamp("us")),
-    ]
-)
+_MANIFEST_TYPES: dict[ColumnType, Any] = {
+    ColumnType.TEXT: pa.string(),
+    ColumnType.INT: pa.int64(),
+    ColumnType.DATE: pa.date32(),
+    ColumnType.TIMESTAMP: pa.timestamp("us"),
+}
+_MANIFEST_ARROW = pa.schema([(n, _MANIFEST_TYPES[t]) for n, t in MANIFEST_COLUMNS])
 
 
 class DuckDBSink(SqlSink):
@@ -121,20 +113,9 @@ class DuckDBSink(SqlSink):
             super()._upsert_records(records)
             return
         names = [n for n, _ in MANIFEST_COLUMNS]
-        values: dict[str, list[Any]] = {
-            "kind": [r.kind for r in records],
-            "id_site": [r.id_site for r in records],
-            "day": [r.day for r in records],
-            "status": [r.status for r in records],
-            "visits": [r.visits for r in records],
-            "actions": [r.actions for r in records],
-            "report_rows": [r.rows for r in records],
-            "nb_visits": [r.nb_visits for r in records],
-            "params": [None] * len(records),
-            "fingerprint": [None] * len(records),
-            "updated_at": [r.updated_at for r in records],
-        }
-        table = pa.Table.from_pydict(values, _MANIFEST_ARROW)
+        columns = zip(*map(manifest_row, records), strict=True)
+        arrays = [pa.array(c, f.type) for c, f in zip(columns, _MANIFEST_ARROW, strict=True)]
+        table = pa.Table.from_arrays(arrays, schema=_MANIFEST_ARROW)
         self._con.register("_matomo_records", table)
         try:
             self._con.execute(

@@ -85,6 +85,23 @@ class _Fresh:
         return any(lo <= d <= hi for d in self.recorded.get(rec.id_site, ()))
 
 
+def manifest_row(rec: WindowRecord) -> tuple[Any, ...]:
+    """A window record as a manifest row, in `MANIFEST_COLUMNS` order."""
+    return (
+        rec.kind,
+        rec.id_site,
+        rec.day,
+        rec.status,
+        rec.visits,
+        rec.actions,
+        rec.rows,
+        rec.nb_visits,
+        None,
+        None,
+        rec.updated_at,
+    )
+
+
 class SqlSink(Sink):
     """Base of the SQL sinks; subclasses supply the driver calls and the type names."""
 
@@ -230,21 +247,7 @@ class SqlSink(Sink):
             f"DELETE FROM {MANIFEST_TABLE} WHERE kind = {p} AND id_site = {p} AND day = {p}",
             (rec.kind, rec.id_site, self._adapt(rec.day)),
         )
-        self._insert_manifest(
-            (
-                rec.kind,
-                rec.id_site,
-                rec.day,
-                rec.status,
-                rec.visits,
-                rec.actions,
-                rec.rows,
-                rec.nb_visits,
-                None,
-                None,
-                rec.updated_at,
-            )
-        )
+        self._insert_manifest(manifest_row(rec))
 
     def start_job(self, job: JobInfo, restart: bool) -> None:
         """Write the job header; with `restart` drop the kind's rows and manifest first."""
