@@ -18,6 +18,7 @@ Run alone: .venv/bin/python benchmarks/fig2_cpu.py [--profile]
 from __future__ import annotations
 
 import gc
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -96,12 +97,20 @@ def _floor(pages: list[bytes], out: Path) -> int:
     return n
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished (waited-for) child processes."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Wall seconds, process CPU seconds (every thread) and the value of `fn()`."""
+    """Wall seconds, CPU seconds (every thread, and the export's worker processes, which have
+    exited by the time `fn` returns) and the value of `fn()`."""
     gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     value = fn()
-    return time.perf_counter() - start, time.process_time() - cpu, value
+    spent = time.process_time() - cpu + _children_cpu() - children
+    return time.perf_counter() - start, spent, value
 
 
 def _stages(replay: ReplayLive, tmp: Path) -> list[tuple[str, float]]:
@@ -219,8 +228,10 @@ def run(profile: bool = False) -> Figure:
             f"{total:,} visits with their actions ({kb:.1f} KB of JSON each), page size "
             f"{PAGE_SIZE}; the exporter also builds the `actions` table (one row per action), "
             "keeps the state journal and (JSONL/Parquet) concatenates the per-window parts into "
-            "the final files, which the floor does not. CPU is process time (all threads); "
-            "the machine's other load shows in the wall time, not in the CPU column.",
+            "the final files, which the floor does not. CPU is process time (all threads) plus "
+            "the export's worker processes, which decode pages and build rows on the other "
+            "cores: throughput can then beat the floor's while CPU per visit stays above it. "
+            "The machine's other load shows in the wall time, not in the CPU column.",
         ]
         if profile:
             stages = _stages(replay, tmp)

@@ -35,7 +35,7 @@ from matomo_client.export.schema import (
     build_visit_batches,
 )
 from matomo_client.export.sinks.base import iso_ts
-from matomo_client.export.sinks.files import FileSink, _jsonl_bytes
+from matomo_client.export.sinks.files import FileSink, jsonl_bytes
 from matomo_client.export.state import DONE, WindowRecord
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
@@ -167,7 +167,7 @@ def _check_same(raw: list[dict[str, Any]]) -> None:
         assert g.table is w.table
         assert list(g.columns) == [c.name for c in g.table.columns]
         assert g.columns == w.columns
-        assert _jsonl_bytes(g) == reference_jsonl(w)
+        assert jsonl_bytes(g) == reference_jsonl(w)
 
 
 def test_recorded_visits_build_and_serialise_like_the_reference() -> None:
@@ -203,7 +203,7 @@ def test_nested_row_boundary_keeps_one_line_per_row(
     raw = copy.deepcopy(sandbox_pages[0][:3])
     raw[1]["zeta"] = [{"id_site": 1}, {"id_site": 2}]
     visits, _ = build_visit_batches(raw)
-    lines = _jsonl_bytes(visits).splitlines()
+    lines = jsonl_bytes(visits).splitlines()
     assert len(lines) == 3
     assert orjson.loads(lines[1])["extra"]["zeta"] == [{"id_site": 1}, {"id_site": 2}]
 
@@ -224,14 +224,14 @@ def test_empty_batches_write_nothing() -> None:
     """A window without visits gives empty batches and no JSONL bytes."""
     visits, actions = build_visit_batches([])
     assert len(visits) == len(actions) == 0
-    assert _jsonl_bytes(visits) == _jsonl_bytes(actions) == b""
+    assert jsonl_bytes(visits) == jsonl_bytes(actions) == b""
 
 
 def test_timestamps_are_utc_iso_with_z() -> None:
     """A timestamp column is written `YYYY-MM-DDTHH:MM:SSZ`, in UTC, nulls as null."""
     raw = [{"idSite": 1, "idVisit": 1, "serverTimestamp": 1715731200, "lastActionTimestamp": None}]
     visits, _ = build_visit_batches(raw)
-    row = orjson.loads(_jsonl_bytes(visits))
+    row = orjson.loads(jsonl_bytes(visits))
     assert row["server_timestamp"] == "2024-05-15T00:00:00Z"
     assert row["last_action_timestamp"] is None
     assert datetime(2024, 5, 15, tzinfo=timezone.utc).timestamp() == 1715731200

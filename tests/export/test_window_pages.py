@@ -1,4 +1,8 @@
-"""A window's pages become rows one page at a time, each visit kept once, in its latest copy."""
+"""A window's pages become rows one page at a time, each visit kept once, in its latest copy.
+
+Every sink form of the rows (Python columns, Arrow, JSON lines) and both places they are built
+(this process, worker processes) give the same rows.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,21 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 
-from matomo_client.export.engine import _fetch_window
-from matomo_client.export.schema import build_visit_batches
+from matomo_client.export import encode
+from matomo_client.export.encode import PageEncoder
+from matomo_client.export.pages import fetch_window
+from matomo_client.export.schema import Batch, build_visit_batches
+from matomo_client.export.sinks.arrow import to_arrow
+from matomo_client.export.sinks.files import jsonl_bytes
 from matomo_client.export.windows import Window
 
 DAY = date(2024, 3, 1)
 START = 1_709_251_200  # 2024-03-01 00:00 UTC
 WINDOW = Window(1, DAY, START, START + 86_400, closed=False)
+FORMS = [("batch", 0), ("arrow", 0), ("jsonl", 0), ("arrow", 2), ("jsonl", 2)]
 
 
 def _visit(id_visit: int, last: int, n_actions: int, url: str = "/a") -> dict[str, Any]:
@@ -30,58 +40,101 @@ def _visit(id_visit: int, last: int, n_actions: int, url: str = "/a") -> dict[st
 
 
 class _Live:
-    def __init__(self, pages: Sequence[list[dict[str, Any]]]) -> None:
-        self.pages = list(pages)
+    def __init__(self, client: _Client) -> None:
+        self.client = client
+        self.calls = 0
 
     async def next_page_raw(self, cursor: Any) -> tuple[list[dict[str, Any]], Any]:
-        page = self.pages.pop(0)
-        return page, (cursor if self.pages else None)
+        """The ordinary read of the page the raw read could not use: `fallback`'s pages."""
+        self.calls += 1
+        page = self.client.fallback.pop(0)
+        return page, (cursor if self.client.bodies else None)
 
 
 class _Client:
-    def __init__(self, pages: Sequence[list[dict[str, Any]]]) -> None:
-        self.live = _Live(pages)
+    """Serves each page's body to `execute` (the raw read), as a Matomo would."""
+
+    def __init__(
+        self, pages: Sequence[list[dict[str, Any]] | bytes], fallback: Sequence[Any] = ()
+    ) -> None:
+        self.bodies = [p if isinstance(p, bytes) else orjson.dumps(p) for p in pages]
+        self.fallback = list(fallback)
+        self.live = _Live(self)
+        self.methods: list[str] = []
+
+    async def execute(self, endpoint: Any) -> bytes:
+        self.methods.append(endpoint.method)
+        return self.bodies.pop(0) if self.bodies else b"[]"
 
 
-async def _rows(pages: Sequence[list[dict[str, Any]]]) -> tuple[Any, Any]:
-    return await _fetch_window(_Client(pages), WINDOW, 1000, None)
+def _columns(batch: Batch) -> dict[str, list[Any]]:
+    """Each column's values, whatever form the batch holds them in."""
+    if batch.jsonl is not None:
+        rows = [orjson.loads(line) for line in batch.jsonl.splitlines()]
+        return {c: [r[c] for r in rows] for c in batch.table.column_names}
+    if batch.arrow is not None:
+        return {c: batch.column(c) for c in batch.table.column_names}
+    return batch.columns
+
+
+def _same(got: Batch, expected: Batch) -> bool:
+    """`got` holds the rows of `expected` (columns), in `got`'s own form."""
+    if got.jsonl is not None:
+        return got.jsonl == jsonl_bytes(expected)
+    if got.arrow is not None:
+        return bool(got.arrow.equals(to_arrow(expected)))
+    return got.columns == expected.columns
+
+
+@pytest.fixture(params=FORMS, ids=[f"{f}-{w}workers" for f, w in FORMS])
+def encoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> PageEncoder:
+    form, workers = request.param
+    monkeypatch.setattr(encode, "MIN_WORKER_BODY", 0)  # these pages are small
+    return PageEncoder(form, workers)
+
+
+async def _rows(client: _Client, encoder: PageEncoder) -> tuple[Batch, Batch]:
+    return await fetch_window(client, WINDOW, 1000, None, encoder)
 
 
 @pytest.mark.anyio
-async def test_pages_give_the_rows_the_whole_list_gives() -> None:
+async def test_pages_give_the_rows_the_whole_list_gives(encoder: PageEncoder) -> None:
     """Rows built page by page equal the rows built from all the window's visits at once."""
     pages = [
         [_visit(1, START + 10, 2), _visit(2, START + 20, 0)],
         [_visit(3, START + 30, 3), _visit(4, START + 40, 1)],
     ]
-    visits, actions = await _rows(pages)
+    visits, actions = await _rows(_Client(pages), encoder)
     whole_v, whole_a = build_visit_batches([v for p in pages for v in p])
-    assert visits.columns == whole_v.columns
-    assert actions.columns == whole_a.columns
+    assert _same(visits, whole_v)
+    assert _same(actions, whole_a)
+    assert len(visits) == 4
+    assert len(actions) == 6
 
 
 @pytest.mark.anyio
-async def test_a_visit_sent_again_on_a_later_page_keeps_only_its_latest_copy() -> None:
+async def test_a_visit_sent_again_on_a_later_page_keeps_only_its_latest_copy(
+    encoder: PageEncoder,
+) -> None:
     """A visit that grew between pages is stored once, with the later page's fields and actions."""
     pages = [
         [_visit(1, START + 10, 2, "/old"), _visit(2, START + 20, 1)],
         [_visit(1, START + 50, 3, "/new"), _visit(3, START + 60, 1)],
     ]
-    visits, actions = await _rows(pages)
-    assert sorted(visits.columns["id_visit"]) == [1, 2, 3]
-    ones = [i for i, v in enumerate(visits.columns["id_visit"]) if v == 1]
-    assert [visits.columns["actions"][i] for i in ones] == [3]
-    urls = [
-        u
-        for v, u in zip(actions.columns["id_visit"], actions.columns["url"], strict=True)
-        if v == 1
-    ]
+    visits, actions = await _rows(_Client(pages), encoder)
+    v, a = _columns(visits), _columns(actions)
+    assert sorted(v["id_visit"]) == [1, 2, 3]
+    ones = [i for i, x in enumerate(v["id_visit"]) if x == 1]
+    assert [v["actions"][i] for i in ones] == [3]
+    urls = [u for x, u in zip(a["id_visit"], a["url"], strict=True) if x == 1]
     assert urls == ["/new/0", "/new/1", "/new/2"]
     assert len(actions) == 3 + 1 + 1
 
 
 @pytest.mark.anyio
-async def test_visits_outside_the_window_and_repeats_within_a_page_are_dropped() -> None:
+async def test_visits_outside_the_window_and_repeats_within_a_page_are_dropped(
+    encoder: PageEncoder,
+) -> None:
     """The next day's midnight visit is left to its window; a visit twice in a page counts once."""
     pages = [
         [
@@ -90,6 +143,33 @@ async def test_visits_outside_the_window_and_repeats_within_a_page_are_dropped()
             _visit(9, START + 86_400, 1),
         ]
     ]
-    visits, actions = await _rows(pages)
-    assert visits.columns["id_visit"] == [1]
-    assert actions.columns["url"] == ["/second/0", "/second/1"]
+    visits, actions = await _rows(_Client(pages), encoder)
+    assert _columns(visits)["id_visit"] == [1]
+    assert _columns(actions)["url"] == ["/second/0", "/second/1"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "body",
+    [b'[{"idVisit": 1, "lastActi', b"<html>Service Unavailable</html>", b'{"a": 1}', b"[1, 2]"],
+    ids=["truncated", "html", "object", "not-visits"],
+)
+async def test_a_page_that_is_not_ordinary_is_read_again_the_ordinary_way(
+    encoder: PageEncoder, body: bytes
+) -> None:
+    """A body the encoder cannot use costs one ordinary read, whose page gives the rows."""
+    good = [_visit(5, START + 5, 1)]
+    client = _Client([body], fallback=[good])
+    visits, actions = await _rows(client, encoder)
+    assert client.live.calls == 1
+    assert _columns(visits)["id_visit"] == [5]
+    assert len(actions) == 1
+
+
+@pytest.mark.anyio
+async def test_pages_are_read_raw_from_live(encoder: PageEncoder) -> None:
+    """Ordinary pages are fetched as bytes from Live.getLastVisitsDetails, no ordinary read."""
+    client = _Client([[_visit(1, START + 1, 1)]])
+    await _rows(client, encoder)
+    assert client.methods == ["Live.getLastVisitsDetails"] * 2  # the page, then the empty one
+    assert client.live.calls == 0

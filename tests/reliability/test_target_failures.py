@@ -35,7 +35,7 @@ import pytest
 from export_readers import read_rows
 
 from matomo_client import AsyncMatomo, Auth
-from matomo_client.export import TargetError, export_visits
+from matomo_client.export import TargetError, engine, export_visits
 from matomo_client.export.sinks import FileSink, open_target
 from matomo_client.export.sinks.sql import SqlSink
 from matomo_client.sandbox import Sandbox, SandboxConfig
@@ -177,6 +177,9 @@ async def test_disk_full_mid_export(
     sb = Sandbox(SandboxConfig(seed=21, days=10, visits_per_day=12, today=TODAY))
     target = str(tmp_path / name)
     with monkeypatch.context() as patch:
+        # One transaction per window (SQL sinks batch ~2,000 visits by default, more than this
+        # whole export), so that the failure lands after some windows were committed.
+        patch.setattr(engine, "FLUSH_VISITS", 1)
         _fail_on_call(patch, cls, method, n, fail)
         with pytest.raises(TargetError) as info:
             await _export(sb, target)
@@ -202,7 +205,9 @@ CHILD = textwrap.dedent(
     limit = int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     from matomo_client.cli import connection, main
+    from matomo_client.export import engine
     connection.sandbox_overrides = {"days": 20, "visits_per_day": 30, "seed": 4}
+    engine.FLUSH_VISITS = 1  # a transaction per window: the limit bites after some commits
     main(sys.argv[2:])
     """
 )

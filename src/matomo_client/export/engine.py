@@ -3,12 +3,15 @@
 `export_visits` and `export_reports` share one runner (`_Run`): it resolves the sites, checks
 the target's manifest against the command (refusing a different one unless `restart`), skips
 windows already done, and runs up to `concurrency` windows at once in an anyio task group.
-Fetching is async; writing goes through one worker thread at a time (the sinks are blocking
-drivers), so a window's rows and its manifest record land together.
+Fetching is async; each page's bytes become rows in worker processes when the target takes
+Arrow or JSON lines (`encode.py`, `pages.py`); writing goes through one worker thread at a time
+(the sinks are blocking drivers), so a window's rows and its manifest record land together,
+several small windows to one transaction in SQL targets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -19,10 +22,12 @@ import anyio
 
 from ..errors import MatomoError
 from ._gc import relaxed_gc
+from .encode import PageEncoder, default_workers
 from .errors import ExportApiError, ExportUsageError
+from .pages import concat, fetch_window
 from .progress import ExportProgress, ExportSummary, ProgressCallback
 from .reconcile import reconcile_site
-from .schema import ACTIONS, VISITS, Batch, Table, build_visit_batches
+from .schema import Batch
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
 from .state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
@@ -31,6 +36,10 @@ from .windows import DEFAULT_SETTLE, Window, plan_days, resolve_day, site_tz
 __all__ = ["SiteInfo", "export_visits"]
 
 SitesArg = Sequence[int] | int | str
+
+# Visits a SQL sink's transaction waits for (see `_Run.write_visits`): past ~2,000 visits the
+# commit's fixed cost is a few percent of the rows' cost.
+FLUSH_VISITS = 2000
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,8 @@ class _Run:
         self.write_lock = anyio.Lock()
         # Visits windows waiting for the writer; SQL sinks take several in one transaction.
         self._pending: list[tuple[WindowRecord, Batch, Batch]] = []
+        self._pending_visits = 0
+        self.records: dict[tuple[int, date], WindowRecord] = {}
         self.failure: BaseException | None = None
         self._stats0 = self._stats()
 
@@ -161,26 +172,46 @@ class _Run:
             return await anyio.to_thread.run_sync(fn, *args)
 
     async def write_visits(self, rec: WindowRecord, visits: Batch, actions: Batch) -> None:
-        """Write one visits window with its record; return once it is committed.
+        """Hand one fetched visits window to the writer; `written` runs once it is committed.
 
-        A database transaction costs tens of milliseconds whatever its size (DuckDB: ~50 ms for
-        a window of 165 visits), so windows finished while the writer was busy go into the SQL
-        sink together, in one transaction: all of them or none are recorded. File sinks write
-        one part per window and gain nothing from this.
+        A database transaction costs about 20 ms of CPU in DuckDB whatever its size, against
+        ~40 us a visit, so windows of a few hundred visits spent more on commits than on rows.
+        SQL sinks therefore take windows together: they wait here until `FLUSH_VISITS` visits
+        are pending (or `flush` at the end of the run) and go in one transaction, all of them
+        or none recorded. The window's task goes on fetching meanwhile, unless it is the one
+        that filled the batch: it then writes it. File sinks write one part per window at once.
         """
         if not isinstance(self.sink, SqlSink):
             await self.in_thread(self.sink.write_window, "visits", [rec], [visits, actions])
+            self.written(rec)
             return
-        item = (rec, visits, actions)
-        self._pending.append(item)
+        self._pending.append((rec, visits, actions))
+        self._pending_visits += len(visits)
+        if self._pending_visits >= FLUSH_VISITS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the pending visits windows (SQL sinks) in one transaction."""
         async with self.write_lock:
-            if not any(p is item for p in self._pending):
-                return  # another window's call wrote it
-            items, self._pending = self._pending, []
-            merged = [_concat([i[1] for i in items]), _concat([i[2] for i in items])]
+            items, self._pending, self._pending_visits = self._pending, [], 0
+            if not items:
+                return
+            merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
             await anyio.to_thread.run_sync(
                 self.sink.write_window, "visits", [i[0] for i in items], merged
             )
+        for rec, _, _ in items:
+            self.written(rec)
+
+    def written(self, rec: WindowRecord) -> None:
+        """Count a committed visits window and report progress."""
+        self.records[(rec.id_site, rec.day)] = rec
+        s = self.summary
+        s.windows_exported += 1
+        s.windows_open += rec.status == OPEN
+        s.visits += rec.visits or 0
+        s.actions += rec.actions or 0
+        self.emit("exporting", f"site {rec.id_site}, {rec.day}")
 
     async def open_sink(
         self, params: dict[str, Any], restart: bool
@@ -225,90 +256,6 @@ class _Run:
             await self.in_thread(self.sink.close)
 
 
-def _concat(batches: Sequence[Batch], table: Table | None = None) -> Batch:
-    """One batch holding the rows of `batches` (all of `table`), in order."""
-    if len(batches) == 1:
-        return batches[0]
-    out = Batch.empty(table or batches[0].table)
-    for b in batches:
-        for name, col in out.columns.items():
-            col.extend(b.columns[name])
-    return out
-
-
-async def _fetch_window(
-    client: Any, window: Window, page_size: int, segment: str | None
-) -> tuple[Batch, Batch]:
-    """The `visits` and `actions` rows of every visit the window owns, each visit once.
-
-    Each page becomes rows as soon as it arrives, so its decoded dicts (several times the size
-    of the rows, which keep only the values) are freed before the next page is fetched: a
-    window holds its rows, not its pages. A visit sent again on a later page (it grew while the
-    window was paged) keeps only its latest copy.
-    """
-    from .. import Cursor, Limit, Period
-
-    cursor: Any = Cursor(window.id_site, Period.day(window.day), Limit(page_size), segment)
-    parts: list[tuple[Batch, Batch, list[Any], list[int]]] = []
-    last_part: dict[Any, int] = {}
-    resent = False
-    lo, hi = window.start_ts, window.end_ts
-    while cursor is not None:
-        page, cursor = await client.live.next_page_raw(cursor)
-        # Matomo's day includes the next midnight; that visit belongs to the next window.
-        mine = [
-            v
-            for v in page
-            if not (isinstance(ts := v.get("lastActionTimestamp"), int) and not lo <= ts < hi)
-        ]
-        del page
-        ids = [v.get("idVisit") for v in mine]
-        if len(set(ids)) != len(ids):  # the same visit twice in one page: the later copy
-            mine = list({i: v for i, v in zip(ids, mine, strict=True)}.values())
-            ids = [v.get("idVisit") for v in mine]
-        n_actions = [len(d) if (d := v.get("actionDetails")) else 0 for v in mine]
-        visits, actions = build_visit_batches(mine)
-        del mine
-        for i in ids:
-            resent = resent or i in last_part
-            last_part[i] = len(parts)
-        parts.append((visits, actions, ids, n_actions))
-        if window.closed and cursor is not None and not cursor.seen:
-            # A short page (the next cursor skips nothing, see _core/paging.py) returned every
-            # visit after minTimestamp; in a closed window none can arrive or grow any more, so
-            # the empty terminator page a live window needs would be a wasted round trip.
-            break
-    rows = (
-        [_latest_only(part, k, last_part) for k, part in enumerate(parts)]
-        if resent
-        else [(p[0], p[1]) for p in parts]
-    )
-    return _concat([r[0] for r in rows], VISITS), _concat([r[1] for r in rows], ACTIONS)
-
-
-def _latest_only(
-    part: tuple[Batch, Batch, list[Any], list[int]], k: int, last_part: dict[Any, int]
-) -> tuple[Batch, Batch]:
-    """The rows of part `k` without the visits (and their actions) a later part sent again."""
-    visits, actions, ids, n_actions = part
-    keep = [last_part[i] == k for i in ids]
-    if all(keep):
-        return visits, actions
-    keep_actions = [flag for flag, n in zip(keep, n_actions, strict=True) for _ in range(n)]
-    return _take(visits, keep), _take(actions, keep_actions)
-
-
-def _take(batch: Batch, keep: Sequence[bool]) -> Batch:
-    """The rows of `batch` whose flag in `keep` is true."""
-    return Batch(
-        batch.table,
-        {
-            name: [x for x, flag in zip(col, keep, strict=True) if flag]
-            for name, col in batch.columns.items()
-        },
-    )
-
-
 @relaxed_gc
 async def export_visits(
     client: Any,
@@ -325,6 +272,7 @@ async def export_visits(
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
     settle: timedelta = DEFAULT_SETTLE,
+    workers: int | None = None,
 ) -> ExportSummary:
     """Export raw visits and their actions, one (site, day) window at a time; resumable.
 
@@ -332,8 +280,12 @@ async def export_visits(
     `yesterday`, `lastN`, `previousN`, resolved in each site's timezone. Re-running the same
     call after a crash finishes the export with every visit exactly once; a different call
     against the same target raises `StateMismatchError` unless `restart=True`.
+    `workers` is how many processes turn pages into rows for DuckDB, Parquet and JSONL
+    targets (default: one per CPU; 0 keeps it all in this process).
     """
     _check_common(page_size, concurrency, start, end)
+    if workers is not None and workers < 0:
+        raise ExportUsageError(f"workers must be 0 or more, not {workers}")
     params: dict[str, Any] = {
         "kind": "visits",
         "sites": _sites_param(sites),
@@ -342,6 +294,10 @@ async def export_visits(
         "segment": segment or None,
     }
     run = _Run(client, "visits", target, concurrency, progress)
+    encoder = PageEncoder(
+        run.sink.encoding,
+        default_workers() if workers is None else workers,
+    )
     site_list = await run.sites(sites)
     now = now or datetime.now(timezone.utc)
     windows: list[Window] = []
@@ -366,16 +322,18 @@ async def export_visits(
         ]
         summary.windows_skipped = len(windows) - len(todo)
         run.emit("exporting")
-        records: dict[tuple[int, date], WindowRecord] = {
-            (w.id_site, w.day): recorded[(w.id_site, w.day)]
-            for w in windows
-            if (w.id_site, w.day) in recorded
-        }
+        run.records.update(
+            {
+                (w.id_site, w.day): recorded[(w.id_site, w.day)]
+                for w in windows
+                if (w.id_site, w.day) in recorded
+            }
+        )
 
         async def one(window: Window) -> None:
             where = f"site {window.id_site}, {window.day}"
             try:
-                visits, actions = await _fetch_window(client, window, page_size, segment)
+                visits, actions = await fetch_window(client, window, page_size, segment, encoder)
             except MatomoError as e:
                 raise _api_error(e, f"cannot export visits of {where}") from e
             rec = WindowRecord(
@@ -388,22 +346,24 @@ async def export_visits(
                 bounds=(window.start_ts, window.end_ts),
             )
             await run.write_visits(rec, visits, actions)
-            records[(window.id_site, window.day)] = rec
-            summary.windows_exported += 1
-            summary.windows_open += rec.status == OPEN
-            summary.visits += len(visits)
-            summary.actions += len(actions)
-            run.emit("exporting", where)
 
-        await run.run_all(todo, one)
+        try:
+            await run.run_all(todo, one)
+        except BaseException:
+            # Keep what was fetched before the failure: a re-run then skips those windows.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await run.flush()
+            raise
+        await run.flush()
 
         if reconcile and windows:
             run.emit("reconciling")
-            await _reconcile(run, site_list, windows, records, segment)
+            await _reconcile(run, site_list, windows, run.records, segment)
         run.emit("finishing")
         await run.in_thread(run.sink.finish)
         run.emit("done")
     finally:
+        await encoder.aclose()
         await run.close()
     return summary
 

@@ -81,17 +81,57 @@ class Table:
         """The column names, in order."""
         return [c.name for c in self.columns]
 
+    def __reduce__(self) -> Any:
+        # A declared table crosses a process boundary as its name, so that the sinks' `is`
+        # checks (`table is REPORTS`) still hold for batches built in a worker process.
+        if _DECLARED.get(self.name) is self:
+            return (_declared, (self.name,))
+        return (Table, (self.name, self.columns, self.key))
+
+
+def _declared(name: str) -> Table:
+    return _DECLARED[name]
+
 
 @dataclass
 class Batch:
-    """Columnar rows of one table: `columns[name]` is a list, all lists have the same length."""
+    """Rows of one table, held in one of three ways.
+
+    * `columns[name]`: a Python list per column, all of the same length (the general form);
+    * `arrow`: a `pyarrow.Table` with the declared Arrow schema (`sinks/arrow.py`), for the
+      sinks that write Arrow (DuckDB, Parquet);
+    * `jsonl`: the rows already written as JSON lines, one per row, `size` of them (JSONL).
+
+    The last two are built where the page was decoded (see `encode.py`), so the sink has no
+    per-row Python work left; `column()` reads a column of either of the first two forms.
+    """
 
     table: Table
     columns: dict[str, list[Any]] = field(default_factory=dict)
+    arrow: Any = None
+    jsonl: bytes | None = None
+    size: int = 0
 
     def __len__(self) -> int:
+        if self.arrow is not None:
+            return int(self.arrow.num_rows)
+        if self.jsonl is not None:
+            return self.size
         first = self.table.columns[0].name
         return len(self.columns.get(first, ()))
+
+    def column(self, name: str) -> list[Any]:
+        """The values of one column (an Arrow timestamp as Unix seconds, like `columns`)."""
+        if self.arrow is not None:
+            import pyarrow as pa
+
+            values = self.arrow.column(name)
+            if pa.types.is_timestamp(values.type):
+                values = values.cast(pa.int64())
+            return list(values.to_pylist())
+        if self.jsonl is not None:
+            raise TypeError(f"the {self.table.name} rows are JSON lines, not columns")
+        return self.columns[name]
 
     def rows(self) -> Iterable[tuple[Any, ...]]:
         """The rows as tuples, in column order."""
@@ -259,6 +299,8 @@ ACTIONS = Table(
     key=("id_site", "id_visit", "position"),
 )
 
+_DECLARED: dict[str, Table] = {}
+
 # Metrics common enough to get their own column; other numeric values go to `metrics` (JSON).
 REPORT_METRICS: tuple[str, ...] = (
     "nb_visits",
@@ -301,6 +343,7 @@ REPORTS = Table(
     ),
     key=("id_site", "period", "date", "report", "report_params", "label"),
 )
+_DECLARED.update({t.name: t for t in (VISITS, ACTIONS, REPORTS)})
 
 
 # --- coercion (column at a time; the common case is a type check done in C) ---------------

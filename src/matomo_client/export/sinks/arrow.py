@@ -33,6 +33,8 @@ def _json_column(values: list[Any]) -> list[str | None]:
 
 def to_arrow(batch: Batch) -> Any:
     """The batch as a `pyarrow.Table` with the declared schema."""
+    if batch.arrow is not None:
+        return batch.arrow
     arrays = []
     for c in batch.table.columns:
         values = batch.columns[c.name]

@@ -69,6 +69,9 @@ class Sink(abc.ABC):
 
     #: A display name for messages: the path, or the URL without its password.
     target: str
+    #: The form of the `visits`/`actions` batches it writes best (see `Batch`): `"batch"`
+    #: (Python columns), `"arrow"` or `"jsonl"`; a sink accepts columns whatever it says here.
+    encoding: str = "batch"
 
     @abc.abstractmethod
     def open(self) -> None:

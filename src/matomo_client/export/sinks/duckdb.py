@@ -39,6 +39,7 @@ class DuckDBSink(SqlSink):
     """Writes to a DuckDB database file."""
 
     use_primary_keys = False
+    encoding = "arrow"
     type_names: ClassVar[dict[ColumnType, str]] = {
         ColumnType.INT: "BIGINT",
         ColumnType.FLOAT: "DOUBLE",

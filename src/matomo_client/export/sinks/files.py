@@ -41,7 +41,7 @@ from ..schema import REPORTS, Batch, ColumnType, Table
 from ..state import ExportState, JobInfo, WindowRecord
 from .base import Sink, iso_ts, json_text, period_of, tables_for
 
-__all__ = ["FileSink"]
+__all__ = ["FileSink", "jsonl_bytes"]
 
 _PART_RE = re.compile(r"(?:period=(?P<period>[^/]+)/)?site=(?P<site>\d+)/date=(?P<day>[\d-]+)")
 
@@ -63,6 +63,8 @@ class FileSink(Sink):
             path.endswith(("/", os.sep)) or os.path.isdir(path)
         )
         self.ext = fmt + (f".{compression}" if compression else "")
+        # JSONL parts take JSON lines, Parquet parts Arrow tables, CSV parts columns.
+        self.encoding = {"jsonl": "jsonl", "parquet": "arrow"}.get(fmt, "batch")
         p = Path(path)
         if self.partitioned:
             self.parts_root = p
@@ -371,6 +373,9 @@ def _jsonl_chunks(batch: Batch) -> Iterator[bytes | memoryview]:
     the nested values hold `{"<first column>":`, each row is serialised alone instead. Yields
     pieces, to spare a copy.
     """
+    if batch.jsonl is not None:
+        yield batch.jsonl
+        return
     table = batch.table
     names = tuple(table.column_names)
     cols = []
@@ -397,8 +402,10 @@ def _jsonl_chunks(batch: Batch) -> Iterator[bytes | memoryview]:
         yield b"\n"
 
 
-def _jsonl_bytes(batch: Batch) -> bytes:
+def jsonl_bytes(batch: Batch) -> bytes:
     """The JSONL text of a batch (see `_jsonl_chunks`)."""
+    if batch.jsonl is not None:
+        return batch.jsonl
     return b"".join(_jsonl_chunks(batch))
 
 

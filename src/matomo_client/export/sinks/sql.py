@@ -305,9 +305,11 @@ class SqlSink(Sink):
             if kind == "visits":
                 visits = batches[0]
                 by_site: dict[int, list[int]] = defaultdict(list)
-                for s, v in zip(visits.columns["id_site"], visits.columns["id_visit"], strict=True):
-                    if s in deleting:
-                        by_site[s].append(v)
+                if deleting:
+                    site_ids = zip(visits.column("id_site"), visits.column("id_visit"), strict=True)
+                    for s, v in site_ids:
+                        if s in deleting:
+                            by_site[s].append(v)
                 for rec in records:
                     if rec.bounds is not None and rec.id_site in deleting:
                         self._delete_visits_in_window(rec.id_site, rec.bounds)
@@ -338,10 +340,10 @@ class SqlSink(Sink):
             sites = {r.id_site for r in records}
         else:
             sites = {r.id_site for r in records if fresh.needs_deletes(r)}
-            untimed = visits.columns["last_action_timestamp"]
+            untimed = visits.column("last_action_timestamp")
             if None in untimed:
                 sites.update(
-                    s for s, t in zip(visits.columns["id_site"], untimed, strict=True) if t is None
+                    s for s, t in zip(visits.column("id_site"), untimed, strict=True) if t is None
                 )
             for r in records:
                 fresh.add(r.id_site, r.day, r.status, at_start=False)

@@ -1,0 +1,154 @@
+"""Worker processes that turn Live page bodies into rows (see `encode.py`).
+
+Each worker is `python -c <bootstrap>` with the parent's `sys.path`, talking over its stdin and
+stdout: a request is a length-prefixed pickle of the call's small arguments followed by the
+page body as raw bytes; an answer is a length-prefixed pickle of `PageRows` (or of an error
+text). Unlike `multiprocessing` and `anyio.to_process`, nothing re-imports the caller's main
+script, so an export started from a script without an `if __name__ == "__main__"` guard works.
+
+A worker ignores Ctrl-C (the export stops it) and exits when its stdin closes, which is also
+what happens when the exporting process dies, even by `kill -9`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["WorkerPool", "serve"]
+
+_HEADER = struct.Struct("<QQ")  # lengths of the pickled arguments and of the body / answer
+_PIPE_SIZE = 1 << 20
+_BOOTSTRAP = "import sys; sys.path[:] = {path!r}; from {module} import serve; serve()"
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed (it died, or its code raised)."""
+
+
+def serve() -> None:
+    """The worker's loop: read a request, encode the page, write the answer, until EOF."""
+    from .encode import encode_page
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _grow_pipes()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header = stdin.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return
+        n_args, n_body = _HEADER.unpack(header)
+        args = pickle.loads(stdin.read(n_args))
+        body = stdin.read(n_body)
+        try:
+            answer: Any = ("ok", encode_page(body, *args))
+        except Exception as e:  # a bug, reported to the export rather than lost
+            answer = ("error", f"{type(e).__name__}: {e}")
+        del body
+        out = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.write(_HEADER.pack(len(out), 0))
+        stdout.write(out)
+        stdout.flush()
+
+
+def _grow_pipes() -> None:
+    """1 MB pipes instead of 64 KB (Linux): a page crosses in a few writes, not seventy."""
+    try:
+        import fcntl
+
+        for fd in (0, 1):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux, or above /proc/sys/fs/pipe-max-size: the default pipes work too
+
+
+class _Worker:
+    def __init__(self, process: Any) -> None:
+        from anyio.streams.buffered import BufferedByteReceiveStream
+
+        self.process = process
+        self.stdin = process.stdin
+        self.stdout = BufferedByteReceiveStream(process.stdout)
+
+    async def call(self, args: tuple[Any, ...], body: bytes) -> Any:
+        pickled = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+        await self.stdin.send(_HEADER.pack(len(pickled), len(body)) + pickled)
+        await self.stdin.send(body)
+        n, _ = _HEADER.unpack(await self.stdout.receive_exactly(_HEADER.size))
+        status, value = pickle.loads(await self.stdout.receive_exactly(n))
+        if status != "ok":
+            raise WorkerError(f"a page encoder process failed: {value}")
+        return value
+
+
+class WorkerPool:
+    """Up to `size` worker processes, started when first needed, stopped by `aclose`."""
+
+    def __init__(self, size: int) -> None:
+        import anyio
+
+        self.size = size
+        self._limiter = anyio.CapacityLimiter(size)
+        self._idle: list[_Worker] = []
+        self._all: list[_Worker] = []
+
+    async def _start(self) -> _Worker:
+        import anyio
+
+        code = _BOOTSTRAP.format(path=list(sys.path), module=__name__)
+        process = await anyio.open_process(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = _Worker(process)
+        self._all.append(worker)
+        return worker
+
+    async def run(self, args: tuple[Any, ...], body: bytes) -> Any:
+        """`encode_page(body, *args)` in a worker process."""
+        async with self._limiter:
+            worker = self._idle.pop() if self._idle else await self._start()
+            try:
+                value = await worker.call(args, body)
+            except BaseException as e:
+                # Cancelled or broken mid-call: its pipes are out of step, so it goes.
+                await self._discard(worker)
+                if isinstance(e, Exception) and not isinstance(e, WorkerError):
+                    code = worker.process.returncode
+                    raise WorkerError(
+                        f"a page encoder process stopped (exit code {code}): {e!r}"
+                    ) from None
+                raise
+            self._idle.append(worker)
+            return value
+
+    async def _discard(self, worker: _Worker) -> None:
+        import anyio
+
+        if worker in self._all:
+            self._all.remove(worker)
+        with anyio.CancelScope(shield=True):
+            if worker.process.returncode is None:
+                worker.process.kill()
+            await worker.process.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every worker: close its stdin (it exits), kill it if it does not within 5 s."""
+        import anyio
+
+        with anyio.CancelScope(shield=True):
+            for worker in self._all:
+                with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                    await worker.stdin.aclose()
+            for worker in list(self._all):
+                with anyio.move_on_after(5):
+                    await worker.process.wait()
+                await self._discard(worker)
+        self._idle.clear()

@@ -1,0 +1,146 @@
+"""One Live page to rows, in this process or in a worker process.
+
+Decoding a page of 1,000 visits and building its declared rows costs about 0.1 s of CPU, all of
+it under one GIL, while the export itself mostly waits on the network. So the engine fetches a
+page's bytes and hands them to `encode_page`, which returns the next cursor, the ids of the
+visits kept and the rows already in the form the sink writes (`Encoding`):
+
+* `arrow`: a `pyarrow.Table` (DuckDB and Parquet insert it without Python work per row);
+* `jsonl`: the JSON lines themselves (JSONL);
+* `batch`: Python columns (the other targets, whose drivers want Python values).
+
+`PageEncoder` runs it in worker processes (`_workers.py`) when the page is big enough to
+pay for the trip and the sink takes `arrow` or `jsonl`, whose results cross the process boundary
+cheaply; otherwise here. A page with anything unusual about it (not JSON, not a list of visit
+objects, keys paging cannot use) gives None: the engine then reads that page again the ordinary
+way, whose errors and retries are the client's own.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from .._core.paging import Cursor, advance
+from ..errors import DecodeError
+from ._workers import WorkerPool
+from .schema import ACTIONS, VISITS, Batch, build_visit_batches
+
+__all__ = ["Encoding", "PageEncoder", "PageRows", "encode_page", "encode_visits"]
+
+Encoding = Literal["batch", "arrow", "jsonl"]
+
+# Below this many bytes a page is encoded here: the trip to a worker (two pickles, two pipes,
+# ~1 ms) would cost more than it saves. 64 KB is about 15 visits with their actions.
+MIN_WORKER_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PageRows:
+    """What one page gives the window: the next cursor, the visits kept and their rows."""
+
+    cursor: Cursor | None
+    ids: list[Any]  # each kept visit's idVisit as Matomo sent it, in row order
+    n_actions: list[int]  # each kept visit's number of `actions` rows
+    visits: Batch
+    actions: Batch
+
+
+def encode_visits(
+    page: list[dict[str, Any]], cursor: Cursor | None, bounds: tuple[int, int], encoding: Encoding
+) -> PageRows:
+    """The rows of the decoded, not yet seen visits `page` that the window `bounds` owns."""
+    lo, hi = bounds
+    # Matomo's day includes the next midnight; that visit belongs to the next window.
+    mine = [
+        v
+        for v in page
+        if not (isinstance(ts := v.get("lastActionTimestamp"), int) and not lo <= ts < hi)
+    ]
+    ids = [v.get("idVisit") for v in mine]
+    if len(set(ids)) != len(ids):  # the same visit twice in one page: the later copy
+        mine = list({i: v for i, v in zip(ids, mine, strict=True)}.values())
+        ids = [v.get("idVisit") for v in mine]
+    n_actions = [len(d) if (d := v.get("actionDetails")) else 0 for v in mine]
+    visits, actions = build_visit_batches(mine)
+    del mine
+    if encoding == "arrow":
+        from .sinks.arrow import to_arrow
+
+        visits = Batch(VISITS, arrow=to_arrow(visits))
+        actions = Batch(ACTIONS, arrow=to_arrow(actions))
+    elif encoding == "jsonl":
+        from .sinks.files import jsonl_bytes
+
+        visits = Batch(VISITS, jsonl=jsonl_bytes(visits), size=len(visits))
+        actions = Batch(ACTIONS, jsonl=jsonl_bytes(actions), size=len(actions))
+    return PageRows(cursor, ids, n_actions, visits, actions)
+
+
+def encode_page(
+    body: bytes, cursor: Cursor, bounds: tuple[int, int], encoding: Encoding
+) -> PageRows | None:
+    """The `PageRows` of a Live page's body, or None when the page is not an ordinary one."""
+    enabled = gc.isenabled()
+    gc.disable()  # decoding and building create no cycles; see build_visit_batches
+    try:
+        try:
+            page = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if isinstance(page, dict) and not page:
+            page = []  # Matomo's empty answer can be `{}`
+        if not isinstance(page, list) or not all(type(v) is dict for v in page):
+            return None
+        try:
+            fresh, following = advance(cursor, page)
+        except (DecodeError, ValueError):
+            return None
+        del page
+        return encode_visits(fresh, following, bounds, encoding)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def default_workers() -> int:
+    """How many worker processes an export uses by default: one per CPU, none on one CPU."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 0 if not cpus or cpus < 2 else min(cpus, 8)
+
+
+class PageEncoder:
+    """Runs `encode_page` for one export: in up to `workers` processes, or in this one."""
+
+    def __init__(self, encoding: str, workers: int) -> None:
+        # Columns stay in this process: pickling Python lists back would cost what it saves.
+        self.encoding: Encoding = "batch"
+        if encoding in ("arrow", "jsonl"):
+            self.encoding = "arrow" if encoding == "arrow" else "jsonl"
+        self.workers = workers if self.encoding != "batch" else 0
+        self._pool: WorkerPool | None = None
+
+    async def encode(self, body: bytes, cursor: Cursor, bounds: tuple[int, int]) -> PageRows | None:
+        """The `PageRows` of one page's body (None: read the page the ordinary way)."""
+        if not self.workers or len(body) < MIN_WORKER_BODY:
+            return encode_page(body, cursor, bounds, self.encoding)
+        if self._pool is None:
+            self._pool = WorkerPool(self.workers)
+        rows: PageRows | None = await self._pool.run((cursor, bounds, self.encoding), body)
+        return rows
+
+    def encode_decoded(
+        self, page: list[dict[str, Any]], cursor: Cursor | None, bounds: tuple[int, int]
+    ) -> PageRows:
+        """The `PageRows` of a page the client decoded itself (the ordinary way)."""
+        return encode_visits(page, cursor, bounds, self.encoding)
+
+    async def aclose(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
