@@ -82,11 +82,15 @@ def test_export_visits_into_every_target(served_url: str, target: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "sandbox-token" not in done.stdout + done.stderr
     world = Sandbox(SandboxConfig(**WORLD, today=TODAY)).world  # type: ignore[arg-type]
-    expected = {(s, v.id_visit) for s in world.sites for d in _days() for v in world.day_visits(s, d)}
+    expected = {
+        (s, v.id_visit) for s in world.sites for d in _days() for v in world.day_visits(s, d)
+    }
     got = [(int(r["id_site"]), int(r["id_visit"])) for r in read_rows(target, "visits")]
     assert len(got) == len(set(got))
     assert set(got) == expected
-    actions = sum(len(v["actionDetails"]) for s in world.sites for d in _days() for v in world.visits(s, d))
+    actions = sum(
+        len(v["actionDetails"]) for s in world.sites for d in _days() for v in world.visits(s, d)
+    )
     assert len(read_rows(target, "actions")) == actions
 
 
