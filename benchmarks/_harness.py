@@ -157,13 +157,17 @@ def bench_server(
 
 @dataclass
 class Run:
-    """A finished subprocess: wall seconds, peak RSS of that process, exit code, output."""
+    """A finished subprocess: wall seconds, peak RSS of that process, exit code, output.
+
+    `children_rss_mb` is the sum of each child process's own peak (the export's workers).
+    """
 
     seconds: float
     max_rss_mb: float
     returncode: int
     stdout: str
     stderr: str
+    children_rss_mb: float = 0.0
 
     def check(self, what: str) -> Run:
         """Raise with the output if the process failed."""
@@ -196,15 +200,31 @@ def run_process(args: Sequence[str], env: dict[str, str] | None = None) -> Run:
         start = time.perf_counter()
         proc = subprocess.Popen(list(args), stdout=out, stderr=err, env=full_env, cwd=ROOT)
         peak = 0.0
+        children: dict[int, float] = {}
         while proc.poll() is None:
             now = _peak_rss_mb(proc.pid)
             if now is not None:
                 peak = max(peak, now)
+            for child in _children(proc.pid):
+                child_peak = _peak_rss_mb(child)
+                if child_peak is not None:
+                    children[child] = max(children.get(child, 0.0), child_peak)
             time.sleep(0.02)
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return Run(seconds, peak, proc.returncode, out.read(), err.read())
+        return Run(seconds, peak, proc.returncode, out.read(), err.read(), sum(children.values()))
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux: /proc/<pid>/task/*/children)."""
+    pids: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    return pids
 
 
 def matomo_cli(*args: str) -> list[str]:

@@ -1,11 +1,12 @@
-"""Figure 3: peak RSS of the export process for 50k vs 500k visits (streaming to the sink).
+"""Figure 3: peak RSS of the export for 50k vs 500k visits (streaming to the sink).
 
 The sandbox serves from its own process (no latency); `matomo export visits` (CLI, default
-DuckDB target, default settings) runs as a child process whose own peak RSS (`wait4`'s
-ru_maxrss) is read. The two exports have the same days (one site, 2,500 visits/day nominal)
-and differ only in how many days they cover (20 vs 200), so a streaming exporter should
-peak at the same size for both. Run alone: .venv/bin/python benchmarks/fig3_memory.py
-(`run(10, 100)` is a quicker, scaled check: 25k vs 250k visits).
+DuckDB target, default settings) runs as a child process; its peak RSS and its worker
+processes' peaks (VmHWM, sampled) are added up. The two exports have the same days (one
+site, 2,500 visits/day nominal) and differ only in how many days they cover (20 vs 200), so
+a streaming exporter should peak at the same size for both. Run alone:
+.venv/bin/python benchmarks/fig3_memory.py (`run(10, 100)` is a quicker, scaled check:
+25k vs 250k visits).
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ def run(small_days: int = SMALL_DAYS, big_days: int = BIG_DAYS) -> Figure:
             server.reset()
             r = run_process(matomo_cli(*args)).check("matomo export visits")
             visits = _count(out)
-            peaks[days] = r.max_rss_mb
+            peaks[days] = r.max_rss_mb + r.children_rss_mb
             rows.append(
                 [
                     f"{days} days",
                     visits,
                     round(r.max_rss_mb),
+                    round(r.children_rss_mb),
+                    round(peaks[days]),
                     round(r.seconds, 1),
                     out.stat().st_size // 2**20,
                 ]
@@ -53,11 +56,21 @@ def run(small_days: int = SMALL_DAYS, big_days: int = BIG_DAYS) -> Figure:
         f"peak RSS(500k) <= {TARGET}x peak RSS(50k)",
         f"{ratio:.2f}x ({peaks[small_days]:.0f} MB vs {peaks[big_days]:.0f} MB)",
         ratio <= TARGET,
-        ["export", "visits", "peak RSS MB", "wall s", "DuckDB file MB"],
+        [
+            "export",
+            "visits",
+            "exporter peak RSS MB",
+            "workers' peak RSS MB",
+            "total MB",
+            "wall s",
+            "DuckDB file MB",
+        ],
         rows,
         notes=[
             f"One site, {VISITS_PER_DAY:,} visits/day nominal (weekends 0.85), default settings "
-            "(DuckDB, --concurrency 4, page size 1000); RSS of the export process alone.",
+            "(DuckDB, --concurrency 4, page size 1000). Total: the exporting process's peak RSS "
+            "plus each of its worker processes' peak (they decode pages and build rows), "
+            "sampled every 20 ms.",
         ],
         data={"peak_mb": peaks, "ratio": ratio},
     )
