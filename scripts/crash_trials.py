@@ -74,8 +74,11 @@ def child(target: str) -> None:
     """Run one export to completion (or until killed); print `progress PHASE DONE TOTAL` lines."""
     import anyio
 
-    from matomo_client.export import export_visits
+    from matomo_client.export import encode, export_visits
 
+    # Every page through the worker processes (these pages are far below the size that sends
+    # them there by default), so that kills land while workers hold pages too.
+    encode.MIN_WORKER_BODY = 0
     world = _world()
     handle = world.handle
 
