@@ -288,8 +288,9 @@ def run() -> Figure:
             *notes_bounds,
             "The baseline (`baseline_offset.py`) decodes every page with orjson and writes each "
             "visit to JSONL with orjson: what a typical exporter does, with the cheapest decode "
-            "and write there is. Ours writes visits and their actions (two tables) into DuckDB, "
-            "one transaction per window, and reconciles each day with VisitsSummary.",
+            "and write there is. Ours builds the declared visits and actions rows (in worker "
+            "processes, one per CPU), writes both tables into DuckDB (windows grouped about "
+            "2,000 visits a transaction) and reconciles each day with VisitsSummary.",
             "Every timed run is warm: each answer comes from the bench server's memory after "
             f"{LATENCY_MS} ms ({hits} of {asked} timed requests were cache hits). A first, cold "
             "run is bound by the sandbox rendering visits in Python (~0.17 ms each) on a core it "

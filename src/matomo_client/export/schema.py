@@ -465,13 +465,7 @@ def _coerce_column(
 
 _VISIT_KNOWN = frozenset(src for src, _, _ in _VISIT_FIELDS)
 _ACTION_KNOWN = frozenset(src for src, _, _ in _ACTION_FIELDS)
-_NONE_TAIL: tuple[None] = (None,)
-
-# How to read one shape of record (its keys, in order), by position in `tuple(r.values())`:
-# `pick(values + (None,))` is the row in column order (an absent key reads the trailing None)
-# and `pick_unknown(values)` the values of the `unknown` keys, which go to `extra`.
-_Getter = Callable[[tuple[Any, ...]], tuple[Any, ...]]
-_Layout = tuple[_Getter, _Getter, tuple[str, ...]]
+_Getter = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
 def _getter(positions: Sequence[int]) -> _Getter:
@@ -514,8 +508,10 @@ def _raw_columns(
 ) -> tuple[list[Sequence[Any]], list[dict[str, Any] | None]]:
     """The uncoerced columns in field order (absent keys None), and each record's `extra`.
 
-    Values are read by position (`tuple(r.values())`) rather than by key: records of one shape
-    (the same keys in the same order, nearly always true of a page) then cost no hashing.
+    Values are read by position (`tuple(r.values())`) rather than by key, one shape (the same
+    keys in the same order) at a time: a page of visits nearly always has one shape, its
+    actions about ten. Each shape's records are transposed by C-level calls, and the shapes'
+    columns are put back in record order by one `itemgetter` per column.
     """
     n = len(records)
     if not n:
@@ -523,29 +519,44 @@ def _raw_columns(
     shapes = list(map(tuple, records))
     first = shapes[0]
     if shapes.count(first) == n:
-        # The common case: one shape. C-level calls only, one transpose.
-        positions, unknown_at, unknown = _layout(first, fields, known, dropped)
-        by_pos: list[Sequence[Any]] = list(zip(*map(tuple, map(dict.values, records)), strict=True))
-        by_pos.append((None,) * n)
-        raw = [by_pos[i] for i in positions]
-        if not unknown:
-            return raw, [None] * n
-        unknown_values = zip(*[by_pos[i] for i in unknown_at], strict=True)
-        return raw, list(map(dict, map(zip, repeat(unknown), unknown_values)))
-    cache: dict[tuple[str, ...], _Layout] = {}
-    rows: list[tuple[Any, ...]] = []
+        return _one_shape(records, first, fields, known, dropped)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, shape in enumerate(shapes):
+        group = groups.get(shape)
+        if group is None:
+            groups[shape] = [i]
+        else:
+            group.append(i)
+    columns: list[list[Any]] = [[] for _ in fields]
     extras: list[dict[str, Any] | None] = []
-    row_append, extra_append = rows.append, extras.append
-    for r, shape in zip(records, shapes, strict=True):
-        layout = cache.get(shape)
-        if layout is None:
-            positions, unknown_at, unknown = _layout(shape, fields, known, dropped)
-            layout = cache[shape] = (_getter(positions), _getter(unknown_at), unknown)
-        pick, pick_unknown, unknown = layout
-        values = tuple(r.values())
-        row_append(pick(values + _NONE_TAIL))
-        extra_append(dict(zip(unknown, pick_unknown(values), strict=True)) if unknown else None)
-    return list(zip(*rows, strict=True)), extras
+    order: list[int] = []
+    for shape, at in groups.items():
+        raw, shape_extras = _one_shape([records[i] for i in at], shape, fields, known, dropped)
+        for column, values in zip(columns, raw, strict=True):
+            column.extend(values)
+        extras.extend(shape_extras)
+        order.extend(at)
+    back = _getter(sorted(range(n), key=order.__getitem__))  # record i's place in `columns`
+    return [back(column) for column in columns], list(back(extras))
+
+
+def _one_shape(
+    records: Sequence[dict[str, Any]],
+    shape: tuple[str, ...],
+    fields: tuple[tuple[str, str, ColumnType], ...],
+    known: frozenset[str],
+    dropped: frozenset[str],
+) -> tuple[list[Sequence[Any]], list[dict[str, Any] | None]]:
+    """`_raw_columns` of records that all have the keys `shape`, in that order."""
+    n = len(records)
+    positions, unknown_at, unknown = _layout(shape, fields, known, dropped)
+    by_pos: list[Sequence[Any]] = list(zip(*map(tuple, map(dict.values, records)), strict=True))
+    by_pos.append((None,) * n)
+    raw = [by_pos[i] for i in positions]
+    if not unknown:
+        return raw, [None] * n
+    unknown_values = zip(*[by_pos[i] for i in unknown_at], strict=True)
+    return raw, list(map(dict, map(zip, repeat(unknown), unknown_values)))
 
 
 def _columns_from(
