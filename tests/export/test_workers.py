@@ -306,3 +306,52 @@ def _wait_for(done: Callable[[], bool], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not done() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+async def test_the_encoder_carries_on_in_this_process_when_a_worker_dies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker killed between pages costs nothing: that page is encoded here, the next there."""
+    from matomo_client.export import encode
+
+    monkeypatch.setattr(encode, "MIN_WORKER_BODY", 0)
+    encoder = encode.PageEncoder("jsonl", 1)
+    cursor, bounds, _ = _args("jsonl")
+    try:
+        first = await encoder.encode(_body(), cursor, bounds)
+        assert encoder._pool is not None
+        (pid,) = _pids(encoder._pool)
+        os.kill(pid, signal.SIGKILL)
+        _wait_for(lambda: not _alive(pid), 10)
+        again = await encoder.encode(_body(), cursor, bounds)
+        assert again is not None
+        assert first is not None
+        assert again.visits.jsonl == first.visits.jsonl
+        assert encoder._pool._all == []  # the dead one is gone, none started for that page
+        await encoder.encode(_body(), cursor, bounds)
+        assert len(_pids(encoder._pool)) == 1
+        assert _pids(encoder._pool) != [pid]
+    finally:
+        await encoder.aclose()
+
+
+async def test_an_export_without_worker_processes_still_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When no worker can be started (no interpreter to run), pages are encoded here instead."""
+    from matomo_client.export import encode
+
+    monkeypatch.setattr(encode, "MIN_WORKER_BODY", 0)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    sb = Sandbox(SandboxConfig(seed=4, days=5, visits_per_day=10, today=TODAY))
+    first, last = TODAY - timedelta(days=3), TODAY - timedelta(days=1)
+    target = str(tmp_path / "x.jsonl")
+    async with _sandbox_client(sb) as m:
+        summary = await export_visits(
+            m, sites=[1], start=first, end=last, target=target, now=NOW, workers=2
+        )
+    days = [first + timedelta(days=i) for i in range(3)]
+    expected = {v.id_visit for d in days for v in sb.world.day_visits(1, d)}
+    got = [int(r["id_visit"]) for r in read_rows(target, "visits")]
+    assert sorted(got) == sorted(expected)
+    assert summary.visits == len(expected)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["WorkerPool", "serve"]
+__all__ = ["WorkerError", "WorkerPool", "WorkerStartError", "serve"]
 
 _HEADER = struct.Struct("<QQ")  # lengths of the pickled arguments and of the body / answer
 _PIPE_SIZE = 1 << 20
@@ -29,6 +29,10 @@ _BOOTSTRAP = "import sys; sys.path[:] = {path!r}; from {module} import serve; se
 
 class WorkerError(RuntimeError):
     """A worker process failed (it died, or its code raised)."""
+
+
+class WorkerStartError(WorkerError):
+    """No worker process could be started (no interpreter to run, no processes left)."""
 
 
 def serve() -> None:
@@ -101,12 +105,15 @@ class WorkerPool:
         import anyio
 
         code = _BOOTSTRAP.format(path=list(sys.path), module=__name__)
-        process = await anyio.open_process(
-            [sys.executable, "-c", code],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        try:
+            process = await anyio.open_process(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError as e:
+            raise WorkerStartError(f"cannot start a page encoder process: {e}") from None
         worker = _Worker(process)
         self._all.append(worker)
         return worker

@@ -27,7 +27,7 @@ import orjson
 
 from .._core.paging import Cursor, advance
 from ..errors import DecodeError
-from ._workers import WorkerPool
+from ._workers import WorkerError, WorkerPool, WorkerStartError
 from .schema import ACTIONS, VISITS, Batch, build_visit_batches
 
 __all__ = ["Encoding", "PageEncoder", "PageRows", "encode_page", "encode_visits"]
@@ -130,7 +130,14 @@ class PageEncoder:
             return encode_page(body, cursor, bounds, self.encoding)
         if self._pool is None:
             self._pool = WorkerPool(self.workers)
-        rows: PageRows | None = await self._pool.run((cursor, bounds, self.encoding), body)
+        try:
+            rows: PageRows | None = await self._pool.run((cursor, bounds, self.encoding), body)
+        except WorkerError as e:
+            # The page is still here: encode it in this process. A worker that died is replaced
+            # on the next page; if none can be started, the rest of the run stays here.
+            if isinstance(e, WorkerStartError):
+                self.workers = 0
+            return encode_page(body, cursor, bounds, self.encoding)
         return rows
 
     def encode_decoded(
