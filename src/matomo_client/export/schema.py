@@ -121,7 +121,7 @@ class Batch:
         return len(self.columns.get(first, ()))
 
     def column(self, name: str) -> list[Any]:
-        """The values of one column (an Arrow timestamp as Unix seconds, like `columns`)."""
+        """The values of one column (from Arrow: timestamps as Unix seconds, JSON as text)."""
         if self.arrow is not None:
             import pyarrow as pa
 
