@@ -65,6 +65,10 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _environ(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/environ").read_bytes()
+
+
 def _pids(pool: WorkerPool) -> list[int]:
     return [w.process.pid for w in pool._all]
 
@@ -355,3 +359,18 @@ async def test_an_export_without_worker_processes_still_completes(
     got = [int(r["id_visit"]) for r in read_rows(target, "visits")]
     assert sorted(got) == sorted(expected)
     assert summary.visits == len(expected)
+
+
+async def test_workers_do_not_inherit_the_api_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker never talks to Matomo, so MATOMO_TOKEN is left out of its environment."""
+    monkeypatch.setenv("MATOMO_TOKEN", "secret-token-xyz")
+    monkeypatch.setenv("MATOMO_URL", "https://stats.example.com/")
+    pool = WorkerPool(1)
+    try:
+        await pool.run(_args("jsonl"), _body())
+        (pid,) = _pids(pool)
+        environ = _environ(pid)
+    finally:
+        await pool.aclose()
+    assert b"MATOMO_URL=https://stats.example.com/" in environ
+    assert b"secret-token-xyz" not in environ

@@ -13,6 +13,7 @@ what happens when the exporting process dies, even by `kill -9`.
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import signal
 import struct
@@ -71,6 +72,11 @@ def _grow_pipes() -> None:
         pass  # not Linux, or above /proc/sys/fs/pipe-max-size: the default pipes work too
 
 
+def _worker_env() -> dict[str, str]:
+    """This process's environment without the API token: a worker never talks to Matomo."""
+    return {k: v for k, v in os.environ.items() if k != "MATOMO_TOKEN"}
+
+
 class _Worker:
     def __init__(self, process: Any) -> None:
         from anyio.streams.buffered import BufferedByteReceiveStream
@@ -111,6 +117,7 @@ class WorkerPool:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=_worker_env(),
             )
         except OSError as e:
             raise WorkerStartError(f"cannot start a page encoder process: {e}") from None
