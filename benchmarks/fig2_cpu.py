@@ -9,8 +9,8 @@ served by `replay.ReplayLive`, which answers instantly. Timed, in this process:
 * the library paths without the exporter: `live.stream_raw` (raw dicts) and `live.stream`
   (pydantic `Visit` models), each visit written as a JSON line;
 * with `--profile` (not in run_all: it doubles the time), the exporter's stages one at a time
-  over the same pages, and a pyinstrument profile of the JSONL export
-  (written to `benchmarks/results/fig2_profile.txt`).
+  over the same pages (all in this process), and a pyinstrument profile of the JSONL export's
+  own process, not of its workers (written to `benchmarks/results/fig2_profile.txt`).
 
 Run alone: .venv/bin/python benchmarks/fig2_cpu.py [--profile]
 """
