@@ -113,14 +113,15 @@ def default_workers() -> int:
     return 0 if not cpus or cpus < 2 else min(cpus, 8)
 
 
+_WORKER_ENCODINGS: dict[str, Encoding] = {"arrow": "arrow", "jsonl": "jsonl"}
+
+
 class PageEncoder:
     """Runs `encode_page` for one export: in up to `workers` processes, or in this one."""
 
     def __init__(self, encoding: str, workers: int) -> None:
         # Columns stay in this process: pickling Python lists back would cost what it saves.
-        self.encoding: Encoding = "batch"
-        if encoding in ("arrow", "jsonl"):
-            self.encoding = "arrow" if encoding == "arrow" else "jsonl"
+        self.encoding: Encoding = _WORKER_ENCODINGS.get(encoding, "batch")
         self.workers = workers if self.encoding != "batch" else 0
         self._pool: WorkerPool | None = None
 
