@@ -11,7 +11,7 @@ import pytest
 from export_readers import read_rows
 
 from matomo_client.export import ExportUsageError, StateMismatchError, TargetError, open_target
-from matomo_client.export.schema import build_report_rows, build_visit_batches
+from matomo_client.export.schema import VISITS, build_report_rows, build_visit_batches
 from matomo_client.export.sinks import DuckDBSink, FileSink, PostgresSink, SQLiteSink
 from matomo_client.export.state import DONE, OPEN, ExportState, JobInfo, WindowRecord, fingerprint
 
@@ -185,3 +185,33 @@ def test_file_sink_drops_unrecorded_parts_and_cut_journal_lines(tmp_path: Path) 
     assert list(state.windows) == [(1, date(2026, 11, 28))]
     assert set(state2.windows) == {(1, date(2026, 11, 28)), (1, date(2026, 11, 30))}
     assert len(read_rows(target, "visits")) == len(PAGE_A) + len(PAGE_B)
+
+
+@pytest.mark.parametrize("name", ["x.parquet", "hive/"])
+def test_parquet_windows_gather_into_row_groups(tmp_path: Path, name: str) -> None:
+    """Many small windows: a file target's final file has one row group, zstd, every row in
+    window order; its parts (read once more) are snappy, a directory target's parts zstd."""
+    import pyarrow.parquet as pq
+
+    sink = open_target(str(tmp_path / name))
+    sink.open()
+    sink.start_job(_job(), restart=False)
+    days = [date(2024, 1, d) for d in range(1, 31)]
+    for day in days:
+        _write(sink, day, PAGE_A if day.day % 2 else PAGE_B)
+    sink.finish()
+    sink.close()
+    assert isinstance(sink, FileSink)
+    parts = sorted((sink.parts_root / "visits").rglob("*.parquet"))
+    assert len(parts) == 30
+    codec = pq.ParquetFile(parts[0]).metadata.row_group(0).column(0).compression
+    if name == "hive/":
+        assert codec == "ZSTD"
+        return
+    assert codec == "SNAPPY"
+    final = pq.ParquetFile(sink.final_path(VISITS))
+    assert final.metadata.num_row_groups == 1
+    assert final.metadata.row_group(0).column(0).compression == "ZSTD"
+    ids = final.read(columns=["id_visit"]).column("id_visit").to_pylist()
+    expected = [int(v["idVisit"]) for d in days for v in (PAGE_A if d.day % 2 else PAGE_B)]
+    assert ids == expected
