@@ -149,6 +149,31 @@ def test_a_declared_table_crosses_processes_as_itself() -> None:
     assert pickle.loads(pickle.dumps(Batch(VISITS))).table is VISITS
 
 
+def test_an_arrow_batch_crosses_processes_whole() -> None:
+    """A worker's Arrow rows (sent as one Arrow IPC stream) arrive equal, table and all."""
+    rows = encode_page(_body(5), *_args("arrow"))
+    assert rows is not None
+    copy = pickle.loads(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+    for got, sent, table in (
+        (copy.visits, rows.visits, VISITS),
+        (copy.actions, rows.actions, ACTIONS),
+    ):
+        assert got.table is table
+        assert got.arrow.schema == sent.arrow.schema
+        assert got.arrow.equals(sent.arrow)
+    assert copy.ids == [1, 2, 3, 4, 5]
+
+
+async def test_workers_started_ahead_are_stopped_even_without_a_page() -> None:
+    """`start` launches every worker before the first page; `aclose` stops them all."""
+    pool = WorkerPool(2)
+    await pool.start()
+    pids = _pids(pool)
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    await pool.aclose()
+    assert not any(_alive(p) for p in pids)
+
+
 def _sandbox_client(sb: Sandbox) -> AsyncMatomo:
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
     return AsyncMatomo("http://sandbox.test/", auth=Auth.token("sandbox-token"), http_client=http)

@@ -84,8 +84,10 @@ class _Worker:
         self.process = process
         self.stdin = process.stdin
         self.stdout = BufferedByteReceiveStream(process.stdout)
+        self.used = False
 
     async def call(self, args: tuple[Any, ...], body: bytes) -> Any:
+        self.used = True
         pickled = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
         await self.stdin.send(_HEADER.pack(len(pickled), len(body)) + pickled)
         await self.stdin.send(body)
@@ -125,6 +127,11 @@ class WorkerPool:
         self._all.append(worker)
         return worker
 
+    async def start(self) -> None:
+        """Start every worker now, so that they import while the first pages are fetched."""
+        while len(self._all) < self.size:
+            self._idle.append(await self._start())
+
     async def run(self, args: tuple[Any, ...], body: bytes) -> Any:
         """`encode_page(body, *args)` in a worker process."""
         async with self._limiter:
@@ -154,11 +161,16 @@ class WorkerPool:
             await worker.process.aclose()
 
     async def aclose(self) -> None:
-        """Stop every worker: close its stdin (it exits), kill it if it does not within 5 s."""
+        """Stop every worker: close its stdin (it exits), kill it if it does not within 5 s.
+
+        A worker that never had a page is killed at once: it may still be importing.
+        """
         import anyio
 
         with anyio.CancelScope(shield=True):
             for worker in self._all:
+                if not worker.used and worker.process.returncode is None:
+                    worker.process.kill()
                 with contextlib.suppress(OSError, anyio.BrokenResourceError):
                     await worker.stdin.aclose()
             for worker in list(self._all):

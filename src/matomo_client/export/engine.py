@@ -347,6 +347,8 @@ async def export_visits(
             )
             await run.write_visits(rec, visits, actions)
 
+        if todo:
+            await encoder.start()
         try:
             await run.run_all(todo, one)
         except BaseException:

@@ -25,6 +25,10 @@ MEMORY_LIMIT = "64MB"
 # the default 16 MB of WAL, a long export rewrote its visits many times over (commit CPU per
 # visit grew from 20 to 47 us between 20k and 200k visits). 64 MB: 10 to 22 us.
 CHECKPOINT_THRESHOLD = "64MB"
+# The sink's statements are small inserts and deletes, which DuckDB's parallelism does not
+# speed up: with a thread per core it spent about 0.4 s more CPU in figure 7's export (19,697
+# visits), CPU the page workers (`encode.py`) on the other cores then lacked.
+THREADS = 1
 
 _MANIFEST_TYPES: dict[ColumnType, Any] = {
     ColumnType.TEXT: pa.string(),
@@ -63,7 +67,11 @@ class DuckDBSink(SqlSink):
         # window of 30k visits (one transaction, checkpoint included) still fits.
         self._con = duckdb.connect(
             self.path,
-            config={"memory_limit": MEMORY_LIMIT, "checkpoint_threshold": CHECKPOINT_THRESHOLD},
+            config={
+                "memory_limit": MEMORY_LIMIT,
+                "checkpoint_threshold": CHECKPOINT_THRESHOLD,
+                "threads": THREADS,
+            },
         )
 
     def _create_indexes(self) -> None:
