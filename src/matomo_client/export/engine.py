@@ -298,20 +298,15 @@ async def export_visits(
         run.sink.encoding,
         default_workers() if workers is None else workers,
     )
-    site_list = await run.sites(sites)
-    now = now or datetime.now(timezone.utc)
-    windows: list[Window] = []
-    for site in site_list:
-        try:
-            tz = site_tz(site.timezone)
-        except ValueError as e:
-            raise ExportUsageError(f"site {site.id_site}: {e}") from None
-        today = now.astimezone(tz).date()
-        windows.extend(
-            plan_days(
-                site.id_site, resolve_day(start, today), resolve_day(end, today), tz, now, settle
-            )
-        )
+    try:
+        # Workers import for ~0.2 s: let them do it while the sites are listed and the
+        # target opened. Those that get no page (nothing left to export) are killed at close.
+        await encoder.start()
+        site_list = await run.sites(sites)
+        windows = _plan(site_list, start, end, now or datetime.now(timezone.utc), settle)
+    except BaseException:
+        await encoder.aclose()
+        raise
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]
     summary.windows_total = len(windows)
@@ -347,8 +342,6 @@ async def export_visits(
             )
             await run.write_visits(rec, visits, actions)
 
-        if todo:
-            await encoder.start()
         try:
             await run.run_all(todo, one)
         except BaseException:
@@ -368,6 +361,29 @@ async def export_visits(
         await encoder.aclose()
         await run.close()
     return summary
+
+
+def _plan(
+    site_list: Sequence[SiteInfo],
+    start: date | str,
+    end: date | str,
+    now: datetime,
+    settle: timedelta,
+) -> list[Window]:
+    """The (site, local day) windows of the export, site by site."""
+    windows: list[Window] = []
+    for site in site_list:
+        try:
+            tz = site_tz(site.timezone)
+        except ValueError as e:
+            raise ExportUsageError(f"site {site.id_site}: {e}") from None
+        today = now.astimezone(tz).date()
+        windows.extend(
+            plan_days(
+                site.id_site, resolve_day(start, today), resolve_day(end, today), tz, now, settle
+            )
+        )
+    return windows
 
 
 async def _reconcile(

@@ -121,6 +121,7 @@ class MatomoModel(BaseModel):
         populate_by_name=True,
         use_attribute_docstrings=True,
         protected_namespaces=(),
+        defer_build=True,
     )
 
     @model_validator(mode="before")
