@@ -19,7 +19,8 @@ from export_fakeworld import FakeMatomo
 from export_readers import read_rows
 
 from matomo_client.export import export_visits, open_target
-from matomo_client.export.schema import build_visit_batches
+from matomo_client.export.schema import Batch, build_visit_batches
+from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.sql import SqlSink
 from matomo_client.export.state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
 
@@ -57,8 +58,11 @@ def _write(
     visits: list[dict[str, Any]],
     status: str = DONE,
     bounds: tuple[int, int] | None = None,
+    arrow: bool = False,
 ) -> None:
     vb, ab = build_visit_batches(visits)
+    if arrow:  # the form the export hands DuckDB (see encode.py)
+        vb, ab = (Batch(b.table, arrow=to_arrow(b)) for b in (vb, ab))
     bounds = bounds or (_midnight(d), _midnight(d + timedelta(days=1)))
     rec = WindowRecord("visits", 1, d, status, len(vb), len(ab), bounds=bounds)
     sink.write_window("visits", [rec], [vb, ab])
@@ -208,6 +212,19 @@ def test_visits_without_a_last_action_time_are_deleted_by_id(target: str) -> Non
         sink.start_job(_job(), restart=False)
         _write(sink, DAY, [ghost, *_visits_on(DAY, [1])])
         _write(sink, far, [ghost, *_visits_on(far, [2])])
+    assert sorted(_once(target)) == [1, 2, 7]
+
+
+def test_untimed_visits_in_arrow_batches_are_deleted_by_id(tmp_path: Path) -> None:
+    """The same with the Arrow batches an export hands DuckDB."""
+    target = str(tmp_path / "x.duckdb")
+    ghost = _visits_on(DAY, [7])[0]
+    ghost["lastActionTimestamp"] = None
+    far = DAY + timedelta(days=20)
+    with open_target(target) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, DAY, [ghost, *_visits_on(DAY, [1])], arrow=True)
+        _write(sink, far, [ghost, *_visits_on(far, [2])], arrow=True)
     assert sorted(_once(target)) == [1, 2, 7]
 
 

@@ -169,7 +169,8 @@ async def test_workers_started_ahead_are_stopped_even_without_a_page() -> None:
     pool = WorkerPool(2)
     await pool.start()
     pids = _pids(pool)
-    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    assert len(pids) == 2
+    assert all(_alive(p) for p in pids)
     await pool.aclose()
     assert not any(_alive(p) for p in pids)
 

@@ -133,6 +133,12 @@ class Batch:
             raise TypeError(f"the {self.table.name} rows are JSON lines, not columns")
         return self.columns[name]
 
+    def has_nulls(self, name: str) -> bool:
+        """Whether a column holds a NULL (for Arrow, read from its null count alone)."""
+        if self.arrow is not None:
+            return bool(self.arrow.column(name).null_count)
+        return None in self.column(name)
+
     def rows(self) -> Iterable[tuple[Any, ...]]:
         """The rows as tuples, in column order."""
         return zip(*(self.columns[c.name] for c in self.table.columns), strict=True)

@@ -340,8 +340,8 @@ class SqlSink(Sink):
             sites = {r.id_site for r in records}
         else:
             sites = {r.id_site for r in records if fresh.needs_deletes(r)}
-            untimed = visits.column("last_action_timestamp")
-            if None in untimed:
+            if visits.has_nulls("last_action_timestamp"):
+                untimed = visits.column("last_action_timestamp")
                 sites.update(
                     s for s, t in zip(visits.column("id_site"), untimed, strict=True) if t is None
                 )
