@@ -119,6 +119,60 @@ async def test_day_window_is_site_local_and_actions_optional(sandbox: Sandbox) -
         assert v["serverDatePretty"].endswith("November 20, 2026")  # Berlin date of last action
 
 
+def _keys(value: Any) -> set[str]:
+    """Every object key in `value`, at any depth."""
+    if isinstance(value, dict):
+        return set(value).union(*map(_keys, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_keys, value))
+    return set()
+
+
+def _without(value: Any, hidden: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, hidden) for k, v in value.items() if k not in hidden}
+    if isinstance(value, list):
+        return [_without(v, hidden) for v in value]
+    return value
+
+
+@pytest.mark.anyio
+async def test_hide_columns_reaches_into_action_details(sandbox: Sandbox) -> None:
+    """Live applies hideColumns at every depth, unless hideColumnsRecursively=0."""
+    hidden = {"serverTimePretty", "iconSVG", "browserIcon"}
+    base = {"method": "Live.getLastVisitsDetails", "period": "day", "date": DAY}
+    async with client_for(sandbox) as client:
+        full = await api_json(client, idSite=1, filter_limit=5, **base)
+        hiding = await api_json(
+            client, idSite=1, filter_limit=5, hideColumns=",".join(sorted(hidden)), **base
+        )
+        top_only = await api_json(
+            client,
+            idSite=1,
+            filter_limit=5,
+            hideColumns="serverTimePretty,iconSVG",
+            hideColumnsRecursively=0,
+            **base,
+        )
+    assert hidden <= _keys(full)
+    assert not hidden & _keys(hiding)
+    assert hiding == _without(full, hidden)
+    assert all("serverTimePretty" not in v for v in top_only)
+    assert all("serverTimePretty" in a for v in top_only for a in v["actionDetails"])
+    assert all("iconSVG" in a for v in top_only for a in v["actionDetails"])
+
+
+@pytest.mark.anyio
+async def test_show_columns_keeps_only_the_named_keys_of_each_visit(sandbox: Sandbox) -> None:
+    """showColumns trims each visit to the listed keys."""
+    async with client_for(sandbox) as client:
+        visits = await _live(
+            client, period="day", date=DAY, filter_limit=4, showColumns="idVisit,visitIp"
+        )
+    assert len(visits) == 4
+    assert all(set(v) == {"idVisit", "visitIp"} for v in visits)
+
+
 @pytest.mark.anyio
 async def test_live_without_period_returns_latest_visits(sandbox: Sandbox) -> None:
     """Without period and date there is no date filter: the newest visits overall."""

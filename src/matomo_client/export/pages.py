@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .encode import PageEncoder, PageRows
-from .schema import ACTIONS, VISITS, Batch, Table
+from .schema import ACTIONS, LIVE_HIDDEN, VISITS, Batch, Table
 from .windows import Window
 
 __all__ = ["concat", "fetch_window"]
+
+_HIDDEN = ",".join(LIVE_HIDDEN)  # presentation keys Matomo need not send (see schema.py)
 
 
 async def _next_page(
@@ -22,7 +24,8 @@ async def _next_page(
 ) -> PageRows:
     from ..endpoints.live import LivePageBody
 
-    body = await client.execute(LivePageBody(cursor.params()))
+    params = cursor.params().set("hideColumns", _HIDDEN).set("hideColumnsRecursively", 1)
+    body = await client.execute(LivePageBody(params))
     rows = await encoder.encode(body, cursor, bounds)
     if rows is None:
         # Not an ordinary page: read it again the way the client reads any page, so that its

@@ -467,10 +467,11 @@ class Api:
                 if wanted is not None and len(picked) >= wanted:
                     break
         page = picked[offset:] if limit < 0 else picked[offset : offset + limit]
-        return [
+        rendered = [
             render_visit(v, self.world.site(v.id_site), self.world.seed, with_actions=with_actions)
             for v in page
         ]
+        return _live_columns(rendered, params)
 
     def _live_window(
         self, id_site: int, period: str | None, date_text: str | None
@@ -499,6 +500,41 @@ class Api:
 
 def _last_ts(v: Visit) -> int:
     return v.last_ts
+
+
+def _live_columns(visits: list[dict[str, Any]], params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Matomo's `showColumns`/`hideColumns` on Live rows (its ColumnDelete filter).
+
+    `hideColumns` names are removed from each visit and, as Matomo does for Live unless
+    `hideColumnsRecursively=0`, from every array or object nested in it (`actionDetails`...);
+    `showColumns` keeps only the named keys of each visit.
+    """
+    hidden = [c for c in (params.get("hideColumns") or "").split(",") if c]
+    shown = [c for c in (params.get("showColumns") or "").split(",") if c]
+    if not hidden and not shown:
+        return visits
+    recursive = (params.get("hideColumnsRecursively") or "1").strip() not in ("0", "")
+    hide = frozenset(hidden)
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in hide}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    def top(value: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in value.items() if k not in hide}
+
+    drop = strip if recursive else top
+    out = []
+    for visit in visits:
+        if hide:
+            visit = drop(visit)
+        if shown:
+            visit = {k: v for k, v in visit.items() if k in shown}
+        out.append(visit)
+    return out
 
 
 def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
