@@ -185,6 +185,39 @@ def test_export_visits_rerun_skips_done_windows(tmp_path: Path) -> None:
     assert _counts(tmp_path / "v.duckdb") == before
 
 
+@pytest.mark.parametrize(
+    ("flag", "expected"), [([], None), (["--workers", "0"], 0), (["--workers", "3"], 3)]
+)
+def test_export_visits_workers_option_reaches_the_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: list[str], expected: int | None
+) -> None:
+    """--workers N is the export's `workers` (default: the library's, one per CPU)."""
+    from matomo_client.export import engine
+
+    seen: list[int | None] = []
+    real = engine.export_visits
+
+    async def spy(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("workers"))  # type: ignore[arg-type]
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("matomo_client.export.export_visits", spy)
+    r = invoke(["export", "visits", "--sandbox", "--site", "1", "--from", "last2", "--to",
+                "yesterday", "--out", str(tmp_path / "v.jsonl"), *flag])  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert seen == [expected]
+    assert (tmp_path / "v.visits.jsonl").read_text().count("\n") > 0
+
+
+def test_export_visits_negative_workers_is_a_usage_error(tmp_path: Path) -> None:
+    """--workers -1 exits 2 naming the option, before any target is created."""
+    r = invoke(["export", "visits", "--sandbox", "--site", "1", "--from", "last2", "--to",
+                "yesterday", "--out", str(tmp_path / "v.duckdb"), "--workers", "-1"])  # fmt: skip
+    assert r.exit_code == 2
+    assert "--workers" in r.stderr
+    assert not (tmp_path / "v.duckdb").exists()
+
+
 def test_export_visits_served_jsonl(served: Served, tmp_path: Path) -> None:
     """`export visits` against the served sandbox into JSONL holds the sandbox's visit ids."""
     r = run_cli(

@@ -84,6 +84,14 @@ def export() -> None:
     show_default=True,
     help="Visits per Live.getLastVisitsDetails request.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Processes that turn pages into rows for DuckDB, Parquet and JSONL targets "
+    "(default: one per CPU; 0: all in this process).",
+)
 @connection_options
 def visits(
     conn: Connection,
@@ -96,6 +104,7 @@ def visits(
     restart: bool,
     quiet: bool,
     page_size: int,
+    workers: int | None,
 ) -> None:
     """Export raw visits (table `visits`) and their actions (table `actions`).
 
@@ -122,6 +131,7 @@ def visits(
         target=target,
         page_size=page_size,
         restart=restart,
+        workers=workers,
     )
 
 
