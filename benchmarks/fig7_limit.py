@@ -102,8 +102,12 @@ def run() -> Figure:
         server.reset()
         ours: dict[str, float] = {}
         for name in ("duckdb", "jsonl"):
-            server.reset()
-            ours[name], visits = _timed(_ours, server.url, str(t / f"warm.{name}"))
+            best = []
+            for i in range(2):  # best of 2, like the floor and the reference; new target each
+                server.reset()
+                secs, visits = _timed(_ours, server.url, str(t / f"warm{i}.{name}"))
+                best.append(secs)
+            ours[name] = min(best)
         log = server.stats()["log"]
         live = [p for p in log if p.get("method") == "Live.getLastVisitsDetails"]
         floor_all = min(_timed(_floor, server.url, log)[0] for _ in range(2))
@@ -153,7 +157,8 @@ def run() -> Figure:
         rows,
         notes=[
             f"Concurrency {CONCURRENCY}, page size {PAGE_SIZE}, warm sandbox answering after "
-            f"{LATENCY_MS} ms; the floor replays the logged request bodies (best of 2).",
+            f"{LATENCY_MS} ms; the floor replays the logged request bodies. Every row is the "
+            "best of 2 runs (ours each into a new target).",
             "The reference row is the least an exporter written in Python can do on top of the "
             "floor: decode each page and write each visit back out, no schema, no actions table, "
             "no state (best of 2). It shows how much of the target is left once the JSON is "
