@@ -34,6 +34,7 @@ from matomo_client.export.schema import (
     _is_presentation,
     build_visit_batches,
 )
+from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.base import iso_ts
 from matomo_client.export.sinks.files import FileSink, jsonl_bytes
 from matomo_client.export.state import DONE, WindowRecord
@@ -154,6 +155,15 @@ def _odd_visits(base: list[dict[str, Any]]) -> list[dict[str, Any]]:
     e_actions[0] = {"url": "https://x/", "type": "action", "newField": 1, **e_actions[0]}
     e["actionDetails"] = [*reversed(e_actions), {"type": "event", "timestamp": "7"}]
     f["visitCount"] = "not a number"  # cannot be coerced: NULL, and kept in extra
+    # Values Arrow would take or refuse as they are (the arrow=True build): each must end up
+    # as coercion makes it.
+    f["visitDuration"] = -3.5  # a float in an INT column: truncated
+    f["searches"] = True  # a bool in an INT column
+    f["latitude"] = True  # a bool in a FLOAT column
+    f["longitude"] = ""  # an empty string in a FLOAT column: NULL
+    f["totalEcommerceRevenue"] = "46%"  # a percentage
+    f["referrerName"] = 12  # a number in a TEXT column
+    f["region"] = {"n": 1}  # nested data in a TEXT column: NULL, and kept in extra
     return out
 
 
@@ -168,6 +178,9 @@ def _check_same(raw: list[dict[str, Any]]) -> None:
         assert list(g.columns) == [c.name for c in g.table.columns]
         assert g.columns == w.columns
         assert jsonl_bytes(g) == reference_jsonl(w)
+    # The Arrow build converts columns of the right type directly: same tables.
+    for g, w in zip(build_visit_batches(copy.deepcopy(raw), arrow=True), want, strict=True):
+        assert to_arrow(g).equals(to_arrow(w))
 
 
 def test_recorded_visits_build_and_serialise_like_the_reference() -> None:

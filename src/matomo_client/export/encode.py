@@ -66,7 +66,7 @@ def encode_visits(
         mine = list({i: v for i, v in zip(ids, mine, strict=True)}.values())
         ids = [v.get("idVisit") for v in mine]
     n_actions = [len(d) if (d := v.get("actionDetails")) else 0 for v in mine]
-    visits, actions = build_visit_batches(mine)
+    visits, actions = build_visit_batches(mine, arrow=encoding == "arrow")
     del mine
     if encoding == "arrow":
         from .sinks.arrow import to_arrow

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from ..schema import Batch, ColumnType, Table
 
-__all__ = ["arrow_schema", "to_arrow"]
+__all__ = ["arrow_schema", "arrow_type", "to_arrow"]
 
 _ARROW_TYPES: dict[ColumnType, Any] = {
     ColumnType.INT: pa.int64(),
@@ -19,6 +19,11 @@ _ARROW_TYPES: dict[ColumnType, Any] = {
     ColumnType.DATE: pa.date32(),
     ColumnType.JSON: pa.string(),
 }
+
+
+def arrow_type(type_: ColumnType) -> Any:
+    """The Arrow type a column of this declared type is stored as."""
+    return _ARROW_TYPES[type_]
 
 
 def arrow_schema(table: Table) -> Any:
@@ -38,6 +43,9 @@ def to_arrow(batch: Batch) -> Any:
     arrays = []
     for c in batch.table.columns:
         values = batch.columns[c.name]
+        if isinstance(values, pa.Array):  # converted while building (build_visit_batches)
+            arrays.append(values)
+            continue
         if c.type is ColumnType.JSON:
             values = _json_column(values)
         arrays.append(pa.array(values, type=_ARROW_TYPES[c.type]))
