@@ -650,6 +650,7 @@ def _columns_from(
     raw, extras = _raw_columns(records, fields, known, dropped)
     cols: dict[str, Any] = {}
     for (src, name, type_), values in zip(fields, raw, strict=True):
+        # The visits' keys stay Python values: the builder repeats them for the actions rows.
         if arrow and type_ in _ARROW_FIRST and name not in VISITS.key:
             array = _arrow_first(values, type_)
             if array is not None:
