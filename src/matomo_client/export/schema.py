@@ -620,42 +620,58 @@ def _one_shape(
 
 # Columns Arrow can take as they come when their values already have the declared type.
 _ARROW_FIRST = frozenset({INT, TS, FLOAT, TEXT})
+_FieldSpec = tuple[tuple[str, str, ColumnType], ...]
+_ARROW_PLANS: dict[int, tuple[_FieldSpec, list[Any]]] = {}
 
 
-def _arrow_first(values: Sequence[Any], type_: ColumnType) -> Any:
-    """`values` as an Arrow array when Arrow accepts them as they are, else None.
+def _arrow_plan(fields: _FieldSpec) -> list[Any]:
+    """Per field, the Arrow type to try its raw values as (None: always coerce in Python).
 
-    Arrow checks each value's type in C; what it accepts (ints, floats, bools for floats,
-    strings, None) converts to what `_coerce_column` would give, so only a column with other
-    values (a numeric string, an empty string, a nested value) goes through coercion.
+    Worked out once per field list: per page it cost more than the conversions it guards.
+    The visits' keys stay Python values: the builder repeats them for the actions rows.
     """
-    import pyarrow as pa
-
+    known = _ARROW_PLANS.get(id(fields))
+    if known is not None and known[0] is fields:
+        return known[1]
     from .sinks.arrow import arrow_type
 
-    try:
-        return pa.array(values, arrow_type(type_))
-    except (TypeError, ValueError, OverflowError):  # Arrow's own errors derive from these
-        return None
+    plan = [
+        arrow_type(type_) if type_ in _ARROW_FIRST and name not in VISITS.key else None
+        for _, name, type_ in fields
+    ]
+    _ARROW_PLANS[id(fields)] = (fields, plan)
+    return plan
 
 
 def _columns_from(
     records: Sequence[dict[str, Any]],
-    fields: tuple[tuple[str, str, ColumnType], ...],
+    fields: _FieldSpec,
     known: frozenset[str],
     dropped: frozenset[str],
     arrow: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any] | None]]:
-    """The coerced columns of `records` and their `extra` column (see `build_visit_batches`)."""
+    """The coerced columns of `records` and their `extra` column (see `build_visit_batches`).
+
+    With `arrow`, a column whose values Arrow accepts as they are (ints, floats, bools for
+    floats, strings, None: Arrow checks each value's type in C) is converted at once; that
+    gives what `_coerce_column` would, so only a column with other values (a numeric string,
+    an empty string, a nested value) goes through coercion.
+    """
     raw, extras = _raw_columns(records, fields, known, dropped)
     cols: dict[str, Any] = {}
-    for (src, name, type_), values in zip(fields, raw, strict=True):
-        # The visits' keys stay Python values: the builder repeats them for the actions rows.
-        if arrow and type_ in _ARROW_FIRST and name not in VISITS.key:
-            array = _arrow_first(values, type_)
-            if array is not None:
-                cols[name] = array
+    if arrow:
+        import pyarrow as pa
+
+        plan = _arrow_plan(fields)
+    else:
+        pa, plan = None, [None] * len(fields)
+    for (src, name, type_), values, arrow_type in zip(fields, raw, plan, strict=True):
+        if arrow_type is not None:
+            try:
+                cols[name] = pa.array(values, arrow_type)
                 continue
+            except (TypeError, ValueError, OverflowError):  # Arrow's errors derive from these
+                pass
         cols[name] = _coerce_column(list(values), type_, src, extras)
     return cols, extras
 

@@ -26,9 +26,17 @@ def arrow_type(type_: ColumnType) -> Any:
     return _ARROW_TYPES[type_]
 
 
+_SCHEMAS: dict[str, tuple[Table, Any]] = {}
+
+
 def arrow_schema(table: Table) -> Any:
     """The Arrow schema of a declared table (JSON columns as strings)."""
-    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type]) for c in table.columns])
+    known = _SCHEMAS.get(table.name)
+    if known is not None and known[0] is table:
+        return known[1]
+    schema = pa.schema([pa.field(c.name, _ARROW_TYPES[c.type]) for c in table.columns])
+    _SCHEMAS[table.name] = (table, schema)  # built once a page otherwise: ~0.1 ms each time
+    return schema
 
 
 def _json_column(values: list[Any]) -> list[str | None]:
