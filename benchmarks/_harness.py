@@ -71,6 +71,30 @@ def warm_bytecode() -> None:
     _warmed = True
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a running process so far, from /proc (None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished (waited-for) children and their own children."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @dataclass
 class Server:
     """A running bench sandbox (`_server.py`) in its own process."""
@@ -84,6 +108,10 @@ class Server:
         )
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far (None: not Linux)."""
+        return process_cpu_seconds(self.proc.pid)
 
     def stats(self) -> dict[str, Any]:
         """The server-side counters (see `_server.BenchApp.stats`)."""
@@ -159,7 +187,8 @@ def bench_server(
 class Run:
     """A finished subprocess: wall seconds, peak RSS of that process, exit code, output.
 
-    `children_rss_mb` is the sum of each child process's own peak (the export's workers).
+    `children_rss_mb` is the sum of each child process's own peak (the export's workers);
+    `cpu_s` is the CPU time of the process and of the children it waited for (its workers).
     """
 
     seconds: float
@@ -168,6 +197,7 @@ class Run:
     stdout: str
     stderr: str
     children_rss_mb: float = 0.0
+    cpu_s: float = 0.0
 
     def check(self, what: str) -> Run:
         """Raise with the output if the process failed."""
@@ -197,6 +227,7 @@ def run_process(args: Sequence[str], env: dict[str, str] | None = None) -> Run:
     warm_bytecode()
     full_env = child_env({"MATOMO_TOKEN": TOKEN, **(env or {})})
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        cpu_before = children_cpu_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(list(args), stdout=out, stderr=err, env=full_env, cwd=ROOT)
         peak = 0.0
@@ -211,9 +242,11 @@ def run_process(args: Sequence[str], env: dict[str, str] | None = None) -> Run:
                     children[child] = max(children.get(child, 0.0), child_peak)
             time.sleep(0.02)
         seconds = time.perf_counter() - start
+        cpu = children_cpu_seconds() - cpu_before
         out.seek(0)
         err.seek(0)
-        return Run(seconds, peak, proc.returncode, out.read(), err.read(), sum(children.values()))
+        workers_rss = sum(children.values())
+        return Run(seconds, peak, proc.returncode, out.read(), err.read(), workers_rss, cpu)
 
 
 def _children(pid: int) -> list[int]:
