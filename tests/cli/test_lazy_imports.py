@@ -49,3 +49,28 @@ def test_import_package_is_light_and_names_still_resolve() -> None:
     assert _loaded_after("import matomo_client") == []
     after_use = _loaded_after("import matomo_client\nmatomo_client.AsyncMatomo")
     assert "httpx" in after_use
+
+
+def test_a_page_encoder_loads_no_target_it_does_not_write() -> None:
+    """A worker process encodes pages into Arrow or JSON lines: it imports neither the HTTP
+    client nor pydantic nor any target's driver (DuckDB, SQLite, the file formats)."""
+    code = (
+        "import json, sys\n"
+        "from matomo_client.export._workers import serve\n"
+        "from matomo_client.export.encode import encode_page\n"
+        "import matomo_client.export.sinks.arrow\n"
+        "others = ('httpx', 'pydantic', 'duckdb', 'sqlite3', 'gzip', 'csv', 'rich',\n"
+        "          'matomo_client.export.sinks.sqlite', 'matomo_client.export.sinks.files',\n"
+        "          'matomo_client.export.sinks.postgres', 'matomo_client.export.sinks.sql')\n"
+        "print(json.dumps(sorted(m for m in others if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=clean_env(),
+        timeout=60,
+        check=True,
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []

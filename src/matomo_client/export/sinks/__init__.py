@@ -19,19 +19,29 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportUsageError
 from .base import Sink
-from .files import FileSink
-from .postgres import PostgresSink
-from .sqlite import SQLiteSink
 
 if TYPE_CHECKING:
     from .duckdb import DuckDBSink
+    from .files import FileSink
+    from .postgres import PostgresSink
+    from .sqlite import SQLiteSink
+
+# Each sink loads only when its kind of target is used: DuckDB (and pyarrow with it), the
+# file formats (gzip, csv, ...), SQLite. The CLI starts faster, and a worker process, which
+# only needs `sinks.arrow` or `sinks.files`, does not import the other targets.
+_LAZY = {
+    "DuckDBSink": ".duckdb",
+    "FileSink": ".files",
+    "PostgresSink": ".postgres",
+    "SQLiteSink": ".sqlite",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # DuckDB (and pyarrow with it) load only when a DuckDB target is used: the CLI starts faster.
-    if name == "DuckDBSink":
-        return importlib.import_module(".duckdb", __name__).DuckDBSink
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
 
 
 __all__ = [
@@ -52,6 +62,8 @@ def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
     t = os.fspath(target) if target is not None else DEFAULT_TARGET
     low = t.lower()
     if low.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresSink
+
         return PostgresSink(t)
     if "://" in low:
         raise ExportUsageError(f"unsupported target URL scheme in {t.split('://')[0]!r}")
@@ -60,7 +72,11 @@ def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
 
         return DuckDBSink(t)
     if low.endswith((".sqlite", ".sqlite3", ".db")):
+        from .sqlite import SQLiteSink
+
         return SQLiteSink(t)
+    from .files import FileSink
+
     for fmt in ("jsonl", "csv"):
         for comp in (None, "gz", "zst"):
             if low.endswith(f".{fmt}" + (f".{comp}" if comp else "")):
