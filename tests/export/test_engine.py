@@ -10,6 +10,8 @@ import pytest
 from export_fakeworld import FakeMatomo
 from export_readers import read_rows
 
+from matomo_client import AsyncMatomo, Auth
+from matomo_client._core.http import Request, Response
 from matomo_client.export import (
     ExportApiError,
     ExportProgress,
@@ -19,6 +21,7 @@ from matomo_client.export import (
     export_visits,
     open_target,
 )
+from matomo_client.transports import request_params
 
 pytestmark = pytest.mark.anyio
 
@@ -145,6 +148,46 @@ async def test_mismatch_names_the_day_and_a_cause(tmp_path: Path) -> None:
     assert [(x.id_site, x.day) for x in summary.mismatches] == [(1, day)]
     assert "visits log no longer holds" in summary.mismatches[0].cause
     assert any(str(day) in line for line in summary.lines())
+
+
+class _SummariesTogether:
+    """Holds each VisitsSummary answer until every site's request has arrived."""
+
+    def __init__(self, world: FakeMatomo, sites: int) -> None:
+        self.world, self.sites, self.waiting = world, sites, 0
+        self.all_in = anyio.Event()
+        self.alone = False  # an answer gave up waiting: the requests came one at a time
+
+    async def send(self, request: Request) -> Response:
+        if request_params(request).get("method") == "VisitsSummary.get":
+            self.waiting += 1
+            if self.waiting == self.sites:
+                self.all_in.set()
+            with anyio.move_on_after(2) as waited:  # one site at a time never gets all in
+                await self.all_in.wait()
+            self.alone = self.alone or waited.cancelled_caught
+        return self.world.handle(request)
+
+
+async def test_sites_are_reconciled_side_by_side(tmp_path: Path) -> None:
+    """Each site's reconciliation request is in flight at the same time as the others', and
+    the mismatches still come in site order."""
+    day = START + timedelta(days=1)
+    world = FakeMatomo(TODAY, summary_offset={(1, day): 1, (3, day): 2})
+    transport = _SummariesTogether(world, sites=3)
+    client = AsyncMatomo(
+        "https://matomo.test/",
+        auth=Auth.token("fake-token-123"),
+        transport=transport,
+        skip_preflight=True,
+    )
+    async with client as m:
+        summary = await export_visits(
+            m, sites="all", start=START, end="yesterday", target=str(tmp_path / "x.duckdb"), now=NOW
+        )
+    assert not transport.alone
+    assert summary.reconciled
+    assert [(x.id_site, x.day) for x in summary.mismatches] == [(1, day), (3, day)]
 
 
 async def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:
