@@ -21,7 +21,7 @@ from matomo_client.export import (
     export_visits,
     open_target,
 )
-from matomo_client.transports import request_params
+from matomo_client.transports import MockTransport, request_params
 
 pytestmark = pytest.mark.anyio
 
@@ -188,6 +188,54 @@ async def test_sites_are_reconciled_side_by_side(tmp_path: Path) -> None:
     assert not transport.alone
     assert summary.reconciled
     assert [(x.id_site, x.day) for x in summary.mismatches] == [(1, day), (3, day)]
+
+
+async def test_matomo_counts_are_asked_for_while_the_target_is_checkpointed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconciliation request goes out while the last windows are written and DuckDB
+    checkpoints, not after: the checkpoint here waits for it (and notes if it never came)."""
+    import threading
+
+    from matomo_client.export.sinks.duckdb import DuckDBSink
+
+    asked = threading.Event()
+    waited_alone: list[bool] = []
+    checkpoint = DuckDBSink.checkpoint
+
+    def slow_checkpoint(self: DuckDBSink) -> None:
+        waited_alone.append(not asked.wait(2))
+        checkpoint(self)
+
+    monkeypatch.setattr(DuckDBSink, "checkpoint", slow_checkpoint)
+    world = FakeMatomo(TODAY)
+
+    def handle(request: Request) -> Response:
+        if request_params(request).get("method") == "VisitsSummary.get":
+            asked.set()
+        return world.handle(request)
+
+    client = AsyncMatomo(
+        "https://matomo.test/",
+        auth=Auth.token("fake-token-123"),
+        transport=MockTransport(handle),
+        skip_preflight=True,
+    )
+    target = str(tmp_path / "x.duckdb")
+    async with client as m:
+        summary = await export_visits(
+            m, sites=[1, 2], start=START, end="yesterday", target=target, now=NOW
+        )
+    assert waited_alone == [False]
+    assert summary.reconciled
+    assert summary.mismatches == []
+    expected = {
+        (v["idSite"], v["idVisit"])
+        for s in (1, 2)
+        for d in range(4)
+        for v in world.owned(s, START + timedelta(days=d))
+    }
+    assert _ids(target) == sorted(expected)
 
 
 async def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ several small windows to one transaction in SQL targets.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ from ._gc import relaxed_gc
 from .encode import PageEncoder, default_workers
 from .errors import ExportApiError, ExportUsageError
 from .pages import concat, fetch_window
-from .progress import ExportProgress, ExportSummary, Mismatch, ProgressCallback
-from .reconcile import reconcile_site
+from .progress import ExportProgress, ExportSummary, ProgressCallback
+from .reconcile import compare, fetch_counts
 from .schema import Batch
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
@@ -349,11 +350,17 @@ async def export_visits(
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await run.flush()
             raise
-        await run.flush()
-
-        if reconcile and windows:
+        # Matomo's own counts are asked for while the last windows are written and the target
+        # made durable: on a real server the summary request can take as long as that.
+        counts = await _write_rest_while(
+            run,
+            functools.partial(_fetch_counts, run, site_list, windows, segment)
+            if reconcile
+            else None,
+        )
+        if counts is not None and windows:
             run.emit("reconciling")
-            await _reconcile(run, site_list, windows, run.records, segment)
+            await _reconcile(run, site_list, windows, counts, segment)
         run.emit("finishing")
         await run.in_thread(run.sink.finish)
         run.emit("done")
@@ -386,38 +393,86 @@ def _plan(
     return windows
 
 
-async def _reconcile(
-    run: _Run,
-    site_list: Sequence[SiteInfo],
-    windows: Sequence[Window],
-    records: dict[tuple[int, date], WindowRecord],
-    segment: str | None,
-) -> None:
-    """Reconcile every site at once: one request each, sent side by side (the client's own
-    concurrency limit applies), so many sites cost about one round trip, not one each."""
-    results: list[tuple[list[WindowRecord], list[Mismatch]] | str] = [""] * len(site_list)
+_Counts = list["dict[date, int] | str"]  # per site: Matomo's counts, or why there are none
+
+
+async def _fetch_counts(
+    run: _Run, site_list: Sequence[SiteInfo], windows: Sequence[Window], segment: str | None
+) -> _Counts:
+    """Matomo's daily visit counts for every site at once: one request each, side by side
+    (the client's own concurrency limit applies), so many sites cost about one round trip."""
+    results: _Counts = [{} for _ in site_list]
+    failure: list[Exception] = []
 
     async def one(i: int, site: SiteInfo) -> None:
-        recs = [
-            records[(w.id_site, w.day)]
-            for w in windows
-            if w.id_site == site.id_site and (w.id_site, w.day) in records
-        ]
+        days = [w.day for w in windows if w.id_site == site.id_site]
+        if not days:
+            return
         try:
-            results[i] = await reconcile_site(run.client, site.id_site, recs, segment)
+            results[i] = await fetch_counts(run.client, site.id_site, min(days), max(days), segment)
         except MatomoError as e:
             message = getattr(e, "message", None) or str(e)
             results[i] = f"site {site.id_site}: not reconciled ({message})"
+        except Exception as e:  # raised as it is below, not inside an exception group
+            failure.append(e)
 
     async with anyio.create_task_group() as tg:
         for i, site in enumerate(site_list):
             tg.start_soon(one, i, site)
+    if failure:
+        raise failure[0]
+    return results
+
+
+async def _write_rest_while(
+    run: _Run, fetch: Callable[[], Awaitable[_Counts]] | None
+) -> _Counts | None:
+    """Write the pending windows and checkpoint the target, running `fetch()` meanwhile."""
+    if fetch is None:
+        await run.flush()
+        await run.in_thread(run.sink.checkpoint)
+        return None
+    got: list[_Counts] = []
+    failure: list[Exception] = []
+
+    async def fetch_counts_in_background() -> None:
+        try:
+            got.append(await fetch())
+        except Exception as e:  # raised as it is below, not inside an exception group
+            failure.append(e)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fetch_counts_in_background)
+        try:
+            await run.flush()
+            await run.in_thread(run.sink.checkpoint)
+        except Exception as e:
+            failure.insert(0, e)  # the write's failure comes first
+            tg.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return got[0]
+
+
+async def _reconcile(
+    run: _Run,
+    site_list: Sequence[SiteInfo],
+    windows: Sequence[Window],
+    counts: _Counts,
+    segment: str | None,
+) -> None:
+    """Compare each site's recorded windows with Matomo's counts; record them, in site order."""
     updated_all: list[WindowRecord] = []
-    for result in results:  # in site order, whatever order the answers came in
-        if isinstance(result, str):
-            run.summary.warnings.append(result)
+    for site, site_counts in zip(site_list, counts, strict=True):
+        if isinstance(site_counts, str):
+            run.summary.warnings.append(site_counts)
             continue
-        updated, mismatches = result
+        recs = [
+            run.records[(w.id_site, w.day)]
+            for w in windows
+            if w.id_site == site.id_site and (w.id_site, w.day) in run.records
+        ]
+        updated, mismatches = compare(recs, site_counts, segment)
         updated_all.extend(updated)
         run.summary.mismatches.extend(mismatches)
     await run.in_thread(run.sink.record_windows, updated_all)

@@ -1,8 +1,8 @@
 """Reconciliation: exported visits per window against Matomo's own `VisitsSummary.nb_visits`.
 
 One multi-period `VisitsSummary.get` (`period=day&date=A,B`) per site covers every window,
-however many days; the counts go into the manifest next to ours and any difference is named
-with its most likely cause.
+however many days (`fetch_counts`); the counts go into the manifest next to ours and any
+difference is named with its most likely cause (`compare`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from .progress import Mismatch
 from .state import OPEN, WindowRecord
 
-__all__ = ["explain", "reconcile_site"]
+__all__ = ["compare", "explain", "fetch_counts"]
 
 
 def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
@@ -37,27 +37,29 @@ def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
     return "the archive is outdated: visits were tracked or imported after the day was archived"
 
 
-async def reconcile_site(
-    client: Any,
-    id_site: int,
-    records: Sequence[WindowRecord],
-    segment: str | None,
-) -> tuple[list[WindowRecord], list[Mismatch]]:
-    """Fetch the site's daily nb_visits in one request; return updated records and mismatches."""
+async def fetch_counts(
+    client: Any, id_site: int, first: date, last: date, segment: str | None
+) -> dict[date, int]:
+    """Matomo's nb_visits for each day of `first`..`last`, in one request (0: no archive)."""
     from .. import DateRange
 
-    if not records:
-        return [], []
-    first = min(r.day for r in records)
-    last = max(r.day for r in records)
     series: dict[date, Any] = await client.visits_summary.series(
         id_site, "day", DateRange.between(first, last), segment
     )
+    return {
+        day: int(getattr(summary, "nb_visits", 0) or 0) if summary is not None else 0
+        for day, summary in series.items()
+    }
+
+
+def compare(
+    records: Sequence[WindowRecord], counts: dict[date, int], segment: str | None
+) -> tuple[list[WindowRecord], list[Mismatch]]:
+    """The records with Matomo's counts added, and the windows whose counts differ."""
     updated: list[WindowRecord] = []
     mismatches: list[Mismatch] = []
     for rec in records:
-        summary = series.get(rec.day)
-        expected = int(getattr(summary, "nb_visits", 0) or 0) if summary is not None else 0
+        expected = counts.get(rec.day, 0)
         updated.append(rec.with_nb_visits(expected))
         exported = rec.visits or 0
         if exported != expected:

@@ -95,6 +95,10 @@ class Sink(abc.ABC):
     def record_windows(self, records: Sequence[WindowRecord]) -> None:
         """Update manifest records only (reconciliation counts)."""
 
+    def checkpoint(self) -> None:  # noqa: B027 - optional hook
+        """Called once the run's last window is written, while reconciliation waits on Matomo:
+        a database may make its data durable in its file now, so that closing is quick."""
+
     def finish(self) -> None:  # noqa: B027 - optional hook
         """Called once after a run whose windows all succeeded (file targets compact here)."""
 

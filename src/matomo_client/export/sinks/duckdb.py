@@ -7,6 +7,7 @@ exactly how a window replaces its rows; uniqueness comes from that delete instea
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -137,6 +138,17 @@ class DuckDBSink(SqlSink):
             )
         finally:
             self._con.unregister("_matomo_records")
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file (compressing each table) now,
+        rather than when the database closes.
+
+        Best effort: the data is already durable in the log, and a checkpoint that fails here
+        (a full disk) is tried again, as it always was, when the database closes.
+        """
+        if self._con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute("CHECKPOINT")
 
     def close(self) -> None:
         """Close the database."""
