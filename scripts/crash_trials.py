@@ -74,11 +74,15 @@ def child(target: str) -> None:
     """Run one export to completion (or until killed); print `progress PHASE DONE TOTAL` lines."""
     import anyio
 
-    from matomo_client.export import encode, export_visits
+    from matomo_client.export import encode, engine, export_visits
 
     # Every page through the worker processes (these pages are far below the size that sends
     # them there by default), so that kills land while workers hold pages too.
     encode.MIN_WORKER_BODY = 0
+    # SQL targets commit windows together, FLUSH_VISITS (2,000) visits at a time: this world
+    # is far smaller, so everything would be committed at the very end. Commits of about three
+    # windows each let kills land between commits, as they do in a large export.
+    engine.FLUSH_VISITS = 3 * PER_DAY
     world = _world()
     handle = world.handle
 
