@@ -21,7 +21,7 @@ from matomo_client.export import (
     export_visits,
     open_target,
 )
-from matomo_client.transports import MockTransport, request_params
+from matomo_client.transports import MockTransport, json_response, request_params
 
 pytestmark = pytest.mark.anyio
 
@@ -236,6 +236,71 @@ async def test_matomo_counts_are_asked_for_while_the_target_is_checkpointed(
         for v in world.owned(s, START + timedelta(days=d))
     }
     assert _ids(target) == sorted(expected)
+
+
+async def test_an_unexpected_error_while_counting_is_raised_as_it_is(tmp_path: Path) -> None:
+    """A failure in the count request that is no Matomo error is not hidden in an exception
+    group by the work it ran beside: it comes out as itself, and the windows stay written."""
+    world = FakeMatomo(TODAY)
+
+    def handle(request: Request) -> Response:
+        if request_params(request).get("method") == "VisitsSummary.get":
+            raise RuntimeError("counting broke")
+        return world.handle(request)
+
+    client = AsyncMatomo(
+        "https://matomo.test/",
+        auth=Auth.token("fake-token-123"),
+        transport=MockTransport(handle),
+        skip_preflight=True,
+    )
+    target = str(tmp_path / "x.duckdb")
+    async with client as m:
+        with pytest.raises(RuntimeError, match="counting broke"):
+            await export_visits(m, sites=[1], start=START, end="yesterday", target=target, now=NOW)
+    expected = {
+        (v["idSite"], v["idVisit"])
+        for d in range(4)
+        for v in world.owned(1, START + timedelta(days=d))
+    }
+    assert _ids(target) == sorted(expected)
+
+
+async def test_a_site_matomo_cannot_count_is_named_and_the_others_reconciled(
+    tmp_path: Path,
+) -> None:
+    """When Matomo answers one site's count request with an error, the export still succeeds:
+    that site is named in a warning, the other sites are reconciled."""
+    world = FakeMatomo(TODAY)
+
+    def handle(request: Request) -> Response:
+        p = request_params(request)
+        if p.get("method") == "VisitsSummary.get" and p.get("idSite") == "2":
+            return json_response({"result": "error", "message": "archiving is broken"})
+        return world.handle(request)
+
+    client = AsyncMatomo(
+        "https://matomo.test/",
+        auth=Auth.token("fake-token-123"),
+        transport=MockTransport(handle),
+        skip_preflight=True,
+    )
+    async with client as m:
+        summary = await export_visits(
+            m,
+            sites=[1, 2],
+            start=START,
+            end="yesterday",
+            target=str(tmp_path / "x.duckdb"),
+            now=NOW,
+        )
+    assert summary.warnings == ["site 2: not reconciled (archiving is broken)"]
+    assert summary.mismatches == []
+    with open_target(str(tmp_path / "x.duckdb")) as sink:
+        state = sink.load_state("visits")
+    day = START + timedelta(days=1)
+    assert state.windows[(1, day)].nb_visits == len(world.owned(1, day))
+    assert state.windows[(2, day)].nb_visits is None
 
 
 async def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:
