@@ -178,11 +178,11 @@ class FakeMatomo:
         off, lim = int(p.get("filter_offset", 0)), int(p.get("filter_limit", 100))
         return rows[off : off + lim] if lim >= 0 else rows[off:]
 
-    def client(self) -> AsyncMatomo:
-        """A real client wired to this fake."""
+    def client(self, transport: Any = None) -> AsyncMatomo:
+        """A real client wired to this fake (or to `transport`, which may wrap `handle`)."""
         return AsyncMatomo(
             "https://matomo.test/",
             auth=Auth.token("fake-token-123"),
-            transport=MockTransport(self.handle),
+            transport=transport or MockTransport(self.handle),
             skip_preflight=True,
         )

@@ -10,7 +10,6 @@ import pytest
 from export_fakeworld import FakeMatomo
 from export_readers import read_rows
 
-from matomo_client import AsyncMatomo, Auth
 from matomo_client._core.http import Request, Response
 from matomo_client.export import (
     ExportApiError,
@@ -175,12 +174,7 @@ async def test_sites_are_reconciled_side_by_side(tmp_path: Path) -> None:
     day = START + timedelta(days=1)
     world = FakeMatomo(TODAY, summary_offset={(1, day): 1, (3, day): 2})
     transport = _SummariesTogether(world, sites=3)
-    client = AsyncMatomo(
-        "https://matomo.test/",
-        auth=Auth.token("fake-token-123"),
-        transport=transport,
-        skip_preflight=True,
-    )
+    client = world.client(transport)
     async with client as m:
         summary = await export_visits(
             m, sites="all", start=START, end="yesterday", target=str(tmp_path / "x.duckdb"), now=NOW
@@ -215,12 +209,7 @@ async def test_matomo_counts_are_asked_for_while_the_target_is_checkpointed(
             asked.set()
         return world.handle(request)
 
-    client = AsyncMatomo(
-        "https://matomo.test/",
-        auth=Auth.token("fake-token-123"),
-        transport=MockTransport(handle),
-        skip_preflight=True,
-    )
+    client = world.client(MockTransport(handle))
     target = str(tmp_path / "x.duckdb")
     async with client as m:
         summary = await export_visits(
@@ -248,12 +237,7 @@ async def test_an_unexpected_error_while_counting_is_raised_as_it_is(tmp_path: P
             raise RuntimeError("counting broke")
         return world.handle(request)
 
-    client = AsyncMatomo(
-        "https://matomo.test/",
-        auth=Auth.token("fake-token-123"),
-        transport=MockTransport(handle),
-        skip_preflight=True,
-    )
+    client = world.client(MockTransport(handle))
     target = str(tmp_path / "x.duckdb")
     async with client as m:
         with pytest.raises(RuntimeError, match="counting broke"):
@@ -279,12 +263,7 @@ async def test_a_site_matomo_cannot_count_is_named_and_the_others_reconciled(
             return json_response({"result": "error", "message": "archiving is broken"})
         return world.handle(request)
 
-    client = AsyncMatomo(
-        "https://matomo.test/",
-        auth=Auth.token("fake-token-123"),
-        transport=MockTransport(handle),
-        skip_preflight=True,
-    )
+    client = world.client(MockTransport(handle))
     async with client as m:
         summary = await export_visits(
             m,
