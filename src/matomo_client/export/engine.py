@@ -428,21 +428,18 @@ async def _write_rest_while(
     run: _Run, fetch: Callable[[], Awaitable[_Counts]] | None
 ) -> _Counts | None:
     """Write the pending windows and checkpoint the target, running `fetch()` meanwhile."""
-    if fetch is None:
-        await run.flush()
-        await run.in_thread(run.sink.checkpoint)
-        return None
     got: list[_Counts] = []
     failure: list[Exception] = []
 
-    async def fetch_counts_in_background() -> None:
+    async def fetch_in_background(fetch: Callable[[], Awaitable[_Counts]]) -> None:
         try:
             got.append(await fetch())
         except Exception as e:  # raised as it is below, not inside an exception group
             failure.append(e)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(fetch_counts_in_background)
+        if fetch is not None:
+            tg.start_soon(fetch_in_background, fetch)
         try:
             await run.flush()
             await run.in_thread(run.sink.checkpoint)
@@ -451,7 +448,7 @@ async def _write_rest_while(
             tg.cancel_scope.cancel()
     if failure:
         raise failure[0]
-    return got[0]
+    return got[0] if got else None
 
 
 async def _reconcile(
