@@ -56,8 +56,8 @@ def _reference_columns(
     extras: list[dict[str, Any] | None] = []
     for r in records:
         unknown = {
-            k: v
-            for k, v in r.items()
+            k: r[k]
+            for k in sorted(r)  # `extra` keeps its keys sorted
             if k not in known and k not in dropped and not _is_presentation(k)
         }
         extras.append(unknown or None)

@@ -24,7 +24,7 @@ from matomo_client._core.params import Params, site_param
 from matomo_client._core.periods import Limit, Period
 from matomo_client.errors import DecodeError
 
-__all__ = ["Cursor", "advance", "visit_key"]
+__all__ = ["Cursor", "advance", "keys_of", "step", "visit_key"]
 
 VisitT = TypeVar("VisitT", bound=Mapping[str, Any])
 
@@ -134,10 +134,18 @@ def _keys(page: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
         ts = list(map(itemgetter("lastActionTimestamp"), page))
         ids = list(map(itemgetter("idVisit"), page))
     except (KeyError, TypeError):
-        ts = ids = []
-    if ts and set(map(type, ts)) == {int} and set(map(type, ids)) == {int}:
+        return [visit_key(v) for v in page]
+    return keys_of(ts, ids)
+
+
+def keys_of(ts: Sequence[Any], ids: Sequence[Any]) -> list[tuple[int, int]]:
+    """`visit_key` of each visit, from its raw `lastActionTimestamp` and `idVisit` values."""
+    if set(map(type, ts)) == {int} and set(map(type, ids)) == {int}:
         return list(zip(ts, ids, strict=True))
-    return [visit_key(v) for v in page]
+    try:
+        return [(int(t), int(i)) for t, i in zip(ts, ids, strict=True)]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"a visit lacks a usable lastActionTimestamp/idVisit: {exc}") from None
 
 
 def _check_page(cursor: Cursor, keys: Sequence[tuple[int, int]]) -> None:
@@ -165,12 +173,20 @@ def advance(cursor: Cursor, page: Sequence[VisitT]) -> tuple[list[VisitT], Curso
     """The visits of `page` not yielded before, and the cursor of the next page (None: done)."""
     if not page:
         return [], None
+    fresh, nxt = step(cursor, _keys(page))
+    return [page[i] for i in fresh], nxt
+
+
+def step(cursor: Cursor, keys: Sequence[tuple[int, int]]) -> tuple[list[int], Cursor | None]:
+    """`advance` by the pages' `visit_key`s: the positions of the visits not yielded before,
+    and the cursor of the next page (None: done)."""
+    if not keys:
+        return [], None
     seen = set(cursor.seen)
-    keys = _keys(page)
     _check_page(cursor, keys)
-    fresh = [v for v, (_, vid) in zip(page, keys, strict=True) if vid not in seen]
+    fresh = [i for i, (_, vid) in enumerate(keys) if vid not in seen]
     newest = max(ts for ts, _ in keys)
-    if len(page) < cursor.page_size:
+    if len(keys) < cursor.page_size:
         # Everything after min_timestamp came back: ask strictly after the newest second.
         nxt = Cursor(cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest, ())
     else:

@@ -23,19 +23,24 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "ACTIONS",
+    "ACTION_RECORD",
     "LIVE_HIDDEN",
     "REPORTS",
     "VISITS",
+    "VISIT_RECORD",
     "Batch",
     "Column",
     "ColumnType",
+    "RecordKind",
     "Table",
+    "batches_from_columns",
     "build_report_rows",
     "build_visit_batches",
+    "convert_columns",
 ]
 
 
@@ -313,6 +318,11 @@ def _is_presentation(key: str) -> bool:
     return key.endswith(_PRESENTATION_SUFFIXES) or any(p in key for p in _PRESENTATION_INFIX)
 
 
+def _to_extra(key: str, known: frozenset[str], dropped: frozenset[str]) -> bool:
+    """Whether a record's `key` goes to its `extra` column: neither declared nor dropped."""
+    return key not in known and key not in dropped and not _is_presentation(key)
+
+
 # Presentation keys the export asks Matomo to leave out of its Live pages (`hideColumns`, which
 # Matomo applies at every depth for Live, `actionDetails` included): about a quarter of a page's
 # bytes that Matomo would encode, the network carry and the exporter decode, only for the
@@ -524,6 +534,22 @@ def _coerce_column(
 
 _VISIT_KNOWN = frozenset(src for src, _, _ in _VISIT_FIELDS)
 _ACTION_KNOWN = frozenset(src for src, _, _ in _ACTION_FIELDS)
+
+
+class RecordKind(NamedTuple):
+    """What one kind of raw record (a visit, an action) gives its table."""
+
+    fields: tuple[tuple[str, str, ColumnType], ...]  # (key, column, type) of each declared one
+    known: frozenset[str]  # the declared keys
+    dropped: frozenset[str]  # undeclared keys left out of `extra` (besides presentation ones)
+
+    def to_extra(self, key: str) -> bool:
+        """Whether an undeclared `key` goes to the record's `extra` column."""
+        return _to_extra(key, self.known, self.dropped)
+
+
+VISIT_RECORD = RecordKind(_VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
+ACTION_RECORD = RecordKind(_ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
 _Getter = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
@@ -545,11 +571,10 @@ def _layout(
 ) -> tuple[list[int], list[int], tuple[str, ...]]:
     """For one record shape: each field's position in it (len(keys) when absent), and the
     positions and names of its keys that go to `extra`."""
-    unknown_at = [
-        i
-        for i, k in enumerate(keys)
-        if k not in known and k not in dropped and not _is_presentation(k)
-    ]
+    # `extra` holds its keys sorted, whatever their order in the record: the same dict
+    # whichever way the page was decoded (see `page_structs`).
+    unknown_at = [i for i, k in enumerate(keys) if _to_extra(k, known, dropped)]
+    unknown_at.sort(key=keys.__getitem__)
     where = {k: i for i, k in enumerate(keys)}
     absent = len(keys)
     return (
@@ -651,14 +676,25 @@ def _columns_from(
     dropped: frozenset[str],
     arrow: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any] | None]]:
-    """The coerced columns of `records` and their `extra` column (see `build_visit_batches`).
+    """The coerced columns of `records` and their `extra` column (see `build_visit_batches`)."""
+    raw, extras = _raw_columns(records, fields, known, dropped)
+    return convert_columns(raw, extras, fields, arrow), extras
+
+
+def convert_columns(
+    raw: Sequence[Sequence[Any]],
+    extras: list[dict[str, Any] | None],
+    fields: _FieldSpec,
+    arrow: bool = False,
+) -> dict[str, Any]:
+    """The declared columns of the uncoerced `raw` ones (in `fields` order); a value that cannot
+    be coerced becomes NULL and goes to its record's `extras` entry.
 
     With `arrow`, a column whose values Arrow accepts as they are (ints, floats, bools for
     floats, strings, None: Arrow checks each value's type in C) is converted at once; that
     gives what `_coerce_column` would, so only a column with other values (a numeric string,
     an empty string, a nested value) goes through coercion.
     """
-    raw, extras = _raw_columns(records, fields, known, dropped)
     cols: dict[str, Any] = {}
     if arrow:
         import pyarrow as pa
@@ -674,7 +710,7 @@ def _columns_from(
             except (TypeError, ValueError, OverflowError):  # Arrow's errors derive from these
                 pass
         cols[name] = _coerce_column(list(values), type_, src, extras)
-    return cols, extras
+    return cols
 
 
 def build_visit_batches(
@@ -700,25 +736,44 @@ def build_visit_batches(
 
 
 def _build_visit_batches(raw_visits: Sequence[dict[str, Any]], arrow: bool) -> tuple[Batch, Batch]:
-    fields, known, dropped = _VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED
-    vcols, v_extra = _columns_from(raw_visits, fields, known, dropped, arrow)
-    vcols["extra"] = v_extra
-
+    v_raw, v_extra = _raw_columns(raw_visits, _VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
     actions: list[dict[str, Any]] = []
+    counts: list[int] = []
+    for rv in raw_visits:
+        details = rv.get("actionDetails")
+        if details:
+            actions.extend(details)
+            counts.append(len(details))
+        else:
+            counts.append(0)
+    a_raw, a_extra = _raw_columns(actions, _ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
+    return batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
+
+
+def batches_from_columns(
+    v_raw: Sequence[Sequence[Any]],
+    v_extra: list[dict[str, Any] | None],
+    a_raw: Sequence[Sequence[Any]],
+    a_extra: list[dict[str, Any] | None],
+    counts: Sequence[int],
+    arrow: bool = False,
+) -> tuple[Batch, Batch]:
+    """The `visits` and `actions` batches of uncoerced columns: the visits' (in
+    `_VISIT_FIELDS` order), their actions' (in `_ACTION_FIELDS` order, the visits' actions one
+    after another) and each visit's number of actions (`counts`). GC as `build_visit_batches`.
+    """
+    vcols = convert_columns(v_raw, v_extra, _VISIT_FIELDS, arrow)
+    vcols["extra"] = v_extra
     a_site: list[Any] = []
     a_visit: list[Any] = []
     a_pos: list[int] = []
-    for site, visit, rv in zip(vcols["id_site"], vcols["id_visit"], raw_visits, strict=True):
-        details = rv.get("actionDetails")
-        if details:
-            n = len(details)
-            actions.extend(details)
+    for site, visit, n in zip(vcols["id_site"], vcols["id_visit"], counts, strict=True):
+        if n:
             a_site.extend([site] * n)
             a_visit.extend([visit] * n)
             a_pos.extend(range(1, n + 1))
     acols: dict[str, Any] = {"id_site": a_site, "id_visit": a_visit, "position": a_pos}
-    a_cols, a_extra = _columns_from(actions, _ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED, arrow)
-    acols.update(a_cols)
+    acols.update(convert_columns(a_raw, a_extra, _ACTION_FIELDS, arrow))
     acols["extra"] = a_extra
     return Batch(VISITS, vcols), Batch(ACTIONS, acols)
 

@@ -1,0 +1,214 @@
+"""A page decoded into msgspec structs gives exactly the rows the orjson way gives.
+
+`encode_page` decodes a process's first page with orjson and learns its keys; later pages with
+no new key are decoded into structs (`page_structs.py`). Every test here encodes the same body
+both ways and compares everything the window gets: cursor, ids, action counts and rows.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+from test_fast_paths import _odd_visits, _recorded_visits, _sandbox_pages
+
+from matomo_client import Cursor, Limit, Period
+from matomo_client.export import encode, page_structs
+from matomo_client.export.encode import PageRows, encode_page
+from matomo_client.export.page_structs import PageStructs
+
+DAY = Period.day(date(2024, 5, 13))
+EVERYTHING = (0, 2**40)
+
+
+@pytest.fixture(scope="module")
+def sandbox_pages() -> list[list[dict[str, Any]]]:
+    """Rendered sandbox visits, one list per (site, day)."""
+    return anyio.run(_sandbox_pages)
+
+
+@pytest.fixture
+def structs(monkeypatch: pytest.MonkeyPatch) -> PageStructs:
+    """A struct decoder that has learnt nothing yet, used by `encode_page`."""
+    fresh = PageStructs()
+    monkeypatch.setattr(encode, "_STRUCTS", fresh)
+    return fresh
+
+
+def _ascending(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(copy.deepcopy(page), key=lambda v: v["lastActionTimestamp"])
+
+
+def _same(a: PageRows | None, b: PageRows | None) -> None:
+    if a is None or b is None:
+        assert a is b
+        return
+    assert (a.cursor, a.ids, a.n_actions) == (b.cursor, b.ids, b.n_actions)
+    for x, y in ((a.visits, b.visits), (a.actions, b.actions)):
+        if x.arrow is not None:
+            assert x.arrow.equals(y.arrow)
+        elif x.jsonl is not None:
+            assert x.jsonl == y.jsonl
+        else:
+            assert x.columns == y.columns
+
+
+def _both_ways(
+    structs: PageStructs,
+    page: Any,
+    cursor: Cursor | None = None,
+    bounds: tuple[int, int] = EVERYTHING,
+    teach: Any = None,
+) -> PageRows | None:
+    """Encode `page` the orjson way and, after learning from `teach` (default: the page),
+    the struct way; check both give the same and return it."""
+    body = page if isinstance(page, bytes) else orjson.dumps(page)
+    cursor = cursor or Cursor(1, DAY, Limit(len(page) if isinstance(page, list) else 100))
+    rows = {}
+    for encoding in ("arrow", "jsonl", "batch"):
+        structs.__init__()  # type: ignore[misc]  # forget what was learnt
+        assert structs.decode(body) is None
+        by_orjson = encode_page(body, cursor, bounds, encoding)
+        if teach is not None:
+            structs.learn(teach)
+        assert structs.decode(body) is not None, "the struct way was not taken"
+        by_structs = encode_page(body, cursor, bounds, encoding)
+        _same(by_structs, by_orjson)
+        rows[encoding] = by_structs
+    return rows["batch"]
+
+
+def test_recorded_matomo_pages_give_the_same_rows(structs: PageStructs) -> None:
+    """Real Matomo 5 visits: same rows both ways, in every encoding."""
+    rows = _both_ways(structs, _ascending(_recorded_visits()))
+    assert rows is not None
+    assert len(rows.visits) > 0
+    assert len(rows.actions) > 0
+
+
+def test_sandbox_pages_give_the_same_rows(
+    structs: PageStructs, sandbox_pages: list[list[dict[str, Any]]]
+) -> None:
+    """Sandbox windows, with their several action shapes and custom dimensions in `extra`."""
+    extras = []
+    for page in sandbox_pages:
+        rows = _both_ways(structs, _ascending(page))
+        assert rows is not None
+        extras += rows.visits.column("extra") + rows.actions.column("extra")
+    assert any(extras)
+
+
+def test_odd_values_give_the_same_rows(
+    structs: PageStructs, sandbox_pages: list[list[dict[str, Any]]]
+) -> None:
+    """Unknown keys, uncoercible values, missing keys, nested data: same rows and `extra`."""
+    odd = _odd_visits(sandbox_pages[0])
+    odd[0]["lastActionTimestamp"] = odd[1]["lastActionTimestamp"]  # usable for paging
+    odd[3]["lastActionTimestamp"] = str(odd[3]["lastActionTimestamp"])  # a numeric string
+    odd[2]["laterKey"] = None  # present but null: kept in extra as null
+    odd[4]["actionDetails"] = None
+    page = sorted(odd, key=lambda v: int(v["lastActionTimestamp"]))
+    rows = _both_ways(structs, page)
+    assert rows is not None
+    extras = {v["idVisit"]: e for v, e in zip(page, rows.visits.column("extra"), strict=True)}
+    assert extras[odd[1]["idVisit"]]["customDim"] == {"nested": [1, {"x": "y"}]}
+    assert extras[odd[2]["idVisit"]]["laterKey"] is None
+    assert extras[odd[5]["idVisit"]]["visitCount"] == "not a number"
+
+
+def test_extra_keys_are_sorted_whatever_their_order(
+    structs: PageStructs, sandbox_pages: list[list[dict[str, Any]]]
+) -> None:
+    """`extra` lists its keys sorted both ways, whatever order the record had them in."""
+    page = _ascending(sandbox_pages[0][:2])
+    page[0] = {"zKey": 1, **page[0], "aKey": 2}
+    page[1] = {"aKey": 3, **page[1], "zKey": 4}
+    rows = _both_ways(structs, page)
+    assert rows is not None
+    for extra in rows.visits.column("extra"):
+        assert list(extra) == sorted(extra)
+
+
+def test_paging_and_window_bounds_are_applied_the_same(
+    structs: PageStructs, sandbox_pages: list[list[dict[str, Any]]]
+) -> None:
+    """Visits already yielded (cursor), outside the window, or repeated are left out alike."""
+    page = _ascending(sandbox_pages[0])
+    first, last = page[0]["lastActionTimestamp"], page[-1]["lastActionTimestamp"]
+    page.insert(3, {**page[2], "visitCount": 99})  # the same visit twice: the later copy
+    # A full page (limit + the one visit to skip): the next cursor starts at its last second.
+    seen = Cursor(1, DAY, Limit(len(page) - 1), None, first - 1, (page[0]["idVisit"],))
+    rows = _both_ways(structs, page, seen, (first, last))
+    assert rows is not None
+    assert page[0]["idVisit"] not in rows.ids  # already yielded
+    assert not {v["idVisit"] for v in page if v["lastActionTimestamp"] == last} & set(rows.ids)
+    assert rows.ids.count(page[2]["idVisit"]) == 1
+    assert 99 in rows.visits.column("visit_count")
+    assert rows.cursor is not None
+    assert rows.cursor.min_timestamp == last - 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{}",  # Matomo's empty answer
+        b"[]",
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "actionDetails": {}}]',
+        b'[{"idSite": 1, "idVisit": 1}]',  # no timestamp: not a page paging can use
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": "\xff"}]',  # not UTF-8
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5}] trailing',
+        b"[1, 2]",
+    ],
+)
+def test_unusual_bodies_are_encoded_as_before(structs: PageStructs, body: bytes) -> None:
+    """Bodies the structs refuse or paging cannot use give what the orjson way gives."""
+    teach = [{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "a": 1, "actionDetails": []}]
+    for encoding in ("arrow", "batch"):
+        structs.__init__()  # type: ignore[misc]
+        structs.learn(teach)
+        cursor = Cursor(1, DAY, Limit(10))
+        by_structs = encode_page(body, cursor, EVERYTHING, encoding)
+        structs.__init__()  # type: ignore[misc]
+        _same(by_structs, encode_page(body, cursor, EVERYTHING, encoding))
+
+
+def test_a_new_key_is_learnt_not_dropped(
+    structs: PageStructs, sandbox_pages: list[list[dict[str, Any]]]
+) -> None:
+    """A key the structs do not know sends its page the orjson way, which teaches it."""
+    page = _ascending(sandbox_pages[0][:3])
+    cursor = Cursor(1, DAY, Limit(3))
+    encode_page(orjson.dumps(page), cursor, EVERYTHING, "batch")  # learns the sandbox's keys
+    page[1]["pluginField"] = {"deep": [1]}
+    page[2]["actionDetails"][0]["actionPluginField"] = 7
+    body = orjson.dumps(page)
+    assert structs.decode(body) is None  # refused, not silently dropped
+    rows = encode_page(body, cursor, EVERYTHING, "batch")
+    assert structs.decode(body) is not None  # learnt
+    again = encode_page(body, cursor, EVERYTHING, "batch")
+    _same(again, rows)
+    assert again is not None
+    assert again.visits.column("extra")[1]["pluginField"] == {"deep": [1]}
+    assert any(e and e.get("actionPluginField") == 7 for e in again.actions.column("extra"))
+
+
+def test_too_many_keys_stop_the_struct_way(
+    structs: PageStructs, monkeypatch: pytest.MonkeyPatch, sandbox_pages: list[list[dict[str, Any]]]
+) -> None:
+    """Keys made of values (more than MAX_KEYS) stop the structs growing: orjson from then on."""
+    monkeypatch.setattr(page_structs, "MAX_KEYS", 150)
+    page = _ascending(sandbox_pages[0][:3])
+    cursor = Cursor(1, DAY, Limit(3))
+    encode_page(orjson.dumps(page), cursor, EVERYTHING, "batch")
+    assert structs.decode(orjson.dumps(page)) is not None
+    page[0].update({f"key{i}": i for i in range(200)})
+    body = orjson.dumps(page)
+    rows = encode_page(body, cursor, EVERYTHING, "batch")
+    assert rows is not None
+    assert rows.visits.column("extra")[0]["key199"] == 199
+    assert structs.decode(body) is None
+    assert structs.decode(orjson.dumps(page[1:])) is None  # for every page, not just this one
