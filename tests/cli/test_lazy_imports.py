@@ -63,3 +63,22 @@ def test_a_page_encoder_loads_no_target_it_does_not_write() -> None:
     others = ("httpx", "pydantic", "duckdb", "sqlite3", "gzip", "csv", "rich")
     sinks = tuple(f"matomo_client.export.sinks.{n}" for n in ("sqlite", "files", "postgres", "sql"))
     assert _loaded_after(setup, others + sinks) == []
+
+
+def test_only_big_pages_load_the_struct_decoder() -> None:
+    """The exporting process encodes the small pages (workers take the big ones): they go the
+    orjson way without importing msgspec; a big page imports it and teaches the structs."""
+    page = (
+        "from matomo_client import Cursor, Limit, Period\n"
+        "from matomo_client.export import encode\n"
+        "import datetime, orjson\n"
+        "visit = {{'idSite': 1, 'idVisit': 1, 'lastActionTimestamp': 5, 'actionDetails': []}}\n"
+        "body = orjson.dumps([visit, {{**visit, 'idVisit': 2, 'note': 'x' * {size}}}])\n"
+        "cursor = Cursor(1, Period.day(datetime.date(2024, 5, 13)), Limit(10))\n"
+        "rows = encode.encode_page(body, cursor, (0, 10), 'arrow')\n"
+        "assert rows.ids == [1, 2]\n"
+        "learnt = encode._STRUCTS is not None and encode._STRUCTS.decode(body) is not None\n"
+        "assert learnt == (len(body) >= encode.MIN_STRUCT_BODY)\n"
+    )
+    assert _loaded_after(page.format(size=100), ("msgspec",)) == []
+    assert _loaded_after(page.format(size=100_000), ("msgspec",)) == ["msgspec"]

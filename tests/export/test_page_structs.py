@@ -36,6 +36,7 @@ def structs(monkeypatch: pytest.MonkeyPatch) -> PageStructs:
     """A struct decoder that has learnt nothing yet, used by `encode_page`."""
     fresh = PageStructs()
     monkeypatch.setattr(encode, "_STRUCTS", fresh)
+    monkeypatch.setattr(encode, "MIN_STRUCT_BODY", 0)  # these pages are small
     return fresh
 
 

@@ -24,15 +24,17 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from .._core.paging import Cursor, advance, keys_of, step
 from ..errors import DecodeError
 from ._workers import WorkerError, WorkerPool, WorkerStartError
-from .page_structs import DecodedPage, PageStructs
 from .schema import ACTIONS, VISITS, Batch, build_visit_batches
+
+if TYPE_CHECKING:
+    from .page_structs import DecodedPage, PageStructs
 
 __all__ = ["Encoding", "PageEncoder", "PageRows", "encode_page", "encode_visits"]
 
@@ -103,8 +105,21 @@ def _page_rows(
     return PageRows(cursor, ids, n_actions, visits, actions)
 
 
-# This process's struct decoder (see page_structs.py); it learns the pages' keys as it goes.
-_STRUCTS = PageStructs()
+# Pages this big or bigger are decoded into structs (see page_structs.py). Below it the gain
+# is small, and a process that only ever encodes small pages (the exporting process, when
+# workers take the big ones) does not import msgspec (~40 ms) and does not learn keys.
+MIN_STRUCT_BODY = MIN_WORKER_BODY
+# This process's struct decoder, made on first use; it learns the pages' keys as it goes.
+_STRUCTS: PageStructs | None = None
+
+
+def _structs() -> PageStructs:
+    global _STRUCTS
+    if _STRUCTS is None:
+        from .page_structs import PageStructs
+
+        _STRUCTS = PageStructs()
+    return _STRUCTS
 
 
 def encode_page(
@@ -114,7 +129,8 @@ def encode_page(
     enabled = gc.isenabled()
     gc.disable()  # decoding and building create no cycles; see build_visit_batches
     try:
-        decoded = _STRUCTS.decode(body)
+        structs = _structs() if len(body) >= MIN_STRUCT_BODY else None
+        decoded = structs.decode(body) if structs is not None else None
         if decoded is not None:
             return _encode_structs(decoded, cursor, bounds, encoding)
         try:
@@ -125,7 +141,8 @@ def encode_page(
             page = []  # Matomo's empty answer can be `{}`
         if not isinstance(page, list) or not all(type(v) is dict for v in page):
             return None
-        _STRUCTS.learn(page)
+        if structs is not None:
+            structs.learn(page)
         try:
             fresh, following = advance(cursor, page)
         except (DecodeError, ValueError):
