@@ -54,14 +54,18 @@ def test_import_package_is_light_and_names_still_resolve() -> None:
 
 def test_a_page_encoder_loads_no_target_it_does_not_write() -> None:
     """A worker process encodes pages into Arrow or JSON lines: it imports neither the HTTP
-    client nor pydantic nor any target's driver (DuckDB, SQLite, the file formats)."""
+    client nor pydantic nor any target's driver (DuckDB, SQLite, the file formats), nor what
+    only the exporting process uses (subprocess, the sinks' base class and export state)."""
     setup = (
         "from matomo_client.export._workers import serve\n"
         "from matomo_client.export.encode import encode_page\n"
         "import matomo_client.export.sinks.arrow"
     )
-    others = ("httpx", "pydantic", "duckdb", "sqlite3", "gzip", "csv", "rich")
-    sinks = tuple(f"matomo_client.export.sinks.{n}" for n in ("sqlite", "files", "postgres", "sql"))
+    others = ("httpx", "pydantic", "duckdb", "sqlite3", "gzip", "csv", "rich", "subprocess")
+    others += ("matomo_client.export.state",)
+    sinks = tuple(
+        f"matomo_client.export.sinks.{n}" for n in ("sqlite", "files", "postgres", "sql", "base")
+    )
     assert _loaded_after(setup, others + sinks) == []
 
 

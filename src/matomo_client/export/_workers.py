@@ -17,7 +17,6 @@ import os
 import pickle
 import signal
 import struct
-import subprocess
 import sys
 from typing import Any
 
@@ -110,6 +109,8 @@ class WorkerPool:
         self._all: list[_Worker] = []
 
     async def _start(self) -> _Worker:
+        import subprocess  # here, not at the top: a worker process does not need it
+
         import anyio
 
         code = _BOOTSTRAP.format(path=list(sys.path), module=__name__)

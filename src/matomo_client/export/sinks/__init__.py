@@ -18,9 +18,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExportUsageError
-from .base import Sink
 
 if TYPE_CHECKING:
+    from .base import Sink
     from .duckdb import DuckDBSink
     from .files import FileSink
     from .postgres import PostgresSink
@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 # Each sink loads only when its kind of target is used: DuckDB (and pyarrow with it), the
 # file formats (gzip, csv, ...), SQLite. The CLI starts faster, and a worker process, which
-# only needs `sinks.arrow` or `sinks.files`, does not import the other targets.
+# only needs `sinks.arrow` or `sinks.files`, does not import the other targets (nor, for
+# Arrow, the sinks' base class and the export state it brings).
 _LAZY = {
+    "Sink": ".base",
     "DuckDBSink": ".duckdb",
     "FileSink": ".files",
     "PostgresSink": ".postgres",
