@@ -98,6 +98,31 @@ def test_write_rewrite_and_read_back(target: str) -> None:
     }
 
 
+def test_values_out_of_range_are_null_and_kept_in_extra(target: str) -> None:
+    """A timestamp no datetime holds, an integer beyond 64 bits and one only msgspec reads
+    exactly (orjson reads it as a float): each target writes the window; the columns are NULL
+    and `extra` keeps what Matomo sent, nested integers included."""
+    visit = dict(PAGE_A[0])
+    visit["serverTimestamp"] = 10**13  # the year 318857
+    visit["visitCount"] = 2**63  # orjson reads it as an int, beyond int64
+    visit["events"] = "99999999999999999999"  # a numeric string beyond int64
+    visit["pluginData"] = {"big": 2**70}  # msgspec reads it as an int, orjson cannot write it
+    with open_target(target) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, date(2026, 11, 29), [visit])
+        sink.finish()
+    (row,) = read_rows(target, "visits")
+    assert row["server_timestamp"] in (None, "")
+    assert row["visit_count"] in (None, "")
+    assert row["events"] in (None, "")
+    extra = row["extra"]
+    extra = json.loads(extra) if isinstance(extra, str) else extra
+    assert extra["serverTimestamp"] == 10**13
+    assert extra["visitCount"] == 2**63
+    assert extra["events"] == "99999999999999999999"
+    assert float(extra["pluginData"]["big"]) == float(2**70)  # as orjson reads it, either way
+
+
 def test_restart_clears_previous_export(target: str) -> None:
     """A restarted job starts from an empty table and an empty manifest."""
     with open_target(target) as sink:

@@ -25,6 +25,8 @@ from datetime import date
 from itertools import repeat
 from typing import Any, NamedTuple
 
+from .jsonvalue import as_orjson_reads
+
 __all__ = [
     "ACTIONS",
     "ACTION_RECORD",
@@ -418,19 +420,43 @@ _DECLARED.update({t.name: t for t in (VISITS, ACTIONS, REPORTS)})
 # --- coercion (column at a time; the common case is a type check done in C) ---------------
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+# The Unix seconds a datetime holds (years 1 to 9999); the sinks write timestamps as datetimes.
+_TS_RANGE = (-62_135_596_800, 253_402_300_799)
+
+
+def _fits(values: Sequence[Any], type_: ColumnType) -> bool:
+    """Whether the integers among `values` are in range for an INT or TIMESTAMP column."""
+    lo, hi = _TS_RANGE if type_ is TS else _INT64
+    ints = [v for v in values if type(v) is int]
+    return not ints or (lo <= min(ints) and max(ints) <= hi)
+
+
 def _to_int(x: Any) -> int | None:
     if x is None or x == "":
         return None
     if isinstance(x, bool):
         return int(x)
+    x = as_orjson_reads(x)  # an integer beyond 64 bits: as orjson reads it, a float
     if isinstance(x, int):
-        return x
-    if isinstance(x, float):
-        return int(x)
-    try:
-        return int(x)
-    except (TypeError, ValueError):
-        return int(float(x))  # "12.0"; a non-number raises and is kept in `extra`
+        v = x
+    elif isinstance(x, float):
+        v = int(x)
+    else:
+        try:
+            v = int(x)
+        except (TypeError, ValueError):
+            v = int(float(x))  # "12.0"; a non-number raises and is kept in `extra`
+    if not _INT64[0] <= v <= _INT64[1]:
+        raise OverflowError("beyond a 64-bit integer")  # kept in `extra`
+    return v
+
+
+def _to_ts(x: Any) -> int | None:
+    v = _to_int(x)
+    if v is not None and not _TS_RANGE[0] <= v <= _TS_RANGE[1]:
+        raise OverflowError("not a time between the years 1 and 9999")  # kept in `extra`
+    return v
 
 
 def _to_float(x: Any) -> float | None:
@@ -449,7 +475,7 @@ def _to_text(x: Any) -> str | None:
         return x
     if isinstance(x, (dict, list)):
         raise ValueError("nested value in a text column")
-    return str(x)
+    return str(as_orjson_reads(x))
 
 
 def _to_date(x: Any) -> date | None:
@@ -466,7 +492,7 @@ def _to_json(x: Any) -> Any:
 
 _COERCE = {
     INT: _to_int,
-    TS: _to_int,
+    TS: _to_ts,
     FLOAT: _to_float,
     TEXT: _to_text,
     DATE: _to_date,
@@ -512,10 +538,11 @@ def _coerce_column(
         return values
     types = set(map(type, values))
     fast = _FAST_TYPES.get(type_)
-    if fast is not None and types <= fast:
+    ranged = type_ is INT or type_ is TS
+    if fast is not None and types <= fast and (not ranged or _fits(values, type_)):
         return values
     out = _coerce_fast(values, type_, types)
-    if out is not None:
+    if out is not None and (not ranged or _fits(out, type_)):
         return out
     coerce = _COERCE[type_]
     out = []
@@ -703,7 +730,7 @@ def convert_columns(
     else:
         pa, plan = None, [None] * len(fields)
     for (src, name, type_), values, arrow_type in zip(fields, raw, plan, strict=True):
-        if arrow_type is not None:
+        if arrow_type is not None and (type_ is not TS or _fits(values, TS)):
             try:
                 cols[name] = pa.array(values, arrow_type)
                 continue

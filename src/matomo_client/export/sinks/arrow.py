@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from .. import jsonvalue
 from ..schema import Batch, ColumnType, Table
 
 __all__ = ["arrow_schema", "arrow_type", "to_arrow"]
@@ -40,8 +41,11 @@ def arrow_schema(table: Table) -> Any:
 
 
 def _json_column(values: list[Any]) -> list[str | None]:
-    dumps = orjson.dumps
-    return [None if v is None else dumps(v).decode() for v in values]
+    try:
+        dumps = orjson.dumps
+        return [None if v is None else dumps(v).decode() for v in values]
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (see jsonvalue.py)
+        return [None if v is None else jsonvalue.dumps(v).decode() for v in values]
 
 
 def to_arrow(batch: Batch) -> Any:

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
-
+from .. import jsonvalue
 from ..schema import ACTIONS, REPORTS, VISITS, Batch, Table
 from ..state import ExportState, JobInfo, WindowRecord
 
@@ -61,7 +60,7 @@ def json_text(x: Any) -> str | None:
     """A nested value as JSON text (None stays None)."""
     if x is None:
         return None
-    return orjson.dumps(x).decode()
+    return jsonvalue.dumps(x).decode()
 
 
 class Sink(abc.ABC):

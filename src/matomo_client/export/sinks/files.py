@@ -36,6 +36,7 @@ from typing import IO, Any
 
 import orjson
 
+from .. import jsonvalue
 from ..errors import TargetError
 from ..schema import REPORTS, Batch, ColumnType, Table
 from ..state import ExportState, JobInfo, WindowRecord
@@ -405,7 +406,7 @@ def _jsonl_chunks(batch: Batch) -> Iterator[bytes | memoryview]:
             nested.append(values)
         cols.append(values)
     rows = map(dict, map(zip, repeat(names), zip(*cols, strict=True)))
-    dumps = orjson.dumps
+    dumps = jsonvalue.dumps
     key = b"{" + dumps(names[0]) + b":"
     if key in dumps(nested):
         opts = _JSONL_OPTS | orjson.OPT_APPEND_NEWLINE
