@@ -172,6 +172,10 @@ def test_paging_and_window_bounds_are_applied_the_same(
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": "\xff"}]',  # not UTF-8
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5}] trailing',
         b"[1, 2]",
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "a": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}]",  # deeper than either decoder goes
     ],
 )
 def test_unusual_bodies_are_encoded_as_before(structs: PageStructs, body: bytes) -> None:

@@ -178,7 +178,9 @@ class PageStructs:
             return None
         try:
             return DecodedPage(layout, layout.decoder.decode(body))
-        except (msgspec.DecodeError, ValueError):  # also invalid UTF-8 (a UnicodeDecodeError)
+        # Also invalid UTF-8 (a UnicodeDecodeError) and nesting deeper than msgspec goes
+        # (orjson refuses it too: the page is then read the ordinary way).
+        except (msgspec.DecodeError, ValueError, RecursionError):
             return None
 
     def learn(self, page: Sequence[dict[str, Any]]) -> None:
