@@ -168,6 +168,10 @@ def test_paging_and_window_bounds_are_applied_the_same(
         b"{}",  # Matomo's empty answer
         b"[]",
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "actionDetails": {}}]',
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "actionDetails": "none"}]',
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "actionDetails": [1, {}]}]',
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "actionDetails": '
+        b'{"0": {"type": "action"}, "2": {"type": "event"}}}]',  # PHP: a list with holes
         b'[{"idSite": 1, "idVisit": 1}]',  # no timestamp: not a page paging can use
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": "\xff"}]',  # not UTF-8
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5}] trailing',
@@ -281,3 +285,25 @@ def test_any_page_gives_the_same_rows(page: list[dict[str, Any]], lo: int) -> No
         _both_ways(fresh, page, bounds=(lo, 45))
     finally:
         encode._STRUCTS, encode.MIN_STRUCT_BODY = original
+
+
+def test_action_details_that_are_not_a_list_of_actions(structs: PageStructs) -> None:
+    """A list with holes (PHP writes it as an object) gives its actions in order; anything
+    else gives no actions and stays whole in the visit's `extra`, never a failed window."""
+    cursor = Cursor(1, DAY, Limit(10))
+    visit = {"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "zKey": 1}
+    holes = {"0": {"type": "action", "url": "u"}, "2": {"type": "event"}}
+    rows = encode_page(
+        orjson.dumps([{**visit, "actionDetails": holes}]), cursor, EVERYTHING, "batch"
+    )
+    assert rows is not None
+    assert rows.n_actions == [2]
+    assert rows.actions.column("type") == ["action", "event"]
+    assert rows.actions.column("position") == [1, 2]
+    for odd in ("none", [1, {"type": "action"}], 7):
+        body = orjson.dumps([{**visit, "actionDetails": odd}])
+        rows = encode_page(body, cursor, EVERYTHING, "batch")
+        assert rows is not None
+        assert rows.n_actions == [0]
+        assert len(rows.actions) == 0
+        assert rows.visits.column("extra") == [{"actionDetails": odd, "zKey": 1}]

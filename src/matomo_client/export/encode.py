@@ -31,7 +31,7 @@ import orjson
 from .._core.paging import Cursor, advance, keys_of, step
 from ..errors import DecodeError
 from ._workers import WorkerError, WorkerPool, WorkerStartError
-from .schema import ACTIONS, VISITS, Batch, build_visit_batches
+from .schema import ACTIONS, VISITS, Batch, action_list, build_visit_batches
 
 if TYPE_CHECKING:
     from .page_structs import DecodedPage, PageStructs
@@ -64,7 +64,7 @@ def encode_visits(
     mine, ids = _owned(timestamps, [v.get("idVisit") for v in page], bounds)
     if len(mine) != len(page):
         page = [page[i] for i in mine]
-    n_actions = [len(d) if (d := v.get("actionDetails")) else 0 for v in page]
+    n_actions = [len(action_list(d) or ()) if (d := v.get("actionDetails")) else 0 for v in page]
     visits, actions = build_visit_batches(page, arrow=encoding == "arrow")
     del page
     return _page_rows(cursor, ids, n_actions, visits, actions, encoding)

@@ -39,6 +39,7 @@ __all__ = [
     "ColumnType",
     "RecordKind",
     "Table",
+    "action_list",
     "batches_from_columns",
     "build_report_rows",
     "build_visit_batches",
@@ -762,17 +763,34 @@ def build_visit_batches(
             gc.enable()
 
 
+def action_list(details: Any) -> list[dict[str, Any]] | None:
+    """A visit's `actionDetails` as its list of actions; None when it is not one.
+
+    Matomo sends a list. PHP writes a list with holes in its keys (entries a plugin removed) as
+    an object, whose values are then the actions in order. Anything else (a string, a list with
+    non-objects) gives no actions rows: the visit keeps the value whole in its `extra`.
+    """
+    if type(details) is dict:
+        details = list(details.values())
+    if type(details) is list and all(type(a) is dict for a in details):
+        return details
+    return None
+
+
 def _build_visit_batches(raw_visits: Sequence[dict[str, Any]], arrow: bool) -> tuple[Batch, Batch]:
     v_raw, v_extra = _raw_columns(raw_visits, _VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
     actions: list[dict[str, Any]] = []
     counts: list[int] = []
-    for rv in raw_visits:
+    for i, rv in enumerate(raw_visits):
         details = rv.get("actionDetails")
-        if details:
-            actions.extend(details)
-            counts.append(len(details))
-        else:
-            counts.append(0)
+        listed = action_list(details) if details else None
+        if listed:
+            actions.extend(listed)
+            counts.append(len(listed))
+            continue
+        counts.append(0)
+        if details and listed is None:  # kept whole, its keys still sorted
+            v_extra[i] = dict(sorted({**(v_extra[i] or {}), "actionDetails": details}.items()))
     a_raw, a_extra = _raw_columns(actions, _ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
     return batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
 
