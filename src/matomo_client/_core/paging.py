@@ -125,7 +125,11 @@ def visit_key(visit: Mapping[str, Any]) -> tuple[int, int]:
     try:
         return int(visit["lastActionTimestamp"]), int(visit["idVisit"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"a visit lacks a usable lastActionTimestamp/idVisit: {exc}") from None
+        raise _unusable(exc) from None
+
+
+def _unusable(exc: Exception) -> ValueError:
+    return ValueError(f"a visit lacks a usable lastActionTimestamp/idVisit: {exc}")
 
 
 def _keys(page: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
@@ -145,7 +149,7 @@ def keys_of(ts: Sequence[Any], ids: Sequence[Any]) -> list[tuple[int, int]]:
     try:
         return [(int(t), int(i)) for t, i in zip(ts, ids, strict=True)]
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"a visit lacks a usable lastActionTimestamp/idVisit: {exc}") from None
+        raise _unusable(exc) from None
 
 
 def _check_page(cursor: Cursor, keys: Sequence[tuple[int, int]]) -> None:

@@ -31,7 +31,7 @@ import orjson
 from .._core.paging import Cursor, advance, keys_of, step
 from ..errors import DecodeError
 from ._workers import WorkerError, WorkerPool, WorkerStartError
-from .schema import ACTIONS, VISITS, Batch, action_list, build_visit_batches
+from .schema import ACTIONS, VISITS, Batch, build_visit_rows
 
 if TYPE_CHECKING:
     from .page_structs import DecodedPage, PageStructs
@@ -64,8 +64,7 @@ def encode_visits(
     mine, ids = _owned(timestamps, [v.get("idVisit") for v in page], bounds)
     if len(mine) != len(page):
         page = [page[i] for i in mine]
-    n_actions = [len(action_list(d) or ()) if (d := v.get("actionDetails")) else 0 for v in page]
-    visits, actions = build_visit_batches(page, arrow=encoding == "arrow")
+    n_actions, visits, actions = build_visit_rows(page, arrow=encoding == "arrow")
     del page
     return _page_rows(cursor, ids, n_actions, visits, actions, encoding)
 
@@ -127,7 +126,7 @@ def encode_page(
 ) -> PageRows | None:
     """The `PageRows` of a Live page's body, or None when the page is not an ordinary one."""
     enabled = gc.isenabled()
-    gc.disable()  # decoding and building create no cycles; see build_visit_batches
+    gc.disable()  # decoding and building create no cycles; see build_visit_rows
     try:
         structs = _structs() if len(body) >= MIN_STRUCT_BODY else None
         decoded = structs.decode(body) if structs is not None else None

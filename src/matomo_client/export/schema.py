@@ -39,10 +39,10 @@ __all__ = [
     "ColumnType",
     "RecordKind",
     "Table",
-    "action_list",
     "batches_from_columns",
     "build_report_rows",
     "build_visit_batches",
+    "build_visit_rows",
     "convert_columns",
 ]
 
@@ -704,7 +704,7 @@ def _columns_from(
     dropped: frozenset[str],
     arrow: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any] | None]]:
-    """The coerced columns of `records` and their `extra` column (see `build_visit_batches`)."""
+    """The coerced columns of `records` and their `extra` column (see `build_visit_rows`)."""
     raw, extras = _raw_columns(records, fields, known, dropped)
     return convert_columns(raw, extras, fields, arrow), extras
 
@@ -744,7 +744,15 @@ def convert_columns(
 def build_visit_batches(
     raw_visits: Sequence[dict[str, Any]], arrow: bool = False
 ) -> tuple[Batch, Batch]:
-    """Build the `visits` and `actions` batches from raw `Live.getLastVisitsDetails` rows.
+    """Build the `visits` and `actions` batches from raw `Live.getLastVisitsDetails` rows."""
+    _, visits, actions = build_visit_rows(raw_visits, arrow)
+    return visits, actions
+
+
+def build_visit_rows(
+    raw_visits: Sequence[dict[str, Any]], arrow: bool = False
+) -> tuple[list[int], Batch, Batch]:
+    """Each visit's number of actions rows, and the `visits` and `actions` batches.
 
     With `arrow`, the batches are bound for `sinks.arrow.to_arrow` only: a column whose values
     already have their declared type is an Arrow array at once, sparing the Python scan that
@@ -757,13 +765,13 @@ def build_visit_batches(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build_visit_batches(raw_visits, arrow)
+        return _build_visit_rows(raw_visits, arrow)
     finally:
         if enabled:
             gc.enable()
 
 
-def action_list(details: Any) -> list[dict[str, Any]] | None:
+def _action_list(details: Any) -> list[dict[str, Any]] | None:
     """A visit's `actionDetails` as its list of actions; None when it is not one.
 
     Matomo sends a list. PHP writes a list with holes in its keys (entries a plugin removed) as
@@ -777,13 +785,15 @@ def action_list(details: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-def _build_visit_batches(raw_visits: Sequence[dict[str, Any]], arrow: bool) -> tuple[Batch, Batch]:
+def _build_visit_rows(
+    raw_visits: Sequence[dict[str, Any]], arrow: bool
+) -> tuple[list[int], Batch, Batch]:
     v_raw, v_extra = _raw_columns(raw_visits, _VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
     actions: list[dict[str, Any]] = []
     counts: list[int] = []
     for i, rv in enumerate(raw_visits):
         details = rv.get("actionDetails")
-        listed = action_list(details) if details else None
+        listed = _action_list(details) if details else None
         if listed:
             actions.extend(listed)
             counts.append(len(listed))
@@ -792,7 +802,7 @@ def _build_visit_batches(raw_visits: Sequence[dict[str, Any]], arrow: bool) -> t
         if details and listed is None:  # kept whole, its keys still sorted
             v_extra[i] = dict(sorted({**(v_extra[i] or {}), "actionDetails": details}.items()))
     a_raw, a_extra = _raw_columns(actions, _ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
-    return batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
+    return counts, *batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
 
 
 def batches_from_columns(
@@ -805,7 +815,7 @@ def batches_from_columns(
 ) -> tuple[Batch, Batch]:
     """The `visits` and `actions` batches of uncoerced columns: the visits' (in
     `_VISIT_FIELDS` order), their actions' (in `_ACTION_FIELDS` order, the visits' actions one
-    after another) and each visit's number of actions (`counts`). GC as `build_visit_batches`.
+    after another) and each visit's number of actions (`counts`). GC as `build_visit_rows`.
     """
     vcols = convert_columns(v_raw, v_extra, _VISIT_FIELDS, arrow)
     vcols["extra"] = v_extra

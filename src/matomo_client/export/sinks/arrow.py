@@ -55,7 +55,7 @@ def to_arrow(batch: Batch) -> Any:
     arrays = []
     for c in batch.table.columns:
         values = batch.columns[c.name]
-        if isinstance(values, pa.Array):  # converted while building (build_visit_batches)
+        if isinstance(values, pa.Array):  # converted while building (build_visit_rows)
             arrays.append(values)
             continue
         if c.type is ColumnType.JSON:
