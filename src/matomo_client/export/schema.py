@@ -613,10 +613,7 @@ def _layout(
 
 
 def _raw_columns(
-    records: Sequence[dict[str, Any]],
-    fields: tuple[tuple[str, str, ColumnType], ...],
-    known: frozenset[str],
-    dropped: frozenset[str],
+    records: Sequence[dict[str, Any]], kind: RecordKind
 ) -> tuple[list[Sequence[Any]], list[dict[str, Any] | None]]:
     """The uncoerced columns in field order (absent keys None), and each record's `extra`.
 
@@ -625,6 +622,7 @@ def _raw_columns(
     actions about ten. Each shape's records are transposed by C-level calls, and the shapes'
     columns are put back in record order by one `itemgetter` per column.
     """
+    fields, known, dropped = kind
     n = len(records)
     if not n:
         return [()] * len(fields), []
@@ -695,18 +693,6 @@ def _arrow_plan(fields: _FieldSpec) -> list[Any]:
     ]
     _ARROW_PLANS[id(fields)] = (fields, plan)
     return plan
-
-
-def _columns_from(
-    records: Sequence[dict[str, Any]],
-    fields: _FieldSpec,
-    known: frozenset[str],
-    dropped: frozenset[str],
-    arrow: bool = False,
-) -> tuple[dict[str, Any], list[dict[str, Any] | None]]:
-    """The coerced columns of `records` and their `extra` column (see `build_visit_rows`)."""
-    raw, extras = _raw_columns(records, fields, known, dropped)
-    return convert_columns(raw, extras, fields, arrow), extras
 
 
 def convert_columns(
@@ -788,7 +774,7 @@ def _action_list(details: Any) -> list[dict[str, Any]] | None:
 def _build_visit_rows(
     raw_visits: Sequence[dict[str, Any]], arrow: bool
 ) -> tuple[list[int], Batch, Batch]:
-    v_raw, v_extra = _raw_columns(raw_visits, _VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
+    v_raw, v_extra = _raw_columns(raw_visits, VISIT_RECORD)
     actions: list[dict[str, Any]] = []
     counts: list[int] = []
     for i, rv in enumerate(raw_visits):
@@ -801,7 +787,7 @@ def _build_visit_rows(
         counts.append(0)
         if details and listed is None:  # kept whole, its keys still sorted
             v_extra[i] = dict(sorted({**(v_extra[i] or {}), "actionDetails": details}.items()))
-    a_raw, a_extra = _raw_columns(actions, _ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
+    a_raw, a_extra = _raw_columns(actions, ACTION_RECORD)
     return counts, *batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
 
 
