@@ -50,12 +50,13 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 # What the children import, so that their bytecode is cached before the first timed start.
 _WARM_IMPORTS = """
-import duckdb, httpx, httpcore, orjson, pyarrow, pyarrow.parquet, rich.progress, rich.table
+import aiohttp, duckdb, httpx, httpcore, orjson, pyarrow, pyarrow.parquet, rich.progress, rich.table
 import uvicorn, zstandard, anyio._backends._asyncio
 import matomo_client as m, matomo_client.export as e, matomo_client.cli.app
 for name in m.__all__ + e.__all__:
     getattr(m if name in m.__all__ else e, name)
 import matomo_client.export.sinks.duckdb, matomo_client.sandbox
+import matomo_client.transports.aiohttp_transport
 """
 _warmed = False
 

@@ -2,9 +2,11 @@
 
 The setting of figure 1 (sandbox in its own process, 50 ms per request, 60 days x 2 sites x
 200 visits/day, warm cache). Timed in this process, so interpreter start-up counts for
-neither side: `export_visits` at concurrency 8 into DuckDB (the default target) and JSONL,
-and the floor: every request our export made (same bodies), sent by 8 workers over one
-`httpx.AsyncClient`, bodies read and dropped (no decoding, no writing).
+neither side: `export_visits` at concurrency 8 into DuckDB (the default target) and JSONL, on
+the aiohttp transport as the `matomo` command uses it, and the floor: every request our export
+made (same bodies), sent by 8 workers over one `aiohttp.ClientSession` (the cheapest client we
+measured: httpx spends about five times its CPU a request), bodies read and dropped (no
+decoding, no writing).
 A reference row runs the same requests decoding each page and writing each visit as one
 JSON line: the cheapest exporter there is, to show what the floor leaves room for.
 Run alone: .venv/bin/python benchmarks/fig7_limit.py
@@ -18,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
-import httpx
 import orjson
 from _harness import (
     TOKEN,
@@ -35,13 +37,17 @@ from fig1_latency import DAYS, LATENCY_MS, PAGE_SIZE, VISITS_PER_DAY
 
 from matomo_client import AsyncMatomo, Auth
 from matomo_client.export import export_visits
+from matomo_client.transports import AiohttpTransport
 
 CONCURRENCY = 8
 TARGET = 1.25
 
 
 async def _ours(url: str, target: str) -> int:
-    async with AsyncMatomo(url, auth=Auth.token(TOKEN), max_concurrency=CONCURRENCY) as m:
+    transport = AiohttpTransport(url)
+    async with AsyncMatomo(
+        url, auth=Auth.token(TOKEN), max_concurrency=CONCURRENCY, transport=transport
+    ) as m:
         s = await export_visits(
             m,
             sites=[1, 2],
@@ -51,6 +57,7 @@ async def _ours(url: str, target: str) -> int:
             page_size=PAGE_SIZE,
             concurrency=CONCURRENCY,
         )
+    await transport.aclose()
     return s.visits
 
 
@@ -63,20 +70,22 @@ async def _floor(url: str, requests: list[dict[str, str]], out: Path | None = No
     send.close()
     received = 0
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(client: aiohttp.ClientSession) -> None:
         nonlocal received
         async with receive.clone() as inbox:
             async for params in inbox:
-                r = await client.post("index.php", data={**params, "token_auth": TOKEN})
-                received += len(r.content)
+                form = {**params, "token_auth": TOKEN}
+                async with client.post(url + "index.php", data=form) as r:
+                    body = await r.read()
+                received += len(body)
                 if sink is not None and params.get("method") == "Live.getLastVisitsDetails":
-                    for visit in orjson.loads(r.content):
+                    for visit in orjson.loads(body):
                         sink.write(orjson.dumps(visit) + b"\n")
 
     sink = open(out, "wb") if out is not None else None  # noqa: SIM115 - closed below
     try:
         async with (
-            httpx.AsyncClient(base_url=url, timeout=120) as client,
+            aiohttp.ClientSession() as client,
             anyio.create_task_group() as tg,
         ):
             for _ in range(CONCURRENCY):

@@ -8,7 +8,8 @@ import sys
 
 from .conftest import REPO, clean_env
 
-HEAVY = ("httpx", "httpcore", "pydantic", "duckdb", "pyarrow", "rich", "matomo_client.sandbox")
+HEAVY = ("httpx", "httpcore", "aiohttp", "pydantic", "duckdb", "pyarrow", "rich")
+HEAVY += ("matomo_client.sandbox",)
 
 # Runs in a fresh interpreter: this test process has imported everything already.
 _PROBE = """
@@ -18,10 +19,10 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-def _loaded_after(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
-    """Which of `modules` a fresh interpreter has imported after running `setup`."""
+def _probe(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """What a fresh interpreter prints running `setup`, then which of `modules` it imported."""
     code = _PROBE.format(setup=setup, heavy=modules)
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
@@ -29,8 +30,12 @@ def _loaded_after(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
         env=clean_env(),
         timeout=60,
         check=True,
-    ).stdout
-    loaded: list[str] = json.loads(out.strip().splitlines()[-1])
+    ).stdout.splitlines()
+
+
+def _loaded_after(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `setup`."""
+    loaded: list[str] = json.loads(_probe(setup, modules)[-1])
     return loaded
 
 
@@ -49,7 +54,40 @@ def test_import_package_is_light_and_names_still_resolve() -> None:
     """`import matomo_client` loads no heavy dependency; the first use of a public name does."""
     assert _loaded_after("import matomo_client") == []
     after_use = _loaded_after("import matomo_client\nmatomo_client.AsyncMatomo")
-    assert "httpx" in after_use
+    assert after_use == ["pydantic"]
+    made = _loaded_after("import matomo_client\nmatomo_client.AsyncMatomo('http://m.example/')")
+    assert "httpx" in made
+    assert "aiohttp" not in made
+
+
+def test_a_client_on_another_transport_never_imports_httpx() -> None:
+    """The default transport's httpx is imported only by a client that uses it: one on the
+    aiohttp transport, as the `matomo` command's, loads aiohttp and not httpx."""
+    setup = (
+        "from matomo_client import AsyncMatomo\n"
+        "from matomo_client.transports import AiohttpTransport\n"
+        "AsyncMatomo('http://m.example/', transport=AiohttpTransport('http://m.example/'))"
+    )
+    loaded = _loaded_after(setup)
+    assert "aiohttp" in loaded
+    assert not {"httpx", "httpcore"} & set(loaded)
+
+
+def test_the_command_talks_to_a_server_over_aiohttp() -> None:
+    """The `matomo` command's client for a server URL is on the aiohttp transport."""
+    setup = (
+        "import anyio\n"
+        "from matomo_client.cli.connection import Connection\n"
+        "async def main():\n"
+        "    async with Connection('http://m.example/', 'tok').client(skip_preflight=True) as m:\n"
+        "        print(type(m._transport).__name__)\n"
+        "anyio.run(main)"
+    )
+    out = _probe(setup)
+    assert out[0] == "AiohttpTransport"
+    loaded = json.loads(out[-1])
+    assert "aiohttp" in loaded
+    assert not {"httpx", "httpcore"} & set(loaded)
 
 
 def test_a_page_encoder_loads_no_target_it_does_not_write() -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from matomo_client._async import _backend
 from matomo_client._async.driver import run_flow
-from matomo_client._async.httpx_transport import AsyncHttpxTransport
 from matomo_client._async.modules import (
     AsyncActionsModule,
     AsyncApiModule,
@@ -30,6 +27,9 @@ from matomo_client._core.url import normalise_base_url
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
 from matomo_client.errors import ApiError, ApiErrorKind, PreflightError
 from matomo_client.transports.base import AsyncTransport
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["AsyncMatomo", "ClientStats"]
 
@@ -108,13 +108,18 @@ class AsyncMatomo:
         if transport is not None and http_client is not None:
             raise ValueError("pass either transport= or http_client=, not both")
         self._auth = auth or Auth.anonymous()
+        self._owns_transport = transport is None
         self.retry = retry or RetryPolicy()
         self.max_concurrency = max_concurrency
         self.stats = ClientStats()
-        self._transport: Any = transport or AsyncHttpxTransport(
-            self.base_url, client=http_client, timeout=timeout, verify=verify
-        )
-        self._owns_transport = transport is None
+        if transport is None:
+            # Imported here: a client given another transport never imports httpx.
+            from matomo_client._async.httpx_transport import AsyncHttpxTransport
+
+            transport = AsyncHttpxTransport(
+                self.base_url, client=http_client, timeout=timeout, verify=verify
+            )
+        self._transport: Any = transport
         self._limiter = _backend.Limiter(max_concurrency)
         self._preflight_lock = _backend.Lock()
         self._version: str | None = None

@@ -6,9 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from matomo_client._core.auth import Auth
 from matomo_client._core.decode import read_raw
@@ -19,7 +17,6 @@ from matomo_client._core.retry import RetryPolicy
 from matomo_client._core.url import normalise_base_url
 from matomo_client._sync import _backend
 from matomo_client._sync.driver import run_flow
-from matomo_client._sync.httpx_transport import HttpxTransport
 from matomo_client._sync.modules import (
     ActionsModule,
     ApiModule,
@@ -31,6 +28,9 @@ from matomo_client._sync.modules import (
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
 from matomo_client.errors import ApiError, ApiErrorKind, PreflightError
 from matomo_client.transports.base import SyncTransport
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ClientStats", "Matomo"]
 
@@ -109,13 +109,18 @@ class Matomo:
         if transport is not None and http_client is not None:
             raise ValueError("pass either transport= or http_client=, not both")
         self._auth = auth or Auth.anonymous()
+        self._owns_transport = transport is None
         self.retry = retry or RetryPolicy()
         self.max_concurrency = max_concurrency
         self.stats = ClientStats()
-        self._transport: Any = transport or HttpxTransport(
-            self.base_url, client=http_client, timeout=timeout, verify=verify
-        )
-        self._owns_transport = transport is None
+        if transport is None:
+            # Imported here: a client given another transport never imports httpx.
+            from matomo_client._sync.httpx_transport import HttpxTransport
+
+            transport = HttpxTransport(
+                self.base_url, client=http_client, timeout=timeout, verify=verify
+            )
+        self._transport: Any = transport
         self._limiter = _backend.Limiter(max_concurrency)
         self._preflight_lock = _backend.Lock()
         self._version: str | None = None

@@ -1,12 +1,17 @@
-"""Transports: the one-method protocol, the httpx transport, and a mock for tests.
+"""Transports: the one-method protocol, the httpx and aiohttp transports, and a mock for tests.
 
 A transport turns a neutral `Request` into a neutral `Response`. It knows the base URL; the
-request's `path` is relative to it. Any object with a matching `send` method works.
+request's `path` is relative to it. Any object with a matching `send` method works. The shipped
+transports are imported on first use, so choosing one never imports the other's HTTP library.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from matomo_client._core.http import Request, Response
 from matomo_client.transports.base import AsyncTransport, SyncTransport
-from matomo_client.transports.httpx_transport import AsyncHttpxTransport, HttpxTransport
 from matomo_client.transports.mock import (
     MockTransport,
     SyncMockTransport,
@@ -14,7 +19,27 @@ from matomo_client.transports.mock import (
     request_params,
 )
 
+if TYPE_CHECKING:
+    from matomo_client.transports.aiohttp_transport import AiohttpTransport
+    from matomo_client.transports.httpx_transport import AsyncHttpxTransport, HttpxTransport
+
+_LAZY = {
+    "AiohttpTransport": ".aiohttp_transport",
+    "AsyncHttpxTransport": ".httpx_transport",
+    "HttpxTransport": ".httpx_transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a shipped transport's module on first use of its name."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
+
 __all__ = [
+    "AiohttpTransport",
     "AsyncHttpxTransport",
     "AsyncTransport",
     "HttpxTransport",

@@ -1,13 +1,12 @@
-"""Shared pieces of the httpx transports: timeouts, the TLS warning, error translation."""
+"""Shared pieces of the httpx transports: timeouts, error translation, responses."""
 
 from __future__ import annotations
-
-import warnings
 
 import httpx
 
 from matomo_client._core.http import Request, Response
 from matomo_client.errors import TransportError
+from matomo_client.transports._common import USER_AGENT, StreamedResponse, warn_insecure
 
 __all__ = [
     "USER_AGENT",
@@ -18,23 +17,12 @@ __all__ = [
     "warn_insecure",
 ]
 
-USER_AGENT = "matomo-client (+https://pypi.org/project/matomo-client/)"
-
 
 def timeout_of(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     """An httpx timeout: `timeout` seconds overall, at most 10 s to connect."""
     if isinstance(timeout, httpx.Timeout):
         return timeout
     return httpx.Timeout(timeout, connect=min(timeout, 10.0) if timeout else None)
-
-
-def warn_insecure(verify: bool) -> None:
-    """Warn when TLS certificate verification is turned off."""
-    if verify is False:
-        warnings.warn(
-            "TLS certificate verification is off: the token can be read by anyone on the path",
-            stacklevel=4,
-        )
 
 
 def translate(exc: httpx.HTTPError, request: Request) -> TransportError:
@@ -48,11 +36,3 @@ def translate(exc: httpx.HTTPError, request: Request) -> TransportError:
 def response_of(r: httpx.Response, body: bytes) -> Response:
     """A neutral Response from an httpx response and its body."""
     return Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, body)
-
-
-class StreamedResponse:
-    """Status and headers of a streamed response; iterate `chunks` for the body."""
-
-    def __init__(self, status: int, headers: dict[str, str]) -> None:
-        self.status = status
-        self.headers = headers

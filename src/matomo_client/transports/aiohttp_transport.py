@@ -1,0 +1,145 @@
+"""`AiohttpTransport`: sends neutral requests over aiohttp (asyncio only).
+
+httpx spends about five times aiohttp's CPU on each request, and more on big bodies: about 3 ms
+against 0.6 ms for a 500 KB Live page, measured on one machine (see benchmarks/RESULTS.md). An
+export sends thousands of such requests, so the `matomo` command uses this transport; the library's
+default stays httpx, which also runs under trio. Use it from code with
+`AsyncMatomo(url, transport=AiohttpTransport(url))`; close it yourself (`await t.aclose()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from matomo_client._core.http import Request, Response
+from matomo_client._core.url import normalise_base_url
+from matomo_client.errors import TransportError
+from matomo_client.transports._common import USER_AGENT, StreamedResponse, warn_insecure
+
+__all__ = ["AiohttpTransport"]
+
+_CHUNK = 64 * 1024
+# What aiohttp raises when no (whole) answer came: connect/read errors, timeouts, bad payloads.
+_NO_ANSWER = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext | bool:
+    """Certificates as httpx checks them: SSL_CERT_FILE / SSL_CERT_DIR, else certifi's bundle."""
+    if not verify:
+        return False
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi  # httpx's dependency; the same bundle whichever transport is used
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _translate(exc: BaseException, request: Request) -> TransportError:
+    """Our TransportError for an aiohttp error: the class name only, never the URL."""
+    timeout = isinstance(exc, asyncio.TimeoutError)
+    return TransportError(request.matomo_method, timeout=timeout, detail=type(exc).__name__)
+
+
+class AiohttpTransport:
+    """Sends requests with an `aiohttp.ClientSession` it opens on first use (asyncio only).
+
+    `timeout` bounds connecting (at most 10 s) and each read, as httpx's does; redirects are never
+    followed (a POST body holding the token must not travel elsewhere); `verify=False` turns TLS
+    certificate checks off. Proxies come from the usual environment variables.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float | None = 30.0, verify: bool = True) -> None:
+        self.base_url = normalise_base_url(base_url)
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
+        warn_insecure(verify, stacklevel=3)
+        self._timeout = timeout
+        self._verify = verify
+        # Encoded once (IDNA host, percent-encoded path): each request's path is appended as is.
+        self._base = str(URL(self.base_url))
+        self._session: aiohttp.ClientSession | None = None
+        self._tls: ssl.SSLContext | bool | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # aiohttp wants its session made inside the running event loop, hence here.
+            connect = None if self._timeout is None else min(self._timeout, 10.0)
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, connect=connect, sock_read=self._timeout),
+                headers={"User-Agent": USER_AGENT},
+                trust_env=True,
+            )
+        return self._session
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if self._tls is None:
+            https = self.base_url.startswith("https:")
+            self._tls = _tls_context(self._verify) if https else True
+        return self._tls
+
+    def _request(self, request: Request) -> Any:
+        return self._open().request(
+            request.method,
+            URL(self._base + request.path, encoded=True),
+            data=request.body,
+            headers=dict(request.headers),
+            allow_redirects=False,
+            ssl=self._ssl(),
+        )
+
+    async def send(self, request: Request) -> Response:
+        """Send one request and read the whole body."""
+        try:
+            async with self._request(request) as r:
+                body = await r.read()
+                return Response(r.status, _headers(r), body)
+        except _NO_ANSWER as exc:
+            raise _translate(exc, request) from exc
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, request: Request
+    ) -> AsyncIterator[tuple[StreamedResponse, AsyncIterator[bytes]]]:
+        """Send one request and yield the status/headers and an iterator over body chunks."""
+        try:
+            async with self._request(request) as r:
+                head = StreamedResponse(r.status, _headers(r))
+                yield head, _chunks(r, request)
+        except _NO_ANSWER as exc:
+            raise _translate(exc, request) from exc
+
+    async def aclose(self) -> None:
+        """Close the session (and its connections), if one was opened."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport({self.base_url!r})"
+
+
+def _headers(r: aiohttp.ClientResponse) -> dict[str, str]:
+    """Lower-cased names; a repeated header's values joined with ", ", as httpx gives them."""
+    out: dict[str, str] = {}
+    for name, value in r.headers.items():
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+async def _chunks(r: aiohttp.ClientResponse, request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in r.content.iter_chunked(_CHUNK):
+            yield chunk
+    except _NO_ANSWER as exc:
+        raise _translate(exc, request) from exc
