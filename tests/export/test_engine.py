@@ -311,3 +311,70 @@ async def test_reports_export_skips_cross_site_reports(tmp_path: Path) -> None:
     bulk = [p for p in world.requests if p.get("method") == "API.getBulkRequest"]
     assert len(bulk) == 1
     assert summary.windows_exported == 4
+
+
+class _Gauge:
+    """Answers from the fake world after a pause, keeping the most Live requests in flight."""
+
+    def __init__(self, world: FakeMatomo) -> None:
+        self.world = world
+        self.now = self.most = 0
+
+    async def send(self, request: Request) -> Response:
+        live = request_params(request).get("method") == "Live.getLastVisitsDetails"
+        self.now += live
+        self.most = max(self.most, self.now)
+        try:
+            await anyio.sleep(0.005)
+            return self.world.handle(request)
+        finally:
+            self.now -= live
+
+
+async def test_concurrency_bounds_requests_while_more_windows_are_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`concurrency` bounds the Live requests in flight, even on a client that allows more;
+    while windows turn their pages into rows, others' requests go out (up to twice as many
+    windows in progress as requests in flight), and every visit still lands once."""
+    from matomo_client.export.encode import PageEncoder
+
+    encode = PageEncoder.encode
+    busy = most_busy = 0
+
+    async def encode_slowly(self: PageEncoder, *args: object) -> object:
+        nonlocal busy, most_busy
+        busy += 1
+        most_busy = max(most_busy, busy)
+        try:
+            await anyio.sleep(0.02)
+            return await encode(self, *args)  # type: ignore[arg-type]
+        finally:
+            busy -= 1
+
+    monkeypatch.setattr(PageEncoder, "encode", encode_slowly)
+    world = FakeMatomo(TODAY)
+    gauge = _Gauge(world)
+    target = str(tmp_path / "x.duckdb")
+    async with world.client(gauge) as m:
+        assert m.max_concurrency > 2
+        summary = await export_visits(
+            m,
+            sites="all",
+            start=START,
+            end="yesterday",
+            target=target,
+            page_size=3,
+            concurrency=2,
+            now=NOW,
+            workers=0,
+        )
+    assert gauge.most == 2
+    assert most_busy == 4
+    assert summary.visits == len(_ids(target))
+    assert _ids(target) == sorted(
+        (v["idSite"], v["idVisit"])
+        for s in (1, 2, 3)
+        for d in range(4)
+        for v in world.owned(s, START + timedelta(days=d))
+    )

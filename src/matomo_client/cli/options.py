@@ -112,7 +112,7 @@ def export_options(f: F) -> F:
             type=click.IntRange(min=1),
             default=4,
             show_default=True,
-            help="Windows fetched at once (and requests in flight).",
+            help="Requests in flight at once: the most the server sees.",
         ),
         click.option(
             "--restart",

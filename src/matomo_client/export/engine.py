@@ -2,11 +2,13 @@
 
 `export_visits` and `export_reports` share one runner (`_Run`): it resolves the sites, checks
 the target's manifest against the command (refusing a different one unless `restart`), skips
-windows already done, and runs up to `concurrency` windows at once in an anyio task group.
-Fetching is async; each page's bytes become rows in worker processes when the target takes
-Arrow or JSON lines (`encode.py`, `pages.py`); writing goes through one worker thread at a time
-(the sinks are blocking drivers), so a window's rows and its manifest record land together,
-several small windows to one transaction in SQL targets.
+windows already done, and runs windows side by side in an anyio task group. At most
+`concurrency` requests are in flight, and twice as many visits windows are in progress, so that
+a window waiting for its page to become rows leaves its request slot to another. Fetching is
+async; each page's bytes become rows in worker processes when the target takes Arrow or JSON
+lines (`encode.py`, `pages.py`); writing goes through one worker thread at a time (the sinks
+are blocking drivers), so a window's rows and its manifest record land together, several small
+windows to one transaction in SQL targets.
 """
 
 from __future__ import annotations
@@ -226,8 +228,11 @@ class _Run:
         await self.in_thread(self.sink.start_job, job, restart)
         return {} if restart else dict(state.windows)
 
-    async def run_all(self, items: Sequence[Any], work: Callable[[Any], Awaitable[None]]) -> None:
-        """Run `work(item)` for each item, `concurrency` at a time; stop at the first failure."""
+    async def run_all(
+        self, items: Sequence[Any], work: Callable[[Any], Awaitable[None]], lanes: int = 0
+    ) -> None:
+        """Run `work(item)` for each item, `lanes` (default `concurrency`) at a time; stop at
+        the first failure."""
         send, receive = anyio.create_memory_object_stream[Any](len(items) or 1)
         for item in items:
             send.send_nowait(item)
@@ -245,7 +250,7 @@ class _Run:
                         return
 
         async with anyio.create_task_group() as tg:
-            for _ in range(min(self.concurrency, max(len(items), 1))):
+            for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
                 tg.start_soon(worker, tg)
         receive.close()
         if self.failure is not None:
@@ -329,7 +334,9 @@ async def export_visits(
         async def one(window: Window) -> None:
             where = f"site {window.id_site}, {window.day}"
             try:
-                visits, actions = await fetch_window(client, window, page_size, segment, encoder)
+                visits, actions = await fetch_window(
+                    client, window, page_size, segment, encoder, in_flight
+                )
             except MatomoError as e:
                 raise _api_error(e, f"cannot export visits of {where}") from e
             rec = WindowRecord(
@@ -343,8 +350,11 @@ async def export_visits(
             )
             await run.write_visits(rec, visits, actions)
 
+        # Twice as many windows as requests in flight: while a window's page is turned into rows
+        # (its next request waits for the page's last visit), another window's request goes.
+        in_flight = anyio.CapacityLimiter(concurrency)
         try:
-            await run.run_all(todo, one)
+            await run.run_all(todo, one, lanes=2 * concurrency)
         except BaseException:
             # Keep what was fetched before the failure: a re-run then skips those windows.
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):

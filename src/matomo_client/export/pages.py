@@ -7,6 +7,7 @@ page (it grew while the window was paged) keeps only its latest copy.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,34 +21,43 @@ _HIDDEN = ",".join(LIVE_HIDDEN)  # presentation keys Matomo need not send (see s
 
 
 async def _next_page(
-    client: Any, encoder: PageEncoder, cursor: Any, bounds: tuple[int, int]
+    client: Any, encoder: PageEncoder, cursor: Any, bounds: tuple[int, int], in_flight: Any
 ) -> PageRows:
     from ..endpoints.live import LivePageBody
 
     params = cursor.params().set("hideColumns", _HIDDEN).set("hideColumnsRecursively", 1)
-    body = await client.execute(LivePageBody(params))
+    async with in_flight:
+        body = await client.execute(LivePageBody(params))
     rows = await encoder.encode(body, cursor, bounds)
     if rows is None:
         # Not an ordinary page: read it again the way the client reads any page, so that its
         # errors are raised (or retried) exactly as they would be there.
-        page, following = await client.live.next_page_raw(cursor)
+        async with in_flight:
+            page, following = await client.live.next_page_raw(cursor)
         rows = encoder.encode_decoded(page, following, bounds)
     return rows
 
 
 async def fetch_window(
-    client: Any, window: Window, page_size: int, segment: str | None, encoder: PageEncoder
+    client: Any,
+    window: Window,
+    page_size: int,
+    segment: str | None,
+    encoder: PageEncoder,
+    in_flight: Any = None,
 ) -> tuple[Batch, Batch]:
-    """The `visits` and `actions` rows of every visit the window owns, each visit once."""
+    """The `visits` and `actions` rows of every visit the window owns, each visit once;
+    `in_flight` (an async context manager, e.g. a capacity limiter) is held around each request."""
     from .. import Cursor, Limit, Period
 
+    in_flight = in_flight or contextlib.nullcontext()
     cursor: Any = Cursor(window.id_site, Period.day(window.day), Limit(page_size), segment)
     bounds = (window.start_ts, window.end_ts)
     parts: list[PageRows] = []
     last_part: dict[Any, int] = {}
     resent = False
     while cursor is not None:
-        part = await _next_page(client, encoder, cursor, bounds)
+        part = await _next_page(client, encoder, cursor, bounds, in_flight)
         cursor = part.cursor
         for i in part.ids:
             resent = resent or i in last_part
