@@ -400,3 +400,16 @@ async def test_https_self_signed_certificate(
         async with client(srv.url) as m:
             assert await m.call("API.getMatomoVersion") == {"value": "5.11.2"}
         assert len(srv.seen) == 2
+
+
+def test_under_trio_the_error_says_to_use_httpx() -> None:
+    """Under trio, where aiohttp cannot run, the first request says so and names the way out."""
+    import trio
+
+    async def main() -> None:
+        transport = AiohttpTransport("http://127.0.0.1:9/")
+        with pytest.raises(RuntimeError, match=r"asyncio only.*httpx"):
+            await transport.send(VERSION_REQUEST)
+        await transport.aclose()
+
+    trio.run(main)

@@ -7,9 +7,9 @@ Modules: `app` (the group, `main`, failure handling), `connection` (--url, the t
 --sandbox), `options` (shared option decorators, dates), `inspect` (check, sites, call),
 `export` (export visits/reports), `display` (progress bars, summary table), `sandbox`,
 `failures` (one-line errors and exit codes), `reference` (the markdown CLI reference).
-Heavy dependencies (the HTTP libraries and the client's models, rich, anyio, DuckDB) are imported inside the
-commands that use them, so `matomo --help` or a mistyped option answers at once
-(tests/cli/test_lazy_imports.py keeps it so).
+Heavy dependencies (the HTTP libraries and the client's models, rich, anyio, DuckDB) are
+imported inside the commands that use them, so `matomo --help` or a mistyped option answers at
+once (tests/cli/test_lazy_imports.py keeps it so).
 """
 
 from __future__ import annotations

@@ -72,6 +72,13 @@ class AiohttpTransport:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                raise RuntimeError(
+                    "AiohttpTransport runs under asyncio only (aiohttp does not run under trio): "
+                    "use the default httpx transport there"
+                ) from None
             # aiohttp wants its session made inside the running event loop, hence here.
             connect = None if self._timeout is None else min(self._timeout, 10.0)
             self._session = aiohttp.ClientSession(
