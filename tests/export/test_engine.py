@@ -33,6 +33,16 @@ def _ids(target: str) -> list[tuple[int, int]]:
     return sorted((int(v["id_site"]), int(v["id_visit"])) for v in read_rows(target, "visits"))
 
 
+def _owned_ids(world: FakeMatomo, sites: tuple[int, ...]) -> list[tuple[int, int]]:
+    """The (site, visit) ids the four days from START own on `sites`, sorted."""
+    return sorted(
+        (s, v["idVisit"])
+        for s in sites
+        for d in range(4)
+        for v in world.owned(s, START + timedelta(days=d))
+    )
+
+
 @pytest.mark.parametrize("name", ["x.duckdb", "x.jsonl"])
 async def test_every_visit_exactly_once_and_reconciled(tmp_path: Path, name: str) -> None:
     """All visits of all sites land once (midnight visits included), actions too; counts match."""
@@ -127,13 +137,7 @@ async def test_visits_log_disabled_stops_with_one_clear_error(tmp_path: Path) ->
             m, sites=[1, 2], start=START, end="yesterday", target=target, now=NOW
         )
     assert summary.windows_skipped >= 1
-    expected = {
-        (s, v["idVisit"])
-        for s in (1, 2)
-        for d in range(4)
-        for v in world.owned(s, START + timedelta(days=d))
-    }
-    assert _ids(target) == sorted(expected)
+    assert _ids(target) == _owned_ids(world, (1, 2))
 
 
 async def test_mismatch_names_the_day_and_a_cause(tmp_path: Path) -> None:
@@ -218,13 +222,7 @@ async def test_matomo_counts_are_asked_for_while_the_target_is_checkpointed(
     assert waited_alone == [False]
     assert summary.reconciled
     assert summary.mismatches == []
-    expected = {
-        (v["idSite"], v["idVisit"])
-        for s in (1, 2)
-        for d in range(4)
-        for v in world.owned(s, START + timedelta(days=d))
-    }
-    assert _ids(target) == sorted(expected)
+    assert _ids(target) == _owned_ids(world, (1, 2))
 
 
 async def test_an_unexpected_error_while_counting_is_raised_as_it_is(tmp_path: Path) -> None:
@@ -242,12 +240,7 @@ async def test_an_unexpected_error_while_counting_is_raised_as_it_is(tmp_path: P
     async with client as m:
         with pytest.raises(RuntimeError, match="counting broke"):
             await export_visits(m, sites=[1], start=START, end="yesterday", target=target, now=NOW)
-    expected = {
-        (v["idSite"], v["idVisit"])
-        for d in range(4)
-        for v in world.owned(1, START + timedelta(days=d))
-    }
-    assert _ids(target) == sorted(expected)
+    assert _ids(target) == _owned_ids(world, (1,))
 
 
 async def test_a_site_matomo_cannot_count_is_named_and_the_others_reconciled(
@@ -372,9 +365,4 @@ async def test_concurrency_bounds_requests_while_more_windows_are_fetched(
     assert gauge.most == 2
     assert most_busy == 4
     assert summary.visits == len(_ids(target))
-    assert _ids(target) == sorted(
-        (v["idSite"], v["idVisit"])
-        for s in (1, 2, 3)
-        for d in range(4)
-        for v in world.owned(s, START + timedelta(days=d))
-    )
+    assert _ids(target) == _owned_ids(world, (1, 2, 3))

@@ -7,10 +7,10 @@ transports are imported on first use, so choosing one never imports the other's 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from matomo_client._core.http import Request, Response
+from matomo_client._lazy import lazy_getattr
 from matomo_client.transports.base import AsyncTransport, SyncTransport
 from matomo_client.transports.mock import (
     MockTransport,
@@ -29,13 +29,7 @@ _LAZY = {
     "HttpxTransport": ".httpx_transport",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import a shipped transport's module on first use of its name."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [
