@@ -413,3 +413,16 @@ def test_under_trio_the_error_says_to_use_httpx() -> None:
         await transport.aclose()
 
     trio.run(main)
+
+
+async def test_async_with_closes_the_session() -> None:
+    """`async with AiohttpTransport(url) as t` gives `t` and closes its connections on exit."""
+    async with serve(answering(reply())) as srv:
+        async with AiohttpTransport(srv.url) as t:
+            assert (await t.send(VERSION_REQUEST)).body == VERSION
+            assert srv.closed == 0
+        for _ in range(200):
+            if srv.closed:
+                break
+            await asyncio.sleep(0.01)
+        assert (srv.connections, srv.closed) == (1, 1)

@@ -3,8 +3,8 @@
 httpx spends about five times aiohttp's CPU on each request, and more on big bodies: about 3 ms
 against 0.6 ms for a 500 KB Live page, measured on one machine (see benchmarks/RESULTS.md). An
 export sends thousands of such requests, so the `matomo` command uses this transport; the library's
-default stays httpx, which also runs under trio. Use it from code with
-`AsyncMatomo(url, transport=AiohttpTransport(url))`; close it yourself (`await t.aclose()`).
+default stays httpx, which also runs under trio. From code, the client does not close a transport
+it was given: `async with AiohttpTransport(url) as t, AsyncMatomo(url, transport=t) as m: ...`.
 """
 
 from __future__ import annotations
@@ -130,6 +130,12 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def __aenter__(self) -> AiohttpTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"AiohttpTransport({self.base_url!r})"
