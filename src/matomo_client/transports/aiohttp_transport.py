@@ -55,7 +55,8 @@ class AiohttpTransport:
 
     `timeout` bounds connecting (at most 10 s) and each read, as httpx's does; redirects are never
     followed (a POST body holding the token must not travel elsewhere); `verify=False` turns TLS
-    certificate checks off. Proxies come from the usual environment variables.
+    certificate checks off. Proxies come from the usual environment variables, and a `~/.netrc`
+    entry for the server's host adds its HTTP Basic credentials (aiohttp's `trust_env`).
     """
 
     def __init__(self, base_url: str, *, timeout: float | None = 30.0, verify: bool = True) -> None:
