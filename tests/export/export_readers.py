@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow.parquet as pq
 import zstandard
 
@@ -40,8 +40,11 @@ def read_rows(target: str, table: str) -> list[dict[str, Any]]:
     if target.startswith("postgresql://"):
         import psycopg
         from psycopg.rows import dict_row
+        from psycopg.types.json import set_json_loads
 
         with psycopg.connect(target, row_factory=dict_row) as con:
+            # orjson reads JSON nested up to 1024 levels, as deep as the export decodes.
+            set_json_loads(orjson.loads, con)
             return list(con.execute(f"SELECT * FROM {table}").fetchall())
     if target.endswith(".duckdb"):
         con = duckdb.connect(target, read_only=True)
@@ -74,5 +77,5 @@ def read_rows(target: str, table: str) -> list[dict[str, Any]]:
         return list(pq.read_table(final).to_pylist())
     text = _text(final)
     if ".jsonl" in final.name:
-        return [json.loads(line) for line in text.splitlines() if line]
+        return [orjson.loads(line) for line in text.splitlines() if line]
     return list(csv.DictReader(io.StringIO(text)))

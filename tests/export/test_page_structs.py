@@ -177,6 +177,10 @@ def test_paging_and_window_bounds_are_applied_the_same(
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5}] trailing',
         b"[1, 2]",
         b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "a": '
+        + b"[" * 300
+        + b"]" * 300
+        + b"}]",  # deeper than orjson writes: the rows are written without it
+        b'[{"idSite": 1, "idVisit": 1, "lastActionTimestamp": 5, "a": '
         + b"[" * 5000
         + b"]" * 5000
         + b"}]",  # deeper than either decoder goes

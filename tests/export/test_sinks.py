@@ -7,10 +7,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from export_readers import read_rows
 
-from matomo_client.export import ExportUsageError, StateMismatchError, TargetError, open_target
+from matomo_client.export import (
+    ExportUsageError,
+    StateMismatchError,
+    TargetError,
+    jsonvalue,
+    open_target,
+)
 from matomo_client.export.schema import VISITS, build_report_rows, build_visit_batches
 from matomo_client.export.sinks import DuckDBSink, FileSink, PostgresSink, SQLiteSink
 from matomo_client.export.state import DONE, OPEN, ExportState, JobInfo, WindowRecord, fingerprint
@@ -121,6 +128,33 @@ def test_values_out_of_range_are_null_and_kept_in_extra(target: str) -> None:
     assert extra["visitCount"] == 2**63
     assert extra["events"] == "99999999999999999999"
     assert float(extra["pluginData"]["big"]) == float(2**70)  # as orjson reads it, either way
+
+
+@pytest.mark.parametrize("depth", [300, 1000])
+def test_values_nested_deeper_than_orjson_writes_are_kept(target: str, depth: int) -> None:
+    """orjson reads 1024 levels of nesting but writes 254: a deeper value (in `extra` and in
+    a JSON column) is still written, as the same JSON, by every target."""
+    deep: Any = "leaf"
+    for i in range(depth):
+        deep = [deep, 2**70] if i % 2 else {"k": deep}  # wide integers inside, too
+    visit = dict(PAGE_A[0])
+    visit["pluginData"] = deep
+    visit["actionDetails"] = [dict(visit["actionDetails"][0], itemDetails=deep)]
+    with open_target(target) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, date(2026, 11, 29), [visit])
+        sink.finish()
+    want = jsonvalue.dumps(deep)
+    assert want.startswith(b'[{"k":[{"k":[')
+    assert want.count(b"1.1805916207174113e+21") == depth // 2
+    (row,) = read_rows(target, "visits")
+    extra = row["extra"]
+    extra = orjson.loads(extra) if isinstance(extra, str) else extra
+    assert jsonvalue.dumps(extra["pluginData"]) == want
+    (action,) = read_rows(target, "actions")
+    items = action["item_details"]
+    items = orjson.loads(items) if isinstance(items, str) else items
+    assert jsonvalue.dumps(items) == want
 
 
 def test_restart_clears_previous_export(target: str) -> None:
