@@ -34,7 +34,7 @@ from replay import TOKEN, ReplayLive
 from matomo_client import AsyncMatomo, Auth, Cursor, Limit, Period
 from matomo_client._core.paging import advance
 from matomo_client.export import export_visits, open_target
-from matomo_client.export.schema import build_visit_batches
+from matomo_client.export.rows import build_visit_batches
 from matomo_client.export.state import DONE, WindowRecord
 from matomo_client.sandbox import SandboxConfig
 

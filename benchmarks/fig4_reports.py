@@ -19,7 +19,7 @@ import httpx
 import orjson
 from _harness import TOKEN, Figure, Server, bench_server, day, matomo_cli, run_process, standalone
 
-from matomo_client.export.schema import build_report_rows
+from matomo_client.export.rows import build_report_rows
 
 REPORTS = (
     "Actions.getPageUrls",

@@ -19,7 +19,8 @@ from export_fakeworld import FakeMatomo
 from export_readers import read_rows
 
 from matomo_client.export import export_visits, open_target
-from matomo_client.export.schema import Batch, build_visit_batches
+from matomo_client.export.rows import build_visit_batches
+from matomo_client.export.schema import Batch
 from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.sql import SqlSink
 from matomo_client.export.state import DONE, OPEN, JobInfo, WindowRecord, fingerprint

@@ -19,6 +19,8 @@ import httpx
 import orjson
 import pytest
 
+from matomo_client.export.coerce import _coerce_column
+from matomo_client.export.rows import build_visit_batches
 from matomo_client.export.schema import (
     _ACTION_DROPPED,
     _ACTION_FIELDS,
@@ -30,9 +32,7 @@ from matomo_client.export.schema import (
     VISITS,
     Batch,
     ColumnType,
-    _coerce_column,
-    _is_presentation,
-    build_visit_batches,
+    is_presentation,
 )
 from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.base import iso_ts
@@ -58,7 +58,7 @@ def _reference_columns(
         unknown = {
             k: r[k]
             for k in sorted(r)  # `extra` keeps its keys sorted
-            if k not in known and k not in dropped and not _is_presentation(k)
+            if k not in known and k not in dropped and not is_presentation(k)
         }
         extras.append(unknown or None)
     cols = {

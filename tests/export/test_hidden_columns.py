@@ -17,7 +17,7 @@ from matomo_client.export.schema import (
     _VISIT_DROPPED,
     _VISIT_KNOWN,
     LIVE_HIDDEN,
-    _is_presentation,
+    is_presentation,
 )
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
@@ -30,8 +30,8 @@ def test_every_hidden_key_is_one_the_builders_drop() -> None:
     for key in LIVE_HIDDEN:
         assert key not in _VISIT_KNOWN
         assert key not in _ACTION_KNOWN
-        assert key in _VISIT_DROPPED or _is_presentation(key), key
-        assert key in _ACTION_DROPPED or _is_presentation(key), key
+        assert key in _VISIT_DROPPED or is_presentation(key), key
+        assert key in _ACTION_DROPPED or is_presentation(key), key
 
 
 async def _export(tmp_path: Path, name: str) -> tuple[Sandbox, list[dict[str, object]]]:

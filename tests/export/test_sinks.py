@@ -18,7 +18,8 @@ from matomo_client.export import (
     jsonvalue,
     open_target,
 )
-from matomo_client.export.schema import VISITS, build_report_rows, build_visit_batches
+from matomo_client.export.rows import build_report_rows, build_visit_batches
+from matomo_client.export.schema import VISITS
 from matomo_client.export.sinks import DuckDBSink, FileSink, PostgresSink, SQLiteSink
 from matomo_client.export.state import DONE, OPEN, ExportState, JobInfo, WindowRecord, fingerprint
 

@@ -16,7 +16,8 @@ import pytest
 from matomo_client.export import encode
 from matomo_client.export.encode import PageEncoder
 from matomo_client.export.pages import fetch_window
-from matomo_client.export.schema import Batch, build_visit_batches
+from matomo_client.export.rows import build_visit_batches
+from matomo_client.export.schema import Batch
 from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.files import jsonl_bytes
 from matomo_client.export.windows import Window

@@ -24,7 +24,8 @@ from matomo_client import AsyncMatomo, Auth, Cursor, Limit, Period
 from matomo_client.export import ExportUsageError, engine, export_visits
 from matomo_client.export._workers import WorkerError, WorkerPool
 from matomo_client.export.encode import encode_page
-from matomo_client.export.schema import ACTIONS, VISITS, Batch, build_visit_batches
+from matomo_client.export.rows import build_visit_batches
+from matomo_client.export.schema import ACTIONS, VISITS, Batch
 from matomo_client.export.sinks.duckdb import DuckDBSink
 from matomo_client.sandbox import Sandbox, SandboxConfig
 

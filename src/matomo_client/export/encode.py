@@ -31,7 +31,8 @@ import orjson
 from .._core.paging import Cursor, advance, keys_of, step
 from ..errors import DecodeError
 from ._workers import WorkerError, WorkerPool, WorkerStartError
-from .schema import ACTIONS, VISITS, Batch, build_visit_rows
+from .rows import build_visit_rows
+from .schema import ACTIONS, VISITS, Batch
 
 if TYPE_CHECKING:
     from .page_structs import DecodedPage, PageStructs

@@ -24,7 +24,8 @@ from typing import Any
 import msgspec
 from msgspec.structs import astuple
 
-from .schema import ACTION_RECORD, VISIT_RECORD, Batch, RecordKind, batches_from_columns
+from .rows import batches_from_columns
+from .schema import ACTION_RECORD, VISIT_RECORD, Batch, RecordKind
 
 __all__ = ["DecodedPage", "PageStructs"]
 

@@ -26,7 +26,8 @@ from .engine import (
 )
 from .errors import ExportUsageError
 from .progress import ExportSummary, ProgressCallback
-from .schema import REPORTS, Batch, build_report_rows
+from .rows import build_report_rows
+from .schema import REPORTS, Batch
 from .sinks import DEFAULT_TARGET, Sink
 from .state import DONE, OPEN, WindowRecord
 from .windows import DEFAULT_SETTLE, resolve_day, site_tz

@@ -1,4 +1,4 @@
-"""The fixed, declared schema of the export tables, and the fast row builders.
+"""The fixed, declared schema of the export tables (the builders are in `rows.py`).
 
 Rows are built straight from the raw dicts Matomo sends (no per-visit model validation): each
 table is a list of `Column`s naming the Matomo key it is read from and the type it is stored as.
@@ -17,21 +17,16 @@ Keys Matomo sends that are neither declared nor presentation (`*Pretty`, icons, 
 from __future__ import annotations
 
 import enum
-import gc
-import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from itertools import repeat
 from typing import Any, NamedTuple
-
-from .jsonvalue import as_orjson_reads
 
 __all__ = [
     "ACTIONS",
     "ACTION_RECORD",
     "LIVE_HIDDEN",
     "REPORTS",
+    "REPORT_METRICS",
     "VISITS",
     "VISIT_RECORD",
     "Batch",
@@ -39,11 +34,7 @@ __all__ = [
     "ColumnType",
     "RecordKind",
     "Table",
-    "batches_from_columns",
-    "build_report_rows",
-    "build_visit_batches",
-    "build_visit_rows",
-    "convert_columns",
+    "is_presentation",
 ]
 
 
@@ -317,13 +308,14 @@ _PRESENTATION_SUFFIXES = ("Pretty", "Icon", "Icons", "IconSVG", "Flag", "Logo")
 _PRESENTATION_INFIX = ("Pretty",)  # serverDatePrettyFirstAction and friends
 
 
-def _is_presentation(key: str) -> bool:
+def is_presentation(key: str) -> bool:
+    """Whether a Matomo key is display-only (`*Pretty`, icons, flags): never exported."""
     return key.endswith(_PRESENTATION_SUFFIXES) or any(p in key for p in _PRESENTATION_INFIX)
 
 
 def _to_extra(key: str, known: frozenset[str], dropped: frozenset[str]) -> bool:
     """Whether a record's `key` goes to its `extra` column: neither declared nor dropped."""
-    return key not in known and key not in dropped and not _is_presentation(key)
+    return key not in known and key not in dropped and not is_presentation(key)
 
 
 # Presentation keys the export asks Matomo to leave out of its Live pages (`hideColumns`, which
@@ -418,148 +410,6 @@ REPORTS = Table(
 _DECLARED.update({t.name: t for t in (VISITS, ACTIONS, REPORTS)})
 
 
-# --- coercion (column at a time; the common case is a type check done in C) ---------------
-
-
-_INT64 = (-(2**63), 2**63 - 1)
-# The Unix seconds a datetime holds (years 1 to 9999); the sinks write timestamps as datetimes.
-_TS_RANGE = (-62_135_596_800, 253_402_300_799)
-
-
-def _fits(values: Sequence[Any], type_: ColumnType) -> bool:
-    """Whether the integers among `values` are in range for an INT or TIMESTAMP column."""
-    lo, hi = _TS_RANGE if type_ is TS else _INT64
-    ints = [v for v in values if type(v) is int]
-    return not ints or (lo <= min(ints) and max(ints) <= hi)
-
-
-def _to_int(x: Any) -> int | None:
-    if x is None or x == "":
-        return None
-    if isinstance(x, bool):
-        return int(x)
-    x = as_orjson_reads(x)  # an integer beyond 64 bits: as orjson reads it, a float
-    if isinstance(x, int):
-        v = x
-    elif isinstance(x, float):
-        v = int(x)
-    else:
-        try:
-            v = int(x)
-        except (TypeError, ValueError):
-            v = int(float(x))  # "12.0"; a non-number raises and is kept in `extra`
-    if not _INT64[0] <= v <= _INT64[1]:
-        raise OverflowError("beyond a 64-bit integer")  # kept in `extra`
-    return v
-
-
-def _to_ts(x: Any) -> int | None:
-    v = _to_int(x)
-    if v is not None and not _TS_RANGE[0] <= v <= _TS_RANGE[1]:
-        raise OverflowError("not a time between the years 1 and 9999")  # kept in `extra`
-    return v
-
-
-def _to_float(x: Any) -> float | None:
-    if x is None or x == "":
-        return None
-    if isinstance(x, (int, float)):
-        return float(x)
-    s = str(x).strip()
-    if s.endswith("%"):
-        return float(s[:-1]) / 100.0
-    return float(s)
-
-
-def _to_text(x: Any) -> str | None:
-    if x is None or isinstance(x, str):
-        return x
-    if isinstance(x, (dict, list)):
-        raise ValueError("nested value in a text column")
-    return str(as_orjson_reads(x))
-
-
-def _to_date(x: Any) -> date | None:
-    if x is None or x == "":
-        return None
-    if isinstance(x, date):
-        return x
-    return date.fromisoformat(str(x)[:10])
-
-
-def _to_json(x: Any) -> Any:
-    return x
-
-
-_COERCE = {
-    INT: _to_int,
-    TS: _to_ts,
-    FLOAT: _to_float,
-    TEXT: _to_text,
-    DATE: _to_date,
-    JSON: _to_json,
-}
-_NUMBER_TYPES = frozenset({int, float, type(None)})
-_FAST_TYPES: dict[ColumnType, frozenset[type]] = {
-    INT: frozenset({int, type(None)}),
-    TS: frozenset({int, type(None)}),
-    FLOAT: frozenset({float, type(None)}),
-    TEXT: frozenset({str, type(None)}),
-}
-
-
-_INT_OR_STR = frozenset({int, str, type(None)})
-_FLOAT_OR_STR = frozenset({int, float, str, type(None)})
-
-
-def _coerce_fast(values: list[Any], type_: ColumnType, types: set[type]) -> list[Any] | None:
-    """The coerced column when a C-speed conversion gives exactly what `_COERCE` gives, or None."""
-    try:
-        if type_ is INT or type_ is TS:
-            if types <= _INT_OR_STR:  # "" and "12.0" raise here and take the slow path
-                return [int(x) if type(x) is str else x for x in values]
-        elif type_ is FLOAT:
-            if types <= _FLOAT_OR_STR:  # "" and "46%" raise here and take the slow path
-                return [x if x is None or type(x) is float else float(x) for x in values]
-        elif type_ is DATE and types <= {str}:
-            # Usually one distinct value per window: convert each distinct string once.
-            converted = {s: date.fromisoformat(s[:10]) for s in set(values) if s}
-            if len(converted) == len(set(values)):
-                return list(map(converted.__getitem__, values))
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return None
-
-
-def _coerce_column(
-    values: list[Any], type_: ColumnType, key: str, extras: list[dict[str, Any] | None]
-) -> list[Any]:
-    """Coerce one column; a value that cannot be coerced becomes NULL and goes to extra."""
-    if type_ is JSON:
-        return values
-    types = set(map(type, values))
-    fast = _FAST_TYPES.get(type_)
-    ranged = type_ is INT or type_ is TS
-    if fast is not None and types <= fast and (not ranged or _fits(values, type_)):
-        return values
-    out = _coerce_fast(values, type_, types)
-    if out is not None and (not ranged or _fits(out, type_)):
-        return out
-    coerce = _COERCE[type_]
-    out = []
-    append = out.append
-    for i, x in enumerate(values):
-        try:
-            append(coerce(x))
-        except (TypeError, ValueError, OverflowError):
-            append(None)
-            e = extras[i]
-            if e is None:
-                e = extras[i] = {}
-            e[key] = x
-    return out
-
-
 _VISIT_KNOWN = frozenset(src for src, _, _ in _VISIT_FIELDS)
 _ACTION_KNOWN = frozenset(src for src, _, _ in _ACTION_FIELDS)
 
@@ -578,304 +428,3 @@ class RecordKind(NamedTuple):
 
 VISIT_RECORD = RecordKind(_VISIT_FIELDS, _VISIT_KNOWN, _VISIT_DROPPED)
 ACTION_RECORD = RecordKind(_ACTION_FIELDS, _ACTION_KNOWN, _ACTION_DROPPED)
-_Getter = Callable[[Sequence[Any]], tuple[Any, ...]]
-
-
-def _getter(positions: Sequence[int]) -> _Getter:
-    """`operator.itemgetter` that always returns a tuple (even for zero or one position)."""
-    if len(positions) > 1:
-        return operator.itemgetter(*positions)
-    if len(positions) == 1:
-        i = positions[0]
-        return lambda t: (t[i],)
-    return lambda t: ()
-
-
-def _layout(
-    keys: tuple[str, ...],
-    fields: tuple[tuple[str, str, ColumnType], ...],
-    known: frozenset[str],
-    dropped: frozenset[str],
-) -> tuple[list[int], list[int], tuple[str, ...]]:
-    """For one record shape: each field's position in it (len(keys) when absent), and the
-    positions and names of its keys that go to `extra`."""
-    # `extra` holds its keys sorted, whatever their order in the record: the same dict
-    # whichever way the page was decoded (see `page_structs`).
-    unknown_at = [i for i, k in enumerate(keys) if _to_extra(k, known, dropped)]
-    unknown_at.sort(key=keys.__getitem__)
-    where = {k: i for i, k in enumerate(keys)}
-    absent = len(keys)
-    return (
-        [where.get(src, absent) for src, _, _ in fields],
-        unknown_at,
-        tuple(keys[i] for i in unknown_at),
-    )
-
-
-def _raw_columns(
-    records: Sequence[dict[str, Any]], kind: RecordKind
-) -> tuple[list[Sequence[Any]], list[dict[str, Any] | None]]:
-    """The uncoerced columns in field order (absent keys None), and each record's `extra`.
-
-    Values are read by position (`tuple(r.values())`) rather than by key, one shape (the same
-    keys in the same order) at a time: a page of visits nearly always has one shape, its
-    actions about ten. Each shape's records are transposed by C-level calls, and the shapes'
-    columns are put back in record order by one `itemgetter` per column.
-    """
-    fields, known, dropped = kind
-    n = len(records)
-    if not n:
-        return [()] * len(fields), []
-    shapes = list(map(tuple, records))
-    first = shapes[0]
-    if shapes.count(first) == n:
-        return _one_shape(records, first, fields, known, dropped)
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, shape in enumerate(shapes):
-        group = groups.get(shape)
-        if group is None:
-            groups[shape] = [i]
-        else:
-            group.append(i)
-    columns: list[list[Any]] = [[] for _ in fields]
-    extras: list[dict[str, Any] | None] = []
-    order: list[int] = []
-    for shape, at in groups.items():
-        raw, shape_extras = _one_shape([records[i] for i in at], shape, fields, known, dropped)
-        for column, values in zip(columns, raw, strict=True):
-            column.extend(values)
-        extras.extend(shape_extras)
-        order.extend(at)
-    back = _getter(sorted(range(n), key=order.__getitem__))  # record i's place in `columns`
-    return [back(column) for column in columns], list(back(extras))
-
-
-def _one_shape(
-    records: Sequence[dict[str, Any]],
-    shape: tuple[str, ...],
-    fields: tuple[tuple[str, str, ColumnType], ...],
-    known: frozenset[str],
-    dropped: frozenset[str],
-) -> tuple[list[Sequence[Any]], list[dict[str, Any] | None]]:
-    """`_raw_columns` of records that all have the keys `shape`, in that order."""
-    n = len(records)
-    positions, unknown_at, unknown = _layout(shape, fields, known, dropped)
-    by_pos: list[Sequence[Any]] = list(zip(*map(tuple, map(dict.values, records)), strict=True))
-    by_pos.append((None,) * n)
-    raw = [by_pos[i] for i in positions]
-    if not unknown:
-        return raw, [None] * n
-    unknown_values = zip(*[by_pos[i] for i in unknown_at], strict=True)
-    return raw, list(map(dict, map(zip, repeat(unknown), unknown_values)))
-
-
-# Columns Arrow can take as they come when their values already have the declared type.
-_ARROW_FIRST = frozenset({INT, TS, FLOAT, TEXT})
-_FieldSpec = tuple[tuple[str, str, ColumnType], ...]
-_ARROW_PLANS: dict[int, tuple[_FieldSpec, list[Any]]] = {}
-
-
-def _arrow_plan(fields: _FieldSpec) -> list[Any]:
-    """Per field, the Arrow type to try its raw values as (None: always coerce in Python).
-
-    Worked out once per field list, not for every page (it was ~0.35 ms a page: a third of
-    the encoding of a 10-visit page). The visits' keys stay Python values: the builder repeats
-    them for the actions rows.
-    """
-    known = _ARROW_PLANS.get(id(fields))
-    if known is not None and known[0] is fields:
-        return known[1]
-    from .sinks.arrow import arrow_type
-
-    plan = [
-        arrow_type(type_) if type_ in _ARROW_FIRST and name not in VISITS.key else None
-        for _, name, type_ in fields
-    ]
-    _ARROW_PLANS[id(fields)] = (fields, plan)
-    return plan
-
-
-def convert_columns(
-    raw: Sequence[Sequence[Any]],
-    extras: list[dict[str, Any] | None],
-    fields: _FieldSpec,
-    arrow: bool = False,
-) -> dict[str, Any]:
-    """The declared columns of the uncoerced `raw` ones (in `fields` order); a value that cannot
-    be coerced becomes NULL and goes to its record's `extras` entry.
-
-    With `arrow`, a column whose values Arrow accepts as they are (ints, floats, bools for
-    floats, strings, None: Arrow checks each value's type in C) is converted at once; that
-    gives what `_coerce_column` would, so only a column with other values (a numeric string,
-    an empty string, a nested value) goes through coercion.
-    """
-    cols: dict[str, Any] = {}
-    if arrow:
-        import pyarrow as pa
-
-        plan = _arrow_plan(fields)
-    else:
-        pa, plan = None, [None] * len(fields)
-    for (src, name, type_), values, arrow_type in zip(fields, raw, plan, strict=True):
-        if arrow_type is not None and (type_ is not TS or _fits(values, TS)):
-            try:
-                cols[name] = pa.array(values, arrow_type)
-                continue
-            except (TypeError, ValueError, OverflowError):  # Arrow's errors derive from these
-                pass
-        cols[name] = _coerce_column(list(values), type_, src, extras)
-    return cols
-
-
-def build_visit_batches(
-    raw_visits: Sequence[dict[str, Any]], arrow: bool = False
-) -> tuple[Batch, Batch]:
-    """Build the `visits` and `actions` batches from raw `Live.getLastVisitsDetails` rows."""
-    _, visits, actions = build_visit_rows(raw_visits, arrow)
-    return visits, actions
-
-
-def build_visit_rows(
-    raw_visits: Sequence[dict[str, Any]], arrow: bool = False
-) -> tuple[list[int], Batch, Batch]:
-    """Each visit's number of actions rows, and the `visits` and `actions` batches.
-
-    With `arrow`, the batches are bound for `sinks.arrow.to_arrow` only: a column whose values
-    already have their declared type is an Arrow array at once, sparing the Python scan that
-    coercion makes of every value (about a fifth of building and converting a page).
-
-    Python's cyclic GC is paused meanwhile: building allocates a tuple or dict per value row
-    and creates no reference cycles, yet each allocation burst would make the collector walk
-    every live object (the whole window's decoded visits) again, more than doubling the cost.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _build_visit_rows(raw_visits, arrow)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _action_list(details: Any) -> list[dict[str, Any]] | None:
-    """A visit's `actionDetails` as its list of actions; None when it is not one.
-
-    Matomo sends a list. PHP writes a list with holes in its keys (entries a plugin removed) as
-    an object, whose values are then the actions in order. Anything else (a string, a list with
-    non-objects) gives no actions rows: the visit keeps the value whole in its `extra`.
-    """
-    if type(details) is dict:
-        details = list(details.values())
-    if type(details) is list and all(type(a) is dict for a in details):
-        return details
-    return None
-
-
-def _build_visit_rows(
-    raw_visits: Sequence[dict[str, Any]], arrow: bool
-) -> tuple[list[int], Batch, Batch]:
-    v_raw, v_extra = _raw_columns(raw_visits, VISIT_RECORD)
-    actions: list[dict[str, Any]] = []
-    counts: list[int] = []
-    for i, rv in enumerate(raw_visits):
-        details = rv.get("actionDetails")
-        listed = _action_list(details) if details else None
-        if listed:
-            actions.extend(listed)
-            counts.append(len(listed))
-            continue
-        counts.append(0)
-        if details and listed is None:  # kept whole, its keys still sorted
-            v_extra[i] = dict(sorted({**(v_extra[i] or {}), "actionDetails": details}.items()))
-    a_raw, a_extra = _raw_columns(actions, ACTION_RECORD)
-    return counts, *batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
-
-
-def batches_from_columns(
-    v_raw: Sequence[Sequence[Any]],
-    v_extra: list[dict[str, Any] | None],
-    a_raw: Sequence[Sequence[Any]],
-    a_extra: list[dict[str, Any] | None],
-    counts: Sequence[int],
-    arrow: bool = False,
-) -> tuple[Batch, Batch]:
-    """The `visits` and `actions` batches of uncoerced columns: the visits' (in
-    `_VISIT_FIELDS` order), their actions' (in `_ACTION_FIELDS` order, the visits' actions one
-    after another) and each visit's number of actions (`counts`). GC as `build_visit_rows`.
-    """
-    vcols = convert_columns(v_raw, v_extra, _VISIT_FIELDS, arrow)
-    vcols["extra"] = v_extra
-    a_site: list[Any] = []
-    a_visit: list[Any] = []
-    a_pos: list[int] = []
-    for site, visit, n in zip(vcols["id_site"], vcols["id_visit"], counts, strict=True):
-        if n:
-            a_site.extend([site] * n)
-            a_visit.extend([visit] * n)
-            a_pos.extend(range(1, n + 1))
-    acols: dict[str, Any] = {"id_site": a_site, "id_visit": a_visit, "position": a_pos}
-    acols.update(convert_columns(a_raw, a_extra, _ACTION_FIELDS, arrow))
-    acols["extra"] = a_extra
-    return Batch(VISITS, vcols), Batch(ACTIONS, acols)
-
-
-_REPORT_METRIC_SET = frozenset(REPORT_METRICS)
-_REPORT_DROPPED = frozenset({"label", "logo", "logoWidth", "logoHeight", "idsubdatatable"})
-
-
-def _as_number(x: Any) -> float | None:
-    """A metric value as a number, or None when it is not numeric."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, (int, float)):
-        return float(x)
-    if isinstance(x, str):
-        try:
-            return _to_float(x)
-        except ValueError:
-            return None
-    return None
-
-
-def build_report_rows(
-    id_site: int,
-    period: str,
-    day: date,
-    report: str,
-    report_params: str,
-    rows: Sequence[dict[str, Any]],
-) -> Batch:
-    """Build long-form `reports` rows for one report and one period."""
-    cols: dict[str, list[Any]] = {c.name: [] for c in REPORTS.columns}
-    seen_labels: dict[str, int] = {}
-    for r in rows:
-        label = r.get("label")
-        label_s = None if label is None else str(label)
-        # A label can repeat (e.g. "Others" rows, or simple reports with no label): make it unique.
-        k = label_s or ""
-        if k in seen_labels:
-            seen_labels[k] += 1
-            label_s = f"{k} ({seen_labels[k]})"
-        else:
-            seen_labels[k] = 1
-        cols["id_site"].append(id_site)
-        cols["period"].append(period)
-        cols["date"].append(day)
-        cols["report"].append(report)
-        cols["report_params"].append(report_params)
-        cols["label"].append(label_s)
-        metrics: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in r.items():
-            if key in _REPORT_METRIC_SET or key in _REPORT_DROPPED:
-                continue
-            num = _as_number(value)
-            if num is not None and not key.startswith(("idsite", "code")):
-                metrics[key] = num
-            elif value is not None and not _is_presentation(key):
-                extra[key] = value
-        for m in REPORT_METRICS:
-            cols[m].append(_as_number(r.get(m)))
-        cols["metrics"].append(metrics or None)
-        cols["extra"].append(extra or None)
-    return Batch(REPORTS, cols)
