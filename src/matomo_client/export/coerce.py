@@ -15,7 +15,7 @@ from typing import Any
 from .jsonvalue import as_orjson_reads
 from .schema import DATE, FLOAT, INT, JSON, TEXT, TS, VISITS, ColumnType
 
-__all__ = ["FieldSpec", "as_number", "convert_columns"]
+__all__ = ["as_number", "convert_columns"]
 
 _INT64 = (-(2**63), 2**63 - 1)
 # The Unix seconds a datetime holds (years 1 to 9999); the sinks write timestamps as datetimes.
@@ -158,11 +158,11 @@ def _coerce_column(
 
 # Columns Arrow can take as they come when their values already have the declared type.
 _ARROW_FIRST = frozenset({INT, TS, FLOAT, TEXT})
-FieldSpec = tuple[tuple[str, str, ColumnType], ...]
-_ARROW_PLANS: dict[int, tuple[FieldSpec, list[Any]]] = {}
+_FieldSpec = tuple[tuple[str, str, ColumnType], ...]
+_ARROW_PLANS: dict[int, tuple[_FieldSpec, list[Any]]] = {}
 
 
-def _arrow_plan(fields: FieldSpec) -> list[Any]:
+def _arrow_plan(fields: _FieldSpec) -> list[Any]:
     """Per field, the Arrow type to try its raw values as (None: always coerce in Python).
 
     Worked out once per field list, not for every page (it was ~0.35 ms a page: a third of
@@ -185,7 +185,7 @@ def _arrow_plan(fields: FieldSpec) -> list[Any]:
 def convert_columns(
     raw: Sequence[Sequence[Any]],
     extras: list[dict[str, Any] | None],
-    fields: FieldSpec,
+    fields: _FieldSpec,
     arrow: bool = False,
 ) -> dict[str, Any]:
     """The declared columns of the uncoerced `raw` ones (in `fields` order); a value that cannot
