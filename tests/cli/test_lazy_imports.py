@@ -41,13 +41,15 @@ def _loaded_after(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
 
 def test_help_loads_no_heavy_dependency() -> None:
     """`matomo --help` and `matomo export visits --help` import none of httpx, pydantic,
-    duckdb, pyarrow, rich or the sandbox."""
+    duckdb, pyarrow, rich, the sandbox or the export engine."""
     setup = (
         "from matomo_client.cli.app import cli\n"
         "cli.main(['--help'], standalone_mode=False)\n"
-        "cli.main(['export', 'visits', '--help'], standalone_mode=False)"
+        "cli.main(['export', 'visits', '--help'], standalone_mode=False)\n"
+        "cli.main(['export', 'reports', '--help'], standalone_mode=False)"
     )
-    assert _loaded_after(setup) == []
+    engine = ("matomo_client.export.engine", "matomo_client.export.reports")
+    assert _loaded_after(setup, HEAVY + engine) == []
 
 
 def test_import_package_is_light_and_names_still_resolve() -> None:

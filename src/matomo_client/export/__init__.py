@@ -32,11 +32,11 @@ if TYPE_CHECKING:
         TargetError,
     )
     from .progress import ExportProgress, ExportSummary, Mismatch, ProgressCallback
-    from .reports import PERIODS, export_reports
+    from .reports import export_reports
     from .schema import ACTIONS, REPORTS, VISITS, Column, ColumnType, Table
     from .sinks import DEFAULT_TARGET, Sink, open_target
     from .state import ExportState, WindowRecord
-    from .windows import Window, resolve_day
+    from .windows import PERIODS, Window, resolve_day
 
 # Public name -> the submodule that defines it (imported on first use, PEP 562).
 _SOURCES: dict[str, str] = {
@@ -50,7 +50,7 @@ _SOURCES: dict[str, str] = {
     "ExportSummary": ".progress",
     "Mismatch": ".progress",
     "ProgressCallback": ".progress",
-    "PERIODS": ".reports",
+    "PERIODS": ".windows",
     "export_reports": ".reports",
     "ACTIONS": ".schema",
     "REPORTS": ".schema",

@@ -30,11 +30,10 @@ from .rows import build_report_rows
 from .schema import REPORTS, Batch
 from .sinks import DEFAULT_TARGET, Sink
 from .state import DONE, OPEN, WindowRecord
-from .windows import DEFAULT_SETTLE, resolve_day, site_tz
+from .windows import DEFAULT_SETTLE, PERIODS, resolve_day, site_tz
 
 __all__ = ["PERIODS", "ReportSpec", "export_reports", "period_start"]
 
-PERIODS = ("day", "week", "month", "year")
 _CHUNK = {"day": 31, "week": 13, "month": 12, "year": 5}
 _SKIP_MODULES = frozenset({"MultiSites"})  # cross-site reports; each site is exported itself
 

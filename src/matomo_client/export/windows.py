@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "DEFAULT_SETTLE",
+    "PERIODS",
     "Window",
     "plan_days",
     "resolve_day",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 DEFAULT_SETTLE = timedelta(hours=1)
+# The periods a reports export can cut its rows by (here, not in `reports`: the CLI reads it
+# for `--period` without importing the export engine).
+PERIODS = ("day", "week", "month", "year")
 _UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:[.:](\d+))?$")
 _LAST_N = re.compile(r"^(last|previous)(\d+)$")
 
