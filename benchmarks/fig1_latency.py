@@ -9,8 +9,10 @@ Every command first runs once untimed and without latency, which puts its pages 
 server's cache (the sandbox renders visits in Python, ~0.17 ms each: on a shared core that, not
 the network, would bound a first run). Then every command runs timed and warm (`--cache`:
 answers come from memory after the same 50 ms, so the server is what the figure is about: one
-that answers in 50 ms). One verdict per page size, each next to the latency-only lower bound of
-both sides (requests / concurrency x 50 ms): what the network allows at best.
+that answers in 50 ms), twice, the commands interleaved, each time into a new target; each row
+is the faster of its two runs (this machine's speed drifts, so one slow run would move a ratio).
+One verdict per page size, each next to the latency-only lower bound of both sides
+(requests / concurrency x 50 ms): what the network allows at best.
 Run alone: .venv/bin/python benchmarks/fig1_latency.py
 """
 
@@ -46,6 +48,7 @@ DAYS = 60
 VISITS_PER_DAY = 200
 LATENCY_MS = 50
 PAGE_SIZE = 1000  # the CLI's default --page-size
+ROUNDS = 2  # timed runs of each command, interleaved; a row shows the fastest
 SITES = {1: "UTC", 2: "Europe/Berlin"}
 TARGET = 5.0
 
@@ -170,20 +173,27 @@ def run() -> Figure:
         ) as server,
     ):
         t = Path(tmp)
-        paths: dict[str, Path] = {}
+        paths: dict[str, Path] = {}  # the target of each command's kept (fastest) run
         results: dict[tuple[str, str], tuple[Run, dict[str, Any]]] = {}
+        made = 0
 
         def path_for(v: Variant) -> Path:
-            return paths.setdefault(v.name, t / f"{len(paths)}.{'duckdb' if v.ours else 'jsonl'}")
+            nonlocal made
+            made += 1  # a new target each run: a second run into the same one would resume
+            return t / f"{made}.{'duckdb' if v.ours else 'jsonl'}"
 
         def measure(v: Variant, phase: str) -> None:
             server.reset()
             before = server.cpu_seconds()
-            r = v.go(server, path_for(v))
+            out = path_for(v)
+            r = v.go(server, out)
             after = server.cpu_seconds()
             stats = server.stats()
             stats["server_cpu_s"] = None if before is None or after is None else after - before
-            results[(v.name, phase)] = (r, stats)
+            kept = results.get((v.name, phase))
+            if kept is None or r.seconds < kept[0].seconds:
+                results[(v.name, phase)] = (r, stats)
+                paths[v.name] = out
 
         # Fill the cache, untimed and without the latency (OURS_DEFAULT asks for the same
         # pages as OURS_8; how many timed requests hit the cache is checked in the notes).
@@ -194,8 +204,9 @@ def run() -> Figure:
                 fill = t / f"fill{v.page_size}.jsonl"
                 anyio.run(fill_ours, server.url, fill, v.page_size, v.concurrency or 4)
         # Warm: every page is served from memory after 50 ms (latency-bound).
-        for v in (BASELINE, OURS_DEFAULT, OURS_8, BASELINE_100, OURS_8_100):
-            measure(v, "warm")
+        for _ in range(ROUNDS):
+            for v in (BASELINE, OURS_DEFAULT, OURS_8, BASELINE_100, OURS_8_100):
+                measure(v, "warm")
 
         base_set, outside = baseline_visits(paths[BASELINE.name])
         sets_equal = {}
@@ -306,8 +317,9 @@ def run() -> Figure:
         notes=[
             f"{DAYS} days x 2 sites x {VISITS_PER_DAY} visits/day nominal; same page size for "
             "both sides of each comparison; wall time of the whole command (process start-up "
-            "included, bytecode cached as after any first run); the speed-up is against the "
-            "baseline with the same page size and phase.",
+            "included, bytecode cached as after any first run), the best of "
+            f"{ROUNDS} runs of each command, interleaved; the speed-up is against the baseline "
+            "with the same page size and phase.",
             "Latency-only bound: requests / requests in flight x "
             f"{LATENCY_MS} ms (1 in flight for the baseline), the time the network alone "
             "takes; the rest of each wall time is the client's CPU (and start-up).",
