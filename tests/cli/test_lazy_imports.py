@@ -126,3 +126,21 @@ def test_only_big_pages_load_the_struct_decoder() -> None:
     )
     assert _loaded_after(page.format(size=100), ("msgspec",)) == []
     assert _loaded_after(page.format(size=100_000), ("msgspec",)) == ["msgspec"]
+
+
+def test_the_console_script_exits_without_a_last_collection() -> None:
+    """The `matomo` script freezes the heap once the command is done (the interpreter's exit
+    then skips its last garbage collection over everything imported), keeping the exit code."""
+    setup = (
+        "import gc\n"
+        "from matomo_client.cli import main\n"
+        "codes = []\n"
+        "for argv in (['--help'], ['export', 'visits', '--no-such-option']):\n"
+        "    gc.unfreeze()\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        codes.append((e.code, gc.get_freeze_count() > 0))\n"
+        "print(json.dumps(codes))"
+    )
+    assert json.loads(_probe(setup)[-2]) == [[0, True], [2, True]]

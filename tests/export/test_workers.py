@@ -109,6 +109,21 @@ async def test_closing_the_pool_stops_every_worker() -> None:
     assert not any(_alive(p) for p in pids)
 
 
+def test_a_worker_leaves_at_end_of_input_with_its_heap_frozen() -> None:
+    """At the end of its input a worker returns with the heap frozen, so that the interpreter's
+    exit, which the export waits for, skips its last garbage collection."""
+    code = (
+        "import gc, sys\n"
+        "from matomo_client.export._workers import serve\n"
+        "serve()\n"
+        "print(gc.get_freeze_count() > 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=b"", capture_output=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == [b"True"]
+
+
 async def test_a_dead_worker_raises_a_clear_error_and_is_replaced() -> None:
     """A worker killed between pages: that call fails naming the cause, the next one works."""
     pool = WorkerPool(1)

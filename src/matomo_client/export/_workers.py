@@ -13,6 +13,7 @@ what happens when the exporting process dies, even by `kill -9`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -45,6 +46,9 @@ def serve() -> None:
     while True:
         header = stdin.read(_HEADER.size)
         if len(header) < _HEADER.size:
+            # The export waits for its workers to exit: spare this one the interpreter's last
+            # garbage collection over all it imported (as the `matomo` command does, cli/app.py).
+            gc.freeze()
             return
         n_args, n_body = _HEADER.unpack(header)
         args = pickle.loads(stdin.read(n_args))
