@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from matomo_client import __version__
+from matomo_client.export._gc import RELAXED_THRESHOLDS
 
 from .export import export
 from .failures import EXIT_USER, SESSION, one_line, show_failure
@@ -104,6 +105,10 @@ cli.add_command(sandbox)
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The `matomo` console script."""
+    # A command's imports (click, pydantic, aiohttp, DuckDB...) allocate a few hundred thousand
+    # long-lived objects and no garbage; at the default thresholds the collector walks them again
+    # and again meanwhile. The export's thresholds (`export/_gc.py`) spare that for the command.
+    gc.set_threshold(*RELAXED_THRESHOLDS)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="matomo")
     finally:

@@ -15,11 +15,11 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
-__all__ = ["relaxed_gc"]
+__all__ = ["RELAXED_THRESHOLDS", "relaxed_gc"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-_THRESHOLDS = (50_000, 20, 100)
+RELAXED_THRESHOLDS = (50_000, 20, 100)  # gc.set_threshold's three, while an export runs
 _lock = threading.Lock()
 _active = 0
 _saved: tuple[int, int, int] = gc.get_threshold()
@@ -30,7 +30,7 @@ def _enter() -> None:
     with _lock:
         if _active == 0:
             _saved = gc.get_threshold()
-            gc.set_threshold(*_THRESHOLDS)
+            gc.set_threshold(*RELAXED_THRESHOLDS)
         _active += 1
 
 
