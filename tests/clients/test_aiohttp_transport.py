@@ -426,3 +426,73 @@ async def test_async_with_closes_the_session() -> None:
                 break
             await asyncio.sleep(0.01)
         assert (srv.connections, srv.closed) == (1, 1)
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No proxy variable from the machine running the tests."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+async def test_netrc_credentials_are_read_once_and_sent(
+    no_proxy_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A `$NETRC` entry for the server's host adds its HTTP Basic credentials to every request;
+    the file is read once per transport, not once a request (as aiohttp's `trust_env` does)."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ann password s3cret\n")
+    netrc.chmod(0o600)
+    no_proxy_env.setenv("NETRC", str(netrc))
+    import aiohttp.helpers
+
+    reads = []
+    real = aiohttp.helpers.netrc_from_env
+    no_proxy_env.setattr(aiohttp.helpers, "netrc_from_env", lambda: reads.append(1) or real())
+    async with serve(answering(reply())) as srv, client(srv.url) as m:
+        assert await m.api.version() == "5.11.2"
+        first = len(reads)  # the proxy lookup reads it too, for a proxy's credentials
+        for _ in range(3):
+            assert await m.api.version() == "5.11.2"
+    assert [s.headers.get("authorization") for s in srv.seen] == ["Basic YW5uOnMzY3JldA=="] * 4
+    assert first >= 1
+    assert len(reads) == first
+
+
+async def test_the_requests_own_authorization_wins_over_netrc(
+    no_proxy_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With `Auth.bearer` the request's own `Authorization` goes out, not the `.netrc` one (and
+    no error: aiohttp refuses to combine the two)."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ann password s3cret\n")
+    netrc.chmod(0o600)
+    no_proxy_env.setenv("NETRC", str(netrc))
+    async with serve(answering(reply())) as srv:
+        transport = AiohttpTransport(srv.url)
+        async with AsyncMatomo(
+            srv.url, auth=Auth.bearer(TOKEN), transport=transport, skip_preflight=True
+        ) as m:
+            assert await m.api.version() == "5.11.2"
+        await transport.aclose()
+    assert [s.headers.get("authorization") for s in srv.seen] == [f"Bearer {TOKEN}"]
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+async def test_proxy_from_the_environment(no_proxy_env: pytest.MonkeyPatch, bypass: bool) -> None:
+    """`http_proxy` sends each request through the proxy (absolute-form target) unless
+    `no_proxy` names the host."""
+    async with serve(answering(reply())) as proxy, serve(answering(reply())) as server:
+        no_proxy_env.setenv("http_proxy", proxy.url)
+        if bypass:
+            no_proxy_env.setenv("no_proxy", "127.0.0.1")
+        async with client(server.url) as m:
+            for _ in range(2):
+                assert await m.api.version() == "5.11.2"
+    through, direct = (server, proxy) if bypass else (proxy, server)
+    assert direct.seen == []
+    assert len(through.seen) == 2
+    targets = {s.target.split("?")[0] for s in through.seen}
+    assert targets == ({"/index.php"} if bypass else {server.url + "index.php"})
