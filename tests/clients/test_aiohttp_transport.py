@@ -496,3 +496,25 @@ async def test_proxy_from_the_environment(no_proxy_env: pytest.MonkeyPatch, bypa
     assert len(through.seen) == 2
     targets = {s.target.split("?")[0] for s in through.seen}
     assert targets == ({"/index.php"} if bypass else {server.url + "index.php"})
+
+
+async def test_requests_sent_together_share_one_environment_lookup(
+    no_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    """The first requests, sent at once, wait for one proxy/.netrc lookup, not one each."""
+    from matomo_client.transports import aiohttp_transport
+
+    lookups = []
+    real = aiohttp_transport._from_environment
+    no_proxy_env.setattr(
+        aiohttp_transport, "_from_environment", lambda url: lookups.append(url) or real(url)
+    )
+    async with (
+        serve(answering(reply())) as srv,
+        client(srv.url) as m,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(4):
+            tg.start_soon(m.api.version)
+    assert len(srv.seen) == 4
+    assert len(lookups) == 1

@@ -99,6 +99,7 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
         self._tls: ssl.SSLContext | bool | None = None
         self._env: _Environment | None = None  # see `_environment`
+        self._env_lookup: asyncio.Future[_Environment] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -126,7 +127,10 @@ class AiohttpTransport:
         """
         if self._env is None:
             self._open()  # under trio, its error says what to do instead
-            self._env = await asyncio.to_thread(_from_environment, URL(self._base))
+            if self._env_lookup is None:  # the first requests, sent together, share one lookup
+                lookup = asyncio.to_thread(_from_environment, URL(self._base))
+                self._env_lookup = asyncio.ensure_future(lookup)
+            self._env = await asyncio.shield(self._env_lookup)
         return self._env
 
     def _ssl(self) -> ssl.SSLContext | bool:
@@ -178,6 +182,8 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._env is None:
+            self._env_lookup = None  # unfinished: it may belong to an event loop that ends
 
     async def __aenter__(self) -> AiohttpTransport:
         return self
