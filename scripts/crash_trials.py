@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 TODAY = date(2024, 3, 31)
 NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
 DAYS, PER_DAY, LATENCY = 12, 25, 0.002
+SUMMARY_LATENCY = 0.05
 
 TARGETS = (
     "x.duckdb",
@@ -87,7 +88,10 @@ def child(target: str) -> None:
     handle = world.handle
 
     def slow(request):  # type: ignore[no-untyped-def]
-        time.sleep(LATENCY)
+        # Matomo's counts (the reconciliation) take a while to come, as on a real server: the
+        # end of the export is then long enough for the kills meant to land there.
+        summary = "method=VisitsSummary.get" in request.path
+        time.sleep(SUMMARY_LATENCY if summary else LATENCY)
         return handle(request)
 
     world.handle = slow  # type: ignore[method-assign]
@@ -202,19 +206,26 @@ def _run_child(
     exporting_since: float | None = None
     deadline = start + 300  # a child that hangs is killed (and reported) all the same
     chosen = False
+    # When the count of windows written last changed, and the time between its last two
+    # changes: windows end in bursts (many run side by side), so the average since the start
+    # would put the kill after the burst, often after the export.
+    changed_at: float | None = None
+    last_step = 0.05
+    seen = 0
     while kill_at is not None and proc.poll() is None:
         now = time.monotonic()
         if not chosen:
             _last_progress(out, outcome)
             if outcome.phase in MID_EXPORT:
                 if exporting_since is None:
-                    exporting_since = now
+                    exporting_since = changed_at = now
                     if max_delay is not None:
                         deadline = now + max_delay
+                if outcome.done != seen and changed_at is not None:
+                    last_step, changed_at, seen = now - changed_at, now, outcome.done
                 if outcome.phase != "exporting" or outcome.done >= kill_at * outcome.total:
-                    # A window takes about this long: the kill lands somewhere in the next one.
-                    gap = (now - exporting_since) / outcome.done if outcome.done else 0.05
-                    deadline = min(deadline, now + (rnd or random).uniform(0, gap))
+                    # The kill lands somewhere within about one more window's time.
+                    deadline = min(deadline, now + (rnd or random).uniform(0, last_step))
                     chosen = True
         if now >= deadline:
             os.kill(proc.pid, signal.SIGKILL)

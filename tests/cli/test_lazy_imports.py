@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from .conftest import REPO, clean_env
 
@@ -19,7 +20,7 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-def _probe(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+def _probe(setup: str, modules: tuple[str, ...] = HEAVY, **env: str) -> list[str]:
     """What a fresh interpreter prints running `setup`, then which of `modules` it imported."""
     code = _PROBE.format(setup=setup, heavy=modules)
     return subprocess.run(
@@ -27,7 +28,7 @@ def _probe(setup: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
         capture_output=True,
         text=True,
         cwd=REPO,
-        env=clean_env(),
+        env=clean_env(**env),
         timeout=60,
         check=True,
     ).stdout.splitlines()
@@ -55,11 +56,33 @@ def test_help_loads_no_heavy_dependency() -> None:
 def test_import_package_is_light_and_names_still_resolve() -> None:
     """`import matomo_client` loads no heavy dependency; the first use of a public name does."""
     assert _loaded_after("import matomo_client") == []
-    after_use = _loaded_after("import matomo_client\nmatomo_client.AsyncMatomo")
-    assert after_use == ["pydantic"]
+    assert _loaded_after("import matomo_client\nmatomo_client.AsyncMatomo") == []
+    typed = _loaded_after("import matomo_client\nmatomo_client.Visit")
+    assert typed == ["pydantic"]
     made = _loaded_after("import matomo_client\nmatomo_client.AsyncMatomo('http://m.example/')")
     assert "httpx" in made
     assert "aiohttp" not in made
+
+
+def test_an_export_never_loads_pydantic(served_sandbox: str, tmp_path: Path) -> None:
+    """`matomo export visits` reads sites, pages and counts as raw JSON: it runs to the end
+    without importing pydantic or the models (about 0.2 s before its first request)."""
+    target = tmp_path / "x.duckdb"
+    setup = (
+        "from matomo_client.cli import main\n"
+        "try:\n"
+        f"    main(['export', 'visits', '--url', {served_sandbox!r}, '--site', '1,2',\n"
+        f"          '--from', 'last3', '--to', 'yesterday', '--out', {str(target)!r}, '--quiet'])\n"
+        "except SystemExit as e:\n"
+        "    print('exit', e.code)"
+    )
+    out = _probe(setup, (*HEAVY, "matomo_client.models"), MATOMO_TOKEN="sandbox-token")
+    assert "exit 0" in out, out
+    loaded = json.loads(out[-1])
+    assert "duckdb" in loaded  # it did export...
+    assert "aiohttp" in loaded  # ...over the network
+    assert "pydantic" not in loaded
+    assert "matomo_client.models" not in loaded
 
 
 def test_a_client_on_another_transport_never_imports_httpx() -> None:

@@ -43,7 +43,7 @@ def _one_trial(target: str, seed: int, *extra: str) -> None:
     assert "1 of 1 trials were killed mid-export" in out.stdout, report
 
 
-# Seeds whose first draw puts the kill between the 3rd and the 8th of the 12 windows.
+# Seeds whose first draw puts the kill inside the export (after the target opened, before its end).
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("target", "seed"),

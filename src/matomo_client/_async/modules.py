@@ -28,18 +28,18 @@ from matomo_client.endpoints import (
 )
 from matomo_client.endpoints._base import validate as _validate
 from matomo_client.endpoints.api import bulk_entry
-from matomo_client.models import (
-    ActionRow,
-    ReferrerRow,
-    ReportMetadata,
-    ReportRow,
-    Site,
-    Visit,
-    VisitsSummary,
-)
 
 if TYPE_CHECKING:
     from matomo_client._async.client import AsyncMatomo
+    from matomo_client.models import (
+        ActionRow,
+        ReferrerRow,
+        ReportMetadata,
+        ReportRow,
+        Site,
+        Visit,
+        VisitsSummary,
+    )
 
 __all__ = [
     "AsyncActionsModule",
@@ -50,7 +50,9 @@ __all__ = [
     "AsyncVisitsSummaryModule",
 ]
 
-RowT = TypeVar("RowT", bound=ReportRow)
+# The models (and pydantic) load on the first typed call, not with the client: an export, which
+# reads raw pages, never needs them, and starts about 0.2 s sooner.
+RowT = TypeVar("RowT", bound="ReportRow")
 
 # Rows per request when reading a whole report: large reports are paged under the hood.
 REPORT_PAGE = 10_000
@@ -141,13 +143,15 @@ class AsyncVisitsSummaryModule(_Module):
 
 
 class _ReportModule(_Module, Generic[RowT]):
-    _row: type[ReportRow] = ReportRow
+    _row = "ReportRow"  # the row model's name in `matomo_client.models`
     _prefix = ""
 
     async def _rows(
         self, action: str, id_site: int, period: Period, segment: str | None, flat: bool, **kw: Any
     ) -> list[RowT]:
-        row = cast("type[RowT]", self._row)
+        from matomo_client import models
+
+        row = cast("type[RowT]", getattr(models, self._row))
         endpoint: Report[RowT] = Report(
             f"{self._prefix}.{action}", id_site, period, row, segment, flat, **kw
         )
@@ -165,10 +169,10 @@ class _ReportModule(_Module, Generic[RowT]):
         return await self._rows(action, id_site, period, segment, False, id_subtable=id_subtable)
 
 
-class AsyncActionsModule(_ReportModule[ActionRow]):
+class AsyncActionsModule(_ReportModule["ActionRow"]):
     """The `Actions` module: page URLs and titles, downloads, outlinks."""
 
-    _row = ActionRow
+    _row = "ActionRow"
     _prefix = "Actions"
 
     async def page_urls(
@@ -196,10 +200,10 @@ class AsyncActionsModule(_ReportModule[ActionRow]):
         return await self._rows("getOutlinks", id_site, period, segment, flat)
 
 
-class AsyncReferrersModule(_ReportModule[ReferrerRow]):
+class AsyncReferrersModule(_ReportModule["ReferrerRow"]):
     """The `Referrers` module."""
 
-    _row = ReferrerRow
+    _row = "ReferrerRow"
     _prefix = "Referrers"
 
     async def referrer_type(
@@ -268,6 +272,8 @@ class AsyncLiveModule(_Module):
 
     async def next_page(self, cursor: Cursor) -> tuple[list[Visit], Cursor | None]:
         """The next page of visits and the following cursor (None once an empty page came)."""
+        from matomo_client.models import Visit
+
         raw, following = await self.next_page_raw(cursor)
         visits: list[Visit] = _validate(LivePage.method, list[Visit], raw)
         return visits, following
@@ -299,6 +305,8 @@ class AsyncLiveModule(_Module):
         segment: str | None = None,
     ) -> AsyncIterator[Visit]:
         """Every visit of the period, oldest first, each exactly once; ends after an empty page."""
+        from matomo_client.models import Visit
+
         async for raw in self.stream_raw(id_site, period, page_size, segment):
             yield _validate(LivePage.method, Visit, raw)
 

@@ -7,8 +7,6 @@ from collections.abc import Callable, Generator, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
-
 from matomo_client._core.auth import Auth
 from matomo_client._core.decode import read_json
 from matomo_client._core.flow import Outcome, Step, call_flow
@@ -19,6 +17,8 @@ from matomo_client._core.url import build_request
 from matomo_client.errors import DecodeError
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from matomo_client.transports.base import AsyncTransport, SyncTransport
 
 T = TypeVar("T")
@@ -29,11 +29,15 @@ ALL_ROWS = -1
 
 @cache
 def _adapter(tp: Any) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter  # on the first typed call: raw calls never load pydantic
+
     return TypeAdapter(tp)
 
 
 def validate(method: str, tp: type[T], data: Any) -> T:
     """Validate decoded JSON into `tp`, turning pydantic's error into our DecodeError."""
+    from pydantic import ValidationError
+
     try:
         adapter: TypeAdapter[T] = _adapter(tp)  # type: ignore[arg-type]
         return adapter.validate_python(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from matomo_client._core.decode import api_error_from_value, read_json
@@ -14,7 +14,9 @@ from matomo_client._core.periods import Period
 from matomo_client._core.url import check_method
 from matomo_client.endpoints._base import ALL_ROWS, Endpoint, validate
 from matomo_client.errors import ApiError, DecodeError
-from matomo_client.models import ReportMetadata, Site
+
+if TYPE_CHECKING:
+    from matomo_client.models import ReportMetadata, Site
 
 # --- API -------------------------------------------------------------------------------------
 
@@ -36,7 +38,7 @@ class GetMatomoVersion(Endpoint[str]):
 
 
 @dataclass(frozen=True, repr=False)
-class GetReportMetadata(Endpoint[list[ReportMetadata]]):
+class GetReportMetadata(Endpoint["list[ReportMetadata]"]):
     """API.getReportMetadata for a site (every report, never cut at 100)."""
 
     id_site: int
@@ -50,6 +52,8 @@ class GetReportMetadata(Endpoint[list[ReportMetadata]]):
 
     def decode(self, data: Any) -> list[ReportMetadata]:
         """A list of report descriptions."""
+        from matomo_client.models import ReportMetadata
+
         return validate(self.method, list[ReportMetadata], data)
 
 
@@ -122,7 +126,7 @@ class GetBulkRequest(Endpoint[list[BulkResult]]):
 # --- SitesManager ----------------------------------------------------------------------------
 
 
-class SitesWithViewAccess(Endpoint[list[Site]]):
+class SitesWithViewAccess(Endpoint["list[Site]"]):
     """SitesManager.getSitesWithAtLeastViewAccess, never cut at 100 sites."""
 
     method = "SitesManager.getSitesWithAtLeastViewAccess"
@@ -133,11 +137,13 @@ class SitesWithViewAccess(Endpoint[list[Site]]):
 
     def decode(self, data: Any) -> list[Site]:
         """Sites, ascending by id."""
+        from matomo_client.models import Site
+
         return validate(self.method, list[Site], data)
 
 
 @dataclass(frozen=True, repr=False)
-class SiteFromId(Endpoint[Site]):
+class SiteFromId(Endpoint["Site"]):
     """SitesManager.getSiteFromId."""
 
     id_site: int
@@ -149,4 +155,6 @@ class SiteFromId(Endpoint[Site]):
 
     def decode(self, data: Any) -> Site:
         """One site."""
+        from matomo_client.models import Site
+
         return validate(self.method, Site, data)

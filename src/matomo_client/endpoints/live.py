@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matomo_client._core.decode import read_json
 from matomo_client._core.http import Response
@@ -12,13 +12,15 @@ from matomo_client._core.params import Params
 from matomo_client._core.periods import Period
 from matomo_client.endpoints._base import Endpoint, validate
 from matomo_client.errors import DecodeError
-from matomo_client.models import Visit
+
+if TYPE_CHECKING:
+    from matomo_client.models import Visit
 
 # --- Live ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, repr=False)
-class LastVisitsDetails(Endpoint[list[Visit]]):
+class LastVisitsDetails(Endpoint["list[Visit]"]):
     """Live.getLastVisitsDetails as Matomo pages it: newest first, offset paging."""
 
     id_site: int
@@ -41,6 +43,8 @@ class LastVisitsDetails(Endpoint[list[Visit]]):
 
     def decode(self, data: Any) -> list[Visit]:
         """A list of visits."""
+        from matomo_client.models import Visit
+
         return validate(self.method, list[Visit], data)
 
 

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from matomo_client._core.params import Params
 from matomo_client._core.periods import DateRange, Period
 from matomo_client._core.url import check_method
 from matomo_client.endpoints._base import ALL_ROWS, Endpoint, validate
 from matomo_client.errors import DecodeError
-from matomo_client.models import (
-    ReportRow,
-    VisitsSummary,
-    period_start,
-)
+
+if TYPE_CHECKING:
+    from matomo_client.models import ReportRow, VisitsSummary
 
 # --- VisitsSummary ---------------------------------------------------------------------------
 
-RowT = TypeVar("RowT", bound=ReportRow)
+RowT = TypeVar("RowT", bound="ReportRow")
 
 
 @dataclass(frozen=True, repr=False)
-class VisitsSummaryGet(Endpoint[VisitsSummary]):
+class VisitsSummaryGet(Endpoint["VisitsSummary"]):
     """VisitsSummary.get for one site and one period."""
 
     id_site: int
@@ -37,11 +35,13 @@ class VisitsSummaryGet(Endpoint[VisitsSummary]):
 
     def decode(self, data: Any) -> VisitsSummary:
         """An object of metrics; `[]` (no data) becomes a zeroed summary."""
+        from matomo_client.models import VisitsSummary
+
         return validate(self.method, VisitsSummary, data)
 
 
 @dataclass(frozen=True, repr=False)
-class VisitsSummarySeries(Endpoint[dict[dt.date, VisitsSummary]]):
+class VisitsSummarySeries(Endpoint["dict[dt.date, VisitsSummary]"]):
     """VisitsSummary.get over many periods in one request (`period=day&date=A,B`)."""
 
     id_site: int
@@ -68,6 +68,8 @@ class VisitsSummarySeries(Endpoint[dict[dt.date, VisitsSummary]]):
 
     def decode(self, data: Any) -> dict[dt.date, VisitsSummary]:
         """Keyed by each period's first day; empty periods (`[]`) are zeroed summaries."""
+        from matomo_client.models import VisitsSummary, period_start
+
         if isinstance(data, list) and not data:
             return {}
         if not isinstance(data, dict):

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -33,6 +32,7 @@ from .reconcile import compare, fetch_counts
 from .schema import Batch
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
+from .sites import SiteInfo, visible_sites
 from .state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
 from .windows import DEFAULT_SETTLE, Window, plan_days, resolve_day, site_tz
 
@@ -43,14 +43,6 @@ SitesArg = Sequence[int] | int | str
 # Visits a SQL sink's transaction waits for (see `_Run.write_visits`): past ~2,000 visits the
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
-
-
-@dataclass(frozen=True)
-class SiteInfo:
-    """The site facts the engine needs."""
-
-    id_site: int
-    timezone: str | None
 
 
 def _date_spec(value: date | str) -> str:
@@ -151,10 +143,9 @@ class _Run:
         """Resolve `sites` against the sites the token can view."""
         wanted = _sites_param(sites)
         try:
-            visible = await self.client.sites.list()
+            by_id = await visible_sites(self.client)
         except MatomoError as e:
             raise _api_error(e, "cannot list sites") from e
-        by_id = {int(s.id_site): SiteInfo(int(s.id_site), s.timezone) for s in visible}
         if wanted == "all":
             if not by_id:
                 raise ExportUsageError("this token cannot view any site")

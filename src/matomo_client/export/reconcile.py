@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from .._core.params import Params
+from ..errors import DecodeError
+from .coerce import as_number
 from .progress import Mismatch
 from .state import OPEN, WindowRecord
 
-__all__ = ["compare", "explain", "fetch_counts"]
+__all__ = ["compare", "explain", "fetch_counts", "read_counts"]
 
 
 def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
@@ -40,16 +43,38 @@ def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
 async def fetch_counts(
     client: Any, id_site: int, first: date, last: date, segment: str | None
 ) -> dict[date, int]:
-    """Matomo's nb_visits for each day of `first`..`last`, in one request (0: no archive)."""
-    from .. import DateRange
+    """Matomo's nb_visits for each day of `first`..`last`, in one request (0: no archive).
 
-    series: dict[date, Any] = await client.visits_summary.series(
-        id_site, "day", DateRange.between(first, last), segment
-    )
-    return {
-        day: int(getattr(summary, "nb_visits", 0) or 0) if summary is not None else 0
-        for day, summary in series.items()
-    }
+    Read from the decoded JSON (a Map keyed by day, `[]` for a day without data), not through
+    the `VisitsSummary` model, so that an export never loads pydantic.
+    """
+    params = Params().id_site(id_site).set("period", "day")
+    params = params.set("date", f"{first.isoformat()},{last.isoformat()}").segment(segment)
+    data = await client.call(_METHOD, params)
+    return read_counts(data)
+
+
+_METHOD = "VisitsSummary.get"
+
+
+def read_counts(data: Any) -> dict[date, int]:
+    """The daily `nb_visits` of a multi-day `VisitsSummary.get` answer."""
+    if isinstance(data, list) and not data:
+        return {}
+    if not isinstance(data, dict):
+        raise DecodeError(_METHOD, f"expected an object keyed by day, got {type(data).__name__}")
+    counts: dict[date, int] = {}
+    for key, metrics in data.items():
+        try:
+            day = date.fromisoformat(str(key).strip())
+        except ValueError:
+            raise DecodeError(_METHOD, f"not a day: {key!r:.40}") from None
+        value = metrics.get("nb_visits", 0) if isinstance(metrics, dict) else 0
+        number = as_number(value)
+        if number is None or number != int(number):
+            raise DecodeError(_METHOD, f"nb_visits of {day} is not a count: {value!r:.40}")
+        counts[day] = int(number)
+    return counts
 
 
 def compare(
