@@ -84,6 +84,9 @@ def child(target: str) -> None:
     # is far smaller, so everything would be committed at the very end. Commits of about three
     # windows each let kills land between commits, as they do in a large export.
     engine.FLUSH_VISITS = 3 * PER_DAY
+    # Closed days go in runs of three (one stream of pages for three windows, each written on
+    # its own as the stream passes it), as a longer export does: kills land inside runs too.
+    engine.run_days = lambda windows, lanes: 3
     world = _world()
     handle = world.handle
 

@@ -163,8 +163,11 @@ class FakeMatomo:
                 f"admin access can enable this feature in the settings for this website "
                 f"(idSite={id_site}).",
             }
-        d = date.fromisoformat(p["date"])
-        lo, hi = self._midnight(id_site, d), self._midnight(id_site, d + timedelta(days=1))
+        if p.get("period") == "range":  # A,B: 00:00 of A to 00:00 after B, both inclusive
+            a, b = (date.fromisoformat(x) for x in p["date"].split(","))
+        else:
+            a = b = date.fromisoformat(p["date"])
+        lo, hi = self._midnight(id_site, a), self._midnight(id_site, b + timedelta(days=1))
         rows = [
             v
             for v in self.visits

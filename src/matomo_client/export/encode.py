@@ -55,6 +55,7 @@ class PageRows:
     n_actions: list[int]  # each kept visit's number of `actions` rows
     visits: Batch
     actions: Batch
+    stamps: list[Any]  # each kept visit's lastActionTimestamp as Matomo sent it, in row order
 
 
 def encode_visits(
@@ -67,7 +68,8 @@ def encode_visits(
         page = [page[i] for i in mine]
     n_actions, visits, actions = build_visit_rows(page, arrow=encoding == "arrow")
     del page
-    return _page_rows(cursor, ids, n_actions, visits, actions, encoding)
+    stamps = [timestamps[i] for i in mine]
+    return _page_rows(cursor, ids, n_actions, visits, actions, encoding, stamps)
 
 
 def _owned(
@@ -91,6 +93,7 @@ def _page_rows(
     visits: Batch,
     actions: Batch,
     encoding: Encoding,
+    stamps: list[Any],
 ) -> PageRows:
     if encoding == "arrow":
         from .sinks.arrow import to_arrow
@@ -102,7 +105,7 @@ def _page_rows(
 
         visits = Batch(VISITS, jsonl=jsonl_bytes(visits), size=len(visits))
         actions = Batch(ACTIONS, jsonl=jsonl_bytes(actions), size=len(actions))
-    return PageRows(cursor, ids, n_actions, visits, actions)
+    return PageRows(cursor, ids, n_actions, visits, actions, stamps)
 
 
 # Pages this big or bigger are decoded into structs (see page_structs.py). Below it the gain
@@ -163,9 +166,11 @@ def _encode_structs(
         fresh, following = step(cursor, keys_of(timestamps, ids))
     except (DecodeError, ValueError):
         return None
-    mine, owned = _owned([timestamps[i] for i in fresh], [ids[i] for i in fresh], bounds)
+    fresh_ts = [timestamps[i] for i in fresh]
+    mine, owned = _owned(fresh_ts, [ids[i] for i in fresh], bounds)
     n_actions, visits, actions = page.batches([fresh[i] for i in mine], encoding == "arrow")
-    return _page_rows(following, owned, n_actions, visits, actions, encoding)
+    stamps = [fresh_ts[i] for i in mine]
+    return _page_rows(following, owned, n_actions, visits, actions, encoding, stamps)
 
 
 def default_workers() -> int:

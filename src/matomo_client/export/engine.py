@@ -2,9 +2,11 @@
 
 `export_visits` and `export_reports` share one runner (`_Run`): it resolves the sites, checks
 the target's manifest against the command (refusing a different one unless `restart`), skips
-windows already done, and runs windows side by side in an anyio task group. At most
-`concurrency` requests are in flight, and twice as many visits windows are in progress, so that
-a window waiting for its page to become rows leaves its request slot to another. Fetching is
+windows already done, and runs windows side by side in an anyio task group. Visits windows go
+in runs of consecutive closed days of one site, each run paged as one stream (`windows.group_runs`),
+so that short days share pages. At most `concurrency` requests are in flight, and twice as many
+runs are in progress, so that a run waiting for its page to become rows leaves its request slot
+to another. Fetching is
 async; each page's bytes become rows in worker processes when the target takes Arrow or JSON
 lines (`encode.py`, `pages.py`); writing goes through one worker thread at a time (the sinks
 are blocking drivers), so a window's rows and its manifest record land together, several small
@@ -26,7 +28,7 @@ from ..errors import MatomoError
 from ._gc import relaxed_gc
 from .encode import PageEncoder, default_workers
 from .errors import ExportApiError, ExportUsageError
-from .pages import concat, fetch_window
+from .pages import concat, fetch_run
 from .progress import ExportProgress, ExportSummary, ProgressCallback
 from .reconcile import compare, fetch_counts
 from .schema import Batch
@@ -34,7 +36,15 @@ from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
 from .sites import SiteInfo, visible_sites
 from .state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
-from .windows import DEFAULT_SETTLE, Window, plan_days, resolve_day, site_tz
+from .windows import (
+    DEFAULT_SETTLE,
+    Window,
+    group_runs,
+    plan_days,
+    resolve_day,
+    run_days,
+    site_tz,
+)
 
 __all__ = ["SiteInfo", "export_visits"]
 
@@ -182,14 +192,15 @@ class _Run:
         self._pending.append((rec, visits, actions))
         self._pending_visits += len(visits)
         if self._pending_visits >= FLUSH_VISITS:
-            await self.flush()
+            await self.flush(FLUSH_VISITS)
 
-    async def flush(self) -> None:
-        """Write the pending visits windows (SQL sinks) in one transaction."""
+    async def flush(self, at_least: int = 0) -> None:
+        """Write the pending visits windows (SQL sinks) in one transaction, if there are
+        `at_least` visits pending once the writer is free (another flush may have taken them)."""
         async with self.write_lock:
-            items, self._pending, self._pending_visits = self._pending, [], 0
-            if not items:
+            if not self._pending or self._pending_visits < at_least:
                 return
+            items, self._pending, self._pending_visits = self._pending, [], 0
             merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
             await anyio.to_thread.run_sync(
                 self.sink.write_window, "visits", [i[0] for i in items], merged
@@ -271,7 +282,8 @@ async def export_visits(
     settle: timedelta = DEFAULT_SETTLE,
     workers: int | None = None,
 ) -> ExportSummary:
-    """Export raw visits and their actions, one (site, day) window at a time; resumable.
+    """Export raw visits and their actions, written and recorded one (site, day) window at a
+    time (closed days fetched a few days a request); resumable.
 
     `client` is an `AsyncMatomo`. `start`/`end` take dates or `YYYY-MM-DD`, `today`,
     `yesterday`, `lastN`, `previousN`, resolved in each site's timezone. Re-running the same
@@ -322,30 +334,38 @@ async def export_visits(
             }
         )
 
-        async def one(window: Window) -> None:
-            where = f"site {window.id_site}, {window.day}"
-            try:
-                visits, actions = await fetch_window(
-                    client, window, page_size, segment, encoder, in_flight
-                )
-            except MatomoError as e:
-                raise _api_error(e, f"cannot export visits of {where}") from e
-            rec = WindowRecord(
-                "visits",
-                window.id_site,
-                window.day,
-                DONE if window.closed else OPEN,
-                visits=len(visits),
-                actions=len(actions),
-                bounds=(window.start_ts, window.end_ts),
-            )
-            await run.write_visits(rec, visits, actions)
+        async def one(windows: list[Window]) -> None:
+            first, last = windows[0], windows[-1]
+            where = f"site {first.id_site}, {first.day}"
+            if last is not first:
+                where += f" to {last.day}"
+            fetched = fetch_run(client, windows, page_size, segment, encoder, in_flight)
+            async with contextlib.aclosing(fetched) as stream:
+                while True:
+                    try:
+                        item = await anext(stream, None)
+                    except MatomoError as e:  # the fetch's, not the target's (written below)
+                        raise _api_error(e, f"cannot export visits of {where}") from e
+                    if item is None:
+                        return
+                    window, visits, actions = item
+                    rec = WindowRecord(
+                        "visits",
+                        window.id_site,
+                        window.day,
+                        DONE if window.closed else OPEN,
+                        visits=len(visits),
+                        actions=len(actions),
+                        bounds=(window.start_ts, window.end_ts),
+                    )
+                    await run.write_visits(rec, visits, actions)
 
-        # Twice as many windows as requests in flight: while a window's page is turned into rows
-        # (its next request waits for the page's last visit), another window's request goes.
+        # Twice as many runs of windows as requests in flight: while a run's page is turned into
+        # rows (its next request waits for the page's last visit), another run's request goes.
+        lanes = 2 * concurrency
         in_flight = anyio.CapacityLimiter(concurrency)
         try:
-            await run.run_all(todo, one, lanes=2 * concurrency)
+            await run.run_all(group_runs(todo, run_days(len(todo), lanes)), one, lanes=lanes)
         except BaseException:
             # Keep what was fetched before the failure: a re-run then skips those windows.
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):

@@ -1,21 +1,25 @@
-"""A visits window's pages, fetched one after another and turned into its rows.
+"""A visits window's pages (or a run of windows' pages), fetched one after another as rows.
 
 Each page becomes rows as soon as it arrives (`encode.PageEncoder`, possibly in a worker
 process), so a window holds its rows, never its decoded pages. A visit sent again on a later
-page (it grew while the window was paged) keeps only its latest copy.
+page (it grew while the window was paged) keeps only its latest copy. A run of closed days is
+paged as one stream; each page's rows go to the days that own them, and a day is handed on as
+soon as the stream has passed its end.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+from ..errors import DecodeError
 from .encode import PageEncoder, PageRows
 from .schema import ACTIONS, LIVE_HIDDEN, VISITS, Batch, Table
 from .windows import Window
 
-__all__ = ["concat", "fetch_window"]
+__all__ = ["concat", "fetch_run", "fetch_window"]
 
 _HIDDEN = ",".join(LIVE_HIDDEN)  # presentation keys Matomo need not send (see schema.py)
 
@@ -38,6 +42,32 @@ async def _next_page(
     return rows
 
 
+class _WindowRows:
+    """One window's rows, part by part as pages come; a visit sent twice keeps its last copy."""
+
+    def __init__(self) -> None:
+        self.parts: list[PageRows] = []
+        self.last_part: dict[Any, int] = {}
+        self.resent = False
+
+    def add(self, part: PageRows) -> None:
+        """Add the rows one page gave this window."""
+        for i in part.ids:
+            self.resent = self.resent or i in self.last_part
+            self.last_part[i] = len(self.parts)
+        self.parts.append(part)
+
+    def rows(self) -> tuple[Batch, Batch]:
+        """The window's `visits` and `actions` rows, each visit once."""
+        parts, last = self.parts, self.last_part
+        rows = (
+            [_latest_only(part, k, last) for k, part in enumerate(parts)]
+            if self.resent
+            else [(p.visits, p.actions) for p in parts]
+        )
+        return concat([r[0] for r in rows], VISITS), concat([r[1] for r in rows], ACTIONS)
+
+
 async def fetch_window(
     client: Any,
     window: Window,
@@ -53,27 +83,104 @@ async def fetch_window(
     in_flight = in_flight or contextlib.nullcontext()
     cursor: Any = Cursor(window.id_site, Period.day(window.day), Limit(page_size), segment)
     bounds = (window.start_ts, window.end_ts)
-    parts: list[PageRows] = []
-    last_part: dict[Any, int] = {}
-    resent = False
+    acc = _WindowRows()
     while cursor is not None:
         part = await _next_page(client, encoder, cursor, bounds, in_flight)
         cursor = part.cursor
-        for i in part.ids:
-            resent = resent or i in last_part
-            last_part[i] = len(parts)
-        parts.append(part)
+        acc.add(part)
         if window.closed and cursor is not None and not cursor.seen:
             # A short page (the next cursor skips nothing, see _core/paging.py) returned every
             # visit after minTimestamp; in a closed window none can arrive or grow any more, so
             # the empty terminator page a live window needs would be a wasted round trip.
             break
-    rows = (
-        [_latest_only(part, k, last_part) for k, part in enumerate(parts)]
-        if resent
-        else [(p.visits, p.actions) for p in parts]
-    )
-    return concat([r[0] for r in rows], VISITS), concat([r[1] for r in rows], ACTIONS)
+    return acc.rows()
+
+
+async def fetch_run(
+    client: Any,
+    run: Sequence[Window],
+    page_size: int,
+    segment: str | None,
+    encoder: PageEncoder,
+    in_flight: Any = None,
+) -> AsyncGenerator[tuple[Window, Batch, Batch], None]:
+    """Each window of `run` with its `visits` and `actions` rows, in order, as soon as it is
+    whole. The windows are consecutive closed days of one site (`windows.group_runs`), paged
+    as one `period=range` stream; a run of one window is fetched as `fetch_window` does."""
+    if len(run) == 1:
+        visits, actions = await fetch_window(client, run[0], page_size, segment, encoder, in_flight)
+        yield run[0], visits, actions
+        return
+    from .. import Cursor, DateRange, Limit, Period
+
+    in_flight = in_flight or contextlib.nullcontext()
+    first, last = run[0], run[-1]
+    period = Period.range(DateRange.between(first.day, last.day))
+    cursor: Any = Cursor(first.id_site, period, Limit(page_size), segment)
+    bounds = (first.start_ts, last.end_ts)
+    ends = [w.end_ts for w in run]
+    accs = [_WindowRows() for _ in run]
+    empty: PageRows | None = None  # rows of no visit, in the form the pages come in
+    done = 0  # the windows before this one are yielded
+    while cursor is not None:
+        part = await _next_page(client, encoder, cursor, bounds, in_flight)
+        empty = empty or _no_rows(part)
+        cursor = part.cursor
+        for k, piece in _split(part, ends):
+            if k < done:  # paging checks order and minTimestamp, so only a broken server
+                raise DecodeError(
+                    "Live.getLastVisitsDetails",
+                    f"the server sent visits of {run[k].day} after a later day's visits",
+                )
+            accs[k].add(piece)
+        if cursor is not None and not cursor.seen:
+            break  # a short page: every visit of these closed days came (see fetch_window)
+        # The next page asks from the newest second seen: every visit before it came, so the
+        # windows that end by then are whole.
+        reached = cursor.min_timestamp + 1 if cursor is not None else ends[-1]
+        while done < len(run) and ends[done] <= reached:
+            yield run[done], *_rows_of(accs[done], empty)
+            accs[done] = _WindowRows()
+            done += 1
+    for k in range(done, len(run)):
+        yield run[k], *_rows_of(accs[k], empty)
+
+
+def _rows_of(acc: _WindowRows, empty: PageRows | None) -> tuple[Batch, Batch]:
+    if not acc.parts and empty is not None:
+        acc.add(empty)  # a day without visits: no rows, in the pages' own form
+    return acc.rows()
+
+
+def _no_rows(part: PageRows) -> PageRows:
+    """`part` without any of its rows."""
+    none = [False] * len(part.ids)
+    no_actions = [False] * sum(part.n_actions)
+    return PageRows(None, [], [], take(part.visits, none), take(part.actions, no_actions), [])
+
+
+def _split(part: PageRows, ends: Sequence[int]) -> list[tuple[int, PageRows]]:
+    """`part`'s rows by the window (index into `ends`, each window's end) that owns each visit."""
+    last = len(ends) - 1
+    owner = [min(bisect_right(ends, int(ts)), last) for ts in part.stamps]
+    if not owner:
+        return []
+    if len(set(owner)) == 1:
+        return [(owner[0], part)]
+    pieces = []
+    for k in sorted(set(owner)):
+        keep = [o == k for o in owner]
+        keep_actions = [f for f, n in zip(keep, part.n_actions, strict=True) for _ in range(n)]
+        piece = PageRows(
+            part.cursor,
+            [i for i, f in zip(part.ids, keep, strict=True) if f],
+            [n for n, f in zip(part.n_actions, keep, strict=True) if f],
+            take(part.visits, keep),
+            take(part.actions, keep_actions),
+            [t for t, f in zip(part.stamps, keep, strict=True) if f],
+        )
+        pieces.append((k, piece))
+    return pieces
 
 
 def _latest_only(part: PageRows, k: int, last_part: dict[Any, int]) -> tuple[Batch, Batch]:
