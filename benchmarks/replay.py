@@ -2,7 +2,7 @@
 
 `ReplayLive.build(sites, days)` renders each (site, day) of an in-process sandbox once, keeps
 every visit as its own JSON bytes sorted by (last action, idVisit), and then answers
-`Live.getLastVisitsDetails` (`period=day`, `filter_limit`, `filter_offset`, ascending,
+`Live.getLastVisitsDetails` (`period=day` or `range`, `filter_limit`, `filter_offset`, ascending,
 `minTimestamp` strictly after) by joining the chosen visits' bytes: a page costs a memcpy,
 so a client's own CPU is all that is measured. Every body served is kept in `served`.
 """
@@ -42,6 +42,7 @@ class ReplayLive:
     sites: bytes
     served: list[bytes] = field(default_factory=list)
     keep_served: bool = False
+    runs: dict[tuple[int, str], DayVisits] = field(default_factory=dict)  # date=A,B answers
 
     @property
     def visits(self) -> int:
@@ -75,9 +76,9 @@ class ReplayLive:
             return Response(200, _JSON, b'{"value":"5.11.2"}')
         if method == "SitesManager.getSitesWithAtLeastViewAccess":
             return Response(200, _JSON, self.sites)
-        if method != "Live.getLastVisitsDetails" or p.get("period") != "day":
+        if method != "Live.getLastVisitsDetails" or p.get("period") not in ("day", "range"):
             return Response(200, _JSON, b'{"result":"error","message":"not replayed"}')
-        day = self.days.get((int(p["idSite"]), p["date"]))
+        day = self._visits(int(p["idSite"]), p["date"])
         if day is None:
             return Response(200, _JSON, b"[]")
         lo = bisect.bisect_right(day.ts, int(p["minTimestamp"])) if "minTimestamp" in p else 0
@@ -88,6 +89,21 @@ class ReplayLive:
         if self.keep_served:
             self.served.append(body)
         return Response(200, _JSON, body)
+
+    def _visits(self, site: int, when: str) -> DayVisits | None:
+        """One day's visits, or a run's (`date=A,B`: its days' visits one after another)."""
+        if "," not in when:
+            return self.days.get((site, when))
+        if (site, when) not in self.runs:  # made once, then kept
+            first, last = (date.fromisoformat(x) for x in when.split(","))
+            run = DayVisits([], [])
+            for i in range((last - first).days + 1):
+                day = self.days.get((site, (first + timedelta(days=i)).isoformat()))
+                if day is not None:
+                    run.ts += day.ts
+                    run.bodies += day.bodies
+            self.runs[(site, when)] = run
+        return self.runs[(site, when)]
 
 
 def _moved(template: DayVisits, days: int, copy: int) -> DayVisits:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 from export_fakeworld import FakeMatomo
+from live_requests import days_asked
 
 from matomo_client.export import engine, export_visits
 from matomo_client.export.encode import PageEncoder
@@ -279,3 +280,64 @@ async def test_a_visit_of_a_day_already_written_is_an_error_not_a_loss() -> None
     with pytest.raises(DecodeError, match="2024-03-26 after a later day"):
         await read()
     assert got == [(date(2024, 3, 26), 0)]
+
+
+async def test_a_page_out_of_order_still_gives_each_visit_to_its_day() -> None:
+    """Rows of a page not in ascending order (only the ordinary read of a fake could bring
+    one) still go to the days that own them, each once."""
+    windows = _windows(1, date(2024, 3, 26), date(2024, 3, 27))
+    day1, day2 = windows[0].start_ts + 5, windows[1].start_ts + 5
+    client = _OutOfOrder(day1, day2)
+    visit = {"idSite": 1, "actions": 1, "actionDetails": [{"type": "action", "url": "/x"}]}
+    client.bodies = [b"?"]
+    client.late = [
+        {**visit, "idVisit": 7, "lastActionTimestamp": day2},
+        {**visit, "idVisit": 8, "lastActionTimestamp": day1},
+    ]
+    got = [
+        (w.day, _ids(v), len(a))
+        async for w, v, a in fetch_run(client, windows, 5, None, PageEncoder("batch", 0))
+    ]
+    assert got == [(date(2024, 3, 26), [8], 1), (date(2024, 3, 27), [7], 1)]
+
+
+async def test_a_run_lets_go_of_a_written_day_before_its_next_pages(tmp_path: Any) -> None:
+    """Once a day of a run is written, its rows are freed before the run asks for more pages
+    (holding them meanwhile cost a run a second day's rows: figure 3's memory)."""
+    import weakref
+
+    from matomo_client.export.sinks.files import FileSink
+
+    world = FakeMatomo(TODAY, days=12, per_day=6, seed=4)
+    written: list[tuple[int, date, weakref.ref[Any]]] = []
+    held: list[tuple[int, date]] = []
+    real_write, handle = FileSink.write_window, world.handle
+
+    def write_window(self: FileSink, kind: str, records: Any, batches: Any) -> None:
+        real_write(self, kind, records, batches)
+        written.extend((r.id_site, r.day, weakref.ref(b)) for r in records for b in batches)
+
+    def serve(request: Any) -> Any:
+        p = request.path
+        if "method=Live.getLastVisitsDetails" in p:
+            params = dict(x.split("=", 1) for x in request.body.decode().split("&"))
+            days = set(days_asked({"date": params["date"].replace("%2C", ",")}))
+            site = int(params["idSite"])
+            held.extend(
+                (s, d)
+                for s, d, ref in written
+                if ref() is not None and s == site and d.isoformat() in days
+            )
+        return handle(request)
+
+    world.handle = serve  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(FileSink, "write_window", write_window)
+        mp.setattr(engine, "run_days", lambda windows, lanes: 4)
+        async with world.client() as m:
+            await export_visits(
+                m, sites=[1, 2], start="last10", end="yesterday", target=str(tmp_path / "x.jsonl"),
+                now=NOW, page_size=2, concurrency=1, workers=0,
+            )  # fmt: skip
+    assert len(written) == 2 * 9 * 2  # every day (last10 ends today) written: visits, actions
+    assert held == []

@@ -359,6 +359,8 @@ async def export_visits(
                         bounds=(window.start_ts, window.end_ts),
                     )
                     await run.write_visits(rec, visits, actions)
+                    # Not held while the run's next pages come: a run would keep two days.
+                    del item, visits, actions
 
         # Twice as many runs of windows as requests in flight: while a run's page is turned into
         # rows (its next request waits for the page's last visit), another run's request goes.

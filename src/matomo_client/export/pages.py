@@ -10,6 +10,7 @@ soon as the stream has passed its end.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from bisect import bisect_right
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
@@ -120,11 +121,9 @@ async def fetch_run(
     bounds = (first.start_ts, last.end_ts)
     ends = [w.end_ts for w in run]
     accs = [_WindowRows() for _ in run]
-    empty: PageRows | None = None  # rows of no visit, in the form the pages come in
     done = 0  # the windows before this one are yielded
     while cursor is not None:
         part = await _next_page(client, encoder, cursor, bounds, in_flight)
-        empty = empty or _no_rows(part)
         cursor = part.cursor
         for k, piece in _split(part, ends):
             if k < done:  # paging checks order and minTimestamp, so only a broken server
@@ -139,48 +138,63 @@ async def fetch_run(
         # windows that end by then are whole.
         reached = cursor.min_timestamp + 1 if cursor is not None else ends[-1]
         while done < len(run) and ends[done] <= reached:
-            yield run[done], *_rows_of(accs[done], empty)
+            yield run[done], *_rows_of(accs[done], encoder)
             accs[done] = _WindowRows()
             done += 1
     for k in range(done, len(run)):
-        yield run[k], *_rows_of(accs[k], empty)
+        yield run[k], *_rows_of(accs[k], encoder)
 
 
-def _rows_of(acc: _WindowRows, empty: PageRows | None) -> tuple[Batch, Batch]:
-    if not acc.parts and empty is not None:
-        acc.add(empty)  # a day without visits: no rows, in the pages' own form
+def _rows_of(acc: _WindowRows, encoder: PageEncoder) -> tuple[Batch, Batch]:
+    if not acc.parts:  # a day without visits: no rows, in the form the pages come in
+        acc.add(encoder.encode_decoded([], None, (0, 0)))
     return acc.rows()
 
 
-def _no_rows(part: PageRows) -> PageRows:
-    """`part` without any of its rows."""
-    none = [False] * len(part.ids)
-    no_actions = [False] * sum(part.n_actions)
-    return PageRows(None, [], [], take(part.visits, none), take(part.actions, no_actions), [])
-
-
 def _split(part: PageRows, ends: Sequence[int]) -> list[tuple[int, PageRows]]:
-    """`part`'s rows by the window (index into `ends`, each window's end) that owns each visit."""
+    """`part`'s rows by the window (index into `ends`, each window's end) that owns each visit.
+
+    Rows come in ascending order of last action, so each window's rows are one slice of the
+    page: Arrow slices share the page's buffers, so splitting a page copies none of its rows.
+    """
     last = len(ends) - 1
     owner = [min(bisect_right(ends, int(ts)), last) for ts in part.stamps]
     if not owner:
         return []
     if len(set(owner)) == 1:
         return [(owner[0], part)]
+    if any(a > b for a, b in itertools.pairwise(owner)):  # never from an ordered page
+        return [(k, _subset(part, [o == k for o in owner])) for k in sorted(set(owner))]
     pieces = []
-    for k in sorted(set(owner)):
-        keep = [o == k for o in owner]
-        keep_actions = [f for f, n in zip(keep, part.n_actions, strict=True) for _ in range(n)]
+    start = action = 0
+    for k, group in itertools.groupby(owner):
+        stop = start + len(list(group))
+        n_actions = part.n_actions[start:stop]
+        upto = action + sum(n_actions)
         piece = PageRows(
             part.cursor,
-            [i for i, f in zip(part.ids, keep, strict=True) if f],
-            [n for n, f in zip(part.n_actions, keep, strict=True) if f],
-            take(part.visits, keep),
-            take(part.actions, keep_actions),
-            [t for t, f in zip(part.stamps, keep, strict=True) if f],
+            part.ids[start:stop],
+            n_actions,
+            rows_slice(part.visits, start, stop),
+            rows_slice(part.actions, action, upto),
+            part.stamps[start:stop],
         )
         pieces.append((k, piece))
+        start, action = stop, upto
     return pieces
+
+
+def _subset(part: PageRows, keep: Sequence[bool]) -> PageRows:
+    """The rows of `part` whose flag in `keep` is true."""
+    keep_actions = [f for f, n in zip(keep, part.n_actions, strict=True) for _ in range(n)]
+    return PageRows(
+        part.cursor,
+        [i for i, f in zip(part.ids, keep, strict=True) if f],
+        [n for n, f in zip(part.n_actions, keep, strict=True) if f],
+        take(part.visits, keep),
+        take(part.actions, keep_actions),
+        [t for t, f in zip(part.stamps, keep, strict=True) if f],
+    )
 
 
 def _latest_only(part: PageRows, k: int, last_part: dict[Any, int]) -> tuple[Batch, Batch]:
@@ -209,6 +223,16 @@ def take(batch: Batch, keep: Sequence[bool]) -> Batch:
             for name, col in batch.columns.items()
         },
     )
+
+
+def rows_slice(batch: Batch, start: int, stop: int) -> Batch:
+    """Rows `start` to `stop` of `batch`, in the batch's own form (Arrow: no copy)."""
+    if batch.arrow is not None:
+        return Batch(batch.table, arrow=batch.arrow.slice(start, stop - start))
+    if batch.jsonl is not None:
+        lines = batch.jsonl.split(b"\n")[start:stop]  # one line per row, see files.jsonl_bytes
+        return Batch(batch.table, jsonl=b"".join(k + b"\n" for k in lines), size=len(lines))
+    return Batch(batch.table, {name: col[start:stop] for name, col in batch.columns.items()})
 
 
 def concat(batches: Sequence[Batch], table: Table | None = None) -> Batch:

@@ -456,7 +456,14 @@ class Api:
             days, lo, hi = windows[id_site]
             if min_timestamp is not None:  # strict: last action after minTimestamp
                 lo = min_timestamp + 1 if lo is None else max(lo, min_timestamp + 1)
+            tz = self.world.site(id_site).timezone
             for day in sorted(days, reverse=not ascending):
+                # A day's visits end before its next midnight: a day wholly outside [lo, hi]
+                # is skipped without generating it (as Matomo's index range would skip it).
+                if lo is not None and local_midnight(day + timedelta(days=1), tz) <= lo:
+                    continue
+                if hi is not None and local_midnight(day, tz) > hi:
+                    continue
                 ordered = self.world.live_order(id_site, day)
                 start = 0 if lo is None else bisect_left(ordered, lo, key=_last_ts)
                 stop = len(ordered) if hi is None else bisect_right(ordered, hi, key=_last_ts)
