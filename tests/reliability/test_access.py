@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from export_readers import read_rows
-from live_requests import days_asked
+from live_requests import live_days
 from reliability_support import scan_text, served
 
 from matomo_client import AsyncMatomo, Auth
@@ -68,13 +68,8 @@ def _done_windows(target: str) -> set[tuple[int, str]]:
 
 def _live_windows(sb: Sandbox, since: int = 0) -> Counter[tuple[int, str]]:
     """(idSite, day) of every day the Live requests the sandbox answered after request number
-    `since` asked for (a run of closed days is one request over several days)."""
-    return Counter(
-        (int(r.params["idSite"]), day)
-        for r in sb.requests[since:]
-        if r.method == "Live.getLastVisitsDetails"
-        for day in days_asked(r.params)
-    )
+    `since` asked for."""
+    return live_days(sb.requests[since:])
 
 
 def _sites_asked(sb: Sandbox) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from export_readers import read_rows
-from live_requests import days_asked
+from live_requests import live_days
 from reliability_support import served
 
 from matomo_client import AsyncMatomo, Auth, RetryPolicy
@@ -74,13 +74,8 @@ def _client(url: str, token: str = TOKEN, **kw: Any) -> AsyncMatomo:
 
 def _live_windows(sb: Sandbox, since: int = 0) -> Counter[tuple[int, str]]:
     """(idSite, day) of every day the Live requests the sandbox answered after request number
-    `since` asked for (a run of closed days is one request over several days)."""
-    return Counter(
-        (int(r.params["idSite"]), day)
-        for r in sb.requests[since:]
-        if r.method == "Live.getLastVisitsDetails"
-        for day in days_asked(r.params)
-    )
+    `since` asked for."""
+    return live_days(sb.requests[since:])
 
 
 async def test_transient_faults_every_visit_exactly_once(tmp_path: Path) -> None:

@@ -202,8 +202,8 @@ def _latest_only(part: PageRows, k: int, last_part: dict[Any, int]) -> tuple[Bat
     keep = [last_part[i] == k for i in part.ids]
     if all(keep):
         return part.visits, part.actions
-    keep_actions = [flag for flag, n in zip(keep, part.n_actions, strict=True) for _ in range(n)]
-    return take(part.visits, keep), take(part.actions, keep_actions)
+    kept = _subset(part, keep)
+    return kept.visits, kept.actions
 
 
 def take(batch: Batch, keep: Sequence[bool]) -> Batch:
