@@ -61,7 +61,7 @@ TARGETS = (
     "x.csv.zst",
 )
 # Phases the child reports once its target is open, until the export is complete.
-MID_EXPORT = ("exporting", "reconciling", "finishing")
+MID_EXPORT = ("exporting", "saving", "reconciling", "finishing")
 
 
 def _world():  # type: ignore[no-untyped-def]

@@ -171,3 +171,25 @@ def test_the_console_script_spares_the_collector_work_on_long_lived_objects() ->
         "print(json.dumps(codes))"
     )
     assert json.loads(_probe(setup)[-2]) == [[0, True, True], [2, True, True]]
+
+
+def test_the_summary_table_loads_while_the_export_saves() -> None:
+    """Without progress bars, rich loads when the export reports "saving" (in a thread, while
+    the target is checkpointed), not before, so the summary does not wait for its import."""
+    setup = """
+import threading
+from matomo_client.cli.display import ExportDisplay
+from matomo_client.export import ExportProgress
+display = ExportDisplay("visits", show=False)
+def snapshot(phase):
+    display(ExportProgress("visits", phase, 2, 2, 0, 10, 30, 0, 3, 0, "site 1, 2024-05-01"))
+snapshot("exporting")
+print(sorted(m for m in ("rich.console", "rich.table") if m in sys.modules))
+snapshot("saving")
+for t in threading.enumerate():
+    if t is not threading.current_thread():
+        t.join()
+"""
+    lines = _probe(setup, ("rich.console", "rich.table"))
+    assert lines[-2] == "[]"
+    assert json.loads(lines[-1]) == ["rich.console", "rich.table"]

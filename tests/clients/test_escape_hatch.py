@@ -278,3 +278,19 @@ async def test_stream_raw_gzipped_error_is_recognised(harness: Harness) -> None:
     with pytest.raises(ApiError) as info:
         await harness.run(m.stream_raw, "Live.getLastVisitsDetails", DAY)
     assert info.value.kind is ApiErrorKind.DISABLED
+
+
+async def test_execute_without_waiting_for_the_preflight(harness: Harness) -> None:
+    """execute(preflight=False) sends only its own request; the next call still preflights."""
+    from matomo_client.endpoints.calls import Call
+
+    m = harness.client(Router({"Goals.get": recorded("108_")}))
+    await harness.run(m.execute, Call("Goals.get", DAY), typed=False, preflight=False)
+    assert harness.transport is not None
+    assert [query(r)["method"] for r in harness.transport.requests] == ["Goals.get"]
+    await harness.run(m.call, "Goals.get", DAY)
+    assert [query(r)["method"] for r in harness.transport.requests] == [
+        "Goals.get",
+        "API.getMatomoVersion",
+        "Goals.get",
+    ]

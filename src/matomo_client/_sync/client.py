@@ -160,12 +160,17 @@ class Matomo:
         flow = endpoint.flow(self._auth, self.retry, self._rand.random)
         return run_flow(flow, self._transport, limiter=self._limiter, on_retry=self._on_retry)
 
-    def execute(self, endpoint: Endpoint[T], *, typed: bool = True) -> T:
-        """Run any endpoint value through this client (preflight, retries, concurrency limit)."""
+    def execute(self, endpoint: Endpoint[T], *, typed: bool = True, preflight: bool = True) -> T:
+        """Run any endpoint value through this client (preflight, retries, concurrency limit).
+
+        `preflight=False` does not wait for the preflight: for a caller that runs `preflight()`
+        alongside a read-only call, saving a round trip, and drops the answer if it fails.
+        """
         # Parameters are checked here (ids <= 0, bad values raise ValueError) before any request:
         # a bad argument must not cost a preflight round trip or hide behind a network error.
         endpoint.params()
-        self.preflight()
+        if preflight:
+            self.preflight()
         try:
             return self._run(endpoint)
         except ApiError as err:

@@ -96,6 +96,28 @@ def _api_error(e: MatomoError, where: str) -> ExportApiError:
     return ExportApiError(f"{where}: {message}")
 
 
+async def _resolve_sites(client: Any, sites: SitesArg) -> list[SiteInfo]:
+    """Resolve `sites` against the sites the token can view."""
+    wanted = _sites_param(sites)
+    try:
+        by_id = await visible_sites(client)
+    except MatomoError as e:
+        raise _api_error(e, "cannot list sites") from e
+    if wanted == "all":
+        if not by_id:
+            raise ExportUsageError("this token cannot view any site")
+        return [by_id[i] for i in sorted(by_id)]
+    assert not isinstance(wanted, str)
+    missing = [i for i in wanted if i not in by_id]
+    if missing:
+        seen = ", ".join(str(i) for i in sorted(by_id)) or "none"
+        raise ExportUsageError(
+            f"site {', '.join(map(str, missing))} does not exist or this token cannot "
+            f"view it (visible sites: {seen})"
+        )
+    return [by_id[i] for i in wanted]
+
+
 class _Run:
     """State shared by the windows of one export run."""
 
@@ -103,13 +125,13 @@ class _Run:
         self,
         client: Any,
         kind: str,
-        target: str | os.PathLike[str] | Sink | None,
+        sink: Sink,
         concurrency: int,
         progress: ProgressCallback | None,
     ) -> None:
         self.client = client
         self.kind = kind
-        self.sink = target if isinstance(target, Sink) else open_target(target or DEFAULT_TARGET)
+        self.sink = sink
         self.concurrency = concurrency
         self.progress = progress
         self.summary = ExportSummary(kind, self.sink.target)
@@ -149,26 +171,45 @@ class _Run:
             )
         )
 
-    async def sites(self, sites: SitesArg) -> list[SiteInfo]:
-        """Resolve `sites` against the sites the token can view."""
-        wanted = _sites_param(sites)
-        try:
-            by_id = await visible_sites(self.client)
-        except MatomoError as e:
-            raise _api_error(e, "cannot list sites") from e
-        if wanted == "all":
-            if not by_id:
-                raise ExportUsageError("this token cannot view any site")
-            return [by_id[i] for i in sorted(by_id)]
-        assert not isinstance(wanted, str)
-        missing = [i for i in wanted if i not in by_id]
-        if missing:
-            seen = ", ".join(str(i) for i in sorted(by_id)) or "none"
-            raise ExportUsageError(
-                f"site {', '.join(map(str, missing))} does not exist or this token cannot "
-                f"view it (visible sites: {seen})"
-            )
-        return [by_id[i] for i in wanted]
+    @classmethod
+    async def start(
+        cls,
+        client: Any,
+        kind: str,
+        target: str | os.PathLike[str] | Sink | None,
+        concurrency: int,
+        progress: ProgressCallback | None,
+        sites: SitesArg,
+        prepare: Callable[[Sink], Awaitable[None]] | None = None,
+    ) -> tuple[_Run, list[SiteInfo]]:
+        """The run and its sites. While Matomo is asked for the sites, the target's module
+        (DuckDB, pyarrow: about 0.1 s to import) loads in a thread, then `prepare(sink)` runs.
+        The target's error comes first."""
+        loaded: list[Sink] = []
+        failure: list[Exception] = []
+
+        async def load(tg: anyio.abc.TaskGroup) -> None:
+            try:
+                if isinstance(target, Sink):
+                    sink = target
+                else:
+                    sink = await anyio.to_thread.run_sync(open_target, target or DEFAULT_TARGET)
+                loaded.append(sink)
+                if prepare is not None:
+                    await prepare(sink)
+            except Exception as e:
+                failure.insert(0, e)
+                tg.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(load, tg)
+            try:
+                site_list = await _resolve_sites(client, sites)
+            except Exception as e:
+                failure.append(e)
+        if failure:
+            raise failure[0]
+        return cls(client, kind, loaded[0], concurrency, progress), site_list
 
     async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a sink call in a worker thread, one at a time."""
@@ -302,20 +343,26 @@ async def export_visits(
         "to": _date_spec(end),
         "segment": segment or None,
     }
-    run = _Run(client, "visits", target, concurrency, progress)
-    encoder = PageEncoder(
-        run.sink.encoding,
-        default_workers() if workers is None else workers,
-    )
-    try:
+    encoders: list[PageEncoder] = []
+
+    async def start_workers(sink: Sink) -> None:
         # Workers import for ~0.2 s: let them do it while the sites are listed and the
         # target opened. Those that get no page (nothing left to export) are killed at close.
-        await encoder.start()
-        site_list = await run.sites(sites)
+        encoders.append(
+            PageEncoder(sink.encoding, default_workers() if workers is None else workers)
+        )
+        await encoders[0].start()
+
+    try:
+        run, site_list = await _Run.start(
+            client, "visits", target, concurrency, progress, sites, start_workers
+        )
         windows = _plan(site_list, start, end, now or datetime.now(timezone.utc), settle)
     except BaseException:
-        await encoder.aclose()
+        if encoders:
+            await encoders[0].aclose()
         raise
+    encoder = encoders[0]
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]
     summary.windows_total = len(windows)
@@ -450,7 +497,8 @@ async def _fetch_counts(
 async def _write_rest_while(
     run: _Run, fetch: Callable[[], Awaitable[_Counts]] | None
 ) -> _Counts | None:
-    """Write the pending windows and checkpoint the target, running `fetch()` meanwhile."""
+    """Write the pending windows and checkpoint the target ("saving"), running `fetch()`
+    meanwhile."""
     got: list[_Counts] = []
     failure: list[Exception] = []
 
@@ -465,6 +513,7 @@ async def _write_rest_while(
             tg.start_soon(fetch_in_background, fetch)
         try:
             await run.flush()
+            run.emit("saving")
             await run.in_thread(run.sink.checkpoint)
         except Exception as e:
             failure.insert(0, e)  # the write's failure comes first

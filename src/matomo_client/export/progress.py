@@ -14,7 +14,7 @@ class ExportProgress:
     """A snapshot passed to the progress callback after planning and after every window."""
 
     kind: str
-    phase: str  # "exporting", "reconciling", "finishing", "done"
+    phase: str  # "exporting", "saving", "reconciling", "finishing", "done"
     windows_total: int
     windows_done: int  # includes windows already done by an earlier run
     windows_skipped: int  # done by an earlier run, not fetched again

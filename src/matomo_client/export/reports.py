@@ -171,8 +171,7 @@ async def export_reports(
         "segment": segment or None,
         "reports": sorted(reports) if reports else None,
     }
-    run = _Run(client, kind, target, concurrency, progress)
-    site_list = await run.sites(sites)
+    run, site_list = await _Run.start(client, kind, target, concurrency, progress, sites)
     now = now or datetime.now(timezone.utc)
     plan: list[tuple[SiteInfo, date, date, bool]] = []  # site, period start, period end, closed
     for site in site_list:

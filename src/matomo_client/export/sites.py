@@ -49,6 +49,32 @@ def read_sites(data: Any) -> dict[int, SiteInfo]:
 
 
 async def visible_sites(client: Any) -> dict[int, SiteInfo]:
-    """Every site the token can view, by id (one request, never cut at 100 sites)."""
-    data = await client.call(_METHOD, Params().set("filter_limit", -1))
-    return read_sites(data)
+    """Every site the token can view, by id (one request, never cut at 100 sites).
+
+    The client's preflight, if it has not run yet, goes alongside in the same round trip
+    (this is the export's first call); its error, if any, is the one raised.
+    """
+    import anyio
+
+    from ..endpoints.calls import Call
+
+    endpoint = Call(_METHOD, Params().set("filter_limit", -1))
+    answer: list[Any] = []
+    failure: list[BaseException] = []
+
+    async def ask() -> None:
+        try:
+            answer.append(await client.execute(endpoint, typed=False, preflight=False))
+        except Exception as e:  # raised below, unless the preflight's error comes first
+            failure.append(e)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ask)
+        try:
+            await client.preflight()
+        except Exception as e:
+            failure.insert(0, e)
+            tg.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return read_sites(answer[0])

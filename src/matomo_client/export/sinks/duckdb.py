@@ -95,7 +95,10 @@ class DuckDBSink(SqlSink):
         self._con.rollback()
 
     def _insert(self, batch: Batch) -> None:
-        arrow = to_arrow(batch)
+        # One chunk per column: the windows' pages come as chunks of tens to hundreds of rows,
+        # and DuckDB's scan of each chunk has a fixed cost per column. In figure 1's export at
+        # page size 100, joining them cost 0.05 s and saved 0.1-0.3 s of insert CPU.
+        arrow = to_arrow(batch).combine_chunks()
         self._con.register("_matomo_batch", arrow)
         try:
             cols = ", ".join(batch.table.column_names)

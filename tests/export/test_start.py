@@ -1,0 +1,136 @@
+"""How an export starts: the preflight and the sites in one round trip, the target loaded
+meanwhile, and the target's or the preflight's error first; the phases it reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from export_fakeworld import FakeMatomo
+
+from matomo_client import AsyncMatomo, Auth
+from matomo_client._core.http import Request, Response
+from matomo_client.export import ExportApiError, ExportProgress, ExportUsageError, export_visits
+from matomo_client.transports import json_response, request_params
+
+pytestmark = pytest.mark.anyio
+
+TODAY = date(2024, 3, 31)
+NOW = datetime(2024, 3, 31, 12, 0, tzinfo=timezone.utc)
+VERSION = "API.getMatomoVersion"
+SITES = "SitesManager.getSitesWithAtLeastViewAccess"
+
+
+class HeldTransport:
+    """Answers from a `FakeMatomo`, with the version answer held until `release` is set."""
+
+    def __init__(self, world: FakeMatomo, version: Any = "5.1.0", sites: Any = None) -> None:
+        self.world = world
+        self.version = version
+        self.sites = sites
+        self.release = anyio.Event()
+        self.started: list[str] = []
+
+    async def send(self, request: Request) -> Response:
+        method = request_params(request).get("method", "")
+        self.started.append(method)
+        if method == SITES:
+            self.release.set()  # the sites request is out while the preflight still waits
+            if self.sites is not None:
+                return json_response(self.sites)
+        if method == VERSION:
+            await self.release.wait()
+            return json_response({"value": self.version})
+        return self.world.handle(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _client(transport: Any) -> AsyncMatomo:
+    return AsyncMatomo("https://matomo.test/", auth=Auth.token("t-123"), transport=transport)
+
+
+async def _export(m: AsyncMatomo, target: str, **kw: Any) -> Any:
+    return await export_visits(
+        m,
+        sites=[1],
+        start=TODAY - timedelta(days=2),
+        end=TODAY - timedelta(days=1),
+        target=target,
+        now=NOW,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("name", ["x.duckdb", "x.jsonl"])
+async def test_the_sites_are_asked_for_while_the_preflight_is_in_flight(
+    tmp_path: Path, name: str
+) -> None:
+    """The preflight's answer waits for the sites request: only one round trip before the
+    export (sequential requests would never get the version answer)."""
+    world = FakeMatomo(TODAY)
+    transport = HeldTransport(world)
+    with anyio.fail_after(20):
+        async with _client(transport) as m:
+            summary = await _export(m, str(tmp_path / name))
+    assert sorted(transport.started[:2]) == [VERSION, SITES]
+    assert summary.visits == len(world.owned(1, TODAY - timedelta(days=2))) + len(
+        world.owned(1, TODAY - timedelta(days=1))
+    )
+
+
+async def test_the_preflights_error_comes_first_and_no_target_is_created(tmp_path: Path) -> None:
+    """A server too old for the client fails the preflight; the sites' own error (here a bad
+    answer) is not the one shown, and nothing is written."""
+    transport = HeldTransport(FakeMatomo(TODAY), version="3.14.1", sites={"result": "oops"})
+    target = tmp_path / "x.duckdb"
+    with anyio.fail_after(20), pytest.raises(ExportApiError, match=r"4\.0 or newer"):
+        async with _client(transport) as m:
+            await _export(m, str(target))
+    assert not target.exists()
+
+
+async def test_a_bad_target_does_not_wait_for_the_server(tmp_path: Path) -> None:
+    """The target is checked while the sites are asked for: a server that never answers does
+    not hold back the target's error."""
+
+    class Silent:
+        async def send(self, request: Request) -> Response:
+            await anyio.Event().wait()
+            raise AssertionError("unreachable")
+
+        async def aclose(self) -> None:
+            pass
+
+    with anyio.fail_after(20), pytest.raises(ExportUsageError, match="cannot tell the target"):
+        async with _client(Silent()) as m:
+            await _export(m, str(tmp_path / "x.xlsx"))
+
+
+async def test_a_missing_site_fails_after_the_target_loaded_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    """The sites' error stays the export's error when the target is fine."""
+    transport = HeldTransport(FakeMatomo(TODAY))
+    target = tmp_path / "x.duckdb"
+    with anyio.fail_after(20), pytest.raises(ExportUsageError, match="site 99 does not exist"):
+        async with _client(transport) as m:
+            await export_visits(m, sites=[99], start="yesterday", end="yesterday", target=target)
+    assert not target.exists()
+
+
+async def test_saving_is_reported_between_the_windows_and_the_reconciliation(
+    tmp_path: Path,
+) -> None:
+    """Phases in order: exporting (once per window), saving, reconciling, finishing, done."""
+    seen: list[ExportProgress] = []
+    async with FakeMatomo(TODAY).client() as m:
+        await _export(m, str(tmp_path / "x.duckdb"), progress=seen.append)
+    phases = [p.phase for i, p in enumerate(seen) if i == 0 or seen[i - 1].phase != p.phase]
+    assert phases == ["exporting", "saving", "reconciling", "finishing", "done"]
+    saving = next(p for p in seen if p.phase == "saving")
+    assert saving.windows_done == saving.windows_total == 2
