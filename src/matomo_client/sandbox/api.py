@@ -9,19 +9,16 @@ as recorded: Maps keyed by site then period, `[]` for empty periods inside a Map
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .aggregates import Facts, FactsCache, compute_day, facts_for
 from .datatable import apply_filters, find_subtable, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
+from .live import live_visits
 from .metadata import report_metadata
-from .records import Visit, local_midnight
-from .render import render_visit
 from .reports import BUILDERS, actions_object, goals_object, summary_object
 from .segments import parse_segment
 from .world import World
@@ -438,110 +435,7 @@ class Api:
             joined = ",".join(map(str, disabled))
             raise ApiFailure(f"Visits log is deactivated for all given websites (idSite={joined}).")
         ids = [i for i in ids if i not in self.live_disabled_sites]
-        segment = parse_segment(params.get("segment"))
-        limit, offset = limit_and_offset(params)
-        if params.get("countVisitorsToFetch"):
-            limit, offset = int(params["countVisitorsToFetch"]), 0
-        ascending = (params.get("filter_sort_order") or "").lower() == "asc"
-        min_ts = params.get("minTimestamp")
-        min_timestamp = int(min_ts) if min_ts and min_ts.lstrip("-").isdigit() else None
-        with_actions = params.get("doNotFetchActions") not in ("1", "true")
-        windows: dict[int, tuple[list[date], int | None, int | None]] = {}
-        period, date_text = params.get("period"), params.get("date")
-        for id_site in ids:
-            windows[id_site] = self._live_window(id_site, period, date_text)
-        wanted = None if limit < 0 else offset + limit
-        picked: list[Visit] = []
-        for id_site in ids:
-            days, lo, hi = windows[id_site]
-            if min_timestamp is not None:  # strict: last action after minTimestamp
-                lo = min_timestamp + 1 if lo is None else max(lo, min_timestamp + 1)
-            tz = self.world.site(id_site).timezone
-            for day in sorted(days, reverse=not ascending):
-                # A day's visits end before its next midnight: a day wholly outside [lo, hi]
-                # is skipped without generating it (as Matomo's index range would skip it).
-                if lo is not None and local_midnight(day + timedelta(days=1), tz) <= lo:
-                    continue
-                if hi is not None and local_midnight(day, tz) > hi:
-                    continue
-                ordered = self.world.live_order(id_site, day)
-                start = 0 if lo is None else bisect_left(ordered, lo, key=_last_ts)
-                stop = len(ordered) if hi is None else bisect_right(ordered, hi, key=_last_ts)
-                visits = ordered[start:stop] if ascending else ordered[start:stop][::-1]
-                if segment is not None:
-                    visits = tuple(v for v in visits if segment(v))
-                picked.extend(visits)
-                if wanted is not None and len(picked) >= wanted:
-                    break
-        page = picked[offset:] if limit < 0 else picked[offset : offset + limit]
-        rendered = [
-            render_visit(v, self.world.site(v.id_site), self.world.seed, with_actions=with_actions)
-            for v in page
-        ]
-        return _live_columns(rendered, params)
-
-    def _live_window(
-        self, id_site: int, period: str | None, date_text: str | None
-    ) -> tuple[list[date], int | None, int | None]:
-        world = self.world
-        all_days = [world.first_day + timedelta(days=i) for i in range(world.days)]
-        if not period or not date_text:
-            return all_days, None, None
-        periods = resolve(period, date_text, world.today)
-        tz = world.site(id_site).timezone
-        start = min(p.start for p in periods.items)
-        end = max(p.end for p in periods.items)
-        if periods.relative_to_today:
-            if period == "day" and date_text.strip().lower() in ("today", "now"):
-                start = world.today - timedelta(days=1)  # Matomo 5.11: today starts yesterday
-            lo, hi = local_midnight(start, tz), None
-            end = world.today
-        else:
-            # past dates: 00:00 of the first day to 00:00 of the day after, both inclusive
-            lo, hi = local_midnight(start, tz), local_midnight(end + timedelta(days=1), tz)
-        # visits are filed under the local day of their last action, which never falls on
-        # 00:00:00 itself, so the inclusive upper bound needs no day beyond `end`
-        days = [d for d in all_days if start <= d <= end]
-        return days, lo, hi
-
-
-def _last_ts(v: Visit) -> int:
-    return v.last_ts
-
-
-def _live_columns(visits: list[dict[str, Any]], params: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Matomo's `showColumns`/`hideColumns` on Live rows (its ColumnDelete filter).
-
-    `hideColumns` names are removed from each visit and, as Matomo does for Live unless
-    `hideColumnsRecursively=0`, from every array or object nested in it (`actionDetails`...);
-    `showColumns` keeps only the named keys of each visit.
-    """
-    hidden = [c for c in (params.get("hideColumns") or "").split(",") if c]
-    shown = [c for c in (params.get("showColumns") or "").split(",") if c]
-    if not hidden and not shown:
-        return visits
-    recursive = (params.get("hideColumnsRecursively") or "1").strip() not in ("0", "")
-    hide = frozenset(hidden)
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in hide}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    def top(value: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in value.items() if k not in hide}
-
-    drop = strip if recursive else top
-    out = []
-    for visit in visits:
-        if hide:
-            visit = drop(visit)
-        if shown:
-            visit = {k: v for k, v in visit.items() if k in shown}
-        out.append(visit)
-    return out
+        return live_visits(self.world, ids, params)
 
 
 def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
