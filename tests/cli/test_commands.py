@@ -174,8 +174,12 @@ def test_export_visits_sandbox(tmp_path: Path) -> None:
 
 def test_export_visits_rerun_skips_done_windows(tmp_path: Path) -> None:
     """Running the same export again fetches nothing new and keeps every visit once."""
-    args = ["export", "visits", "--sandbox", "--site", "1", "--from", "last3", "--to",
-            "yesterday", "--out", str(tmp_path / "v.duckdb")]  # fmt: skip
+    # Days that ended long ago in any timezone: in the hour after midnight, yesterday is still
+    # settling (open), and a re-run fetches it again, as it should.
+    today = datetime.now(timezone.utc).date()
+    first_day, last_day = (str(today - timedelta(days=n)) for n in (3, 2))
+    args = ["export", "visits", "--sandbox", "--site", "1", "--from", first_day, "--to",
+            last_day, "--out", str(tmp_path / "v.duckdb")]  # fmt: skip
     first = invoke(args)
     assert first.exit_code == 0, first.stderr
     before = _counts(tmp_path / "v.duckdb")

@@ -227,7 +227,13 @@ class _Run:
         that filled the batch: it then writes it. File sinks write one part per window at once.
         """
         if not isinstance(self.sink, SqlSink):
-            await self.in_thread(self.sink.write_window, "visits", [rec], [visits, actions])
+            batches = [visits, actions]
+            try:
+                await self.in_thread(self.sink.write_window, "visits", [rec], batches)
+            finally:
+                # The thread may hold its arguments a moment after the call has returned
+                # (anyio reports the result first): the rows must not outlive the write.
+                batches.clear()
             self.written(rec)
             return
         self._pending.append((rec, visits, actions))
@@ -243,9 +249,12 @@ class _Run:
                 return
             items, self._pending, self._pending_visits = self._pending, [], 0
             merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
-            await anyio.to_thread.run_sync(
-                self.sink.write_window, "visits", [i[0] for i in items], merged
-            )
+            try:
+                await anyio.to_thread.run_sync(
+                    self.sink.write_window, "visits", [i[0] for i in items], merged
+                )
+            finally:
+                merged.clear()  # as in write_visits: not held by the thread afterwards
         for rec, _, _ in items:
             self.written(rec)
 
