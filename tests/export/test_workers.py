@@ -180,6 +180,35 @@ def test_an_arrow_batch_crosses_processes_whole() -> None:
     assert copy.ids == [1, 2, 3, 4, 5]
 
 
+def _arrow_forms() -> list[tuple[str, Any]]:
+    """Arrow tables of visits in each shape a batch can have when it is pickled."""
+    import pyarrow as pa
+
+    rows = encode_page(_body(6), *_args("arrow"))
+    assert rows is not None
+    page = rows.visits.arrow
+    other = pa.table({"id_site": pa.array([1, 2], pa.int64())})  # not the declared schema
+    return [
+        ("one page", page),
+        ("a slice", page.slice(2, 3)),
+        ("two chunks", pa.concat_tables([page.slice(0, 2), page.slice(2)])),
+        ("no rows", page.slice(0, 0)),
+        ("another schema", other),
+    ]
+
+
+@pytest.mark.parametrize("form", range(5), ids=[name for name, _ in _arrow_forms()])
+def test_an_arrow_batch_of_any_shape_crosses_processes_equal(form: int) -> None:
+    """A page's table goes as one record batch message, read against the declared schema;
+    slices, several chunks, no rows and other schemas still arrive equal."""
+    _, arrow = _arrow_forms()[form]
+    copy = pickle.loads(pickle.dumps(Batch(VISITS, arrow=arrow), pickle.HIGHEST_PROTOCOL))
+    assert copy.table is VISITS
+    assert copy.arrow.schema == arrow.schema
+    assert copy.arrow.equals(arrow)
+    assert copy.arrow.to_pylist() == arrow.to_pylist()
+
+
 async def test_workers_started_ahead_are_stopped_even_without_a_page() -> None:
     """`start` launches every worker before the first page; `aclose` stops them all."""
     pool = WorkerPool(2)

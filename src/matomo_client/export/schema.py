@@ -145,16 +145,37 @@ class Batch:
 
     def __reduce__(self) -> Any:
         # An Arrow batch crosses a process boundary (a worker's answer, see `_workers.py`) as
-        # one Arrow IPC stream: a single copy of its buffers, where pickling the table walks
-        # every column and buffer in Python (ten times the cost for a page of visits).
+        # Arrow IPC: a single copy of its buffers, where pickling the table walks every column
+        # and buffer in Python (ten times the cost for a page of visits).
         if self.arrow is not None:
-            return (_batch_from_ipc, (self.table, _ipc_stream(self.arrow)))
+            return _arrow_reduce(self.table, self.arrow)
         return (Batch, (self.table, self.columns, None, self.jsonl, self.size))
 
     @classmethod
     def empty(cls, table: Table) -> Batch:
         """A batch with no rows."""
         return cls(table, {c.name: [] for c in table.columns})
+
+
+def _arrow_reduce(table: Table, arrow: Any) -> tuple[Any, ...]:
+    """How an Arrow batch pickles: a page's rows in the declared schema as one record batch
+    message, which the other side reads against the schema it knows (a third of the cost of
+    an IPC stream each way, ~0.1 ms a page); anything else as a whole IPC stream."""
+    from .sinks.arrow import arrow_schema
+
+    batches = arrow.to_batches()
+    if len(batches) == 1 and arrow.schema.equals(arrow_schema(table)):
+        return (_batch_from_message, (table, batches[0].serialize().to_pybytes()))
+    return (_batch_from_ipc, (table, _ipc_stream(arrow)))
+
+
+def _batch_from_message(table: Table, message: bytes) -> Batch:
+    import pyarrow as pa
+
+    from .sinks.arrow import arrow_schema
+
+    batch = pa.ipc.read_record_batch(pa.py_buffer(message), arrow_schema(table))
+    return Batch(table, arrow=pa.Table.from_batches([batch]))
 
 
 def _ipc_stream(arrow: Any) -> bytes:
