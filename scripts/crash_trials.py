@@ -76,6 +76,7 @@ def child(target: str) -> None:
     import anyio
 
     from matomo_client.export import encode, engine, export_visits
+    from matomo_client.export import run as export_run
 
     # Every page through the worker processes (these pages are far below the size that sends
     # them there by default), so that kills land while workers hold pages too.
@@ -83,7 +84,7 @@ def child(target: str) -> None:
     # SQL targets commit windows together, FLUSH_VISITS (2,000) visits at a time: this world
     # is far smaller, so everything would be committed at the very end. Commits of about three
     # windows each let kills land between commits, as they do in a large export.
-    engine.FLUSH_VISITS = 3 * PER_DAY
+    export_run.FLUSH_VISITS = 3 * PER_DAY
     # Closed days go in runs of three (one stream of pages for three windows, each written on
     # its own as the stream passes it), as a longer export does: kills land inside runs too.
     engine.run_days = lambda windows, lanes: 3

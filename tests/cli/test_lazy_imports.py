@@ -49,7 +49,11 @@ def test_help_loads_no_heavy_dependency() -> None:
         "cli.main(['export', 'visits', '--help'], standalone_mode=False)\n"
         "cli.main(['export', 'reports', '--help'], standalone_mode=False)"
     )
-    engine = ("matomo_client.export.engine", "matomo_client.export.reports")
+    engine = (
+        "matomo_client.export.engine",
+        "matomo_client.export.run",
+        "matomo_client.export.reports",
+    )
     assert _loaded_after(setup, HEAVY + engine) == []
 
 

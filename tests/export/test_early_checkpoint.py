@@ -13,7 +13,8 @@ from export_fakeworld import FakeMatomo
 from export_readers import read_rows
 
 from matomo_client._core.http import Request, Response
-from matomo_client.export import engine, export_visits
+from matomo_client.export import export_visits
+from matomo_client.export import run as export_run
 from matomo_client.export.schema import Batch
 from matomo_client.export.sinks.duckdb import DuckDBSink
 from matomo_client.export.state import WindowRecord
@@ -77,7 +78,7 @@ async def test_checkpoints_once_three_quarters_in_then_at_the_end(
 ) -> None:
     """With 16 windows written one a transaction, the first checkpoint comes once 12 are
     written and before the last; the second once all are."""
-    monkeypatch.setattr(engine, "FLUSH_VISITS", 1)
+    monkeypatch.setattr(export_run, "FLUSH_VISITS", 1)
     world = FakeMatomo(TODAY, days=DAYS + 1)
     sink = CountingSink(str(tmp_path / "x.duckdb"))
     await _export(world, sink)
@@ -95,7 +96,7 @@ async def test_a_short_export_checkpoints_only_at_the_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Under eight windows there is no early checkpoint."""
-    monkeypatch.setattr(engine, "FLUSH_VISITS", 1)
+    monkeypatch.setattr(export_run, "FLUSH_VISITS", 1)
     world = FakeMatomo(TODAY, days=DAYS + 1)
     sink = CountingSink(str(tmp_path / "x.duckdb"))
     async with world.client() as m:
@@ -142,7 +143,7 @@ async def test_the_runs_go_on_fetching_while_the_first_checkpoint_runs(
     One request in flight makes runs of four days, so the windows that end while the
     checkpoint runs are not the last of their runs: a run that waited to write one would
     not ask for its next day's pages."""
-    monkeypatch.setattr(engine, "FLUSH_VISITS", 1)
+    monkeypatch.setattr(export_run, "FLUSH_VISITS", 1)
     reference = FakeMatomo(TODAY, days=DAYS + 1)
     await _export(reference, str(tmp_path / "ref.duckdb"), concurrency=1)
     pages = sum(p.get("method") == "Live.getLastVisitsDetails" for p in reference.requests)
@@ -171,7 +172,7 @@ async def test_a_failing_early_checkpoint_fails_the_export_and_loses_nothing(
 ) -> None:
     """The checkpoint's error is the export's; the windows written stay, and a re-run ends
     the export without fetching them again."""
-    monkeypatch.setattr(engine, "FLUSH_VISITS", 1)
+    monkeypatch.setattr(export_run, "FLUSH_VISITS", 1)
     world = FakeMatomo(TODAY, days=DAYS + 1)
     path = tmp_path / "x.duckdb"
     sink = FailingCheckpointSink(str(path))

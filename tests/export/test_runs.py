@@ -18,6 +18,7 @@ from export_fakeworld import FakeMatomo
 from live_requests import days_asked
 
 from matomo_client.export import engine, export_visits
+from matomo_client.export import run as export_run
 from matomo_client.export.encode import PageEncoder
 from matomo_client.export.errors import ExportApiError
 from matomo_client.export.pages import fetch_run, fetch_window
@@ -222,7 +223,7 @@ async def test_a_failure_inside_a_run_names_its_days_and_keeps_its_finished_wind
     world.handle = failing  # type: ignore[method-assign]
     target = str(tmp_path / "x.duckdb")
     monkey = pytest.MonkeyPatch()
-    monkey.setattr(engine, "FLUSH_VISITS", 1)
+    monkey.setattr(export_run, "FLUSH_VISITS", 1)
     try:
         async with world.client() as m:
             with pytest.raises(ExportApiError, match=r"cannot export visits of site \d, ") as e:

@@ -21,7 +21,8 @@ import pytest
 from export_readers import read_rows
 
 from matomo_client import AsyncMatomo, Auth, Cursor, Limit, Period
-from matomo_client.export import ExportUsageError, engine, export_visits
+from matomo_client.export import ExportUsageError, export_visits
+from matomo_client.export import run as export_run
 from matomo_client.export._workers import WorkerError, WorkerPool
 from matomo_client.export.encode import encode_page
 from matomo_client.export.rows import build_visit_batches
@@ -279,7 +280,7 @@ async def test_sql_windows_share_transactions(
         real(self)
 
     monkeypatch.setattr(DuckDBSink, "_commit", counted)
-    monkeypatch.setattr(engine, "FLUSH_VISITS", 100)
+    monkeypatch.setattr(export_run, "FLUSH_VISITS", 100)
     sb = Sandbox(SandboxConfig(seed=5, days=20, visits_per_day=12, today=TODAY))
     first, last = TODAY - timedelta(days=18), TODAY - timedelta(days=1)
     target = str(tmp_path / "x.duckdb")

@@ -35,7 +35,8 @@ import pytest
 from export_readers import read_rows
 
 from matomo_client import AsyncMatomo, Auth
-from matomo_client.export import TargetError, engine, export_visits
+from matomo_client.export import TargetError, export_visits
+from matomo_client.export import run as export_run
 from matomo_client.export.sinks import FileSink, open_target
 from matomo_client.export.sinks.sql import SqlSink
 from matomo_client.sandbox import Sandbox, SandboxConfig
@@ -179,7 +180,7 @@ async def test_disk_full_mid_export(
     with monkeypatch.context() as patch:
         # One transaction per window (SQL sinks batch ~2,000 visits by default, more than this
         # whole export), so that the failure lands after some windows were committed.
-        patch.setattr(engine, "FLUSH_VISITS", 1)
+        patch.setattr(export_run, "FLUSH_VISITS", 1)
         _fail_on_call(patch, cls, method, n, fail)
         with pytest.raises(TargetError) as info:
             await _export(sb, target)
@@ -205,9 +206,9 @@ CHILD = textwrap.dedent(
     limit = int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     from matomo_client.cli import connection, main
-    from matomo_client.export import engine
+    from matomo_client.export import run
     connection.sandbox_overrides = {"days": 20, "visits_per_day": 30, "seed": 4}
-    engine.FLUSH_VISITS = 1  # a transaction per window: the limit bites after some commits
+    run.FLUSH_VISITS = 1  # a transaction per window: the limit bites after some commits
     main(sys.argv[2:])
     """
 )

@@ -11,10 +11,10 @@ async with AsyncMatomo(url, auth=Auth.token(tok)) as m:
 ```
 
 How the pieces fit: `windows` cuts the work into (site, day in the site's timezone);
-`engine`/`reports` fetch windows concurrently and hand rows built by `rows` (the columns
-declared in `schema`, straight from the raw dicts, coerced by `coerce`) to a sink from `sinks`
-(`open_target`), which writes each window together with its `state` record; `reconcile`
-compares the counts with Matomo's `VisitsSummary` at the end.
+`engine`/`reports` fetch windows concurrently (through `run`'s runner) and hand rows built by
+`rows` (the columns declared in `schema`, straight from the raw dicts, coerced by `coerce`) to
+a sink from `sinks` (`open_target`), which writes each window together with its `state`
+record; `reconcile` compares the counts with Matomo's `VisitsSummary` at the end.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import MatomoError
-from .engine import (
+from .errors import ExportUsageError
+from .progress import ExportSummary, ProgressCallback
+from .rows import build_report_rows
+from .run import (
     SiteInfo,
     SitesArg,
     _api_error,
@@ -24,9 +27,6 @@ from .engine import (
     _Run,
     _sites_param,
 )
-from .errors import ExportUsageError
-from .progress import ExportSummary, ProgressCallback
-from .rows import build_report_rows
 from .schema import REPORTS, Batch
 from .sinks import DEFAULT_TARGET, Sink
 from .state import DONE, OPEN, WindowRecord
