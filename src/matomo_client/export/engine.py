@@ -155,7 +155,6 @@ async def export_visits(
         # rows (its next request waits for the page's last visit), another run's request goes.
         lanes = 2 * concurrency
         in_flight = anyio.CapacityLimiter(concurrency)
-        run.checkpoint_early(len(todo))
         try:
             await run.run_all(group_runs(todo, run_days(len(todo), lanes)), one, lanes=lanes)
         except BaseException:

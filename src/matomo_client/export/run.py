@@ -3,7 +3,7 @@
 A run resolves the sites while its target's module loads, opens the target and checks its
 manifest against the command, runs windows side by side (`run_all`), and writes through one
 worker thread at a time: visits windows to SQL targets go several to a transaction
-(`FLUSH_VISITS`), and a long run checkpoints its target once part-way (`EARLY_CHECKPOINT`).
+(`FLUSH_VISITS`).
 """
 
 from __future__ import annotations
@@ -26,19 +26,13 @@ from .sites import SiteInfo, visible_sites
 from .state import OPEN, JobInfo, WindowRecord, fingerprint
 from .windows import resolve_day
 
-__all__ = ["EARLY_CHECKPOINT", "FLUSH_VISITS", "SiteInfo", "SitesArg"]
+__all__ = ["FLUSH_VISITS", "SiteInfo", "SitesArg"]
 
 SitesArg = Sequence[int] | int | str
 
 # Visits a SQL sink's transaction waits for (see `_Run.write_visits`): past ~2,000 visits the
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
-# Share of a run's windows written when the target is checkpointed the first time, in the
-# background while the last pages come (see `_Run.checkpoint_early`). DuckDB's last checkpoint
-# then only appends the rest, if the first one had 60% of the rows or more (0.02-0.05 s instead
-# of 0.22-0.24 s for figure 7's rows, measured alone); at half the rows or less it rewrote
-# them all (0.34-0.45 s). Three quarters of the windows leaves a margin for uneven days.
-EARLY_CHECKPOINT = 0.75
 
 
 def _date_spec(value: date | str) -> str:
@@ -123,9 +117,6 @@ class _Run:
         self.records: dict[tuple[int, date], WindowRecord] = {}
         self.failure: BaseException | None = None
         self._stats0 = self._stats()
-        self._tasks: anyio.abc.TaskGroup | None = None  # run_all's, while it runs
-        self._checkpoint_after: int | None = None  # windows written before the early checkpoint
-        self._checkpointing = False
 
     def _stats(self) -> tuple[int, int]:
         stats = getattr(self.client, "stats", None)
@@ -222,42 +213,8 @@ class _Run:
             return
         self._pending.append((rec, visits, actions))
         self._pending_visits += len(visits)
-        # While the early checkpoint holds the writer, windows wait here and their runs go on
-        # fetching: the next window after it writes them all.
-        if self._pending_visits >= FLUSH_VISITS and not self._checkpointing:
+        if self._pending_visits >= FLUSH_VISITS:
             await self.flush(FLUSH_VISITS)
-            self._maybe_checkpoint_early()
-
-    def checkpoint_early(self, windows: int) -> None:
-        """Checkpoint the target once `EARLY_CHECKPOINT` of this run's `windows` visits
-        windows are written, in the background, so that the last checkpoint has little left.
-
-        The last pages of an export come from a few runs at a time, which do not keep the
-        cores busy; a checkpoint then costs little wall time, where the final one (0.2-0.3 s
-        for 20,000 visits in DuckDB, on one core) is all the export does. Only for runs of
-        several transactions: a smaller one has nothing to gain.
-        """
-        if windows >= 8:
-            self._checkpoint_after = max(1, int(windows * EARLY_CHECKPOINT))
-
-    def _maybe_checkpoint_early(self) -> None:
-        after = self._checkpoint_after
-        if after is None or self._tasks is None or self.summary.windows_exported < after:
-            return
-        self._checkpoint_after = None
-        self._checkpointing = True
-        self._tasks.start_soon(self._checkpoint)
-
-    async def _checkpoint(self) -> None:
-        try:
-            await self.in_thread(self.sink.checkpoint)
-        except Exception as e:  # fails the run as a window's failure would
-            if self.failure is None:
-                self.failure = e
-            if self._tasks is not None:
-                self._tasks.cancel_scope.cancel()
-        finally:
-            self._checkpointing = False
 
     async def flush(self, at_least: int = 0) -> None:
         """Write the pending visits windows (SQL sinks) in one transaction, if there are
@@ -319,13 +276,9 @@ class _Run:
                         tg.cancel_scope.cancel()
                         return
 
-        try:
-            async with anyio.create_task_group() as tg:
-                self._tasks = tg
-                for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
-                    tg.start_soon(worker, tg)
-        finally:
-            self._tasks = None
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
+                tg.start_soon(worker, tg)
         receive.close()
         if self.failure is not None:
             raise self.failure

@@ -96,9 +96,7 @@ class Sink(abc.ABC):
 
     def checkpoint(self) -> None:  # noqa: B027 - optional hook
         """Called once the run's last window is written, while reconciliation waits on Matomo:
-        a database may make its data durable in its file now, so that closing is quick. A run
-        of many visits windows also calls it once about three quarters of them are written
-        (no write is in progress then), so that the last call has less to do."""
+        a database may make its data durable in its file now, so that closing is quick."""
 
     def finish(self) -> None:  # noqa: B027 - optional hook
         """Called once after a run whose windows all succeeded (file targets compact here)."""
