@@ -10,7 +10,6 @@ goes through `anyio.sleep` so it runs under asyncio and trio alike.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import anyio
 from .api import Access, Api
 from .config import SandboxConfig
 from .dates import ApiFailure
+from .formats import php_json
 from .pages import error_page, proxy_error_page, proxy_login_page
 from .records import now_utc
 from .world import World
@@ -68,11 +68,6 @@ class _Answer:
     body: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...] = ()
-
-
-def to_json(value: Any) -> bytes:
-    """Encode like PHP's json_encode: ASCII only, slashes escaped, no spaces."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/").encode()
 
 
 def _xml(value: Any, indent: str = "\t") -> str:
@@ -294,13 +289,13 @@ class Sandbox:
             )
             return _Answer(failure.status, body.encode(), "text/xml; charset=utf-8")
         if fmt == "json":
-            body_json = to_json({"result": "error", "message": message})
+            body_json = php_json({"result": "error", "message": message})
             return _Answer(failure.status, body_json, "application/json; charset=utf-8")
         return _Answer(failure.status, f"Error: {message}".encode(), "text/plain; charset=utf-8")
 
     def _render(self, value: Any, fmt: str) -> _Answer:
         if fmt == "json":
-            return _Answer(200, to_json(value), "application/json; charset=utf-8")
+            return _Answer(200, php_json(value), "application/json; charset=utf-8")
         if fmt == "xml":
             if isinstance(value, dict) and set(value) == {"value"}:
                 inner = _esc(value["value"])

@@ -97,11 +97,12 @@ def _last_ts(v: Visit) -> int:
 
 
 def _live_columns(visits: list[dict[str, Any]], params: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Matomo's `showColumns`/`hideColumns` on Live rows (its ColumnDelete filter).
+    """Matomo's `showColumns`/`hideColumns` on Live rows (its ColumnDelete filter), in place.
 
     `hideColumns` names are removed from each visit and, as Matomo does for Live unless
     `hideColumnsRecursively=0`, from every array or object nested in it (`actionDetails`...);
-    `showColumns` keeps only the named keys of each visit.
+    `showColumns` keeps only the named keys of each visit. `visits` are freshly rendered, so
+    the keys are deleted where they are: copying every dict cost twice as long.
     """
     hidden = [c for c in (params.get("hideColumns") or "").split(",") if c]
     shown = [c for c in (params.get("showColumns") or "").split(",") if c]
@@ -110,21 +111,22 @@ def _live_columns(visits: list[dict[str, Any]], params: Mapping[str, str]) -> li
     recursive = (params.get("hideColumnsRecursively") or "1").strip() not in ("0", "")
     hide = frozenset(hidden)
 
-    def strip(value: Any) -> Any:
+    def drop(value: dict[str, Any] | list[Any]) -> None:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in hide}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
+            for key in hide.intersection(value):
+                del value[key]
+            nested: Any = value.values()
+        else:
+            nested = value
+        if recursive:
+            for v in nested:
+                if isinstance(v, (dict, list)):
+                    drop(v)
 
-    def top(value: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in value.items() if k not in hide}
-
-    drop = strip if recursive else top
     out = []
     for visit in visits:
         if hide:
-            visit = drop(visit)
+            drop(visit)
         if shown:
             visit = {k: v for k, v in visit.items() if k in shown}
         out.append(visit)
