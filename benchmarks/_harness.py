@@ -111,8 +111,9 @@ class Server:
             return json.loads(r.read())
 
     def cpu_seconds(self) -> float | None:
-        """CPU time (user + system) the server process has used so far (None: not Linux)."""
-        return process_cpu_seconds(self.proc.pid)
+        """CPU time (user + system) the server's processes have used so far (None: not Linux)."""
+        seconds = [process_cpu_seconds(p) for p in (self.proc.pid, *_children(self.proc.pid))]
+        return None if None in seconds else sum(s for s in seconds if s is not None)
 
     def stats(self) -> dict[str, Any]:
         """The server-side counters (see `_server.BenchApp.stats`)."""
@@ -146,8 +147,10 @@ def bench_server(
     log: bool = False,
     rate_429: float = 0.0,
     retry_after: int = 1,
+    processes: int = 1,
 ) -> Iterator[Server]:
-    """Start `_server.py` in a separate process; stop it (by its own pid) on exit."""
+    """Start `_server.py` in a separate process (`processes` > 1: serving from that many, see
+    `_server.py`); stop it (by its own pid) on exit."""
     cmd = [
         sys.executable,
         str(HERE / "_server.py"),
@@ -157,6 +160,7 @@ def bench_server(
         "--latency-ms", str(latency_ms),
         "--rate-429", str(rate_429),
         "--retry-after", str(retry_after),
+        "--processes", str(processes),
     ]  # fmt: skip
     cmd += ["--cache"] * cache + ["--log"] * log
     warm_bytecode()

@@ -1,8 +1,13 @@
 """The sandbox as its own process for the benchmarks, with counters the benchmarks can read.
 
 Run: .venv/bin/python benchmarks/_server.py --port 0 --days 61 --visits-per-day 200 --latency-ms 50
-The first line printed is the base URL. Everything under `/index.php` is the real
-`matomo_client.sandbox` app; this wrapper only adds, at the ASGI level (so at the server):
+The first line printed is the base URL. `--processes N` serves from N processes sharing the
+listening socket (the same seeded world in each) for a figure bound by the sandbox rendering
+visits, not by a configured latency; each process then keeps its own counters and latency, so
+the `/_bench/` endpoints below answer for whichever process takes the request.
+
+Everything under `/index.php` is the real `matomo_client.sandbox` app; this wrapper only adds,
+at the ASGI level (so at the server):
 
 * `GET /_bench/stats`: requests served, most requests in flight at once, bytes sent, requests
   per Matomo method, and (with `--log`) every request's parameters without the token;
@@ -19,7 +24,11 @@ The first line printed is the base URL. Everything under `/index.php` is the rea
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
+import os
+import signal
 import socket
 import sys
 from collections import Counter
@@ -170,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--retry-after", type=int, default=1)
     p.add_argument("--cache", action="store_true")
     p.add_argument("--log", action="store_true")
+    p.add_argument("--processes", type=int, default=1)
     a = p.parse_args(argv)
     config = SandboxConfig(
         days=a.days,
@@ -183,12 +193,35 @@ def main(argv: list[str] | None = None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", a.port))
+    sock.listen(128)
     sys.stdout.write(f"http://127.0.0.1:{sock.getsockname()[1]}/\n")
     sys.stdout.flush()
+    children = _fork_servers(a.processes - 1)
     server_config = uvicorn.Config(
         app, log_level="warning", lifespan="off", interface="asgi3", access_log=False
     )
-    uvicorn.Server(server_config).run(sockets=[sock])
+    try:
+        uvicorn.Server(server_config).run(sockets=[sock])
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+
+
+def _fork_servers(n: int) -> list[int]:
+    """Fork `n` more serving processes (before any event loop or thread exists); in the
+    parent, their pids; in a child, []. A child ends with its parent, even a killed one."""
+    children = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            with contextlib.suppress(OSError, AttributeError):
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+            if os.getppid() == 1:  # the parent died before prctl
+                os._exit(0)
+            return []
+        children.append(pid)
+    return children
 
 
 if __name__ == "__main__":
