@@ -295,6 +295,42 @@ async def test_sql_windows_share_transactions(
     assert len(got) == len(set(got)) == summary.visits
 
 
+async def test_windows_piled_up_behind_a_slow_write_go_in_several_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one write is slow, the windows that wait for it are written about FLUSH_VISITS
+    visits a transaction afterwards, not all in one: each visit still once."""
+    sizes: list[int] = []
+    real = DuckDBSink.write_window
+
+    def slow_first(self: DuckDBSink, kind: str, records: Any, batches: Any) -> None:
+        if kind == "visits":
+            sizes.append(len(batches[0]))
+            if len(sizes) == 1:
+                time.sleep(0.5)  # the other runs finish windows meanwhile
+        real(self, kind, records, batches)
+
+    monkeypatch.setattr(DuckDBSink, "write_window", slow_first)
+    monkeypatch.setattr(export_run, "FLUSH_VISITS", 40)
+    sb = Sandbox(SandboxConfig(seed=5, days=20, visits_per_day=12, today=TODAY))
+    first, last = TODAY - timedelta(days=18), TODAY - timedelta(days=1)
+    target = str(tmp_path / "x.duckdb")
+    async with _sandbox_client(sb) as m:
+        summary = await export_visits(
+            m, sites=[1, 2], start=first, end=last, target=target, now=NOW, concurrency=4
+        )
+    largest_window = max(len(sb.world.day_visits(s, d)) for s in (1, 2) for d in _days(first, last))
+    assert sum(sizes) == summary.visits
+    assert summary.visits > 3 * 40  # enough windows to pile up behind the slow write
+    assert max(sizes) < 40 + largest_window
+    got = [(int(r["id_site"]), int(r["id_visit"])) for r in read_rows(target, "visits")]
+    assert len(got) == len(set(got)) == summary.visits
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 SCRIPT = textwrap.dedent(
     """
     # No `if __name__ == "__main__"` guard: workers must not import this script again.

@@ -217,21 +217,36 @@ class _Run:
             await self.flush(FLUSH_VISITS)
 
     async def flush(self, at_least: int = 0) -> None:
-        """Write the pending visits windows (SQL sinks) in one transaction, if there are
-        `at_least` visits pending once the writer is free (another flush may have taken them)."""
+        """Write the pending visits windows (SQL sinks) while `at_least` visits are pending
+        once the writer is free (another flush may have taken them), about `FLUSH_VISITS` a
+        transaction.
+
+        Windows that piled up behind a slow write (DuckDB checkpointing, say) go in several
+        transactions, not one: in one, up to 18,000 visits at once, the export of 480,000 visits
+        from a fast server peaked 30-60 MB higher.
+        """
         async with self.write_lock:
-            if not self._pending or self._pending_visits < at_least:
-                return
-            items, self._pending, self._pending_visits = self._pending, [], 0
-            merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
-            try:
-                await anyio.to_thread.run_sync(
-                    self.sink.write_window, "visits", [i[0] for i in items], merged
-                )
-            finally:
-                merged.clear()  # as in write_visits: not held by the thread afterwards
-        for rec, _, _ in items:
-            self.written(rec)
+            while self._pending and self._pending_visits >= at_least:
+                items = self._take(FLUSH_VISITS)
+                merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
+                try:
+                    await anyio.to_thread.run_sync(
+                        self.sink.write_window, "visits", [i[0] for i in items], merged
+                    )
+                finally:
+                    merged.clear()  # as in write_visits: not held by the thread afterwards
+                for rec, _, _ in items:
+                    self.written(rec)
+
+    def _take(self, visits: int) -> list[tuple[WindowRecord, Batch, Batch]]:
+        """The oldest pending windows, as few as hold `visits` visits (at least one window)."""
+        count = taken = 0
+        while taken < len(self._pending) and (taken == 0 or count < visits):
+            count += len(self._pending[taken][1])
+            taken += 1
+        items, self._pending = self._pending[:taken], self._pending[taken:]
+        self._pending_visits -= count
+        return items
 
     def written(self, rec: WindowRecord) -> None:
         """Count a committed visits window and report progress."""
