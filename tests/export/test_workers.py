@@ -281,13 +281,7 @@ async def test_sql_windows_share_transactions(
 
     monkeypatch.setattr(DuckDBSink, "_commit", counted)
     monkeypatch.setattr(export_run, "FLUSH_VISITS", 100)
-    sb = Sandbox(SandboxConfig(seed=5, days=20, visits_per_day=12, today=TODAY))
-    first, last = TODAY - timedelta(days=18), TODAY - timedelta(days=1)
-    target = str(tmp_path / "x.duckdb")
-    async with _sandbox_client(sb) as m:
-        summary = await export_visits(
-            m, sites=[1, 2], start=first, end=last, target=target, now=NOW, concurrency=4
-        )
+    _, target, summary = await _export_small_windows(tmp_path)
     assert summary.windows_exported == 36
     window_writes = len(commits) - 3  # opening, the job header and reconciliation commit too
     assert 1 < window_writes <= summary.visits // 100 + 1
@@ -312,14 +306,8 @@ async def test_windows_piled_up_behind_a_slow_write_go_in_several_transactions(
 
     monkeypatch.setattr(DuckDBSink, "write_window", slow_first)
     monkeypatch.setattr(export_run, "FLUSH_VISITS", 40)
-    sb = Sandbox(SandboxConfig(seed=5, days=20, visits_per_day=12, today=TODAY))
-    first, last = TODAY - timedelta(days=18), TODAY - timedelta(days=1)
-    target = str(tmp_path / "x.duckdb")
-    async with _sandbox_client(sb) as m:
-        summary = await export_visits(
-            m, sites=[1, 2], start=first, end=last, target=target, now=NOW, concurrency=4
-        )
-    largest_window = max(len(sb.world.day_visits(s, d)) for s in (1, 2) for d in _days(first, last))
+    sb, target, summary = await _export_small_windows(tmp_path)
+    largest_window = max(len(sb.world.day_visits(s, d)) for s, d in _SMALL_WINDOWS)
     assert sum(sizes) == summary.visits
     assert summary.visits > 3 * 40  # enough windows to pile up behind the slow write
     assert max(sizes) < 40 + largest_window
@@ -327,8 +315,20 @@ async def test_windows_piled_up_behind_a_slow_write_go_in_several_transactions(
     assert len(got) == len(set(got)) == summary.visits
 
 
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+_SMALL_DAYS = [TODAY - timedelta(days=n) for n in range(18, 0, -1)]
+_SMALL_WINDOWS = [(s, d) for s in (1, 2) for d in _SMALL_DAYS]
+
+
+async def _export_small_windows(tmp_path: Path) -> tuple[Sandbox, str, Any]:
+    """18 closed days of two sites with about 12 visits a day, into DuckDB at concurrency 4."""
+    sb = Sandbox(SandboxConfig(seed=5, days=20, visits_per_day=12, today=TODAY))
+    target = str(tmp_path / "x.duckdb")
+    async with _sandbox_client(sb) as m:
+        summary = await export_visits(
+            m, sites=[1, 2], start=_SMALL_DAYS[0], end=_SMALL_DAYS[-1], target=target, now=NOW,
+            concurrency=4,
+        )  # fmt: skip
+    return sb, target, summary
 
 
 SCRIPT = textwrap.dedent(
