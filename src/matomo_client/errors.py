@@ -3,8 +3,8 @@
 ```
 MatomoError                         every error carries .method (the Matomo method, "" if unknown)
 ├── ApiError                        Matomo said no: {"result":"error"} JSON (any status), its HTML
-│     (method, kind, message,       error page (bad token: 401, brute-force block: 500), its XML
-│      status)                      error or its plain-text "Error: ..." line
+│     (kind, message, method,       error page (bad token: 401, brute-force block: 500), its XML
+│      status, retry_after)         error or its plain-text "Error: ..." line
 ├── HttpStatusError                 a non-2xx answer that is not Matomo's (proxy 502, 429, 503 ...)
 │     (status, method, body_excerpt, retry_after)
 ├── NonJsonBodyError                a 2xx body that is not JSON (proxy login page, cut-off JSON)
@@ -100,17 +100,26 @@ class ApiError(MatomoError):
     kind: ApiErrorKind
     message: str
     status: int
+    retry_after: float | None
 
-    def __init__(self, method: str, kind: ApiErrorKind, message: str, status: int = 200) -> None:
+    def __init__(
+        self,
+        kind: ApiErrorKind,
+        message: str,
+        method: str = "",
+        status: int = 200,
+        retry_after: float | None = None,
+    ) -> None:
         self.kind = kind
         self.message = message
         self.status = status
+        self.retry_after = retry_after
         super().__init__(
             f"Matomo API error{_where(method)} (HTTP {status}, {kind.name}): {message}", method
         )
 
     def _fields(self) -> tuple[object, ...]:
-        return (self.method, self.kind, self.message, self.status)
+        return (self.kind, self.message, self.method, self.status, self.retry_after)
 
     def __repr__(self) -> str:
         return (

@@ -132,7 +132,7 @@ def test_classify(message: str, status: int, kind: ApiErrorKind) -> None:
 
 def test_api_error_message_format() -> None:
     """str(ApiError) names the method, HTTP status and kind, then Matomo's message."""
-    error = ApiError("VisitsSummary.get", A.AUTH, "Unable to authenticate.", 401)
+    error = ApiError(A.AUTH, "Unable to authenticate.", "VisitsSummary.get", 401)
     assert (
         str(error)
         == "Matomo API error in VisitsSummary.get (HTTP 401, AUTH): Unable to authenticate."
@@ -141,13 +141,13 @@ def test_api_error_message_format() -> None:
         "ApiError(method='VisitsSummary.get', kind=AUTH, status=401, "
         "message='Unable to authenticate.')"
     )
-    assert str(ApiError("", A.UNKNOWN, "x")) == "Matomo API error (HTTP 200, UNKNOWN): x"
+    assert str(ApiError(A.UNKNOWN, "x")) == "Matomo API error (HTTP 200, UNKNOWN): x"
 
 
 def test_every_error_is_a_matomo_error_with_a_method() -> None:
     """Each class of the tree derives from MatomoError and carries the Matomo method."""
     errors: list[MatomoError] = [
-        ApiError("M.a", A.UNKNOWN, "m", 200),
+        ApiError(A.UNKNOWN, "m", "M.a", 200),
         HttpStatusError(502, "M.a", "bad gateway"),
         NonJsonBodyError(200, "text/html", b"<html>", "M.a"),
         DecodeError("M.a", "expected a list"),
@@ -167,7 +167,7 @@ def test_reprs_never_show_a_whole_body() -> None:
     errors: list[MatomoError] = [
         NonJsonBodyError(200, "text/html", body, "M.a"),
         HttpStatusError(502, "M.a", "y" * 1_000_000),
-        ApiError("M.a", A.UNKNOWN, "z" * 1_000_000, 200),
+        ApiError(A.UNKNOWN, "z" * 1_000_000, "M.a", 200),
         DecodeError("M.a", "w" * 1_000_000),
     ]
     for error in errors:
@@ -199,7 +199,7 @@ def test_other_messages() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        ApiError("M.a", A.PERMISSION, "no", 401),
+        ApiError(A.PERMISSION, "no", "M.a", 401),
         HttpStatusError(503, "M.a", "busy", 3.0),
         NonJsonBodyError(200, "application/json", b'{"a":', "M.a", BodyProblem.TRUNCATED),
         DecodeError("M.a", "bad"),

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from matomo_client._core.decode import read_json
+from matomo_client._core.http import Response
 from matomo_client._core.retry import (
     TOO_SLOW_RETRIES,
     RetryPolicy,
@@ -41,7 +43,7 @@ def _real_waits() -> Iterator[None]:
 
 
 def api(kind: ApiErrorKind, message: str = "m", status: int = 200) -> ApiError:
-    return ApiError("M.a", kind, message, status)
+    return ApiError(kind, message, "M.a", status)
 
 
 def body(problem: BodyProblem) -> NonJsonBodyError:
@@ -75,7 +77,10 @@ def body(problem: BodyProblem) -> NonJsonBodyError:
         (api(A.NOT_FOUND, status=400), False),
         (api(A.INVALID_PARAMETER), False),
         (api(A.DISABLED), False),
-        (api(A.UNKNOWN, status=500), False),
+        # Matomo's own error page on a 5xx (its database down, say): passing, as a proxy's is.
+        (api(A.UNKNOWN, "SQLSTATE[HY000] [2002] Connection refused", 500), True),
+        (api(A.UNKNOWN, status=503), True),
+        (api(A.UNKNOWN, status=200), False),
         (body(BodyProblem.EMPTY), True),
         (body(BodyProblem.TRUNCATED), True),
         (body(BodyProblem.HTML), True),
@@ -136,6 +141,20 @@ def test_retry_after_shorter_than_backoff_keeps_backoff() -> None:
     """Retry-After: 0 does not make us hammer the server: the backoff still applies."""
     error = HttpStatusError(429, "M.a", "", retry_after=0.0)
     assert next_wait(NO_JITTER, 3, error, 0.0, 0.0) == 4.0
+
+
+def test_retry_after_of_a_matomo_error_body_is_honoured() -> None:
+    """A 429 with Matomo's JSON error body and a Retry-After is waited as long as asked."""
+    response = Response(
+        429,
+        {"content-type": "application/json", "retry-after": "7"},
+        b'{"result":"error","message":"Rate limit exceeded"}',
+    )
+    with pytest.raises(ApiError) as caught:
+        read_json("Live.getLastVisitsDetails", response)
+    assert caught.value.kind is A.RATE_LIMITED
+    assert caught.value.retry_after == 7.0
+    assert next_wait(RetryPolicy(jitter=0.5), 1, caught.value, 0.0, 0.9) == 7.0
 
 
 def test_retry_after_beyond_max_wait_waits_max_wait() -> None:

@@ -76,7 +76,9 @@ def read_json(method: str, response: Response, secrets: Iterable[str] = ()) -> A
         except orjson.JSONDecodeError:
             pass
         else:
-            error = api_error_from_value(method, value, response.status, secrets)
+            error = api_error_from_value(
+                method, value, response.status, secrets, _retry_after(response)
+            )
             if error is not None:
                 raise error
             if success:
@@ -98,7 +100,9 @@ def read_raw(method: str, response: Response, secrets: Iterable[str] = ()) -> by
         except orjson.JSONDecodeError:
             pass
         else:
-            error = api_error_from_value(method, value, response.status, secrets)
+            error = api_error_from_value(
+                method, value, response.status, secrets, _retry_after(response)
+            )
             if error is not None:
                 raise error
     matomo_error = _matomo_error_page(method, response, secrets)
@@ -110,7 +114,11 @@ def read_raw(method: str, response: Response, secrets: Iterable[str] = ()) -> by
 
 
 def api_error_from_value(
-    method: str, value: Any, status: int = 200, secrets: Iterable[str] = ()
+    method: str,
+    value: Any,
+    status: int = 200,
+    secrets: Iterable[str] = (),
+    retry_after: float | None = None,
 ) -> ApiError | None:
     """The `ApiError` a decoded `{"result":"error","message":...}` value stands for, else None.
 
@@ -123,7 +131,7 @@ def api_error_from_value(
     if not isinstance(message, str):
         return None
     message = scrub(message, secrets)
-    return ApiError(method, classify(message, status), message, status)
+    return ApiError(classify(message, status), message, method, status, retry_after)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -189,7 +197,11 @@ def _matomo_error_page(
     if message is None:
         return None
     message = scrub(message, secrets)
-    return ApiError(method, classify(message, status), message, status)
+    return ApiError(classify(message, status), message, method, status, _retry_after(response))
+
+
+def _retry_after(response: Response) -> float | None:
+    return parse_retry_after(response.headers.get("retry-after"))
 
 
 def _text_of(fragment: bytes) -> str:
@@ -212,7 +224,7 @@ def _http_status_error(
         response.status,
         method,
         scrub(" ".join(text.split()), secrets)[:EXCERPT_LIMIT],
-        parse_retry_after(response.headers.get("retry-after")),
+        _retry_after(response),
     )
 
 

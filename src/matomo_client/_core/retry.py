@@ -115,6 +115,10 @@ def is_transient(error: MatomoError) -> bool:
             # Matomo's brute-force block ("Too many failed logins", plugins/Login) counts every
             # request from the IP, so retrying only extends the block: fail at once instead.
             return "too many failed logins" not in error.message.lower()
+        if error.kind is ApiErrorKind.UNKNOWN and error.status in TRANSIENT_STATUSES:
+            # Matomo's own error page on a 5xx, e.g. its database down ("SQLSTATE[HY000]
+            # [2002] Connection refused"): as passing as a proxy's 5xx page.
+            return True
         return error.kind is ApiErrorKind.TOO_SLOW
     # DecodeError, PreflightError and anything else: the same answer would come back.
     return False
@@ -126,8 +130,9 @@ def next_wait(
     """Seconds to wait before the next try, or None to give up.
 
     `attempt` is 1 after the first failure; `elapsed` the seconds since the first try started;
-    `rand` a random number in [0, 1) from the driver. A `Retry-After` (HttpStatusError) is waited
-    for in full, but never longer than `policy.max_wait`.
+    `rand` a random number in [0, 1) from the driver. A `Retry-After` (on an HttpStatusError, or
+    an ApiError such as a 429 with Matomo's JSON error body) is waited for in full, but never
+    longer than `policy.max_wait`.
     """
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1, got {attempt}")
@@ -142,8 +147,9 @@ def next_wait(
     ):
         return None
     wait = policy.backoff(attempt) * (1 - policy.jitter * rand)
-    if isinstance(error, HttpStatusError) and error.retry_after is not None:
-        wait = min(policy.max_wait, max(wait, error.retry_after))
+    retry_after = getattr(error, "retry_after", None)  # HttpStatusError, ApiError
+    if retry_after is not None:
+        wait = min(policy.max_wait, max(wait, retry_after))
     if elapsed + wait > policy.max_total:
         return None
     return 0.0 if _testing else wait
