@@ -156,11 +156,16 @@ class _Server:
         self.body = body
         self.requests: list[httpx.Request] = []
         self.extra_headers: dict[str, str] = {}
+        # Answers (status, headers, body) given, in turn, before the streamed body.
+        self.failures: list[tuple[int, dict[str, str], bytes]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if "getMatomoVersion" in str(request.url):
             return httpx.Response(200, json={"value": "5.11.2"})
+        if self.failures:
+            status, headers, body = self.failures.pop(0)
+            return httpx.Response(status, headers=headers, content=body)
         pieces = _pieces(self.body)
         headers = {"content-type": self.content_type, **self.extra_headers}
         if self.kind == "async":
@@ -294,3 +299,76 @@ async def test_execute_without_waiting_for_the_preflight(harness: Harness) -> No
         "API.getMatomoVersion",
         "Goals.get",
     ]
+
+
+RATE_LIMITED = (
+    429,
+    {"content-type": "application/json", "retry-after": "1"},
+    b'{"result":"error","message":"Rate limit exceeded"}',
+)
+GATEWAY = (502, {"content-type": "text/html"}, b"<html><h1>502 Bad Gateway</h1></html>")
+
+
+async def test_stream_raw_retries_transient_failures_before_the_first_chunk(
+    harness: Harness,
+) -> None:
+    """A 502 or a 429 before any byte came is retried, like any call; the body comes whole."""
+    server = _Server(harness.kind, 200, "application/json", BIG)
+    server.failures = [GATEWAY, RATE_LIMITED]
+    m = _httpx_client(harness.kind, server)
+    chunks = await harness.run(m.stream_raw, "Actions.getPageUrls", DAY)
+    assert b"".join(chunks) == BIG
+    assert m.stats.retries == 2
+    assert [r.url.params["method"] for r in server.requests[1:]] == ["Actions.getPageUrls"] * 3
+
+
+async def test_stream_raw_gives_up_on_permanent_errors_at_once(harness: Harness) -> None:
+    """A permanent error (here a bad token's 401) is raised on the first answer, not retried."""
+    answer = recorded("182_")
+    server = _Server(harness.kind, 200, "application/json", BIG)
+    server.failures = [(answer.status, {"content-type": answer.content_type}, answer.body)]
+    m = _httpx_client(harness.kind, server, skip_preflight=True)
+    with pytest.raises(ApiError) as info:
+        await harness.run(m.stream_raw, "Actions.getPageUrls", DAY)
+    assert info.value.kind is ApiErrorKind.AUTH
+    assert m.stats.retries == 0
+    assert len(server.requests) == 1
+
+
+async def test_calls_inside_a_stream_raw_loop_work(harness: Harness) -> None:
+    """The task (or thread) iterating stream_raw can make other calls meanwhile, and after."""
+    server = _Server(harness.kind, 200, "application/json", BIG)
+    m = _httpx_client(harness.kind, server, max_concurrency=2)
+    got, versions = [], []
+    if harness.kind == "async":
+        async for chunk in m.stream_raw("Actions.getPageUrls", DAY):
+            got.append(chunk)
+            versions.append(await m.call("API.getMatomoVersion"))
+        versions.append(await m.call("API.getMatomoVersion"))
+    else:
+        for chunk in m.stream_raw("Actions.getPageUrls", DAY):
+            got.append(chunk)
+            versions.append(m.call("API.getMatomoVersion"))
+        versions.append(m.call("API.getMatomoVersion"))
+    assert b"".join(got) == BIG
+    assert versions == [{"value": "5.11.2"}] * (len(got) + 1)
+
+
+async def test_stream_raw_can_be_finished_by_another_task() -> None:
+    """A stream started in one task and read to its end in another gives its slot back."""
+    import anyio
+
+    server = _Server("async", 200, "application/json", BIG)
+    m = _httpx_client("async", server, max_concurrency=1)
+    stream = m.stream_raw("Actions.getPageUrls", DAY)
+    first: list[bytes] = []
+
+    async def start() -> None:
+        first.append(await stream.__anext__())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(start)
+    rest = [chunk async for chunk in stream]
+    assert b"".join(first + rest) == BIG
+    with anyio.fail_after(5):  # the one slot is free again
+        assert await m.call("API.getMatomoVersion") == {"value": "5.11.2"}

@@ -71,6 +71,56 @@ def test_invalid_base_urls_are_value_errors(client: Any, url: str) -> None:
     assert TOKEN not in str(info.value)
 
 
+@pytest.mark.parametrize("client", [AsyncMatomo, Matomo])
+def test_a_base_url_that_is_not_a_str_says_so(client: Any) -> None:
+    """Bytes (or anything not a str) as the base URL name the type, not an 'empty' URL."""
+    with pytest.raises(ValueError, match="base URL must be a str, not bytes"):
+        client(b"https://stats.example.com/", auth=Auth.token(TOKEN))
+
+
+BAD_OPTIONS = [
+    ({"timeout": float("nan")}, "timeout"),
+    ({"timeout": float("inf")}, "timeout"),
+    ({"timeout": "5"}, "timeout"),
+    ({"timeout": 0}, "timeout"),
+    ({"retry": 3}, "retry must be a RetryPolicy"),
+    ({"max_concurrency": 0}, "max_concurrency"),
+]
+
+
+@pytest.mark.parametrize(("options", "message"), BAD_OPTIONS, ids=repr)
+@pytest.mark.parametrize("client", [AsyncMatomo, Matomo])
+def test_bad_client_options_fail_at_construction(
+    client: Any, options: dict[str, Any], message: str
+) -> None:
+    """A wrong timeout, retry or max_concurrency is a ValueError naming it, before any request
+    (not an AttributeError on the first retry, nor httpx's error on the first request)."""
+    with pytest.raises(ValueError, match=message):
+        client("https://stats.example.com/", auth=Auth.token(TOKEN), **options)
+
+
+def test_an_http_client_of_the_other_kind_is_refused() -> None:
+    """A blocking httpx.Client given to AsyncMatomo (and the reverse) is a TypeError at once."""
+    import httpx
+
+    with httpx.Client() as sync_http, pytest.raises(TypeError, match=r"httpx\.AsyncClient"):
+        AsyncMatomo("https://stats.example.com/", http_client=sync_http)  # type: ignore[arg-type]
+    async_http = httpx.AsyncClient()
+    with pytest.raises(TypeError, match=r"httpx\.Client, not AsyncClient"):
+        Matomo("https://stats.example.com/", http_client=async_http)  # type: ignore[arg-type]
+
+
+def test_a_period_that_is_not_a_period_is_a_value_error() -> None:
+    """A string where a Period goes is a ValueError naming Period, with no request sent."""
+    transport = _counting_sync()
+    with (
+        Matomo("https://stats.example.com/", transport=transport) as m,
+        pytest.raises(ValueError, match="period must be a Period"),
+    ):
+        m.visits_summary.get(1, "day")  # type: ignore[arg-type]
+    assert transport.requests == []
+
+
 def _counting_sync() -> SyncMockTransport:
     return SyncMockTransport(lambda r: VERSION)
 

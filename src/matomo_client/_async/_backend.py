@@ -9,9 +9,11 @@ __all__ = ["Limiter", "Lock", "sleep"]
 sleep = anyio.sleep
 
 
-def Limiter(n: int) -> anyio.CapacityLimiter:
-    """At most `n` holders at once."""
-    return anyio.CapacityLimiter(n)
+def Limiter(n: int) -> anyio.Semaphore:
+    """At most `n` holders at once. A semaphore, not a `CapacityLimiter`: a slot may be taken in
+    one task and given back in another, or held by a generator across `yield` (`stream_raw`)
+    while its task makes other calls."""
+    return anyio.Semaphore(n)
 
 
 def Lock() -> anyio.Lock:

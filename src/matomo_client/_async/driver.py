@@ -14,7 +14,7 @@ from matomo_client._core.retry import is_testing
 from matomo_client.errors import MatomoError, TransportError
 from matomo_client.transports.base import AsyncTransport
 
-__all__ = ["run_flow"]
+__all__ = ["pause", "run_flow"]
 
 T = TypeVar("T")
 logger = logging.getLogger("matomo_client")
@@ -59,16 +59,21 @@ async def run_flow(
                     outcome = await _send(transport, step)
                 step = flow.send(outcome)
             else:
-                logger.info(
-                    "retrying %s in %.1f s after %s (attempt %d)",
-                    step.error.method,
-                    step.seconds,
-                    type(step.error).__name__,
-                    step.attempt,
-                )
-                if on_retry is not None:
-                    on_retry(step)
-                await _backend.sleep(0 if is_testing() else step.seconds)
+                await pause(step, on_retry)
                 step = flow.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+async def pause(step: Sleep, on_retry: Callable[[Sleep], None] | None = None) -> None:
+    """Log a retry, count it (`on_retry`) and wait out its backoff."""
+    logger.info(
+        "retrying %s in %.1f s after %s (attempt %d)",
+        step.error.method,
+        step.seconds,
+        type(step.error).__name__,
+        step.attempt,
+    )
+    if on_retry is not None:
+        on_retry(step)
+    await _backend.sleep(0 if is_testing() else step.seconds)

@@ -31,6 +31,10 @@ class AsyncHttpxTransport:
         timeout: float | httpx.Timeout | None = 30.0,
         verify: bool = True,
     ) -> None:
+        if client is not None and not isinstance(client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, not {type(client).__name__}"
+            )
         self.base_url = base_url
         self._owns = client is None
         warn_insecure(verify)

@@ -96,6 +96,10 @@ class Params:
 
     def period(self, period: Period) -> Params:
         """`period` and `date` from a `Period`."""
+        if not isinstance(period, Period):
+            raise ValueError(
+                f"period must be a Period, e.g. Period.day(date(2024, 5, 1)), not {period!r}"
+            )
         return self._with(period.to_params())
 
     def segment(self, segment: str | None) -> Params:

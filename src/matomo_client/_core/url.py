@@ -14,7 +14,9 @@ __all__ = ["build_request", "check_method", "normalise_base_url"]
 
 def normalise_base_url(base_url: str) -> str:
     """Check that `base_url` is an http(s) URL with a host; add the trailing slash."""
-    if not isinstance(base_url, str) or not base_url.strip():
+    if not isinstance(base_url, str):
+        raise ValueError(f"the Matomo base URL must be a str, not {type(base_url).__name__}")
+    if not base_url.strip():
         raise ValueError("the Matomo base URL is empty")
     if base_url != base_url.strip() or any(c.isspace() for c in base_url):
         raise ValueError("the Matomo base URL contains whitespace")

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import random
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,10 +15,10 @@ from matomo_client._core.decode import read_raw
 from matomo_client._core.flow import Sleep
 from matomo_client._core.http import Response
 from matomo_client._core.params import Params
-from matomo_client._core.retry import RetryPolicy
+from matomo_client._core.retry import RetryPolicy, next_wait
 from matomo_client._core.url import normalise_base_url
 from matomo_client._sync import _backend
-from matomo_client._sync.driver import run_flow
+from matomo_client._sync.driver import pause, run_flow
 from matomo_client._sync.modules import (
     ActionsModule,
     ApiModule,
@@ -26,7 +28,7 @@ from matomo_client._sync.modules import (
     VisitsSummaryModule,
 )
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
-from matomo_client.errors import ApiError, ApiErrorKind, PreflightError
+from matomo_client.errors import ApiError, ApiErrorKind, MatomoError, PreflightError
 from matomo_client.transports.base import SyncTransport
 
 if TYPE_CHECKING:
@@ -104,8 +106,16 @@ class Matomo:
             raise ValueError(
                 f"max_concurrency must be a whole number >= 1, got {max_concurrency!r}"
             )
-        if timeout is not None and timeout <= 0:
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < math.inf
+        ):
             raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ValueError(
+                f"retry must be a RetryPolicy, e.g. RetryPolicy(attempts=3), got {retry!r}"
+            )
         if transport is not None and http_client is not None:
             raise ValueError("pass either transport= or http_client=, not both")
         self._auth = auth or Auth.anonymous()
@@ -216,8 +226,14 @@ class Matomo:
 
     def stream_raw(
         self, method: str, params: Params | None = None, *, fmt: str = "JSON"
-    ) -> Iterator[bytes]:
-        """Any Matomo method; yields the body in chunks, for payloads too big to hold in memory."""
+    ) -> Generator[bytes, None, None]:
+        """Any Matomo method; yields the body in chunks, for payloads too big to hold in memory.
+
+        A transient failure before the first chunk is retried as for any call; one after it
+        raises, since the chunks already yielded cannot be taken back. The stream holds one of
+        the client's `max_concurrency` slots until it ends or is closed
+        (`contextlib.closing(m.stream_raw(...))` closes it on an early `break`).
+        """
         endpoint = CallRaw(method, params or Params(), fmt)  # a bad method: ValueError, no request
         self.preflight()
         request = endpoint.request(self._auth)
@@ -225,22 +241,43 @@ class Matomo:
         if opener is None:  # a transport without streaming: one whole body
             yield self._run(endpoint)
             return
-        self.stats.requests += 1
-        with self._limiter, opener(request) as (head, chunks):
-            first = b""
+        attempt, waited = 0, 0.0
+        while True:
+            self.stats.requests += 1
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(self._limiter)
+                try:
+                    head, chunks = stack.enter_context(opener(request))
+                    first = self._stream_start(method, head, chunks)
+                except MatomoError as exc:
+                    failure = exc
+                else:
+                    if first:
+                        yield first
+                    for chunk in chunks:
+                        yield chunk
+                    return
+            # The slot and the connection are given back while the backoff is waited out.
+            attempt += 1
+            wait = next_wait(self.retry, attempt, failure, waited, self._rand.random())
+            if wait is None:
+                raise failure
+            waited += wait
+            pause(Sleep(wait, failure, attempt), self._on_retry)
+
+    def _stream_start(self, method: str, head: Any, chunks: Iterator[bytes]) -> bytes:
+        """The first bytes of a streamed body, once they show it is not an error (else raise)."""
+        first = b""
+        for chunk in chunks:
+            first += chunk
+            if len(first) >= _ERROR_PEEK:
+                break
+        if head.status >= 300 or _may_be_error(first):
+            # Read on (bounded) so Matomo's error body or page can be recognised whole; a 2xx
+            # body that turns out to be data is still yielded in full by the caller.
             for chunk in chunks:
                 first += chunk
-                if len(first) >= _ERROR_PEEK:
+                if len(first) > _ERROR_BODY_MAX:
                     break
-            if head.status >= 300 or _may_be_error(first):
-                # Read on (bounded) so Matomo's error body or page can be recognised whole; a
-                # 2xx body that turns out to be data is still yielded in full below.
-                for chunk in chunks:
-                    first += chunk
-                    if len(first) > _ERROR_BODY_MAX:
-                        break
-                read_raw(method, Response(head.status, head.headers, first), self._auth.secrets)
-            if first:
-                yield first
-            for chunk in chunks:
-                yield chunk
+            read_raw(method, Response(head.status, head.headers, first), self._auth.secrets)
+        return first

@@ -15,7 +15,7 @@ from matomo_client._sync import _backend
 from matomo_client.errors import MatomoError, TransportError
 from matomo_client.transports.base import SyncTransport
 
-__all__ = ["run_flow"]
+__all__ = ["pause", "run_flow"]
 
 T = TypeVar("T")
 logger = logging.getLogger("matomo_client")
@@ -60,16 +60,21 @@ def run_flow(
                     outcome = _send(transport, step)
                 step = flow.send(outcome)
             else:
-                logger.info(
-                    "retrying %s in %.1f s after %s (attempt %d)",
-                    step.error.method,
-                    step.seconds,
-                    type(step.error).__name__,
-                    step.attempt,
-                )
-                if on_retry is not None:
-                    on_retry(step)
-                _backend.sleep(0 if is_testing() else step.seconds)
+                pause(step, on_retry)
                 step = flow.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def pause(step: Sleep, on_retry: Callable[[Sleep], None] | None = None) -> None:
+    """Log a retry, count it (`on_retry`) and wait out its backoff."""
+    logger.info(
+        "retrying %s in %.1f s after %s (attempt %d)",
+        step.error.method,
+        step.seconds,
+        type(step.error).__name__,
+        step.attempt,
+    )
+    if on_retry is not None:
+        on_retry(step)
+    _backend.sleep(0 if is_testing() else step.seconds)

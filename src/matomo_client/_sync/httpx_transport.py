@@ -32,6 +32,8 @@ class HttpxTransport:
         timeout: float | httpx.Timeout | None = 30.0,
         verify: bool = True,
     ) -> None:
+        if client is not None and not isinstance(client, httpx.Client):
+            raise TypeError(f"http_client must be an httpx.Client, not {type(client).__name__}")
         self.base_url = base_url
         self._owns = client is None
         warn_insecure(verify)
