@@ -49,11 +49,36 @@ def test_empty_page_ends() -> None:
 
 
 def test_short_page_is_not_the_end() -> None:
-    """A short page yields its visits and still returns a cursor asking strictly after it."""
+    """A short page yields its visits; the next cursor is caught up but still asks from its
+    newest second, skipping the visits of that second it has (one may still arrive in it)."""
     fresh, nxt = advance(Cursor(1, DAY, Limit(5)), page((100, 1), (101, 2), (101, 3)))
     assert [v["idVisit"] for v in fresh] == [1, 2, 3]
     assert nxt is not None
-    assert (nxt.min_timestamp, nxt.seen, nxt.page_size) == (101, (), 5)
+    assert (nxt.min_timestamp, nxt.seen, nxt.page_size, nxt.caught_up) == (100, (2, 3), 7, True)
+
+
+def test_a_visit_arriving_in_the_last_second_after_a_short_page_is_not_lost() -> None:
+    """Visit 4 lands in second 101 after the short page was served: the next page brings it."""
+    _, nxt = advance(Cursor(1, DAY, Limit(5)), page((100, 1), (101, 2), (101, 3)))
+    assert nxt is not None
+    fresh, following = advance(nxt, page((101, 2), (101, 3), (101, 4)))
+    assert [v["idVisit"] for v in fresh] == [4]
+    assert following is not None
+    assert following.seen == (2, 3, 4)
+
+
+def test_a_short_page_with_nothing_new_ends() -> None:
+    """After a short page, a page holding only visits already yielded ends the paging."""
+    _, nxt = advance(Cursor(1, DAY, Limit(5)), page((100, 1), (101, 2), (101, 3)))
+    assert nxt is not None
+    assert advance(nxt, page((101, 2), (101, 3))) == ([], None)
+
+
+def test_a_full_page_is_not_caught_up() -> None:
+    """Only a page shorter than asked says every visit came."""
+    _, nxt = advance(Cursor(1, DAY, Limit(2)), page((100, 1), (101, 2)))
+    assert nxt is not None
+    assert not nxt.caught_up
 
 
 def test_full_page_overlaps_the_last_second() -> None:
@@ -71,7 +96,7 @@ def test_seen_visits_are_not_yielded_again() -> None:
     fresh, nxt = advance(cursor, page((102, 7), (102, 9), (102, 11), (103, 4)))
     assert [v["idVisit"] for v in fresh] == [11, 4]
     assert nxt is not None
-    assert (nxt.min_timestamp, nxt.seen) == (103, ())
+    assert (nxt.min_timestamp, nxt.seen, nxt.caught_up) == (102, (4,), True)
 
 
 def test_page_of_one_second_grows_the_page() -> None:

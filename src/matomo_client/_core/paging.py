@@ -7,8 +7,10 @@ in ascending order of last action time with a `minTimestamp` keyset:
   last-action second seen, and drops the visits of second T it already yielded (`Cursor.seen`).
 * The page asked for is `limit + len(seen)`: even when a whole page shares one second, every
   request brings up to `limit` new visits, so paging never stalls and never steps past a second.
-* A page shorter than asked means nothing newer than T existed: the next cursor asks strictly
-  after T with nothing to skip. Only an empty page ends the stream; a short page does not.
+* A page shorter than asked means every visit after the cursor's second had come: the next
+  cursor says so (`caught_up`), but still asks from T - 1, skipping what it saw, since a visit
+  can still arrive within second T after the query. A short page is not the end: the stream ends
+  on a page with nothing new in it (an empty one, or one of the visits already yielded only).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -35,6 +37,9 @@ class Cursor:
 
     Build the first one with `Cursor(id_site, period, Limit(n), segment=None)`, then pass each
     cursor to `live.next_page`, which returns the next one, or None when the data ran out.
+    `caught_up` is true when the page before it was shorter than asked: every visit of the
+    period there was then had come, so a period that is over can stop here (a live one goes on
+    until a page brings nothing new).
     """
 
     id_site: int
@@ -43,6 +48,7 @@ class Cursor:
     segment: str | None = None
     min_timestamp: int | None = None
     seen: tuple[int, ...] = ()
+    caught_up: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         # One site per cursor: "all" or a list would interleave sites in one keyset.
@@ -56,8 +62,18 @@ class Cursor:
             raise ValueError("Cursor period must be a Period, e.g. Period.day(date(2024, 5, 1))")
         if not isinstance(self.limit, Limit):
             object.__setattr__(self, "limit", Limit(self.limit))
-        if self.min_timestamp is not None and self.min_timestamp < 0:
-            raise ValueError("Cursor min_timestamp must be >= 0")
+        if self.min_timestamp is not None and (
+            isinstance(self.min_timestamp, bool)
+            or not isinstance(self.min_timestamp, int)
+            or self.min_timestamp < 0
+        ):
+            raise ValueError(
+                f"Cursor min_timestamp must be a whole number >= 0, got {self.min_timestamp!r}"
+            )
+        if not isinstance(self.seen, tuple) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in self.seen
+        ):
+            raise ValueError(f"Cursor seen must be a tuple of visit ids, got {self.seen!r}")
 
     @property
     def page_size(self) -> int:
@@ -90,6 +106,7 @@ class Cursor:
                 "segment": self.segment,
                 "min_timestamp": self.min_timestamp,
                 "seen": list(self.seen),
+                "caught_up": self.caught_up,
             },
             separators=(",", ":"),
         )
@@ -101,13 +118,17 @@ class Cursor:
             data = json.loads(text)
             if data.get("v") != 1:
                 raise ValueError(f"unsupported cursor version {data.get('v')!r}")
+            seen = data.get("seen", [])
+            if not isinstance(seen, list):
+                raise ValueError(f"seen must be a list of visit ids, not {seen!r}")
             return cls(
                 id_site=int(data["id_site"]),
                 period=Period.from_json(data["period"]),
                 limit=Limit(int(data["limit"])),
                 segment=data.get("segment"),
                 min_timestamp=data.get("min_timestamp"),
-                seen=tuple(int(i) for i in data.get("seen", ())),
+                seen=tuple(int(i) for i in seen),
+                caught_up=data.get("caught_up") is True,
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             # json.JSONDecodeError is a ValueError too.
@@ -189,15 +210,14 @@ def step(cursor: Cursor, keys: Sequence[tuple[int, int]]) -> tuple[list[int], Cu
     seen = set(cursor.seen)
     _check_page(cursor, keys)
     fresh = [i for i, (_, vid) in enumerate(keys) if vid not in seen]
+    short = len(keys) < cursor.page_size
+    if short and not fresh:
+        return [], None  # every visit there is came before: the stream is over
     newest = max(ts for ts, _ in keys)
-    if len(keys) < cursor.page_size:
-        # Everything after min_timestamp came back: ask strictly after the newest second.
-        nxt = Cursor(cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest, ())
-    else:
-        boundary = tuple(sorted(vid for ts, vid in keys if ts == newest))
-        nxt = Cursor(
-            cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest - 1, boundary
-        )
+    boundary = tuple(sorted(vid for ts, vid in keys if ts == newest))
+    nxt = Cursor(
+        cursor.id_site, cursor.period, cursor.limit, cursor.segment, newest - 1, boundary, short
+    )
     if not fresh and nxt == cursor:
         # Only a server that ignores minTimestamp can repeat a page exactly; stopping quietly
         # could lose visits, so say so instead.

@@ -89,10 +89,10 @@ async def fetch_window(
         part = await _next_page(client, encoder, cursor, bounds, in_flight)
         cursor = part.cursor
         acc.add(part)
-        if window.closed and cursor is not None and not cursor.seen:
-            # A short page (the next cursor skips nothing, see _core/paging.py) returned every
-            # visit after minTimestamp; in a closed window none can arrive or grow any more, so
-            # the empty terminator page a live window needs would be a wasted round trip.
+        if window.closed and cursor is not None and cursor.caught_up:
+            # A short page (see _core/paging.py) returned every visit after minTimestamp; in a
+            # closed window none can arrive or grow any more, so the last page a live window
+            # needs (nothing new on it) would be a wasted round trip.
             break
     return acc.rows()
 
@@ -132,7 +132,7 @@ async def fetch_run(
                     f"the server sent visits of {run[k].day} after a later day's visits",
                 )
             accs[k].add(piece)
-        if cursor is not None and not cursor.seen:
+        if cursor is not None and cursor.caught_up:
             break  # a short page: every visit of these closed days came (see fetch_window)
         # The next page asks from the newest second seen: every visit before it came, so the
         # windows that end by then are whole.
