@@ -152,6 +152,10 @@ def test_visit_key_needs_both_fields(visit: dict[str, Any]) -> None:
         ({"period": "day"}, "must be a Period"),
         ({"limit": 0}, "at least 1"),
         ({"min_timestamp": -1}, "min_timestamp"),
+        ({"min_timestamp": "12"}, "min_timestamp"),
+        ({"min_timestamp": 1.5}, "min_timestamp"),
+        ({"seen": [1, 2]}, "seen must be a tuple"),
+        ({"seen": ("1",)}, "seen must be a tuple"),
     ],
 )
 def test_invalid_cursor_is_refused(kwargs: dict[str, Any], message: str) -> None:
@@ -186,6 +190,10 @@ def test_cursor_repr_is_short() -> None:
         '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "x"}, "limit": 5}',
         '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 0}',
         '{"v": 1, "id_site": 0, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5}',
+        '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5,'
+        ' "seen": "12"}',
+        '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5,'
+        ' "min_timestamp": "9"}',
     ],
 )
 def test_malformed_saved_cursor_is_value_error(text: str) -> None:
@@ -215,6 +223,7 @@ _cursors = st.builds(
     segment=st.one_of(st.none(), st.text(min_size=1).filter(lambda s: "\x00" not in s)),
     min_timestamp=st.one_of(st.none(), st.integers(0, 2**40)),
     seen=st.lists(st.integers(1, 2**40), max_size=20).map(tuple),
+    caught_up=st.booleans(),
 )
 
 
@@ -223,5 +232,6 @@ def test_cursor_json_round_trip(cursor: Cursor) -> None:
     """Any cursor survives to_json/from_json unchanged, and asks for the same page after."""
     back = Cursor.from_json(cursor.to_json())
     assert back == cursor
+    assert back.caught_up == cursor.caught_up  # not part of ==
     assert back.params() == cursor.params()
     assert Cursor.from_json(cursor.to_json().encode()) == cursor
