@@ -21,6 +21,7 @@ from matomo_client import (
     ApiErrorKind,
     BulkResult,
     DateRange,
+    DecodeError,
     Limit,
     Params,
     Period,
@@ -166,6 +167,35 @@ async def test_visits_summary_get_empty_list_is_zeros(harness: Harness) -> None:
     assert "segment" not in form(harness.calls[0])
 
 
+async def test_visits_summary_get_empty_object_is_zeros(harness: Harness) -> None:
+    """visits_summary.get() reads `{}` (the other empty PHP array) as a summary of zeros too."""
+    m = harness.client(Router({"VisitsSummary.get": {}}))
+    summary = await harness.run(m.visits_summary.get, 3, Period.day(dt.date(2026, 11, 28)))
+    assert summary == VisitsSummary()
+
+
+@pytest.mark.parametrize("sites", ["all", [1, 2], range(1, 4)])
+async def test_visits_summary_get_refuses_several_sites(harness: Harness, sites: object) -> None:
+    """get() takes one site: "all" or a list is a ValueError naming call(), before any request."""
+    m = harness.client(Router({"VisitsSummary.get": recorded("036_")}))
+    with pytest.raises(ValueError, match=r"one site.*call\("):
+        await harness.run(m.visits_summary.get, sites, Period.day(dt.date(2026, 11, 28)))
+    assert harness.requests == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "why"),
+    [("036_", "keyed by site id"), ("035_", "single value")],
+)
+async def test_visits_summary_get_refuses_what_is_not_a_summary(
+    harness: Harness, prefix: str, why: str
+) -> None:
+    """A body keyed by site id, or {"value": 23}, is a DecodeError, not a zeroed summary."""
+    m = harness.client(Router({"VisitsSummary.get": recorded(prefix)}))
+    with pytest.raises(DecodeError, match=why):
+        await harness.run(m.visits_summary.get, 1, Period.day(dt.date(2026, 11, 28)))
+
+
 async def test_series_by_day_keys_first_days_and_zeroes_empty_periods(harness: Harness) -> None:
     """series('day') sends one request, keys by day, and zeroes the `[]` days."""
     m = harness.client(Router({"VisitsSummary.get": recorded("028_")}))
@@ -291,6 +321,35 @@ async def test_large_report_is_paged(harness: Harness) -> None:
     assert [r.label for r in rows] == [f"/p{i}" for i in range(total)]
     assert len(harness.calls) == 3
     assert [form(c).get("filter_offset", "0") for c in harness.calls] == ["0", "10000", "20000"]
+
+
+async def test_report_server_ignoring_filter_offset_is_a_decode_error(harness: Harness) -> None:
+    """A server that answers every page with the first rows would be paged forever: DecodeError."""
+    first_page = [{"label": f"/p{i}", "nb_hits": 1} for i in range(10_000)]
+
+    def report(request: Request) -> Response:
+        if len(harness.calls) > 3:  # the old pager never stops: fail instead of hanging
+            return json_response({"result": "error", "message": "paged too often (test)"})
+        return json_response(first_page)
+
+    m = harness.client(Router({"Actions.getPageUrls": report}))
+    with pytest.raises(DecodeError, match="ignores filter_offset"):
+        await harness.run(m.actions.page_urls, 1, OCT)
+    assert [form(c).get("filter_offset", "0") for c in harness.calls] == ["0", "10000"]
+
+
+async def test_report_pages_that_differ_are_all_read(harness: Harness) -> None:
+    """Full pages that differ (real paging) are read on, even when their rows look alike."""
+    total = 20_001
+
+    def report(request: Request) -> Response:
+        offset = int(form(request).get("filter_offset", "0"))
+        end = min(total, offset + int(form(request)["filter_limit"]))
+        return json_response([{"label": "same", "nb_hits": i} for i in range(offset, end)])
+
+    m = harness.client(Router({"Actions.getPageUrls": report}))
+    rows = await harness.run(m.actions.page_urls, 1, OCT)
+    assert [r.nb_hits for r in rows] == list(range(total))
 
 
 REFERRERS = [

@@ -189,6 +189,28 @@ def test_empty_period_is_a_zeroed_summary() -> None:
     assert summary.nb_visits == 0
     assert summary.bounce_rate == 0.0
     assert summary.to_record()["nb_uniq_visitors"] == 0
+    assert VisitsSummary.model_validate({}) == summary
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (load("035"), "single value"),  # columns=nb_visits: {"value": 23}
+        (load("036"), "keyed by site id"),  # idSite=all: {"1": {...}, "2": {...}, "3": []}
+        (load("026"), "keyed by site id or period"),  # date=last7: {"2026-11-23": {...}, ...}
+        ({"nbVisits": 3, "visits": 4}, "none of its keys"),
+    ],
+)
+def test_what_is_not_a_summary_is_refused(body: Any, why: str) -> None:
+    """An object with none of the metrics, only other keys, is an error, not a zeroed summary."""
+    with pytest.raises(ValidationError, match=why):
+        VisitsSummary.model_validate(body)
+
+
+def test_summary_with_some_metrics_keeps_the_others_zero() -> None:
+    """showColumns=nb_visits,nb_actions (two of the metrics) is still a summary."""
+    summary = VisitsSummary.model_validate(load("034"))
+    assert (summary.nb_visits, summary.nb_actions, summary.bounce_count) == (23, 47, 0)
 
 
 def test_series_keys_are_first_days_with_empty_periods_zeroed() -> None:

@@ -97,6 +97,7 @@ def check_misuse(m: Matomo) -> None:
     """Misuse that mypy must refuse."""
     m.visits_summary.get(1, "2024-01-01")  # type: ignore[arg-type]
     m.visits_summary.get(1, DAY, segment=3)  # type: ignore[arg-type]
+    m.visits_summary.series(1, "range", DateRange.last(7))  # type: ignore[arg-type]
     m.live.next_page("cursor")  # type: ignore[arg-type]
     Matomo("https://m.example/", auth="token")  # type: ignore[arg-type]
     Matomo("https://m.example/", retry=3)  # type: ignore[arg-type]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from matomo_client._core.paging import Cursor, advance
 from matomo_client._core.params import Params
-from matomo_client._core.periods import DateRange, Limit, Period
+from matomo_client._core.periods import DateRange, Limit, Period, PeriodUnit
+from matomo_client._core.series import series_plan
 from matomo_client.endpoints import (
     BulkResult,
     GetBulkRequest,
@@ -28,6 +29,7 @@ from matomo_client.endpoints import (
 )
 from matomo_client.endpoints._base import validate as _validate
 from matomo_client.endpoints.api import bulk_entry
+from matomo_client.errors import DecodeError
 
 if TYPE_CHECKING:
     from matomo_client._async.client import AsyncMatomo
@@ -69,6 +71,7 @@ class _Module:
         """Every row of a report, reading `REPORT_PAGE` rows a request until a short page."""
         rows: list[RowT] = []
         offset = 0
+        previous: list[RowT] | None = None
         while True:
             page_endpoint: Report[RowT] = Report(
                 endpoint.method,
@@ -83,10 +86,19 @@ class _Module:
                 endpoint.extra,
             )
             page = await self._client.execute(page_endpoint)
+            if page == previous:
+                # Report rows have distinct labels, so a real next page never repeats the last
+                # one; a server or proxy that ignores filter_offset would be paged forever.
+                raise DecodeError(
+                    endpoint.method,
+                    f"the rows at filter_offset={offset} repeat the page before them: "
+                    "the server ignores filter_offset",
+                )
             rows.extend(page)
             if len(page) < REPORT_PAGE:
                 return rows
             offset += len(page)
+            previous = page
 
 
 class AsyncApiModule(_Module):
@@ -136,10 +148,25 @@ class AsyncVisitsSummaryModule(_Module):
         return await self._client.execute(VisitsSummaryGet(id_site, period, segment))
 
     async def series(
-        self, id_site: int, unit: str, date_range: DateRange, segment: str | None = None
+        self, id_site: int, unit: PeriodUnit, date_range: DateRange, segment: str | None = None
     ) -> dict[dt.date, VisitsSummary]:
-        """One summary per day/week/month/year of `date_range` in one request; empties zeroed."""
-        return await self._client.execute(VisitsSummarySeries(id_site, unit, date_range, segment))
+        """One summary per day/week/month/year of `date_range`, in date order; empties zeroed.
+
+        One request, unless the series is longer than Matomo's cap of 1825 days, 520 weeks,
+        120 months or 10 years per request: then several, so that no period is left out.
+        """
+        VisitsSummarySeries(id_site, unit, date_range, segment)  # bad arguments: before a request
+        plan = series_plan(unit, date_range)
+        summaries: dict[dt.date, VisitsSummary] = {}
+        dates = next(plan)
+        while True:
+            endpoint = VisitsSummarySeries(id_site, unit, dates, segment)
+            part = await self._client.execute(endpoint)
+            summaries.update(part)
+            try:
+                dates = plan.send(part.keys())
+            except StopIteration:
+                return dict(sorted(summaries.items()))
 
 
 class _ReportModule(_Module, Generic[RowT]):
@@ -284,7 +311,7 @@ class AsyncLiveModule(_Module):
         period: Period,
         page_size: Limit | int = 1000,
         segment: str | None = None,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Every visit of the period as a raw dict, oldest first, each exactly once."""
         limit = page_size if isinstance(page_size, Limit) else Limit(page_size)
         cursor: Cursor | None = Cursor(id_site, period, limit, segment)
@@ -303,7 +330,7 @@ class AsyncLiveModule(_Module):
         period: Period,
         page_size: Limit | int = 1000,
         segment: str | None = None,
-    ) -> AsyncIterator[Visit]:
+    ) -> AsyncGenerator[Visit, None]:
         """Every visit of the period, oldest first, each exactly once; ends after an empty page."""
         from matomo_client.models import Visit
 

@@ -43,7 +43,7 @@ def validate(method: str, tp: type[T], data: Any) -> T:
         return adapter.validate_python(data)
     except ValidationError as exc:
         errors = exc.errors()
-        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "body"
+        where = (".".join(str(p) for p in errors[0]["loc"]) if errors else "") or "body"
         first_msg = errors[0]["msg"] if errors else str(exc)
         raise DecodeError(
             method,

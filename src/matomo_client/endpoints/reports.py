@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from matomo_client._core.params import Params
-from matomo_client._core.periods import DateRange, Period
+from matomo_client._core.params import Params, SiteSelector, site_param
+from matomo_client._core.periods import DateRange, Period, PeriodUnit
+from matomo_client._core.series import check_unit
 from matomo_client._core.url import check_method
 from matomo_client.endpoints._base import ALL_ROWS, Endpoint, validate
 from matomo_client.errors import DecodeError
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
 RowT = TypeVar("RowT", bound="ReportRow")
 
 
+def _check_one_site(id_site: SiteSelector) -> None:
+    """Refuse `"all"` and lists: Matomo answers them with an object keyed by site id."""
+    if not site_param(id_site).isdigit():
+        raise ValueError(
+            f"VisitsSummary takes one site id, not {id_site!r}: for several sites or 'all', "
+            'use call("VisitsSummary.get", Params().id_site(...).period(...)), '
+            "which returns Matomo's answer keyed by site id"
+        )
+
+
 @dataclass(frozen=True, repr=False)
 class VisitsSummaryGet(Endpoint["VisitsSummary"]):
     """VisitsSummary.get for one site and one period."""
@@ -28,6 +39,9 @@ class VisitsSummaryGet(Endpoint["VisitsSummary"]):
     period: Period
     segment: str | None = None
     method = "VisitsSummary.get"
+
+    def __post_init__(self) -> None:
+        _check_one_site(self.id_site)
 
     def params(self) -> Params:
         """idSite, period, date, segment."""
@@ -45,14 +59,14 @@ class VisitsSummarySeries(Endpoint["dict[dt.date, VisitsSummary]"]):
     """VisitsSummary.get over many periods in one request (`period=day&date=A,B`)."""
 
     id_site: int
-    unit: str
+    unit: PeriodUnit
     date_range: DateRange
     segment: str | None = None
     method = "VisitsSummary.get"
 
     def __post_init__(self) -> None:
-        if self.unit not in ("day", "week", "month", "year"):
-            raise ValueError(f"series unit must be day, week, month or year, not {self.unit!r}")
+        _check_one_site(self.id_site)
+        check_unit(self.unit)
         if not isinstance(self.date_range, DateRange):
             raise ValueError("series takes a DateRange, e.g. DateRange.last(30)")
 

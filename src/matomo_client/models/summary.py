@@ -6,7 +6,9 @@ object of zeros (one period), so every metric defaults to 0. Several periods
 ``YYYY-MM-DD,YYYY-MM-DD`` (week, range), ``YYYY-MM`` (month), ``YYYY`` (year).
 `VisitsSummary.series` reads that Map into ``dict[date, VisitsSummary]`` keyed by each
 period's first day. Unique-visitor and user counts are absent for year and range periods
-(Matomo does not compute them there), so they are 0 then too.
+(Matomo does not compute them there), so they are 0 then too. An object holding none of the
+metrics but other keys (a Map keyed by site id, ``{"value": 23}`` from ``columns=``) is not a
+summary and fails validation instead of reading as zeros.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, TypeAdapter
+from pydantic import BeforeValidator, TypeAdapter, model_validator
 
 from matomo_client.models._base import MatomoModel
 from matomo_client.models._coerce import Fraction, LooseFloat, LooseInt, Seconds, to_dict
@@ -74,6 +76,14 @@ class VisitsSummary(MatomoModel):
     avg_time_on_site: Seconds = 0
     """Average visit length in seconds."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_summary(cls, data: Any) -> Any:
+        """Refuse an object with none of the metrics but other keys: zeros would be a lie."""
+        if isinstance(data, dict) and data and _METRICS.isdisjoint(data):
+            raise ValueError(_not_a_summary(data))
+        return data
+
     @classmethod
     def series(cls, data: Any) -> dict[date, VisitsSummary]:
         """Read a multi-period Map into ``{first day of the period: summary}``, in date order.
@@ -83,6 +93,35 @@ class VisitsSummary(MatomoModel):
         """
         summaries = _series_adapter(cls).validate_python(data)
         return dict(sorted(summaries.items()))
+
+
+# Matomo's own names of the metrics: a summary holds at least one (an empty one holds none).
+_METRICS = frozenset(VisitsSummary.model_fields)
+
+
+def _not_a_summary(data: dict[Any, Any]) -> str:
+    keys = list(data)
+    if keys == ["value"]:
+        return (
+            'not a summary but a single value ({"value": ...}), as Matomo answers when one '
+            "column is asked for (columns=, showColumns=)"
+        )
+    if all(isinstance(k, str) and (k.isdigit() or _is_period_key(k)) for k in keys):
+        return (
+            "not a summary but an object keyed by site id or period (idSite=all or several "
+            "sites, or several periods): use visits_summary.series for periods and "
+            'call("VisitsSummary.get", ...) for several sites'
+        )
+    shown = ", ".join(repr(k)[:30] for k in keys[:5])
+    return f"not a summary: none of its keys ({shown}) is a metric such as nb_visits"
+
+
+def _is_period_key(key: str) -> bool:
+    try:
+        period_start(key)
+    except ValueError:
+        return False
+    return True
 
 
 _adapters: dict[type[VisitsSummary], TypeAdapter[dict[date, VisitsSummary]]] = {}
