@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 from matomo_client import DateRange
 from matomo_client.endpoints import SitesWithViewAccess, VisitsSummarySeries
 from matomo_client.errors import DecodeError
-from matomo_client.export.reconcile import read_counts
+from matomo_client.export.reconcile import fetch_counts, read_counts
 from matomo_client.export.sites import SiteInfo, read_sites
 
 RECORDED = Path(__file__).parent.parent / "recorded"
@@ -103,3 +103,39 @@ def test_counts_of_another_shape_are_a_decode_error(body: Any, named: str) -> No
     with pytest.raises(DecodeError, match=r"VisitsSummary\.get") as e:
         read_counts(body)
     assert named in str(e.value)
+
+
+class _CappedCounts:
+    """A client whose VisitsSummary.get keeps the newest 1825 days of a range, as Matomo does."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def call(self, method: str, params: Any) -> dict[str, Any]:
+        asked = dict(params.items())["date"]
+        self.asked.append(asked)
+        a, b = (date.fromisoformat(d) for d in asked.split(","))
+        days = [a + timedelta(days=i) for i in range((b - a).days + 1)][-1825:]
+        return {d.isoformat(): {"nb_visits": d.day} for d in days}
+
+
+@pytest.mark.anyio
+async def test_counts_of_more_days_than_matomo_answers_at_once_are_all_read() -> None:
+    """Five and a half years of days: every day's count comes, in requests within Matomo's cap
+    (one request kept only the newest 1825 days, and the older ones read as mismatches)."""
+    client = _CappedCounts()
+    first, last = date(2020, 1, 1), date(2025, 6, 30)
+    counts = await fetch_counts(client, 1, first, last, None)
+    n = (last - first).days + 1
+    assert len(counts) == n
+    assert counts == {first + timedelta(days=i): (first + timedelta(days=i)).day for i in range(n)}
+    assert len(client.asked) == 2
+    assert client.asked[0] == "2020-01-01,2024-12-29"
+
+
+@pytest.mark.anyio
+async def test_counts_within_the_cap_take_one_request() -> None:
+    """A range Matomo answers whole is still one request, dates as given."""
+    client = _CappedCounts()
+    await fetch_counts(client, 1, date(2024, 1, 1), date(2024, 3, 31), None)
+    assert client.asked == ["2024-01-01,2024-03-31"]

@@ -8,7 +8,7 @@ difference is named with its most likely cause (`compare`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from .._core.params import Params
@@ -43,18 +43,24 @@ def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
 async def fetch_counts(
     client: Any, id_site: int, first: date, last: date, segment: str | None
 ) -> dict[date, int]:
-    """Matomo's nb_visits for each day of `first`..`last`, in one request (0: no archive).
+    """Matomo's nb_visits for each day of `first`..`last` (0: no archive), in one request for
+    up to `MAX_DAYS` days (Matomo silently keeps only the newest 1825 days of one request).
 
     Read from the decoded JSON (a Map keyed by day, `[]` for a day without data), not through
     the `VisitsSummary` model, so that an export never loads pydantic.
     """
-    params = Params().id_site(id_site).set("period", "day")
-    params = params.set("date", f"{first.isoformat()},{last.isoformat()}").segment(segment)
-    data = await client.call(_METHOD, params)
-    return read_counts(data)
+    counts: dict[date, int] = {}
+    while first <= last:
+        stop = min(last, first + timedelta(days=MAX_DAYS - 1))
+        params = Params().id_site(id_site).set("period", "day")
+        params = params.set("date", f"{first.isoformat()},{stop.isoformat()}").segment(segment)
+        counts.update(read_counts(await client.call(_METHOD, params)))
+        first = stop + timedelta(days=1)
+    return counts
 
 
 _METHOD = "VisitsSummary.get"
+MAX_DAYS = 1825  # Matomo's cap on the days of one multi-day request (_core/series.py)
 
 
 def read_counts(data: Any) -> dict[date, int]:
