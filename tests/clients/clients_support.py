@@ -169,6 +169,9 @@ class LiveServer:
     pages: list[dict[str, str]] = field(default_factory=list)
     # Answer bare {idSite, idVisit, lastActionTimestamp} objects instead of full recorded visits.
     bare: bool = False
+    # The site's timezone, for SitesManager.getSiteFromId; how many times it was asked.
+    timezone: str = "UTC"
+    sites_asked: int = 0
 
     def add(self, id_visit: int, ts: int) -> None:
         """A new visit (or an existing one whose last action moved to second `ts`)."""
@@ -190,6 +193,9 @@ class LiveServer:
         method = params.get("method")
         if method == "API.getMatomoVersion":
             return VERSION
+        if method == "SitesManager.getSiteFromId":
+            self.sites_asked += 1
+            return json_response({**recorded_json("011_"), "timezone": self.timezone})
         assert method == "Live.getLastVisitsDetails", method
         self.pages.append(params)
         rows = self.rows(params)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -16,6 +18,7 @@ from matomo_client import (
     AsyncMatomo,
     Auth,
     Cursor,
+    Date,
     DecodeError,
     Limit,
     Matomo,
@@ -167,6 +170,38 @@ async def test_next_page_and_resume_from_json(harness: Harness) -> None:
         assert all(isinstance(v, dict) for v in raw)
         got += [int(v["idVisit"]) for v in raw]
     assert sorted(got) == sorted(whole) == sorted(k for k, _ in keys)
+
+
+async def test_a_cursor_for_yesterday_pages_the_site_s_yesterday_when_resumed(
+    harness: Harness,
+) -> None:
+    """Date.YESTERDAY is pinned on the first page to the site's yesterday (its timezone), so a
+    saved cursor resumed after midnight pages the same day; the site is asked once."""
+    zone = "Pacific/Kiritimati"  # UTC+14: its yesterday is rarely the machine's
+    server = server_with([(i, T0 + i) for i in range(1, 12)], timezone=zone)
+    m = harness.client(server, skip_preflight=True)
+    before = dt.datetime.now(ZoneInfo(zone)).date() - dt.timedelta(days=1)
+    cursor: Cursor | None = Cursor(1, Period.day(Date.YESTERDAY), Limit(4))
+    visits, cursor = await harness.run(m.live.next_page, cursor)
+    after = dt.datetime.now(ZoneInfo(zone)).date() - dt.timedelta(days=1)
+    assert cursor is not None
+    day = cursor.period.date
+    assert day in (before, after)
+    assert json.loads(cursor.to_json())["period"] == {"unit": "day", "date": day.isoformat()}
+    resumed: Cursor | None = Cursor.from_json(cursor.to_json())
+    while resumed is not None:
+        more, resumed = await harness.run(m.live.next_page, resumed)
+        visits += more
+    assert [v.id_visit for v in visits] == list(range(1, 12))
+    assert {p["date"] for p in server.pages} == {day.isoformat()}
+    assert server.sites_asked == 1
+
+
+async def test_a_cursor_of_calendar_dates_asks_no_site(harness: Harness) -> None:
+    """Pinning costs nothing when the period has no relative date."""
+    server = server_with([(1, T0)])
+    await stream_ids(harness, server, 5)
+    assert server.sites_asked == 0
 
 
 async def test_next_page_returns_none_after_the_empty_page(harness: Harness) -> None:

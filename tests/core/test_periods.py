@@ -198,3 +198,47 @@ def test_period_json_round_trip(period: Period) -> None:
 def test_range_parse_round_trip(date_range: DateRange) -> None:
     """Any range survives to_param/parse unchanged."""
     assert DateRange.parse(date_range.to_param()) == date_range
+
+
+TODAY = dt.date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("period", "pinned"),
+    [
+        (Period.day(Date.YESTERDAY), Period.day(dt.date(2026, 2, 28))),
+        (Period.day(Date.TODAY), Period.day(TODAY)),
+        (Period.week(Date.TODAY), Period.week(TODAY)),
+        (Period.month(Date.YESTERDAY), Period.month(dt.date(2026, 2, 28))),
+        (Period.range(DateRange.last(7)), Period.range(DateRange.ymd((2026, 2, 23), (2026, 3, 1)))),
+        (
+            Period.range(DateRange.previous(2)),
+            Period.range(DateRange.ymd((2026, 2, 27), (2026, 2, 28))),
+        ),
+        (
+            Period.range(DateRange.between(dt.date(2026, 1, 1), RangeEnd.TODAY)),
+            Period.range(DateRange.ymd((2026, 1, 1), (2026, 3, 1))),
+        ),
+        (
+            Period.range(DateRange.between(dt.date(2026, 1, 1), RangeEnd.YESTERDAY)),
+            Period.range(DateRange.ymd((2026, 1, 1), (2026, 2, 28))),
+        ),
+    ],
+    ids=repr,
+)
+def test_relative_periods_pin_to_calendar_dates(period: Period, pinned: Period) -> None:
+    """Each relative period becomes the calendar dates it means on the site's `today`."""
+    assert period.is_relative
+    assert period.pinned(TODAY) == pinned
+    assert not pinned.is_relative
+
+
+@pytest.mark.parametrize(
+    "period",
+    [Period.day(dt.date(2026, 1, 5)), Period.range(DateRange.ymd((2026, 1, 1), (2026, 1, 9)))],
+    ids=repr,
+)
+def test_calendar_periods_are_not_relative(period: Period) -> None:
+    """A period of calendar dates is already pinned: `pinned` returns it as it is."""
+    assert not period.is_relative
+    assert period.pinned(TODAY) is period

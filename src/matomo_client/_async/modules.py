@@ -6,13 +6,14 @@ Each method builds an endpoint value (`matomo_client.endpoints`) and runs it thr
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from matomo_client._core.paging import Cursor, advance
 from matomo_client._core.params import Params
-from matomo_client._core.periods import DateRange, Limit, Period, PeriodUnit
+from matomo_client._core.periods import DateRange, Limit, Period, PeriodUnit, site_tz
 from matomo_client._core.series import series_plan
 from matomo_client.endpoints import (
     BulkResult,
@@ -279,6 +280,19 @@ class AsyncReferrersModule(_ReportModule["ReferrerRow"]):
 class AsyncLiveModule(_Module):
     """The `Live` module: raw visits with their actions."""
 
+    def __init__(self, client: AsyncMatomo) -> None:
+        super().__init__(client)
+        self._zones: dict[int, dt.tzinfo] = {}  # each site's timezone, for pinning cursors
+
+    async def _pinned(self, cursor: Cursor) -> Cursor:
+        """`cursor` with its period's today/yesterday made dates in the site's timezone."""
+        zone = self._zones.get(cursor.id_site)
+        if zone is None:
+            site = await self._client.sites.get(cursor.id_site)
+            zone = self._zones[cursor.id_site] = site_tz(site.timezone)
+        today = dt.datetime.now(zone).date()
+        return dataclasses.replace(cursor, period=cursor.period.pinned(today))
+
     async def last_visits(
         self,
         id_site: int,
@@ -292,7 +306,15 @@ class AsyncLiveModule(_Module):
         return await self._client.execute(LastVisitsDetails(id_site, period, n, offset, segment))
 
     async def next_page_raw(self, cursor: Cursor) -> tuple[list[dict[str, Any]], Cursor | None]:
-        """The next page of raw visit dicts (as Matomo sent them) and the following cursor."""
+        """The next page of raw visit dicts (as Matomo sent them) and the following cursor.
+
+        A cursor whose period names today or yesterday (`Date.YESTERDAY`, `last7` ...) is first
+        pinned to calendar dates in the site's timezone (one SitesManager request a site per
+        client), so that a cursor saved with `to_json` and resumed after midnight goes on
+        paging the same days.
+        """
+        if cursor.period.is_relative:
+            cursor = await self._pinned(cursor)
         page = await self._client.execute(LivePage(cursor.params()))
         fresh, following = advance(cursor, page)
         return fresh, following  # the decoded dicts themselves: no copy on the hot path

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["Date", "DateLike", "DateRange", "Limit", "Period", "PeriodUnit", "RangeEnd"]
+__all__ = [
+    "Date",
+    "DateLike",
+    "DateRange",
+    "Limit",
+    "Period",
+    "PeriodUnit",
+    "RangeEnd",
+    "site_tz",
+]
 
 # Matomo refuses dates before the first Piwik release (core/Date.php, "date too old").
 _EARLIEST = dt.date(1991, 8, 6)
 # Matomo silently caps lastN/previousN at 1825 days; we refuse instead of being surprised.
 _MAX_LAST = 1825
 _MAX_LIMIT = 1_000_000
+_UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:[.:](\d+))?$")
 
 PeriodUnit = Literal["day", "week", "month", "year"]
 _UNITS: tuple[str, ...] = ("day", "week", "month", "year")
@@ -276,6 +288,25 @@ class Period:
             ) from None
         return cls(unit, d)
 
+    @property
+    def is_relative(self) -> bool:
+        """Whether the period names today or yesterday (`Date.TODAY`, `last7`, `A,today` ...),
+        which Matomo resolves in the site's timezone on each request."""
+        if isinstance(self.date, DateRange):
+            return self.date.kind != "span" or isinstance(self.date.end, RangeEnd)
+        return isinstance(self.date, Date)
+
+    def pinned(self, today: dt.date) -> Period:
+        """The same period with calendar dates only, given the site's `today`."""
+        if isinstance(self.date, DateRange):
+            if not self.is_relative:
+                return self
+            return Period.range(DateRange.between(*self.date.resolve(today)))
+        if isinstance(self.date, Date):
+            day = today if self.date == Date.TODAY else today - dt.timedelta(days=1)
+            return Period(self.unit, day)
+        return self
+
     def __repr__(self) -> str:
         p = self.to_params()
         return f"Period({p['period']}, {p['date']})"
@@ -299,3 +330,18 @@ class Limit:
 
     def __int__(self) -> int:
         return self.n
+
+
+def site_tz(name: str | None) -> dt.tzinfo:
+    """The tzinfo for a Matomo site timezone (`Europe/Berlin`, `UTC`, or Matomo's `UTC+5.5`)."""
+    if not name or name == "UTC":
+        return dt.timezone.utc
+    m = _UTC_OFFSET.match(name)
+    if m:
+        sign, hours, frac = m.groups()
+        minutes = int(hours) * 60 + (round(float("0." + frac) * 60) if frac else 0)
+        return dt.timezone(dt.timedelta(minutes=minutes if sign == "+" else -minutes))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown site timezone {name!r}") from e

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, timedelta, tzinfo
+
+from .._core.periods import site_tz
 
 __all__ = [
     "DEFAULT_SETTLE",
@@ -36,23 +37,7 @@ DEFAULT_SETTLE = timedelta(hours=1)
 PERIODS = ("day", "week", "month", "year")
 # The most closed days of one site fetched as one stream of pages (see `group_runs`).
 MAX_RUN_DAYS = 7
-_UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:[.:](\d+))?$")
 _LAST_N = re.compile(r"^(last|previous)(\d+)$")
-
-
-def site_tz(name: str | None) -> tzinfo:
-    """The tzinfo for a Matomo site timezone (`Europe/Berlin`, `UTC`, or Matomo's `UTC+5.5`)."""
-    if not name or name == "UTC":
-        return timezone.utc
-    m = _UTC_OFFSET.match(name)
-    if m:
-        sign, hours, frac = m.groups()
-        minutes = int(hours) * 60 + (round(float("0." + frac) * 60) if frac else 0)
-        return timezone(timedelta(minutes=minutes if sign == "+" else -minutes))
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ValueError(f"unknown site timezone {name!r}") from e
 
 
 def resolve_day(spec: date | str, today: date) -> date:
