@@ -148,3 +148,73 @@ async def test_live_traffic_closed_days_complete_and_today_upserted(tmp_path: Pa
                 == d
             }
             assert have == want
+
+
+@pytest.mark.parametrize("bad", ["Foo.bar", "API.getMatomoVersion", "Live.getLastVisitsDetails"])
+async def test_a_report_matomo_does_not_list_is_refused_before_anything_is_recorded(
+    tmp_path: Path, bad: str
+) -> None:
+    """A misspelt report, or a method that is no report, is a usage error naming it, raised
+    before the target records the job: the corrected command then runs without restart."""
+    from matomo_client.export import ExportUsageError
+
+    sb = Sandbox(SandboxConfig(seed=3, days=6, visits_per_day=15, today=TODAY))
+    target = str(tmp_path / "r.duckdb")
+    async with _client(sb) as m:
+        with pytest.raises(ExportUsageError, match=rf"unknown report {bad}"):
+            await export_reports(
+                m,
+                sites=[1, 2],
+                start=FIRST,
+                end="yesterday",
+                target=target,
+                now=NOW,
+                reports=["Actions.getPageUrls", bad],
+            )
+        assert not [r for r in sb.requests if r.method == "API.getBulkRequest"]
+        summary = await export_reports(
+            m,
+            sites=[1, 2],
+            start=FIRST,
+            end="yesterday",
+            target=target,
+            now=NOW,
+            reports=["Actions.getPageUrls"],
+        )
+    assert summary.report_rows == len(read_rows(target, "reports")) > 0
+    metadata = [r for r in sb.requests if r.method == "API.getReportMetadata"]
+    # The refused run asked both sites (the name was in neither); the next, site 1 only.
+    assert [r.params["idSite"] for r in metadata] == ["1", "2", "1"]
+
+
+async def test_a_job_that_recorded_no_window_is_replaced_by_the_next_command(
+    tmp_path: Path,
+) -> None:
+    """A first run that failed before writing (here: Matomo refusing its segment) does not
+    lock the target to its options; a run that wrote windows still does."""
+    from matomo_client.export import ExportApiError
+
+    sb = Sandbox(SandboxConfig(seed=3, days=6, visits_per_day=15, today=TODAY))
+    target = str(tmp_path / "v.duckdb")
+    async with _client(sb) as m:
+        with pytest.raises(ExportApiError):
+            await export_visits(
+                m,
+                sites=[1],
+                start=FIRST,
+                end="yesterday",
+                target=target,
+                now=NOW,
+                segment="noSuchDimension==1",
+            )
+        await export_visits(m, sites=[1], start=FIRST, end="yesterday", target=target, now=NOW)
+        with pytest.raises(StateMismatchError):
+            await export_visits(
+                m,
+                sites=[1],
+                start=FIRST,
+                end="yesterday",
+                target=target,
+                now=NOW,
+                segment="browserCode==FF",
+            )

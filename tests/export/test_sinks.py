@@ -194,10 +194,17 @@ def test_reports_rows_are_replaced_per_period_date(target: str) -> None:
 
 
 def test_state_refuses_a_different_command() -> None:
-    """A job with another fingerprint is refused with a message naming what changed."""
+    """A job with another fingerprint and windows recorded is refused, naming what changed."""
     state = ExportState("visits", job=_job({"kind": "visits", "segment": None}))
+    state.windows[(1, date(2026, 11, 28))] = WindowRecord("visits", 1, date(2026, 11, 28), DONE)
     with pytest.raises(StateMismatchError, match=r"segment: None -> 'browserCode==FF'"):
         state.check_job(_job({"kind": "visits", "segment": "browserCode==FF"}), "t.duckdb")
+
+
+def test_a_job_without_windows_gives_way_to_another_command() -> None:
+    """A job whose first run recorded nothing protects nothing: another command may start."""
+    state = ExportState("visits", job=_job({"kind": "visits", "segment": "typo==1"}))
+    state.check_job(_job({"kind": "visits", "segment": None}), "t.duckdb")
 
 
 def test_open_target_picks_the_sink_from_the_name(tmp_path: Path) -> None:

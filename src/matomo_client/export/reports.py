@@ -105,6 +105,29 @@ def _rows_of(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+async def _check_named(
+    client: Any, site_list: Sequence[SiteInfo], wanted: list[ReportSpec]
+) -> None:
+    """Refuse a named report that no site's API.getReportMetadata lists (a typo, or a method
+    that is not a report), before the target records anything. The sites are asked one at a
+    time until every name is found: usually one request."""
+    missing = {method for method, _ in wanted}
+    for site in site_list:
+        if not missing:
+            return
+        try:
+            meta = await client.api.report_metadata(site.id_site)
+        except MatomoError as e:
+            raise _api_error(e, "cannot list the reports") from e
+        missing -= {f"{m.module}.{m.action}" for m in meta}
+    if missing:
+        names = ", ".join(sorted(missing))
+        raise ExportUsageError(
+            f"unknown report {names}: Matomo's report list (API.getReportMetadata) does not "
+            "have it; `matomo call API.getReportMetadata idSite=1` shows the reports"
+        )
+
+
 async def _site_reports(
     client: Any, id_site: int, wanted: list[ReportSpec] | None
 ) -> list[ReportSpec]:
@@ -172,6 +195,12 @@ async def export_reports(
         "reports": sorted(reports) if reports else None,
     }
     run, site_list = await _Run.start(client, kind, target, concurrency, progress, sites)
+    if wanted:
+        try:
+            await _check_named(client, site_list, wanted)
+        except BaseException:
+            await run.close()
+            raise
     now = now or datetime.now(timezone.utc)
     plan: list[tuple[SiteInfo, date, date, bool]] = []  # site, period start, period end, closed
     for site in site_list:

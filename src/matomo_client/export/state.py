@@ -112,8 +112,12 @@ class ExportState:
     windows: dict[tuple[int, date], WindowRecord] = field(default_factory=dict)
 
     def check_job(self, job: JobInfo, target: str) -> None:
-        """Refuse a different command against a target that already holds an export."""
-        if self.job is None or self.job.fingerprint == job.fingerprint:
+        """Refuse a different command against a target that already holds an export.
+
+        A job that recorded no window yet (its first run failed before writing, say on a
+        misspelt report or segment) holds nothing to protect: the new command replaces it.
+        """
+        if self.job is None or self.job.fingerprint == job.fingerprint or not self.windows:
             return
         old, new = self.job.params, job.params
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
