@@ -282,3 +282,74 @@ def test_parquet_windows_gather_into_row_groups(tmp_path: Path, name: str) -> No
     ids = final.read(columns=["id_visit"]).column("id_visit").to_pylist()
     expected = [int(v["idVisit"]) for d in days for v in (PAGE_A if d.day % 2 else PAGE_B)]
     assert ids == expected
+
+
+def _foreign_db(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """A database of `kind` holding another program's `visits (a INTEGER)` table, and a
+    function listing its tables."""
+    if kind == "duckdb":
+        import duckdb
+
+        path = str(tmp_path / "u.duckdb")
+        with duckdb.connect(path) as con:
+            con.execute("CREATE TABLE visits (a INTEGER)")
+
+        def tables() -> set[str]:
+            with duckdb.connect(path, read_only=True) as con:
+                return {
+                    r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+                }
+
+        return path, tables
+    if kind == "sqlite":
+        import sqlite3
+
+        path = str(tmp_path / "u.sqlite")
+        with sqlite3.connect(path) as con:
+            con.execute("CREATE TABLE visits (a INTEGER)")
+
+        def tables() -> set[str]:
+            with sqlite3.connect(path) as con:
+                rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                return {r[0] for r in rows}
+
+        return path, tables
+    import psycopg
+
+    url = str(request.getfixturevalue("pg_url"))
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("CREATE TABLE visits (a INTEGER)")
+
+    def tables() -> set[str]:
+        with psycopg.connect(url) as con:
+            rows = con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            ).fetchall()
+            return {r[0] for r in rows}
+
+    return url, tables
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "sqlite", "postgresql"])
+def test_a_database_with_another_program_s_visits_table_is_refused_untouched(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A `visits` table without our keys is refused when the target opens, naming the table
+    and the missing columns; no table of ours is created beside it."""
+    target, tables = _foreign_db(kind, tmp_path, request)
+    sink = open_target(target)
+    with pytest.raises(TargetError, match=r"table visits that is not a matomo-client export") as e:
+        sink.open()
+    sink.close()
+    assert "id_site, id_visit" in str(e.value)
+    assert tables() == {"visits"}
+
+
+def test_our_own_tables_pass_the_check(tmp_path: Path) -> None:
+    """A database this exporter made opens again (the check looks at keys, not every column)."""
+    target = str(tmp_path / "ours.duckdb")
+    for _ in range(2):
+        sink = open_target(target)
+        sink.open()
+        sink.close()

@@ -153,6 +153,34 @@ class SqlSink(Sink):
             pk = f", PRIMARY KEY ({', '.join(table.key)})"
         self._exec(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols}{pk})")
 
+    def _columns_of(self, names: Sequence[str]) -> dict[str, set[str]]:
+        """The column names of those of the tables `names` that exist in the current schema."""
+        rows = self._query(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name IN ({self._ph(len(names))})",
+            names,
+        )
+        found: dict[str, set[str]] = defaultdict(set)
+        for table, column in rows:
+            found[str(table)].add(str(column).lower())
+        return found
+
+    def _check_tables_are_ours(self) -> None:
+        """Refuse a database whose `visits`, `actions`, `reports` or manifest table is another
+        program's (it lacks our key columns), before anything is created or written there."""
+        keys = {t.name: t.key for t in (VISITS, ACTIONS, REPORTS)}
+        keys[MANIFEST_TABLE] = ("kind", "id_site", "day", "status")
+        existing = self._columns_of(list(keys))
+        for name, key in keys.items():
+            columns = existing.get(name)
+            missing = [k for k in key if k not in (columns or ())]
+            if columns and missing:
+                raise TargetError(
+                    f"{self.target} already has a table {name} that is not a matomo-client "
+                    f"export table (it has no {', '.join(missing)} column): export into another "
+                    "database, or rename or drop that table"
+                )
+
     def _create_tables(self) -> None:
         for table in (VISITS, ACTIONS, REPORTS):
             self._create_table(table)
@@ -190,6 +218,7 @@ class SqlSink(Sink):
         """Connect and create the tables (idempotent)."""
         try:
             self._connect()
+            self._check_tables_are_ours()
             self._create_tables()
         except TargetError:
             raise

@@ -56,6 +56,12 @@ class SQLiteSink(SqlSink):
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, tuple(params)).fetchall()
 
+    def _columns_of(self, names: Sequence[str]) -> dict[str, set[str]]:
+        # SQLite has no information_schema; table_info of a missing table is empty.
+        return {
+            n: {str(r[1]).lower() for r in self._query(f"PRAGMA table_info({n})")} for n in names
+        }
+
     def _begin(self) -> None:
         self.con.execute("BEGIN IMMEDIATE")
 
