@@ -11,8 +11,14 @@ Layout, for a target `out/x.jsonl.gz`:
 
 A part is in place before its journal line is written, so after `kill -9` a window is either
 recorded with its part or not recorded at all; parts without a record are deleted on open.
-The final files are concatenations of the parts (gzip members and zstd frames concatenate
-validly), so building them streams and memory stays flat.
+A window recorded with rows whose part is gone (someone deleted `x.jsonl.gz.parts`) is journalled
+as open on open, so the run fetches it again; the final files are not rebuilt while a recorded
+window's part is missing, so they never lose rows. The final files are concatenations of the
+parts (gzip members and zstd frames concatenate validly), so building them streams and memory
+stays flat.
+
+A target without a journal is new: its opening refuses to replace files that already have the
+names it would write (`x.visits.jsonl.gz`, or a directory target's parts).
 
 A directory target (`out/` or an existing directory) is hive-partitioned Parquet instead:
 `out/visits/site=1/date=2024-01-01/part.parquet`, `out/reports/period=day/site=1/date=.../`,
@@ -39,12 +45,21 @@ import orjson
 from .. import jsonvalue
 from ..errors import TargetError
 from ..schema import REPORTS, Batch, ColumnType, Table
-from ..state import ExportState, JobInfo, WindowRecord
+from ..state import DONE, OPEN, ExportState, JobInfo, WindowRecord, utcnow
 from .base import Sink, iso_ts, json_text, period_of, tables_for
 
 __all__ = ["FileSink", "jsonl_bytes"]
 
 _PART_RE = re.compile(r"(?:period=(?P<period>[^/]+)/)?site=(?P<site>\d+)/date=(?P<day>[\d-]+)")
+
+# Where a window's journal record counts the rows of each table: a count of 0 means the window
+# has no part for that table (an empty part is not written); None (not counted) means it may.
+_COUNT_FIELD = {"visits": "visits", "actions": "actions", "reports": "rows"}
+
+# A part present on disk: (table, kind, id_site, day).
+_PartKey = tuple[str, str, int, date]
+
+_TABLES = tables_for("visits") + tables_for("reports")
 
 
 def _iso_z(ts: int | None) -> str | None:
@@ -94,11 +109,11 @@ class FileSink(Sink):
         """Where a table's single file is built (file targets only)."""
         return self.base.with_name(f"{self.base.name}.{table.name}.{self.ext}")
 
-    def _all_parts(self, table: Table) -> list[Path]:
+    def _all_parts(self, table: Table, suffix: str = "") -> list[Path]:
         root = self.parts_root / table.name
         if not root.is_dir():
             return []
-        pattern = "part.parquet" if self.partitioned else f"*.{self.ext}"
+        pattern = ("part.parquet" if self.partitioned else f"*.{self.ext}") + suffix
         return sorted(p for p in root.rglob(pattern) if p.is_file())
 
     def _part_key(self, table: Table, part: Path) -> tuple[str, int, date] | None:
@@ -143,26 +158,83 @@ class FileSink(Sink):
             if e.get("type") == "window"
         }
 
+    def _present(self, parts: dict[Table, list[Path]]) -> set[_PartKey]:
+        return {
+            (table.name, *key)
+            for table, paths in parts.items()
+            for path in paths
+            if (key := self._part_key(table, path)) is not None
+        }
+
+    def _lost(self, present: set[_PartKey]) -> list[tuple[dict[str, Any], list[str]]]:
+        """Each window's last record that counts rows in a table whose part is not in
+        `present`, with those tables."""
+        last = {
+            (e["kind"], int(e["id_site"]), date.fromisoformat(e["day"])): e
+            for e in self._records
+            if e.get("type") == "window"
+        }
+        lost = []
+        for key, e in last.items():
+            missing = [
+                t.name
+                for t in tables_for(key[0])
+                if e.get(_COUNT_FIELD[t.name]) != 0 and (t.name, *key) not in present
+            ]
+            if missing:
+                lost.append((e, missing))
+        return lost
+
+    def _refuse_foreign_files(self) -> None:
+        """A target without a journal holds no export of ours: refuse to overwrite (or, for a
+        directory, delete as unrecorded parts) files that happen to have our names."""
+        if self.partitioned:
+            found = [p for t in _TABLES for p in self._all_parts(t)]
+        else:
+            found = [p for p in map(self.final_path, _TABLES) if p.exists()]
+        if found:
+            raise TargetError(
+                f"{found[0]} already exists and is not from an export to {self.target} "
+                f"(there is no {self.journal_path}): move it away or export to another target"
+            )
+
     # --- Sink -----------------------------------------------------------------------------
     def open(self) -> None:
-        """Create folders, load the journal, remove parts a crash left unrecorded."""
+        """Refuse files not ours in a new target; create folders, load the journal, remove
+        parts a crash left unrecorded, and journal windows whose parts are gone as open."""
         try:
+            if not self.journal_path.exists():
+                self._refuse_foreign_files()
             self.parts_root.mkdir(parents=True, exist_ok=True)
             self.journal_path.touch(exist_ok=True)
             self._load_journal()
             recorded = self._recorded()
-            for tmp in self.parts_root.rglob("*.tmp"):
-                tmp.unlink()
+            for table in _TABLES:
+                for tmp in self._all_parts(table, ".tmp"):
+                    tmp.unlink()
             if not self.partitioned:
-                for table in tables_for("visits") + tables_for("reports"):
+                for table in _TABLES:
                     leftover = self.final_path(table).with_name(
                         self.final_path(table).name + ".tmp"
                     )
                     leftover.unlink(missing_ok=True)
-            for table in tables_for("visits") + tables_for("reports"):
+            parts: dict[Table, list[Path]] = {}
+            for table in _TABLES:
+                parts[table] = []
                 for part in self._all_parts(table):
-                    if self._part_key(table, part) not in recorded:
+                    if self._part_key(table, part) in recorded:
+                        parts[table].append(part)
+                    else:
                         part.unlink()
+            # Done means "its rows are in the parts": a window whose part was deleted is
+            # fetched again (and until then the final files are not rebuilt, see `finish`).
+            reopened = [
+                {**e, "status": OPEN, "updated_at": utcnow().isoformat()}
+                for e, _ in self._lost(self._present(parts))
+                if e["status"] == DONE
+            ]
+            if reopened:
+                self._append(reopened)
         except OSError as e:
             raise TargetError(f"cannot open {self.target}: {e.strerror or e}") from e
 
@@ -233,12 +305,17 @@ class FileSink(Sink):
                 raise TargetError(f"cannot write the export state of {self.target}: {e}") from e
 
     def finish(self) -> None:
-        """Build each table's single file from its parts (file targets)."""
+        """Build each table's single file from its parts (file targets); refuse, leaving the
+        files as they are, while a window the journal counts rows of has lost its part."""
         if self.partitioned:
             return
         try:
-            for table in tables_for("visits") + tables_for("reports"):
-                self._compact(table)
+            parts = {table: self._all_parts(table) for table in _TABLES}
+            lost = self._lost(self._present(parts))
+            if lost:
+                raise TargetError(_lost_message(self.target, self.parts_root, lost))
+            for table in _TABLES:
+                self._compact(table, parts[table])
         except OSError as e:
             raise TargetError(f"cannot write to {self.target}: {e.strerror or e}") from e
 
@@ -274,10 +351,9 @@ class FileSink(Sink):
             else:
                 f.write(_csv_bytes(batch, header=False))
 
-    def _compact(self, table: Table) -> None:
+    def _compact(self, table: Table, parts: list[Path]) -> None:
         final = self.final_path(table)
         tmp = final.with_name(final.name + ".tmp")
-        parts = self._all_parts(table)
         if self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -324,6 +400,21 @@ class FileSink(Sink):
                 w.close()
         else:
             yield out
+
+
+def _lost_message(
+    target: str, parts_root: Path, lost: list[tuple[dict[str, Any], list[str]]]
+) -> str:
+    shown = "; ".join(
+        f"{'/'.join(tables)} of site {e['id_site']}, {e['day']}" for e, tables in lost[:3]
+    )
+    more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+    return (
+        f"not rebuilding the files of {target}: {len(lost)} window(s) recorded as exported "
+        f"lost their parts in {parts_root} ({shown}{more}) and this run did not fetch them "
+        "again (they are not among its windows); restore them, or start over with --restart "
+        "(restart=True), which keeps only the run's windows"
+    )
 
 
 def _append_file(path: Path, out: IO[bytes]) -> None:
