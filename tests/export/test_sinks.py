@@ -353,3 +353,24 @@ def test_our_own_tables_pass_the_check(tmp_path: Path) -> None:
         sink = open_target(target)
         sink.open()
         sink.close()
+
+
+@pytest.mark.parametrize("name", ["x.jsonl", "x.csv.gz", "x.parquet", "hive/", "x.sqlite", "pg"])
+def test_a_target_in_use_by_another_export_is_refused_until_it_is_free(
+    name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two exports into one target at once (DuckDB refuses by its own file lock) are refused
+    for the other targets too: the second to open gets a TargetError, and nothing is lost."""
+    target = str(request.getfixturevalue("pg_url")) if name == "pg" else str(tmp_path / name)
+    first = open_target(target)
+    first.open()
+    try:
+        second = open_target(target)
+        with pytest.raises(TargetError, match="in use by another export"):
+            second.open()
+        second.close()
+    finally:
+        first.close()
+    again = open_target(target)  # the first one ended: the target is free
+    again.open()
+    again.close()

@@ -14,11 +14,13 @@ at a time. The contract that makes exports exactly-once:
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import IO, Any
 
 from .. import jsonvalue
+from ..errors import TargetError
 from ..schema import ACTIONS, REPORTS, VISITS, Batch, Table
 from ..state import ExportState, JobInfo, WindowRecord
 
@@ -61,6 +63,29 @@ def json_text(x: Any) -> str | None:
     if x is None:
         return None
     return jsonvalue.dumps(x).decode()
+
+
+def hold_lock(path: str | os.PathLike[str], target: str) -> IO[bytes] | None:
+    """Take an exclusive advisory lock (`flock`) on the file `path`, creating it if need be,
+    for as long as the returned file stays open; `TargetError` when another export holds it.
+
+    `flock` locks are apart from the `fcntl` locks SQLite takes, so a database file can be
+    its own lock. None where the platform has no `flock` (the export then runs unlocked).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    f = open(path, "ab")  # noqa: SIM115 - held open while the lock is needed
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise TargetError(
+            f"{target} is in use by another export: wait for that one to end, or export to "
+            "another target"
+        ) from None
+    return f
 
 
 class Sink(abc.ABC):

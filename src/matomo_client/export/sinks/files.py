@@ -46,7 +46,7 @@ from .. import jsonvalue
 from ..errors import TargetError
 from ..schema import REPORTS, Batch, ColumnType, Table
 from ..state import DONE, OPEN, ExportState, JobInfo, WindowRecord, utcnow
-from .base import Sink, iso_ts, json_text, period_of, tables_for
+from .base import Sink, hold_lock, iso_ts, json_text, period_of, tables_for
 
 __all__ = ["FileSink", "jsonl_bytes"]
 
@@ -75,6 +75,7 @@ class FileSink(Sink):
         self.target = path
         self.fmt = fmt
         self.compression = compression
+        self._lock: IO[bytes] | None = None
         self.partitioned = fmt == "parquet" and (
             path.endswith(("/", os.sep)) or os.path.isdir(path)
         )
@@ -206,6 +207,10 @@ class FileSink(Sink):
             if not self.journal_path.exists():
                 self._refuse_foreign_files()
             self.parts_root.mkdir(parents=True, exist_ok=True)
+            # Before anything is deleted: another export's unrecorded parts are its own.
+            self._lock = self._lock or hold_lock(
+                self.parts_root / "_matomo_export.lock", self.target
+            )
             self.journal_path.touch(exist_ok=True)
             self._load_journal()
             recorded = self._recorded()
@@ -320,7 +325,10 @@ class FileSink(Sink):
             raise TargetError(f"cannot write to {self.target}: {e.strerror or e}") from e
 
     def close(self) -> None:
-        """Nothing stays open between calls."""
+        """Release the target's lock (nothing else stays open between calls)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # --- formats --------------------------------------------------------------------------
     def _open_write(self, path: Path) -> Any:

@@ -9,11 +9,14 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from ..errors import TargetError
 from ..schema import Batch, ColumnType, Table
 from .base import json_text, ts_to_datetime
 from .sql import SqlSink
 
 __all__ = ["PostgresSink", "redact_url"]
+
+_LOCK_KEY = 0x6D61746F6D6F  # "matomo": the advisory lock every export to a database takes
 
 
 def redact_url(url: str) -> str:
@@ -47,6 +50,15 @@ class PostgresSink(SqlSink):
                 "PostgreSQL targets need psycopg: pip install 'matomo-client[postgres]'"
             ) from e
         self._con = psycopg.connect(self.url, autocommit=True)
+        # One export at a time per database, as DuckDB's file lock and the others' flock give:
+        # a session lock, released when the connection closes (or its process dies).
+        if not self._con.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY]).fetchone()[0]:
+            self._con.close()
+            self._con = None
+            raise TargetError(
+                f"{self.target} is in use by another export: wait for that one to end, or "
+                "export to another database"
+            )
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params) if params else None)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from ..schema import Batch, ColumnType, Table
-from .base import iso_ts, json_text
+from .base import hold_lock, iso_ts, json_text
 from .sql import SqlSink
 
 __all__ = ["SQLiteSink"]
@@ -37,6 +37,7 @@ class SQLiteSink(SqlSink):
         self.path = path
         self.target = path
         self._con: sqlite3.Connection | None = None
+        self._lock: IO[bytes] | None = None
 
     @property
     def con(self) -> sqlite3.Connection:
@@ -45,6 +46,9 @@ class SQLiteSink(SqlSink):
         return self._con
 
     def _connect(self) -> None:
+        # Locked before SQLite opens the file: closing another descriptor of a file drops the
+        # process's fcntl locks on it, SQLite's included, so ours is closed only after it.
+        self._lock = self._lock or hold_lock(self.path, self.target)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves; the engine serialises calls.
         self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._con.execute("PRAGMA journal_mode=WAL")
@@ -105,7 +109,10 @@ class SQLiteSink(SqlSink):
             )
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database, then release its lock."""
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
