@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from .failures import SESSION, UserError
-from .options import debug_option
+from .options import FiniteFloatRange, debug_option
 
 if TYPE_CHECKING:
     from matomo_client import AsyncMatomo
@@ -55,9 +55,8 @@ def display_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<invalid URL>"
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    # The host and port as typed (reading `parts.port` raises for a bad port), minus user:password.
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
@@ -155,12 +154,34 @@ class Connection:
             await transport.aclose()
 
 
+def _check_url(url: str, source: str) -> None:
+    """Refuse a URL the client would refuse, naming where it came from (`--url`/`MATOMO_URL`)."""
+    from matomo_client._core.url import normalise_base_url
+
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # e.g. "Invalid IPv6 URL"; the URL itself may hold a password
+        raise UserError(f"{source} is not a valid URL: {e}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UserError(f"{source} must start with http:// or https://, not {display_url(url)!r}")
+    if "@" in parts.netloc:
+        raise UserError(
+            f"{source} must not hold a user or password: the token goes in MATOMO_TOKEN "
+            "or a --token-file"
+        )
+    try:
+        normalise_base_url(url)
+    except ValueError as e:  # the library's rules: a host, a valid port, no query...
+        raise UserError(f"{source} {display_url(url)!r}: {e}") from None
+
+
 def _resolve(
     url: str | None,
     token_file: str | None,
     sandbox: bool,
     insecure: bool,
     timeout: float,
+    url_source: str = "--url",
 ) -> Connection:
     token = _read_token_file(token_file) if token_file else os.environ.get("MATOMO_TOKEN")
     token = token.strip() if token else None
@@ -174,11 +195,9 @@ def _resolve(
             "no Matomo URL: pass --url https://stats.example.com/ or set MATOMO_URL "
             "(or try --sandbox)"
         )
+    _check_url(url, url_source)
     if not token:
         raise UserError("no token: set MATOMO_TOKEN or pass --token-file PATH (or try --sandbox)")
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in ("http", "https"):
-        raise UserError(f"--url must start with http:// or https://, not {display_url(url)!r}")
     if insecure:
         click.echo(
             "Warning: --insecure: TLS certificates are not verified; anyone on the network "
@@ -203,7 +222,10 @@ def connection_options(f: F) -> F:
         timeout: float,
         **kwargs: Any,
     ) -> Any:
-        conn = _resolve(url, token_file, sandbox, insecure, timeout)
+        source = click.get_current_context().get_parameter_source("url")
+        from_env = source is click.core.ParameterSource.ENVIRONMENT
+        url_source = "MATOMO_URL" if from_env else "--url"
+        conn = _resolve(url, token_file, sandbox, insecure, timeout, url_source)
         return f(*args, conn=conn, **kwargs)
 
     options = [
@@ -237,7 +259,7 @@ def connection_options(f: F) -> F:
         click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (warns)."),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=FiniteFloatRange(min=0, min_open=True),
             default=30.0,
             show_default=True,
             metavar="SECONDS",

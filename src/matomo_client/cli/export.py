@@ -18,7 +18,10 @@ from .options import export_options
 if TYPE_CHECKING:
     from matomo_client.export import ExportSummary
 
-__all__ = ["export"]
+__all__ = ["MAX_PAGE_SIZE", "export"]
+
+# The most rows the library asks for in one request (`matomo_client.Limit`; a test pins it).
+MAX_PAGE_SIZE = 1_000_000
 
 
 def _sites(given: tuple[str, ...]) -> str | list[int]:
@@ -37,6 +40,27 @@ def _sites(given: tuple[str, ...]) -> str | list[int]:
             raise UserError(f"--site {text!r}: use a site id (1), several (1,2) or 'all'")
         ids.extend(i for i in parsed if i not in ids)
     return ids
+
+
+def _reports(given: tuple[str, ...]) -> list[str]:
+    """`--report` values as report specs. A value is `Module.method[?param=value&...]` or, like
+    --site, a comma list of `Module.method`; one with a `?` is a single report (its parameters,
+    a segment say, may hold commas)."""
+    from matomo_client._core.url import check_method
+
+    wanted: list[str] = []
+    for text in given:
+        names = [text] if "?" in text else [n.strip() for n in text.split(",") if n.strip()]
+        for name in names or [text]:
+            try:
+                check_method(name.split("?", 1)[0])
+            except ValueError:
+                raise UserError(
+                    f"--report {name!r}: use Module.method, e.g. Actions.getPageUrls "
+                    "(several: repeat --report, or separate them with commas)"
+                ) from None
+            wanted.append(name)
+    return wanted
 
 
 def _run(
@@ -79,7 +103,7 @@ def export() -> None:
 @export_options
 @click.option(
     "--page-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_PAGE_SIZE),
     default=1000,
     show_default=True,
     help="Visits per Live.getLastVisitsDetails request.",
@@ -149,7 +173,8 @@ def visits(
     "reports",
     multiple=True,
     metavar="Module.method",
-    help="A report to export (repeatable); default: every report in API.getReportMetadata.",
+    help="A report to export, Module.method[?param=value&...]; several: repeat --report or "
+    "separate them with commas. Default: every report in API.getReportMetadata.",
 )
 @connection_options
 def reports(
@@ -174,11 +199,7 @@ def reports(
       matomo export reports --site 1 --from 2024-01-01 --to 2024-12-31 --period month \\
           --report Actions.getPageUrls --report Referrers.getAll --out reports.parquet
     """
-    for name in reports:
-        method = name.split("?", 1)[0]
-        module, dot, action = method.partition(".")
-        if not (dot and module and action):
-            raise UserError(f"--report {name!r}: use Module.method, e.g. Actions.getPageUrls")
+    wanted = _reports(reports)
     from matomo_client.export import export_reports
 
     _run(
@@ -191,7 +212,7 @@ def reports(
         start=start,
         end=end,
         period=period,
-        reports=list(reports) or None,
+        reports=wanted or None,
         segment=segment or None,
         target=target,
         restart=restart,

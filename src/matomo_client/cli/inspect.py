@@ -135,6 +135,15 @@ def sites(conn: Connection, as_json: bool) -> None:
 # --- call -----------------------------------------------------------------------------------
 
 
+# Parameters the client sets itself (the library refuses them in Params), in the CLI's words.
+_SET_BY_THE_COMMAND = {
+    "format": "use --raw --format FORMAT (e.g. --raw --format xml)",
+    "method": "the method is the first argument (matomo call Module.method KEY=VALUE...)",
+    "module": "the command always calls module=API",
+    "force_api_session": "the command sends the token in the POST body itself",
+}
+
+
 def _params(pairs: tuple[str, ...]) -> Params:
     from matomo_client import Params
 
@@ -149,6 +158,8 @@ def _params(pairs: tuple[str, ...]) -> Params:
                 "token_auth is refused as an argument: it would land in the shell history and "
                 "`ps`; the token is sent from MATOMO_TOKEN or --token-file"
             )
+        if key in _SET_BY_THE_COMMAND:
+            raise UserError(f"{key}= cannot be passed: {_SET_BY_THE_COMMAND[key]}")
         if key in items:
             raise UserError(f"parameter {key!r} is given twice")
         items[key] = value

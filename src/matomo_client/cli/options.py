@@ -6,18 +6,21 @@ the text as typed and resolves `today`/`yesterday`/`lastN` in each site's own ti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import click
 
+from matomo_client._core.periods import date_param
 from matomo_client.export import DEFAULT_TARGET, resolve_day
 
 from .failures import SESSION
 
 __all__ = [
     "DaySpec",
+    "FiniteFloatRange",
     "debug_option",
     "export_options",
     "parse_day",
@@ -33,6 +36,10 @@ def parse_day(text: str, today: date | None = None) -> date:
     return resolve_day(text, today or datetime.now(timezone.utc).date())
 
 
+# The earliest "today" of any site (UTC-12): where lastN/previousN reach furthest back.
+_WESTMOST = timezone(timedelta(hours=-12))
+
+
 class DaySpec(click.ParamType):  # type: ignore[type-arg]
     """A day as typed on the command line; checked, then passed on as text."""
 
@@ -42,10 +49,30 @@ class DaySpec(click.ParamType):  # type: ignore[type-arg]
         """Check `value` and return it normalised (lower case, trimmed)."""
         text = str(value).strip().lower()
         try:
-            parse_day(text)
+            day = parse_day(text, datetime.now(_WESTMOST).date())
         except ValueError as e:
             self.fail(str(e), param, ctx)
+        except OverflowError:  # lastN/previousN with N beyond year 1
+            self.fail(f"invalid date {text!r}: N is too large", param, ctx)
+        try:
+            date_param(day)  # the library's own rule: Matomo refuses days before 1991-08-06
+        except ValueError as e:
+            shown = "" if text == day.isoformat() else f"{text} reaches back to {day}: "
+            self.fail(f"{shown}{e}", param, ctx)
         return text
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A `click.FloatRange` that also refuses nan and inf (nan passes any range check)."""
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The number, once it is finite and in range."""
+        number: float = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def _start_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import click
 
-from .failures import UserError
-from .options import debug_option
+from .failures import SESSION, UserError
+from .options import FiniteFloatRange, debug_option
 
-__all__ = ["sandbox"]
+__all__ = ["MAX_DAYS", "sandbox"]
+
+# About 27 years: the first day stays well after 1991-08-06, before which Matomo has no dates.
+MAX_DAYS = 10_000
+
+
+def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("the token must not be empty", ctx, param)
+    if value != value.strip():
+        raise click.BadParameter("the token must not start or end with whitespace", ctx, param)
+    if value == "anonymous":
+        raise click.BadParameter("'anonymous' is Matomo's token for no login", ctx, param)
+    return value
 
 
 @click.command("sandbox")
@@ -17,12 +30,13 @@ __all__ = ["sandbox"]
     "--token",
     default="sandbox-token",
     show_default=True,
+    callback=_check_token,
     help="The super user token the sandbox accepts (any other gets Matomo's 401).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_DAYS),
     default=90,
     show_default=True,
     help="Days of visits, up to and including today.",
@@ -30,14 +44,14 @@ __all__ = ["sandbox"]
 @click.option("--visits-per-day", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option(
     "--latency-ms",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.0,
     show_default=True,
     help="Added to every answer.",
 )
 @click.option(
     "--fault-rate",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Share of requests answered with a retryable 500/502/503.",
@@ -95,6 +109,9 @@ def sandbox(
         raise UserError(f"--viewer: {e}") from None
     if token in viewers:
         raise UserError("--viewer: a viewer's token must differ from --token")
+    # --debug logs every request (see `sandbox.app`); a token in a traceback is scrubbed too.
+    for secret in (token, *viewers):
+        SESSION.add_secret(secret)
     try:
         serve(
             host,
