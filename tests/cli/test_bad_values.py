@@ -37,6 +37,19 @@ def test_page_size_above_the_library_cap(tmp_path: Path) -> None:
     _nothing_written(tmp_path)
 
 
+def test_workers_above_the_cap_are_refused(tmp_path: Path) -> None:
+    """--workers above 64 is refused before any process starts or file is made; the CLI's
+    cap is the library's."""
+    from matomo_client.cli.export import MAX_WORKERS
+    from matomo_client.export import engine
+
+    assert MAX_WORKERS == engine.MAX_WORKERS
+    r = invoke(["export", "visits", "--sandbox", "--site", "1", *DAYS, "--workers", "65"])
+    assert r.exit_code == 2
+    assert "--workers" in one_error_line(r.stderr)
+    _nothing_written(tmp_path)
+
+
 def test_page_size_cap_is_the_library_limit() -> None:
     """The CLI's cap is exactly `Limit`'s: the largest page it allows is one the client sends."""
     assert Limit(MAX_PAGE_SIZE).n == MAX_PAGE_SIZE

@@ -286,6 +286,22 @@ async def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:
             await export_visits(m, sites=[1], start="today", end="yesterday", target=target)
         with pytest.raises(ExportUsageError, match="invalid date"):
             await export_visits(m, sites=[1], start="2024-13-01", end="today", target=target)
+        with pytest.raises(ExportUsageError, match="'last100000000': N is too large"):
+            await export_visits(m, sites=[1], start="last100000000", end="today", target=target)
+        with pytest.raises(ExportUsageError, match="before 1991-08-06"):
+            await export_visits(m, sites=[1], start="1991-08-05", end="today", target=target)
+        with pytest.raises(ExportUsageError, match="before 1991-08-06"):
+            await export_reports(m, sites=[1], start="last20000", end="today", target=target)
+        with pytest.raises(ExportUsageError, match=r"invalid report 'Actions\.get Page'"):
+            await export_reports(
+                m, sites=[1], start=START, end=START, target=target, reports=["Actions.get Page"]
+            )
+        with pytest.raises(ExportUsageError, match="workers must be from 0 to 64, not 65"):
+            await export_visits(m, sites=[1], start=START, end=START, target=target, workers=65)
+        with pytest.raises(ExportUsageError, match="page size must be at most 1,000,000"):
+            await export_visits(
+                m, sites=[1], start=START, end=START, target=target, page_size=1_000_001
+            )
     assert not await anyio.Path(target).exists()
 
 

@@ -57,6 +57,7 @@ BAD_URLS = [
     "https://stats.example.com:99999/",
     "https://user:secret@stats.example.com/",
     "https://stats.example.com/?token_auth=x",
+    "http://[::1/",
     "",
 ]
 

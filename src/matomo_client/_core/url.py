@@ -20,7 +20,10 @@ def normalise_base_url(base_url: str) -> str:
         raise ValueError("the Matomo base URL is empty")
     if base_url != base_url.strip() or any(c.isspace() for c in base_url):
         raise ValueError("the Matomo base URL contains whitespace")
-    parts = urlsplit(base_url)
+    try:
+        parts = urlsplit(base_url)
+    except ValueError as e:  # "Invalid IPv6 URL": a bracket left open
+        raise ValueError(f"the Matomo base URL is not a valid URL: {e}") from None
     if parts.scheme not in ("http", "https"):
         scheme = parts.scheme or "(none)"
         raise ValueError(f"the Matomo base URL must be http:// or https://, not {scheme}")

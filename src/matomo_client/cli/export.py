@@ -22,6 +22,7 @@ __all__ = ["MAX_PAGE_SIZE", "export"]
 
 # The most rows the library asks for in one request (`matomo_client.Limit`; a test pins it).
 MAX_PAGE_SIZE = 1_000_000
+MAX_WORKERS = 64  # the library's cap (export/engine.py)
 
 
 def _sites(given: tuple[str, ...]) -> str | list[int]:
@@ -110,7 +111,7 @@ def export() -> None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_WORKERS),
     default=None,
     metavar="N",
     help="Processes that turn pages into rows for DuckDB, Parquet and JSONL targets "

@@ -41,7 +41,7 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
     show_default=True,
     help="Days of visits, up to and including today.",
 )
-@click.option("--visits-per-day", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option("--visits-per-day", type=click.IntRange(0, 1_000_000), default=50, show_default=True)
 @click.option(
     "--latency-ms",
     type=FiniteFloatRange(min=0),

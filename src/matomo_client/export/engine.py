@@ -46,6 +46,8 @@ from .windows import (
 
 __all__ = ["SiteInfo", "export_visits"]
 
+MAX_WORKERS = 64  # worker processes an export may start (each holds ~90 MB)
+
 
 @relaxed_gc
 async def export_visits(
@@ -76,8 +78,8 @@ async def export_visits(
     targets (default: one per CPU; 0 keeps it all in this process).
     """
     _check_common(page_size, concurrency, start, end)
-    if workers is not None and workers < 0:
-        raise ExportUsageError(f"workers must be 0 or more, not {workers}")
+    if workers is not None and not 0 <= workers <= MAX_WORKERS:
+        raise ExportUsageError(f"workers must be from 0 to {MAX_WORKERS}, not {workers}")
     params: dict[str, Any] = {
         "kind": "visits",
         "sites": _sites_param(sites),

@@ -77,12 +77,15 @@ def _period_key_start(key: str) -> date:
 
 def parse_report(spec: str) -> ReportSpec:
     """`Module.method` or `Module.method?param=value&...` as a report spec."""
+    from .._core.url import check_method
+
     method, _, query = spec.partition("?")
-    module, dot, action = method.partition(".")
-    if not dot or not module or not action:
+    try:
+        check_method(method)
+    except ValueError:
         raise ExportUsageError(
             f"invalid report {spec!r}: use Module.method, e.g. Actions.getPageUrls"
-        )
+        ) from None
     params: dict[str, str] = {}
     for pair in filter(None, query.split("&")):
         k, _, v = pair.partition("=")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import anyio
@@ -33,6 +33,8 @@ SitesArg = Sequence[int] | int | str
 # Visits a SQL sink's transaction waits for (see `_Run.write_visits`): past ~2,000 visits the
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
+MAX_PAGE_SIZE = 1_000_000  # the most rows one request may ask for (`Limit`)
+EARLIEST_DAY = date(1991, 8, 6)  # Matomo refuses dates before it
 
 
 def _date_spec(value: date | str) -> str:
@@ -40,17 +42,25 @@ def _date_spec(value: date | str) -> str:
 
 
 def _check_common(page_size: int, concurrency: int, start: date | str, end: date | str) -> None:
+    """Refuse a bad page size, concurrency or date range before anything is asked or opened."""
     if page_size < 1:
         raise ExportUsageError(f"page size must be at least 1, not {page_size}")
+    if page_size > MAX_PAGE_SIZE:
+        raise ExportUsageError(f"page size must be at most {MAX_PAGE_SIZE:,}, not {page_size:,}")
     if concurrency < 1:
         raise ExportUsageError(f"concurrency must be at least 1, not {concurrency}")
-    today = datetime.now(timezone.utc).date()
+    # The earliest today any site can have (UTC-12): lastN reaches back furthest from it.
+    today = (datetime.now(timezone.utc) - timedelta(hours=12)).date()
     try:
         a, b = resolve_day(start, today), resolve_day(end, today)
     except ValueError as e:
         raise ExportUsageError(str(e)) from None
     if a > b:
         raise ExportUsageError(f"--from {_date_spec(start)} is after --to {_date_spec(end)}")
+    if a < EARLIEST_DAY:
+        raise ExportUsageError(
+            f"--from {_date_spec(start)} is before {EARLIEST_DAY}, which Matomo refuses"
+        )
 
 
 def _sites_param(sites: SitesArg) -> str | list[int]:

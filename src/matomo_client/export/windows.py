@@ -60,7 +60,10 @@ def resolve_day(spec: date | str, today: date) -> date:
         n = int(m.group(2))
         if n < 1:
             raise ValueError(f"invalid date {spec!r}: N in lastN/previousN must be at least 1")
-        return today - timedelta(days=n - 1 if m.group(1) == "last" else n)
+        try:
+            return today - timedelta(days=n - 1 if m.group(1) == "last" else n)
+        except OverflowError:
+            raise ValueError(f"invalid date {spec!r}: N is too large") from None
     try:
         return date.fromisoformat(s)
     except ValueError:
