@@ -190,3 +190,28 @@ def test_call_parameters_the_command_sets(key: str, needle: str) -> None:
     line = one_error_line(r.stderr)
     assert needle in line
     assert "Params" not in line
+
+
+def test_an_empty_out_is_refused(tmp_path: Path) -> None:
+    """`--out ""` is refused, not taken as the default target."""
+    r = invoke(["export", "visits", "--sandbox", "--site", "1", *DAYS, "--out", " "])
+    assert r.exit_code == 2
+    assert "--out" in one_error_line(r.stderr)
+    _nothing_written(tmp_path)
+
+
+def test_sandbox_and_url_together_are_refused(tmp_path: Path) -> None:
+    """--sandbox with an explicit --url names two servers: refused, not one silently ignored."""
+    r = invoke(["sites", "--sandbox", "--url", "https://stats.example.com/"])
+    assert r.exit_code == 2
+    assert "--sandbox and --url" in one_error_line(r.stderr)
+
+
+def test_sandbox_wins_over_matomo_url_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MATOMO_URL set in the environment does not stop `--sandbox`."""
+    monkeypatch.setenv("MATOMO_URL", "https://stats.example.com/")
+    r = invoke(["sites", "--sandbox"])
+    assert r.exit_code == 0, r.stderr
+    assert "Shop" in r.stdout

@@ -374,3 +374,12 @@ def test_a_target_in_use_by_another_export_is_refused_until_it_is_free(
     again = open_target(target)  # the first one ended: the target is free
     again.open()
     again.close()
+
+
+@pytest.mark.parametrize("name", ["new/dir/x.duckdb", "new/dir/x.sqlite", "new/dir/x.jsonl"])
+def test_missing_parent_directories_are_created(name: str, tmp_path: Path) -> None:
+    """Every local target makes its missing parent directories, as file targets always did."""
+    sink = open_target(str(tmp_path / name))
+    sink.open()
+    sink.close()
+    assert (tmp_path / "new" / "dir").is_dir()

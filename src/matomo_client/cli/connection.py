@@ -225,6 +225,9 @@ def connection_options(f: F) -> F:
         source = click.get_current_context().get_parameter_source("url")
         from_env = source is click.core.ParameterSource.ENVIRONMENT
         url_source = "MATOMO_URL" if from_env else "--url"
+        if sandbox and url and source is click.core.ParameterSource.COMMANDLINE:
+            # (A MATOMO_URL in the environment gives way to --sandbox quietly.)
+            raise UserError("--sandbox and --url name two servers: pass one of them")
         conn = _resolve(url, token_file, sandbox, insecure, timeout, url_source)
         return f(*args, conn=conn, **kwargs)
 

@@ -62,6 +62,19 @@ class DaySpec(click.ParamType):  # type: ignore[type-arg]
         return text
 
 
+class _NonEmpty(click.ParamType):  # type: ignore[type-arg]
+    """Text that is not empty or blank (`--out ""` used to mean the default target)."""
+
+    name = "TEXT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """`value`, unless it is empty or blank."""
+        text = str(value)
+        if not text.strip():
+            self.fail("must not be empty", param, ctx)
+        return text
+
+
 class FiniteFloatRange(click.FloatRange):
     """A `click.FloatRange` that also refuses nan and inf (nan passes any range check)."""
 
@@ -128,6 +141,7 @@ def export_options(f: F) -> F:
         click.option(
             "--out",
             "target",
+            type=_NonEmpty(),
             default=DEFAULT_TARGET,
             show_default=True,
             metavar="TARGET",

@@ -35,6 +35,9 @@ def serve(
     # headers until the client's delayed ACK, about 40 ms added to every request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    # Listening before the URL is printed: a client that connects at once waits in the
+    # backlog until uvicorn accepts, instead of being refused.
+    sock.listen(2048)
     bound_port = sock.getsockname()[1]
     stream = out or sys.stdout
     shown = f"[{host}]" if ":" in host else host

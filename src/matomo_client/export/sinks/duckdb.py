@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
@@ -66,6 +67,8 @@ class DuckDBSink(SqlSink):
         # query need more); fresh windows read no table pages, so a small pool costs no CPU.
         # 128 MB still grew 361 -> 465 MB between 25k and 250k visits, 64 MB 389 -> 416; one
         # window of 30k visits (one transaction, checkpoint included) still fits.
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # as file targets do
         self._con = duckdb.connect(
             self.path,
             config={

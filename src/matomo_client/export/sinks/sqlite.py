@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from ..schema import Batch, ColumnType, Table
@@ -48,6 +49,7 @@ class SQLiteSink(SqlSink):
     def _connect(self) -> None:
         # Locked before SQLite opens the file: closing another descriptor of a file drops the
         # process's fcntl locks on it, SQLite's included, so ours is closed only after it.
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # as file targets do
         self._lock = self._lock or hold_lock(self.path, self.target)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves; the engine serialises calls.
         self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
