@@ -230,7 +230,7 @@ async def test_negative_workers_is_refused_before_any_request(tmp_path: Path) ->
     """`workers=-1` is a usage error naming the value."""
     sb = Sandbox(SandboxConfig(seed=3, days=5, visits_per_day=5, today=TODAY))
     async with _sandbox_client(sb) as m:
-        with pytest.raises(ExportUsageError, match="workers must be 0 or more, not -1"):
+        with pytest.raises(ExportUsageError, match="workers must be from 0 to 64, not -1"):
             await export_visits(m, target=str(tmp_path / "x.jsonl"), workers=-1, now=NOW)
     assert not sb.requests
 
