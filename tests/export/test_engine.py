@@ -382,3 +382,21 @@ async def test_concurrency_bounds_requests_while_more_windows_are_fetched(
     assert most_busy == 4
     assert summary.visits == len(_ids(target))
     assert _ids(target) == _owned_ids(world, (1, 2, 3))
+
+
+async def test_days_all_in_the_future_say_there_is_nothing_to_export(tmp_path: Path) -> None:
+    """A range after today exports nothing, and the summary says why instead of a bare 0 of 0."""
+    world = FakeMatomo(TODAY)
+    later = TODAY + timedelta(days=30)
+    async with world.client() as m:
+        visits = await export_visits(
+            m, sites=[1], start=later, end=later, target=str(tmp_path / "v.duckdb"), now=NOW
+        )
+        reports = await export_reports(
+            m, sites=[1], start=later, end=later, target=str(tmp_path / "r.duckdb"), now=NOW
+        )
+    for summary in (visits, reports):
+        assert summary.windows_total == 0
+        assert summary.warnings == [
+            f"nothing to export: {later} to {later} lies after today in the sites' timezones"
+        ]

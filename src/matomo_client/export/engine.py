@@ -30,7 +30,15 @@ from .errors import ExportUsageError
 from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
 from .reconcile import compare, fetch_counts
-from .run import SitesArg, _api_error, _check_common, _date_spec, _Run, _sites_param
+from .run import (
+    SitesArg,
+    _api_error,
+    _check_common,
+    _date_spec,
+    _Run,
+    _sites_param,
+    nothing_to_export,
+)
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
 from .state import DONE, OPEN, WindowRecord
@@ -110,6 +118,8 @@ async def export_visits(
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]
     summary.windows_total = len(windows)
+    if not windows:
+        summary.warnings.append(nothing_to_export(start, end))
     try:
         recorded = await run.open_sink(params, restart)
         todo = [

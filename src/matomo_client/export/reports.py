@@ -26,6 +26,7 @@ from .run import (
     _date_spec,
     _Run,
     _sites_param,
+    nothing_to_export,
 )
 from .schema import REPORTS, Batch
 from .sinks import DEFAULT_TARGET, Sink
@@ -219,6 +220,8 @@ async def export_reports(
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]
     summary.windows_total = len(plan)
+    if not plan:
+        summary.warnings.append(nothing_to_export(start, end))
     try:
         recorded = await run.open_sink(params, restart)
         todo = [

@@ -63,6 +63,14 @@ def _check_common(page_size: int, concurrency: int, start: date | str, end: date
         )
 
 
+def nothing_to_export(start: date | str, end: date | str) -> str:
+    """The warning of an export whose days all lie after today in every site's timezone."""
+    return (
+        f"nothing to export: {_date_spec(start)} to {_date_spec(end)} lies after today "
+        "in the sites' timezones"
+    )
+
+
 def _sites_param(sites: SitesArg) -> str | list[int]:
     if isinstance(sites, str):
         if sites.strip().lower() == "all":
