@@ -6,6 +6,7 @@ its first stdout line names the URL. Worlds are kept small so the tests stay fas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,13 +79,11 @@ class Served:
     process: subprocess.Popen[str]
 
 
-def _serve(*flags: str) -> Iterator[Served]:
+@contextlib.contextmanager
+def serve(*argv: str, stderr: int = subprocess.DEVNULL) -> Iterator[Served]:
+    """Run `python *argv` (a sandbox on `--port 0`), yield it once it printed its URL, stop it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=clean_env(),
+        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=stderr, text=True, env=clean_env()
     )
     assert process.stdout is not None
     first = process.stdout.readline().strip()
@@ -102,6 +101,11 @@ def _serve(*flags: str) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _serve(*flags: str) -> Iterator[Served]:
+    with serve("-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, *flags) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

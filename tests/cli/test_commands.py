@@ -11,7 +11,7 @@ import pytest
 
 from matomo_client.cli import connection
 
-from .conftest import SANDBOX_TOKEN, Served, clean_env, invoke, run_cli
+from .conftest import SANDBOX_TOKEN, Served, clean_env, invoke, run_cli, serve
 
 
 def _served_env(served: Served, token: str = SANDBOX_TOKEN) -> dict[str, str]:
@@ -280,29 +280,14 @@ def test_export_reports_served(served: Served, tmp_path: Path) -> None:
 
 def test_sandbox_command_serves(tmp_path: Path) -> None:
     """`matomo sandbox --port 0` serves a Matomo that `matomo sites` can read."""
-    import subprocess
-    import sys
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "matomo_client.cli", "sandbox", "--port", "0", "--days", "3",
-         "--visits-per-day", "2", "--token", "t0ken-for-test"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=clean_env(),
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        url = first[first.index("http://") :].strip()
+    argv = ["-m", "matomo_client.cli", "sandbox", "--port", "0", "--days", "3"]
+    with serve(*argv, "--visits-per-day", "2", "--token", "t0ken-for-test") as served:
         r = run_cli(
-            ["sites", "--json"], env=clean_env(MATOMO_URL=url, MATOMO_TOKEN="t0ken-for-test")
+            ["sites", "--json"],
+            env=clean_env(MATOMO_URL=served.url, MATOMO_TOKEN="t0ken-for-test"),
         )
-        assert r.returncode == 0, r.stderr
-        assert len(json.loads(r.stdout)) == 3
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) == 3
 
 
 def test_help_has_an_example_for_every_command() -> None:

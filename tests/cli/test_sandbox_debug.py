@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 
 import anyio
 import httpx
@@ -16,7 +15,7 @@ import pytest
 
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
-from .conftest import clean_env
+from .conftest import serve
 
 TOKEN = "s3cret-super-tok"
 VIEWER = "v13wer-tok"
@@ -35,23 +34,15 @@ def _requests(client: httpx.Client) -> list[int]:
 
 def test_served_sandbox_logs_each_request_without_tokens() -> None:
     """Served with --debug: stderr has method, Matomo method, status and time per request."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "matomo_client.cli", "sandbox", "--port", "0", "--debug",
-         "--days", "3", "--visits-per-day", "2", "--token", TOKEN, "--viewer", f"{VIEWER}:1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        url = first[first.index("http://") :].strip()
-        with httpx.Client(base_url=url, timeout=10) as client:
-            assert _requests(client) == [200, 200, 401]
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=10)
+    argv = ["-m", "matomo_client.cli", "sandbox", "--port", "0", "--debug", "--days", "3"]
+    argv += ["--visits-per-day", "2", "--token", TOKEN, "--viewer", f"{VIEWER}:1"]
+    with (
+        serve(*argv, stderr=subprocess.PIPE) as served,
+        httpx.Client(base_url=served.url, timeout=10) as client,
+    ):
+        assert _requests(client) == [200, 200, 401]
+    assert served.process.stderr is not None
+    stderr = served.process.stderr.read()
     lines = [line for line in stderr.splitlines() if "matomo_client.sandbox" in line]
     assert len(lines) == 3, stderr
     assert lines[0].startswith("DEBUG matomo_client.sandbox: POST /index.php API.getMatomoVersion")

@@ -197,24 +197,14 @@ async def test_a_job_that_recorded_no_window_is_replaced_by_the_next_command(
     sb = Sandbox(SandboxConfig(seed=3, days=6, visits_per_day=15, today=TODAY))
     target = str(tmp_path / "v.duckdb")
     async with _client(sb) as m:
+
+        async def export(segment: str | None = None) -> object:
+            return await export_visits(
+                m, sites=[1], start=FIRST, end="yesterday", target=target, now=NOW, segment=segment
+            )
+
         with pytest.raises(ExportApiError):
-            await export_visits(
-                m,
-                sites=[1],
-                start=FIRST,
-                end="yesterday",
-                target=target,
-                now=NOW,
-                segment="noSuchDimension==1",
-            )
-        await export_visits(m, sites=[1], start=FIRST, end="yesterday", target=target, now=NOW)
+            await export("noSuchDimension==1")
+        await export()
         with pytest.raises(StateMismatchError):
-            await export_visits(
-                m,
-                sites=[1],
-                start=FIRST,
-                end="yesterday",
-                target=target,
-                now=NOW,
-                segment="browserCode==FF",
-            )
+            await export("browserCode==FF")
