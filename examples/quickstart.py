@@ -1,4 +1,4 @@
-"""Quick start: version, last month's summary and top pages of site 1."""
+"""Quick start: version, this month's summary and top pages of site 1."""
 
 from __future__ import annotations
 

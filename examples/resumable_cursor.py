@@ -2,6 +2,10 @@
 
 Run it, interrupt it (Ctrl-C), run it again: it carries on from the saved cursor.
 `--stop-after N` stops after N pages, to show the resume without a Ctrl-C.
+
+A line can come twice in the output: a visit that grew while the day was paged comes again
+with its newer state, and a Ctrl-C between writing a page and saving the cursor writes that
+page again on the next run. Keep the last line of each idVisit (as `matomo export` does).
 """
 
 from __future__ import annotations

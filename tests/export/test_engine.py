@@ -298,6 +298,16 @@ async def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:
             )
         with pytest.raises(ExportUsageError, match="workers must be from 0 to 64, not 65"):
             await export_visits(m, sites=[1], start=START, end=START, target=target, workers=65)
+        for bad, why in [
+            ("VisitsSummary.get?idSite=2", "idSite is set by the export"),
+            ("VisitsSummary.get?period=week", "period is set by the export"),
+            ("VisitsSummary.get?date=2024-01-01", "date is set by the export"),
+            ("Goals.get?idGoal", "name=value"),
+        ]:
+            with pytest.raises(ExportUsageError, match=why):
+                await export_reports(
+                    m, sites=[1], start=START, end=START, target=target, reports=[bad]
+                )
         with pytest.raises(ExportUsageError, match="page size must be at most 1,000,000"):
             await export_visits(
                 m, sites=[1], start=START, end=START, target=target, page_size=1_000_001

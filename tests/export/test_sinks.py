@@ -213,6 +213,17 @@ def test_open_target_picks_the_sink_from_the_name(tmp_path: Path) -> None:
     assert isinstance(open_target(str(tmp_path / "a.sqlite")), SQLiteSink)
     assert isinstance(open_target("postgresql://u:secret@h/db"), PostgresSink)
     assert "secret" not in open_target("postgresql://u:secret@h/db").target
+    for url in (
+        "postgresql://u@h/db?password=secret",
+        "postgresql://u@h/db?sslmode=disable&password=secret&application_name=x",
+        "postgresql:///db?host=h&user=u&PASSWORD=secret",
+        "postgresql://u@h/db?sslpassword=secret",
+    ):
+        shown = open_target(url).target
+        assert "secret" not in shown, shown
+        assert "***" in shown
+    shown = open_target("postgresql://u@h/db?sslmode=disable&password=secret&x=1").target
+    assert shown == "postgresql://u@h/db?sslmode=disable&password=***&x=1"
     sink = open_target(str(tmp_path / "a.jsonl.zst"))
     assert isinstance(sink, FileSink)
     assert sink.compression == "zst"

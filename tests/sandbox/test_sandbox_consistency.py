@@ -127,3 +127,40 @@ async def test_world_visits_match_live(sandbox: Sandbox) -> None:
         )  # fmt: skip
     expected = {v["idVisit"]: v for v in sandbox.world.visits(2, day)}
     assert {v["idVisit"]: v for v in visits} == expected
+
+
+@pytest.mark.anyio
+async def test_a_segment_value_reads_plus_as_a_space(sandbox: Sandbox) -> None:
+    """As Matomo urldecode()s segment values, `+` and `%20` mean a space alike: the segment a
+    keyword report gives (`referrerKeyword==buy+merino+socks`) finds that keyword's visits."""
+    month = {"idSite": 1, "period": "month", "date": "2026-10-01"}
+    async with client_for(sandbox) as client:
+        keywords = await api_json(client, method="Referrers.getKeywords", **month)
+        label = next(
+            r["label"]
+            for r in keywords
+            if " " in r["label"] and r["label"] != "Keyword not defined"
+        )
+        counts = [
+            (await api_json(client, method="VisitsSummary.get", segment=s, **month))["nb_visits"]
+            for s in (
+                "referrerKeyword==" + label.replace(" ", "+"),
+                "referrerKeyword==" + label.replace(" ", "%20"),
+            )
+        ]
+    assert counts[0] == counts[1] > 0
+
+
+@pytest.mark.anyio
+async def test_every_keyword_row_s_segment_finds_its_visits(sandbox: Sandbox) -> None:
+    """Drilling down from Referrers.getKeywords works, "Keyword not defined" (an empty
+    `referrerKeyword==`) included: each row's segment counts that row's visits."""
+    month = {"idSite": 1, "period": "month", "date": "2026-10-01"}
+    async with client_for(sandbox) as client:
+        rows = await api_json(client, method="Referrers.getKeywords", **month)
+        assert any(r["label"] == "Keyword not defined" for r in rows)
+        for row in rows:
+            summary = await api_json(
+                client, method="VisitsSummary.get", segment=row["segment"], **month
+            )
+            assert summary["nb_visits"] == row["nb_visits"], row["label"]

@@ -4,6 +4,7 @@ the same JSON shape (keys, value kinds, [] vs {}) and the same error texts."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -150,3 +151,28 @@ def test_shape_signature_catches_differences() -> None:
     assert shape_mismatches({"2026-11-28": []}, {"2026-11-28": {"x": 1}})
     assert shape_mismatches({"2026-11-28": []}, {"2026-11-29": []})
     assert not shape_mismatches([{"a": 1, "c": None}], [{"a": 2.5, "c": "x"}])
+
+
+def _segment_forms(body: Any) -> set[str]:
+    """Each row's segment with its values blanked (`referrerType==search;referrerKeyword==<v>`;
+    an empty value stays empty), or `<none>` for a row without one."""
+    rows = body if isinstance(body, list) else []
+    return {
+        re.sub(r"==[^;]+", "==<v>", r["segment"]) if "segment" in r else "<none>"
+        for r in rows
+        if isinstance(r, dict)
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("number", [95, 97, 98, 99, 101, 102, 104])
+async def test_referrer_segments_are_written_as_matomo_writes_them(number: int) -> None:
+    """The segments of referrer rows have the recorded form: which dimensions, in which order,
+    `referrerKeyword==` empty for "Keyword not defined" (they end up in exported reports)."""
+    request, recorded_body = load_case(number)
+    query, form, headers = _request_parts(request)
+    async with client_for(_sandbox(False)) as client:
+        response = await client.post("index.php", params=query, data=form, headers=headers)
+    actual = _segment_forms(response.json())
+    assert actual
+    assert actual <= _segment_forms(json.loads(recorded_body))

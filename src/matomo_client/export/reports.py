@@ -89,9 +89,26 @@ def parse_report(spec: str) -> ReportSpec:
         ) from None
     params: dict[str, str] = {}
     for pair in filter(None, query.split("&")):
-        k, _, v = pair.partition("=")
+        k, eq, v = pair.partition("=")
+        if not k or not eq:
+            raise ExportUsageError(f"invalid report {spec!r}: write its parameters as name=value")
+        if k in _RESERVED:
+            raise ExportUsageError(
+                f"invalid report {spec!r}: {k} is set by the export (use --site, --from, --to, "
+                "--period), not in a report's parameters"
+            )
         params[k] = v
     return method, params
+
+
+# Set by the export for every report: a report's own parameters may not change them (idSite=2
+# stored site 2's rows under site 1; period= or date= wrote no rows and recorded the days done).
+_RESERVED = frozenset(
+    {
+        "idSite", "period", "date", "format", "module", "method", "flat", "filter_limit",
+        "filter_offset", "token_auth", "force_api_session",
+    }
+)  # fmt: skip
 
 
 def _params_text(params: dict[str, str]) -> str:

@@ -69,7 +69,11 @@ def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[R
         lambda k: (k[0], k[2] if k[0] == "search" else k[1]),
     )
     for (rtype, label), acc in grouped.items():
-        seg = f"referrerType=={rtype};referrerName=={quote_plus(label)}"
+        seg = f"referrerType=={rtype};" + (
+            f"referrerKeyword=={_keyword(label)}"
+            if rtype == "search"
+            else f"referrerName=={quote_plus(label)}"
+        )
         rows.append(
             visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]})
         )
@@ -88,7 +92,7 @@ def _by_name(
                 str(name),
                 acc,
                 is_day,
-                {**meta(str(name)), "segment": f"{seg_name}=={quote_plus(str(name))}"},
+                {**meta(str(name)), "segment": _top_segment(rtype, seg_name, str(name))},
             )
             inner = group(
                 {k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
@@ -114,17 +118,32 @@ def _by_name(
     return build
 
 
+def _keyword(keyword: str) -> str:
+    """A keyword as a segment value: Matomo leaves it empty for "Keyword not defined"."""
+    return "" if keyword == "Keyword not defined" else quote_plus(keyword)
+
+
+def _top_segment(rtype: str, seg_name: str, name: str) -> str:
+    """A by-name report row's segment, as recorded: websites by name alone, the other types
+    with their `referrerType` first (recordings 097, 098, 101, 102, 104)."""
+    value = _keyword(name) if seg_name == "referrerKeyword" else quote_plus(name)
+    prefix = "" if rtype == "website" else f"referrerType=={rtype};"
+    return f"{prefix}{seg_name}=={value}"
+
+
 def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str, Any]:
     """Segment (and for search keywords the engine's result URL) of a subtable row."""
     name, detail = (parent, child) if by_name else (child, parent)
     if rtype == "search":
         seg = (
             f"referrerName=={quote_plus(name)};referrerType==search;"
-            f"referrerKeyword=={quote_plus(detail)}"
+            f"referrerKeyword=={_keyword(detail)}"
         )
         engine = _engine_meta(name).get("url", "")
         if by_name and detail and detail != "Keyword not defined":
             return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
+        if by_name:  # recording 099: the "Keyword not defined" row has no segment
+            return {}
         return {"segment": seg}
     if rtype == "campaign":
         seg = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from . import catalog as c
 from .dates import ApiFailure
@@ -31,7 +31,10 @@ _DIMENSIONS: dict[str, Callable[[Visit], str]] = {
     "deviceType": lambda v: c.DEVICES[v.device][0].lower(),
     "referrerType": lambda v: v.referrer.type,
     "referrerName": lambda v: v.referrer.name,
-    "referrerKeyword": lambda v: v.referrer.keyword,
+    # Matomo stores no keyword where its reports say "Keyword not defined" (`referrerKeyword==`).
+    "referrerKeyword": lambda v: (
+        "" if v.referrer.keyword == "Keyword not defined" else v.referrer.keyword
+    ),
     "countryCode": lambda v: c.COUNTRIES[v.country][3],
     "browserCode": lambda v: v.browser,
     "visitorType": lambda v: "returning" if v.returning else "new",
@@ -57,7 +60,7 @@ def _condition(text: str) -> VisitFilter:
             f"The segment '{text}' has no value specified. You can leave this value empty only "
             "when you use the operators: != (is not) or == (is)"
         )
-    value = unquote(raw).lower()
+    value = unquote_plus(raw).lower()  # Matomo urldecode()s values: `+` is a space
     ops: dict[str, Callable[[str], bool]] = {
         "==": lambda x: x == value,
         "!=": lambda x: x != value,

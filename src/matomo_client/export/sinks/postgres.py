@@ -20,8 +20,10 @@ _LOCK_KEY = 0x6D61746F6D6F  # "matomo": the advisory lock every export to a data
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by `***`."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL with any password replaced by `***`: `user:password@` and, as libpq also takes
+    them, `password=` and `sslpassword=` in the query string."""
+    url = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 class PostgresSink(SqlSink):
