@@ -49,14 +49,19 @@ def _check_common(page_size: int, concurrency: int, start: date | str, end: date
         raise ExportUsageError(f"page size must be at most {MAX_PAGE_SIZE:,}, not {page_size:,}")
     if concurrency < 1:
         raise ExportUsageError(f"concurrency must be at least 1, not {concurrency}")
-    # The earliest today any site can have (UTC-12): lastN reaches back furthest from it.
-    today = (datetime.now(timezone.utc) - timedelta(hours=12)).date()
+    # Each site resolves today, lastN... in its own timezone: its today is one of these days
+    # (UTC-12 to UTC+14). A range is refused when it is empty for every one of them.
+    now = datetime.now(timezone.utc)
+    earliest = (now - timedelta(hours=12)).date()
+    todays = [earliest + timedelta(days=i) for i in range(3)]
+    todays = [t for t in todays if t <= (now + timedelta(hours=14)).date()]
     try:
-        a, b = resolve_day(start, today), resolve_day(end, today)
+        spans = [(resolve_day(start, t), resolve_day(end, t)) for t in todays]
     except ValueError as e:
         raise ExportUsageError(str(e)) from None
-    if a > b:
+    if all(a > b for a, b in spans):
         raise ExportUsageError(f"--from {_date_spec(start)} is after --to {_date_spec(end)}")
+    a = spans[0][0]  # the earliest start (lastN reaches back furthest from the earliest today)
     if a < EARLIEST_DAY:
         raise ExportUsageError(
             f"--from {_date_spec(start)} is before {EARLIEST_DAY}, which Matomo refuses"
