@@ -50,10 +50,8 @@ class DaySpec(click.ParamType):  # type: ignore[type-arg]
         text = str(value).strip().lower()
         try:
             day = parse_day(text, datetime.now(_WESTMOST).date())
-        except ValueError as e:
+        except ValueError as e:  # resolve_day's own message (a lastN too large included)
             self.fail(str(e), param, ctx)
-        except OverflowError:  # lastN/previousN with N beyond year 1
-            self.fail(f"invalid date {text!r}: N is too large", param, ctx)
         try:
             date_param(day)  # the library's own rule: Matomo refuses days before 1991-08-06
         except ValueError as e:
