@@ -15,6 +15,8 @@ from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "EARLIEST_DAY",
+    "MAX_LIMIT",
     "Date",
     "DateLike",
     "DateRange",
@@ -26,10 +28,10 @@ __all__ = [
 ]
 
 # Matomo refuses dates before the first Piwik release (core/Date.php, "date too old").
-_EARLIEST = dt.date(1991, 8, 6)
+EARLIEST_DAY = dt.date(1991, 8, 6)
 # Matomo silently caps lastN/previousN at 1825 days; we refuse instead of being surprised.
 _MAX_LAST = 1825
-_MAX_LIMIT = 1_000_000
+MAX_LIMIT = 1_000_000
 _UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:[.:](\d+))?$")
 
 PeriodUnit = Literal["day", "week", "month", "year"]
@@ -80,7 +82,7 @@ def _check_date(value: object, what: str) -> dt.date:
         value = value.date()
     if not isinstance(value, dt.date):
         raise ValueError(f"{what} must be a datetime.date, got {type(value).__name__}")
-    if value < _EARLIEST:
+    if value < EARLIEST_DAY:
         raise ValueError(f"{what} {value.isoformat()} is before 1991-08-06, which Matomo refuses")
     return value
 
@@ -323,10 +325,8 @@ class Limit:
             raise ValueError(f"Limit takes a whole number, got {self.n!r}")
         if self.n < 1:
             raise ValueError(f"Limit({self.n}): a limit must be at least 1")
-        if self.n > _MAX_LIMIT:
-            raise ValueError(
-                f"Limit({self.n}): at most {_MAX_LIMIT:,} rows a request; page instead"
-            )
+        if self.n > MAX_LIMIT:
+            raise ValueError(f"Limit({self.n}): at most {MAX_LIMIT:,} rows a request; page instead")
 
     def __int__(self) -> int:
         return self.n

@@ -21,7 +21,7 @@ from collections.abc import Collection, Generator, Iterator, Mapping
 from types import MappingProxyType
 from typing import cast
 
-from matomo_client._core.periods import DateRange, PeriodUnit, RangeEnd
+from matomo_client._core.periods import EARLIEST_DAY, DateRange, PeriodUnit, RangeEnd
 from matomo_client.errors import DecodeError
 
 __all__ = ["SERIES_CAPS", "check_unit", "period_first_day", "series_plan", "shift_period"]
@@ -30,8 +30,6 @@ __all__ = ["SERIES_CAPS", "check_unit", "period_first_day", "series_plan", "shif
 SERIES_CAPS: Mapping[PeriodUnit, int] = MappingProxyType(
     {"day": 1825, "week": 520, "month": 120, "year": 10}
 )
-# Matomo refuses dates before 1991-08-06; a split span never starts earlier.
-_EARLIEST = dt.date(1991, 8, 6)
 _DAY = dt.timedelta(days=1)
 
 # Yields the range of the next request; is sent the first days of the periods it returned.
@@ -126,7 +124,7 @@ def _plan(unit: PeriodUnit, date_range: DateRange, method: str) -> SeriesPlan:
             "so the periods before it cannot be placed",
         )
     else:
-        first = max(_EARLIEST, shift_period(unit, max(got), 1 - date_range.count))
+        first = max(EARLIEST_DAY, shift_period(unit, max(got), 1 - date_range.count))
     if not got:
         return  # nothing in the span (a server answering `[]`): nothing to place a gap by
     oldest = min(got)

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 
+from .._core.periods import EARLIEST_DAY, MAX_LIMIT
 from ..errors import MatomoError
 from .errors import ExportApiError, ExportUsageError
 from .pages import concat
@@ -33,8 +34,7 @@ SitesArg = Sequence[int] | int | str
 # Visits a SQL sink's transaction waits for (see `_Run.write_visits`): past ~2,000 visits the
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
-MAX_PAGE_SIZE = 1_000_000  # the most rows one request may ask for (`Limit`)
-EARLIEST_DAY = date(1991, 8, 6)  # Matomo refuses dates before it
+MAX_PAGE_SIZE = MAX_LIMIT  # the most rows one request may ask for (`Limit`)
 
 
 def _date_spec(value: date | str) -> str:
