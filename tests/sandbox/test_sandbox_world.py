@@ -122,3 +122,32 @@ def test_served_in_a_subprocess_answers_http() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.anyio
+async def test_a_sandbox_on_the_real_clock_moves_to_the_next_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Left running past midnight UTC, it has visits on the new day too (SPEC §4: "up to and
+    including today"), and the days it had keep their visits and ids."""
+    from datetime import datetime, timedelta, timezone
+
+    from matomo_client.sandbox import app
+
+    sb = Sandbox(SandboxConfig(days=3, visits_per_day=40))
+    first_today = sb.world.today
+    before = [v["idVisit"] for v in sb.world.visits(1, first_today - timedelta(days=1))]
+    noon = datetime(first_today.year, first_today.month, first_today.day, 12, tzinfo=timezone.utc)
+    monkeypatch.setattr(app, "now_utc", lambda: int(noon.timestamp()) + 86400)
+    tomorrow = (first_today + timedelta(days=1)).isoformat()
+    async with client_for(sb) as client:
+        summary = await api_json(
+            client, method="VisitsSummary.get", idSite=1, period="day", date="today"
+        )
+        visits = await api_json(
+            client, method="Live.getLastVisitsDetails", idSite=1, period="day", date=tomorrow,
+            filter_limit=-1, filter_sort_order="asc",
+        )  # fmt: skip
+    assert summary["nb_visits"] > 0
+    assert {v["serverDate"] for v in visits} >= {tomorrow}
+    assert [v["idVisit"] for v in sb.world.visits(1, first_today - timedelta(days=1))] == before

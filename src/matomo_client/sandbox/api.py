@@ -189,9 +189,10 @@ class Api:
         ids = []
         for part in raw.split(","):
             part = part.strip()
-            if not part.isdigit() or int(part) <= 0:
+            if not (part.isascii() and part.isdigit()) or int(part) <= 0:  # not '²'
                 raise ApiFailure("Website IDs could not be read from the request, ie. idSite=")
-            ids.append(int(part))
+            if int(part) not in ids:  # Matomo drops repeats: `1,1` is one site, not a Map
+                ids.append(int(part))
         for id_site in ids:
             if not access.can_view(id_site):
                 raise ApiFailure(
@@ -271,7 +272,10 @@ class Api:
             (
                 (int(k[5:-1]), v)
                 for k, v in params.items()
-                if k.startswith("urls[") and k.endswith("]") and k[5:-1].isdigit()
+                if k.startswith("urls[")
+                and k.endswith("]")
+                and k[5:-1].isascii()
+                and k[5:-1].isdigit()
             ),
         )
         if not entries:
@@ -435,7 +439,7 @@ class Api:
             joined = ",".join(map(str, disabled))
             raise ApiFailure(f"Visits log is deactivated for all given websites (idSite={joined}).")
         ids = [i for i in ids if i not in self.live_disabled_sites]
-        return live_visits(self.world, ids, params)
+        return live_visits(self.world, ids, params, several_sites=multi_site)
 
 
 def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -101,6 +101,22 @@ def _esc(value: Any) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _php_params(text: str) -> dict[str, str]:
+    """A query string or form body as PHP reads it: a repeated key keeps its last value, and
+    `name[]` appends to the list `name` (`urls[]=a&urls[]=b` is `urls[0]`, `urls[1]`)."""
+    out: dict[str, str] = {}
+    next_index: dict[str, int] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        base, bracket, index = key.partition("[")
+        if bracket and index == "]":
+            key = f"{base}[{next_index.get(base, 0)}]"
+            index = key[len(base) + 1 :]
+        if bracket and index[:-1].isascii() and index[:-1].isdigit() and index.endswith("]"):
+            next_index[base] = max(next_index.get(base, 0), int(index[:-1]) + 1)
+        out[key] = value
+    return out
+
+
 def _log_request(request: LoggedRequest, scope: Scope, size: int, seconds: float) -> None:
     """`POST /index.php VisitsSummary.get -> HTTP 200, 123 bytes, 1.8 ms`: never the token, which
     travels in the body (token_auth, left out of `request.params`) or an Authorization header."""
@@ -153,7 +169,10 @@ class Sandbox:
         if cfg.live_traffic:
             self.world.cutoff = self._live_start + self.request_count * cfg.live_step_s
         elif cfg.today is None:
-            self.world.cutoff = now_utc()
+            now = now_utc()
+            self.world.cutoff = now
+            # a sandbox left running past midnight UTC gets the new day's visits too
+            self.world.extend_to(datetime.fromtimestamp(now, timezone.utc).date())
         else:
             self.world.cutoff = None
 
@@ -198,10 +217,8 @@ class Sandbox:
         self.request_count += 1
         self._advance_clock()
         cfg = self.config
-        query = dict(
-            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        )
-        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        query = _php_params(scope.get("query_string", b"").decode("latin-1"))
+        form = _php_params(body.decode("utf-8", "replace"))
         params = {**form, **query}  # GET wins on a collision, as in Matomo
         logged = {k: v for k, v in params.items() if k != "token_auth"}
         fault: str | None = None

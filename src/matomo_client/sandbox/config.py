@@ -66,6 +66,10 @@ class SandboxConfig:
     visible once the real clock passes them, as on a real server. `live_traffic` instead
     advances a virtual clock by `live_step_s` seconds per request, so new visits arrive
     and visits in progress grow while a client pages (deterministic per request sequence).
+    The virtual clock starts at noon UTC of a fixed `today` (else at the real time) and does
+    not move to the next day: once it passes today's last visit, nothing more arrives (with
+    the default 300 s a request, after about 144 requests from noon). Lower `live_step_s`
+    for a longer run with traffic.
 
     `viewers` maps more tokens to the site ids each may view, like Matomo users with view
     access to some sites only: they see those sites and get Matomo's 401 for any other
@@ -135,7 +139,11 @@ def parse_viewers(specs: Iterable[str]) -> dict[str, frozenset[int]]:
     for n, spec in enumerate(specs, start=1):
         token, sep, ids = spec.rpartition(":")
         parts = [p.strip() for p in ids.split(",")]
-        if not sep or not token or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        if (
+            not sep
+            or not token
+            or not all(p.isascii() and p.isdigit() and int(p) >= 1 for p in parts)
+        ):
             raise ValueError(f"viewer #{n}: expected TOKEN:ID[,ID...] with site ids >= 1")
         viewers[token] = viewers.get(token, frozenset()) | {int(p) for p in parts}
     return viewers

@@ -7,11 +7,12 @@ single table. Errors carry the exact 5.11.2 messages and statuses (recorded 204-
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-__all__ = ["ApiFailure", "Period", "Periods", "resolve"]
+__all__ = ["ApiFailure", "Period", "Periods", "containing", "resolve", "single_date"]
 
 _PERIODS = ("day", "week", "month", "year", "range")
 _FIRST_DAY = date(1991, 8, 6)
@@ -66,29 +67,31 @@ class Periods:
     relative_to_today: bool  # date was today/lastN/...: Live has no end bound then
 
 
-def _containing(kind: str, day: date) -> Period:
+def containing(kind: str, day: date) -> Period:
+    """The `kind` period (day, week, month, year) that holds `day`."""
     if kind == "day":
         return Period("day", day, day)
     if kind == "week":
         start = day - timedelta(days=day.weekday())
-        return Period("week", start, start + timedelta(days=6))
+        # the week of 9999-12-31 ends past Python's last date: it ends there instead
+        end = start + timedelta(days=6) if start < date.max - timedelta(days=6) else date.max
+        return Period("week", start, end)
     if kind == "month":
-        start = day.replace(day=1)
-        nxt = (start + timedelta(days=32)).replace(day=1)
-        return Period("month", start, nxt - timedelta(days=1))
+        last = calendar.monthrange(day.year, day.month)[1]
+        return Period("month", day.replace(day=1), day.replace(day=last))
     return Period("year", date(day.year, 1, 1), date(day.year, 12, 31))
 
 
 def _step(kind: str, p: Period, n: int) -> Period:
     """The period `n` steps after (or before, n<0) `p`."""
     if kind == "day":
-        return _containing(kind, p.start + timedelta(days=n))
+        return containing(kind, p.start + timedelta(days=n))
     if kind == "week":
-        return _containing(kind, p.start + timedelta(weeks=n))
+        return containing(kind, p.start + timedelta(weeks=n))
     if kind == "month":
         months = p.start.year * 12 + p.start.month - 1 + n
-        return _containing(kind, date(months // 12, months % 12 + 1, 1))
-    return _containing(kind, date(p.start.year + n, 1, 1))
+        return containing(kind, date(months // 12, months % 12 + 1, 1))
+    return containing(kind, date(p.start.year + n, 1, 1))
 
 
 def _one_date(text: str, today: date, *, whole: str | None = None) -> date:
@@ -113,6 +116,11 @@ def _one_date(text: str, today: date, *, whole: str | None = None) -> date:
             f"after Aug 6, 1991 (timestamp 681436800).: {stamp}"
         )
     return value
+
+
+def single_date(text: str, today: date) -> date:
+    """A single `date` parameter (today, now, yesterday, YYYY-MM-DD) as a date."""
+    return _one_date(text, today)
 
 
 def _bad_range(text: str) -> ApiFailure:
@@ -145,7 +153,7 @@ def resolve(period: str | None, date_text: str | None, today: date) -> Periods:
         return Periods((_range(text, today),), False, last_n is not None or "today" in text)
     if last_n is not None:
         n = min(int(last_n[2]), _CAPS[kind])
-        anchor = _containing(kind, today)
+        anchor = containing(kind, today)
         if last_n[1] == "previous":
             anchor = _step(kind, anchor, -1)
         items = tuple(_step(kind, anchor, i - n + 1) for i in range(n))
@@ -158,7 +166,7 @@ def resolve(period: str | None, date_text: str | None, today: date) -> Periods:
         b = _one_date(last, today, whole=text)
         if b < a:
             raise ApiFailure("Specified date range is invalid.")
-        p = _containing(kind, a)
+        p = containing(kind, a)
         spanned = [p]
         while p.end < b:
             p = _step(kind, p, 1)
@@ -166,7 +174,7 @@ def resolve(period: str | None, date_text: str | None, today: date) -> Periods:
         capped = spanned[-_CAPS[kind] :]
         return Periods(tuple(capped), True, last.strip().lower() in ("today", "now"))
     day = _one_date(text, today)
-    return Periods((_containing(kind, day),), False, text.lower() in ("today", "now"))
+    return Periods((containing(kind, day),), False, text.lower() in ("today", "now"))
 
 
 def _range(text: str, today: date) -> Period:
@@ -174,7 +182,10 @@ def _range(text: str, today: date) -> Period:
     if m is not None:
         n = max(1, int(m[2]))
         end = today if m[1] == "last" else today - timedelta(days=1)
-        return Period("range", end - timedelta(days=n - 1), end)
+        # a range is not capped: lastN reaching before Matomo's first day starts there
+        # (no site has data before it), rather than before Python's first date
+        start = _FIRST_DAY if n - 1 > (end - _FIRST_DAY).days else end - timedelta(days=n - 1)
+        return Period("range", start, end)
     if "," not in text:
         raise _bad_range(text)
     first, _, last = text.partition(",")

@@ -1,48 +1,90 @@
 """`Live.getLastVisitsDetails` over a `World`: the visits of the asked days in Matomo's order.
 
-Days are read as Matomo reads them (`period`/`date` in the site's timezone, the next midnight
-included, `minTimestamp` strict), paged with `filter_limit`/`filter_offset`, and rendered with
-`showColumns`/`hideColumns` applied as Matomo's ColumnDelete filter does.
+Days are read as Matomo's `Live\\Model::getStartAndEndDate` reads them (`period`/`date` in the
+site's timezone, UTC for several sites; the next midnight included; today's date starting a day
+early and open-ended; several periods one range of days), `minTimestamp` strict, ordered by
+(last action, idVisit) across all the sites asked, paged with Live's own `filter_limit`/
+`filter_offset` rules, and rendered with `showColumns`/`hideColumns` applied as Matomo's
+ColumnDelete filter does.
 """
 
 from __future__ import annotations
 
+import heapq
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from .datatable import limit_and_offset
-from .dates import resolve
+from .dates import containing, resolve, single_date
 from .records import Visit, local_midnight
 from .render import render_visit
 from .segments import parse_segment
 from .world import World
 
-__all__ = ["live_visits", "live_window"]
+__all__ = ["live_limit_and_offset", "live_visits", "live_window"]
+
+_INT = re.compile(r"^-?[0-9]+$")
 
 
-def live_visits(world: World, ids: list[int], params: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The rendered visits of sites `ids` that a Live request with `params` answers."""
+def live_limit_and_offset(params: Mapping[str, str]) -> tuple[int, int]:
+    """Live's `filter_limit` and `filter_offset` (-1: no limit), as `Live\\API` reads them.
+
+    Matomo's API controller sends 100 when no `filter_limit` is given; Live reads it with
+    `Common::getRequestVar('filter_limit', 10, 'int')` (an empty or non-integer value is 10)
+    and its SQL has no LIMIT for anything below 1 (`0` and `-1` both mean every visit).
+    `countVisitorsToFetch` (deprecated) is PHP's `(int)` of its value, with offset 0.
+    """
+    count = params.get("countVisitorsToFetch")
+    if count is not None:
+        m = re.match(r"\s*([+-]?[0-9]+)", count)
+        limit = int(m[1]) if m else 0
+        return (limit if limit >= 1 else -1), 0
+    raw = (params.get("filter_limit") or "").strip()
+    limit = 100 if "filter_limit" not in params else int(raw) if _INT.match(raw) else 10
+    raw_offset = (params.get("filter_offset") or "").strip()
+    offset = int(raw_offset) if _INT.match(raw_offset) else 0
+    return (limit if limit >= 1 else -1), max(0, offset)
+
+
+def _live_key(v: Visit) -> tuple[int, int]:
+    return v.last_ts, v.id_visit
+
+
+def live_visits(
+    world: World,
+    ids: list[int],
+    params: Mapping[str, str],
+    *,
+    several_sites: bool | None = None,
+) -> list[dict[str, Any]]:
+    """The rendered visits of sites `ids` that a Live request with `params` answers.
+
+    `several_sites` (default: more than one id) is whether the request named several sites
+    (`idSite=all` or a list): the dates are then UTC dates, as Matomo reads them in its default
+    timezone, and the sites' visits are interleaved by last action time.
+    """
     segment = parse_segment(params.get("segment"))
-    limit, offset = limit_and_offset(params)
-    if params.get("countVisitorsToFetch"):
-        limit, offset = int(params["countVisitorsToFetch"]), 0
+    limit, offset = live_limit_and_offset(params)
     ascending = (params.get("filter_sort_order") or "").lower() == "asc"
     min_ts = params.get("minTimestamp")
-    min_timestamp = int(min_ts) if min_ts and min_ts.lstrip("-").isdigit() else None
+    min_timestamp = int(min_ts) if min_ts and _INT.match(min_ts) else None
     with_actions = params.get("doNotFetchActions") not in ("1", "true")
-    windows: dict[int, tuple[list[date], int | None, int | None]] = {}
+    several = len(ids) > 1 if several_sites is None else several_sites
     period, date_text = params.get("period"), params.get("date")
-    for id_site in ids:
-        windows[id_site] = live_window(world, id_site, period, date_text)
+    windows = {
+        id_site: live_window(world, id_site, period, date_text, "UTC" if several else None)
+        for id_site in ids
+    }
     wanted = None if limit < 0 else offset + limit
-    picked: list[Visit] = []
+    per_site: list[list[Visit]] = []
     for id_site in ids:
         days, lo, hi = windows[id_site]
         if min_timestamp is not None:  # strict: last action after minTimestamp
             lo = min_timestamp + 1 if lo is None else max(lo, min_timestamp + 1)
         tz = world.site(id_site).timezone
+        picked: list[Visit] = []
         for day in sorted(days, reverse=not ascending):
             # A day's visits end before its next midnight: a day wholly outside [lo, hi]
             # is skipped without generating it (as Matomo's index range would skip it).
@@ -59,7 +101,12 @@ def live_visits(world: World, ids: list[int], params: Mapping[str, str]) -> list
             picked.extend(visits)
             if wanted is not None and len(picked) >= wanted:
                 break
-    page = picked[offset:] if limit < 0 else picked[offset : offset + limit]
+        per_site.append(picked)
+    if len(per_site) == 1:
+        merged = per_site[0]
+    else:  # ORDER BY visit_last_action_time, idvisit across the sites (no idsite first)
+        merged = list(heapq.merge(*per_site, key=_live_key, reverse=not ascending))
+    page = merged[offset:] if limit < 0 else merged[offset : offset + limit]
     rendered = [
         render_visit(v, world.site(v.id_site), world.seed, with_actions=with_actions) for v in page
     ]
@@ -67,28 +114,46 @@ def live_visits(world: World, ids: list[int], params: Mapping[str, str]) -> list
 
 
 def live_window(
-    world: World, id_site: int, period: str | None, date_text: str | None
+    world: World, id_site: int, period: str | None, date_text: str | None, tz: str | None = None
 ) -> tuple[list[date], int | None, int | None]:
     """The days a Live request's `period`/`date` covers on a site, and its timestamp bounds
-    (`lo` to `hi` inclusive; None: open)."""
+    (`lo` to `hi` inclusive; None: open), read in `tz` (default: the site's timezone).
+
+    As `Live\\Model::getStartAndEndDate`: several periods (lastN, previousN, `A,B`) and
+    `period=range` are one range of days; a single date that is today (`today`, `now` or its
+    date) is moved a day back before its period is taken (matomo#22543); the end is open for
+    today, lastN/previousN and a range ending today, else the midnight after the period.
+    """
     all_days = [world.first_day + timedelta(days=i) for i in range(world.days)]
     if not period or not date_text:
         return all_days, None, None
-    periods = resolve(period, date_text, world.today)
-    tz = world.site(id_site).timezone
-    start = min(p.start for p in periods.items)
-    end = max(p.end for p in periods.items)
-    if periods.relative_to_today:
-        if period == "day" and date_text.strip().lower() in ("today", "now"):
-            start = world.today - timedelta(days=1)  # Matomo 5.11: today starts yesterday
-        lo, hi = local_midnight(start, tz), None
-        end = world.today
+    today = world.today
+    periods = resolve(period, date_text, today)  # Matomo's validation and error texts
+    own_tz = world.site(id_site).timezone
+    tz = tz or own_tz
+    text = date_text.strip()
+    word = text.lower()
+    if period == "range" or periods.multi:
+        span = resolve("range", text, today).items[0]  # `new Range('range', $date)`: days
+        end_word = word.partition(",")[2].strip()
+        is_today = end_word in ("today", "now") or (end_word != "" and span.end == today)
+        open_end = word.startswith(("last", "previous")) or is_today
     else:
-        # past dates: 00:00 of the first day to 00:00 of the day after, both inclusive
-        lo, hi = local_midnight(start, tz), local_midnight(end + timedelta(days=1), tz)
-    # visits are filed under the local day of their last action, which never falls on
-    # 00:00:00 itself, so the inclusive upper bound needs no day beyond `end`
-    days = [d for d in all_days if start <= d <= end]
+        day = single_date(text, today)
+        open_end = word in ("today", "now") or day == today
+        span = containing(period, day - timedelta(days=1) if open_end else day)
+    lo = local_midnight(span.start, tz) if span.start <= today else None
+    if lo is None:  # after today: nothing to read
+        return [], None, None
+    # both bounds inclusive: 00:00 of the first day to 00:00 after the last one; days past
+    # today hold no visits, so the bound stops at the midnight after today
+    hi = None if open_end else local_midnight(min(span.end, today) + timedelta(days=1), tz)
+    first, last = span.start, today if open_end else min(span.end, today)
+    if tz != own_tz:
+        # visits are filed under their site's local day: in another timezone the bounds fall
+        # inside the neighbouring days, whose visits `lo`/`hi` then sort out
+        first, last = first - timedelta(days=1), last + timedelta(days=1)
+    days = [d for d in all_days if first <= d <= last]
     return days, lo, hi
 
 

@@ -88,6 +88,15 @@ class World:
         del id_site
         return self.today
 
+    def extend_to(self, today: date) -> None:
+        """Move today forward to `today` (the real clock passed midnight), keeping the first
+        day: the days already there keep their visits and ids, the new ones are added."""
+        if today > self.today:
+            for key in [k for k in self._cache if k[1] > self.today]:  # generated empty
+                self._cached_visits -= len(self._cache.pop(key).visits)
+            self.today = today
+            self.days = (today - self.first_day).days + 1
+
     # -- visits ------------------------------------------------------------------------
     def day_visits(self, id_site: int, day: date) -> tuple[Visit, ...]:
         """Compact visits whose last action falls on `day` (site-local), sorted by idVisit."""
