@@ -132,3 +132,26 @@ async def test_bulk_answer_of_the_wrong_length_is_a_decode_error(harness: Harnes
         await harness.run(
             m.api.bulk, [("API.getMatomoVersion", Params()), ("API.getMatomoVersion", Params())]
         )
+
+
+async def test_transport_of_the_other_flavour_is_refused_at_once() -> None:
+    """A blocking transport given to AsyncMatomo or Endpoint.execute (and an async one to Matomo
+    or execute_sync) is a TypeError naming it, before any request, not a coroutine error later."""
+    from matomo_client import AsyncMatomo, Matomo, endpoints
+    from matomo_client.transports import MockTransport, SyncMockTransport
+
+    def answer(request: Request) -> Response:
+        return json_response({"value": "5.11.2"})
+
+    blocking, async_ = SyncMockTransport(answer), MockTransport(answer)
+    with pytest.raises(TypeError, match=r"SyncMockTransport\.send is blocking"):
+        AsyncMatomo("https://stats.example.com/", transport=blocking)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"MockTransport\.send is async"):
+        Matomo("https://stats.example.com/", transport=async_)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"SyncMockTransport\.send is blocking"):
+        await endpoints.GetMatomoVersion().execute(blocking)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"MockTransport\.send is async"):
+        endpoints.GetMatomoVersion().execute_sync(async_)  # type: ignore[arg-type]
+    assert blocking.requests == async_.requests == []
+    assert await endpoints.GetMatomoVersion().execute(async_) == "5.11.2"
+    assert endpoints.GetMatomoVersion().execute_sync(blocking) == "5.11.2"

@@ -28,10 +28,14 @@ from matomo_client import (
     Auth,
     DecodeError,
     Matomo,
+    NonJsonBodyError,
     Params,
     Period,
+    RetryPolicy,
     VisitsSummary,
 )
+from matomo_client._core.http import Response
+from matomo_client.errors import BodyProblem
 
 pytestmark = pytest.mark.anyio
 
@@ -119,6 +123,55 @@ async def test_call_raw_error_body_raises(harness: Harness) -> None:
     with pytest.raises(ApiError) as info:
         await harness.run(m.call_raw, "Live.getLastVisitsDetails", DAY)
     assert info.value.kind is ApiErrorKind.DISABLED
+
+
+LOGIN_PAGE = Response(
+    200,
+    {"content-type": "text/html; charset=utf-8"},
+    b"<!DOCTYPE html><html><title>Sign in</title><form action=/sso>...</form></html>",
+)
+CUT_SHORT = Response(200, {"content-type": "application/json"}, b'[{"label":"/a"},{"lab')
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (LOGIN_PAGE, BodyProblem.HTML),
+        (CUT_SHORT, BodyProblem.TRUNCATED),
+        (Response(200, {"content-type": "application/json"}, b" \n"), BodyProblem.EMPTY),
+    ],
+)
+async def test_call_raw_of_json_refuses_a_body_that_cannot_be_json(
+    harness: Harness, answer: Response, problem: BodyProblem
+) -> None:
+    """call_raw() asking for JSON raises (and retries) a proxy's page, a cut body or 0 bytes."""
+    m = harness.client(
+        Router({"Actions.getPageUrls": answer}), retry=RetryPolicy(attempts=2, max_wait=0.01)
+    )
+    with pytest.raises(NonJsonBodyError) as info:
+        await harness.run(m.call_raw, "Actions.getPageUrls", DAY)
+    assert info.value.problem is problem
+    assert m.stats.retries == 1
+    with pytest.raises(NonJsonBodyError):  # stream_raw over a transport that cannot stream
+        await harness.run(m.stream_raw, "Actions.getPageUrls", DAY)
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt"),
+    [
+        (LOGIN_PAGE.body, "html"),  # an HTML report asked for: any bytes
+        (CUT_SHORT.body, "csv"),
+        (b'cb([{"label":"/a"}])', "json"),  # JSONP (callback=): judged by its ends, it may be JSON
+        (b'"5.11.2"', "json"),
+    ],
+)
+async def test_call_raw_keeps_other_formats_and_plausible_json(
+    harness: Harness, body: bytes, fmt: str
+) -> None:
+    """Only format=JSON is checked, and only by its first and last bytes."""
+    answer = Response(200, {"content-type": "text/plain"}, body)
+    m = harness.client(Router({"Actions.getPageUrls": answer}))
+    assert await harness.run(m.call_raw, "Actions.getPageUrls", DAY, fmt=fmt) == body
 
 
 async def test_stream_raw_over_a_mock_yields_the_body(harness: Harness) -> None:
@@ -372,3 +425,37 @@ async def test_stream_raw_can_be_finished_by_another_task() -> None:
     assert b"".join(first + rest) == BIG
     with anyio.fail_after(5):  # the one slot is free again
         assert await m.call("API.getMatomoVersion") == {"value": "5.11.2"}
+
+
+async def test_stream_raw_retries_a_login_page_or_an_empty_body(harness: Harness) -> None:
+    """A 200 HTML page or 0 bytes instead of JSON, before any chunk, is retried like any call."""
+    server = _Server(harness.kind, 200, "application/json", BIG)
+    server.failures = [
+        (200, {"content-type": "text/html"}, LOGIN_PAGE.body),
+        (200, {"content-type": "application/json"}, b""),
+    ]
+    m = _httpx_client(harness.kind, server, retry=RetryPolicy(attempts=3, max_wait=0.01))
+    chunks = await harness.run(m.stream_raw, "Actions.getPageUrls", DAY)
+    assert b"".join(chunks) == BIG
+    assert m.stats.retries == 2
+
+
+async def test_stream_raw_of_json_cut_short_raises_at_its_end(harness: Harness) -> None:
+    """A streamed JSON array that stops before its `]` raises NonJsonBodyError (TRUNCATED)."""
+    server = _Server(harness.kind, 200, "application/json", BIG[:-5000])
+    m = _httpx_client(harness.kind, server)
+    got: list[bytes] = []
+
+    async def collect() -> None:
+        if harness.kind == "async":
+            async for chunk in m.stream_raw("Actions.getPageUrls", DAY):
+                got.append(chunk)
+        else:
+            got.extend(m.stream_raw("Actions.getPageUrls", DAY))
+
+    with pytest.raises(NonJsonBodyError) as info:
+        await collect()
+    assert info.value.problem is BodyProblem.TRUNCATED
+    assert b"".join(got) == BIG[:-5000]  # every byte that came was the caller's
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in repr(info.value)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
-from clients_support import BASE_URL, TOKEN, Harness, LiveServer
+from clients_support import BASE_URL, TOKEN, Harness, LiveServer, Router
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -204,6 +204,27 @@ async def test_a_cursor_of_calendar_dates_asks_no_site(harness: Harness) -> None
     assert server.sites_asked == 0
 
 
+@pytest.mark.parametrize("unit", ["day", "week"])
+async def test_a_period_holding_today_starts_at_its_own_first_midnight(
+    harness: Harness, unit: str
+) -> None:
+    """Matomo reads today's date from yesterday's midnight (matomo#22543), here a server that
+    ignores the dates: today's day or week, by keyword or by date, is paged from the period's
+    own first midnight in the site's timezone, and yields nothing from before it."""
+    zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: its today is rarely the machine's
+    today = dt.datetime.now(zone).date()
+    first = today - dt.timedelta(days=today.weekday()) if unit == "week" else today
+    midnight = int(dt.datetime.combine(first, dt.time(), zone).timestamp())
+    keys = [(1, midnight - 3600), (2, midnight - 1), (3, midnight), (4, midnight + 60)]
+    for date in (Date.TODAY, today):
+        server = server_with(keys, timezone="Pacific/Kiritimati")
+        m = harness.client(server, skip_preflight=True)
+        visits = await harness.run(m.live.stream, 1, Period(unit, date), 3)
+        assert [v.id_visit for v in visits] == [3, 4]
+        assert server.pages[0]["minTimestamp"] == str(midnight - 1)
+        assert server.sites_asked == 1
+
+
 async def test_next_page_returns_none_after_the_empty_page(harness: Harness) -> None:
     """next_page() returns ([], None) once the data has run out."""
     m = harness.client(server_with([(1, T0)]))
@@ -219,6 +240,21 @@ async def test_server_ignoring_min_timestamp_is_an_error(harness: Harness) -> No
     with pytest.raises(DecodeError, match="minTimestamp"):
         await stream_ids(harness, server, 10)
     assert len(server.pages) == 2
+
+
+@pytest.mark.parametrize(
+    "visit", [{"idSite": 1, "idVisit": 7}, {"idSite": 1, "idVisit": "x", "lastActionTimestamp": 9}]
+)
+async def test_visit_without_a_paging_key_is_a_decode_error(
+    harness: Harness, visit: dict[str, Any]
+) -> None:
+    """A page whose visit lacks a usable lastActionTimestamp or idVisit raises DecodeError (a
+    MatomoError) from next_page and stream, not a bare ValueError."""
+    m = harness.client(Router({"Live.getLastVisitsDetails": [visit]}))
+    with pytest.raises(DecodeError, match="lastActionTimestamp"):
+        await harness.run(m.live.next_page, Cursor(1, DAY, Limit(5)))
+    with pytest.raises(DecodeError, match="lastActionTimestamp"):
+        await harness.run(m.live.stream, 1, DAY, 5)
 
 
 async def test_stream_consumed_from_another_task() -> None:

@@ -378,10 +378,40 @@ async def test_referrers_reports(harness: Harness, name: str, method: str, prefi
 
 async def test_referrers_subtable(harness: Harness) -> None:
     """referrers.subtable() loads the keywords under one search engine row."""
-    m = harness.client(Router({"Referrers.getSearchEngines": recorded("100_")}))
+    routes = {
+        # Matomo ignores idSubtable here and answers the search engines again (recorded 100).
+        "Referrers.getSearchEngines": recorded("100_"),
+        "Referrers.getKeywordsFromSearchEngineId": recorded("099_"),
+    }
+    m = harness.client(Router(routes))
     rows = await harness.run(m.referrers.subtable, "getSearchEngines", 1, OCT, 3)
-    assert form(harness.calls[0])["idSubtable"] == "3"
-    assert len(rows) == len(recorded_json("100_"))
+    (call,) = harness.calls
+    assert method_of(call) == "Referrers.getKeywordsFromSearchEngineId"
+    assert form(call)["idSubtable"] == "3"
+    assert [r.label for r in rows] == [r["label"] for r in recorded_json("099_")]
+
+
+@pytest.mark.parametrize(
+    ("action", "loader"),
+    [
+        ("getKeywords", "getSearchEnginesFromKeywordId"),
+        ("getWebsites", "getUrlsFromWebsiteId"),
+        ("getSocials", "getUrlsForSocial"),
+        ("getCampaigns", "getKeywordsFromCampaignId"),
+        ("getReferrerType", "getReferrerType"),
+        ("getKeywordsFromCampaignId", "getKeywordsFromCampaignId"),
+    ],
+)
+async def test_referrers_subtable_asks_the_loading_method(
+    harness: Harness, action: str, loader: str
+) -> None:
+    """referrers.subtable() of a report asks the method that loads its subtables, as
+    API.getReportMetadata's actionToLoadSubTables names it."""
+    m = harness.client(Router({f"Referrers.{loader}": recorded("103_")}))
+    rows = await harness.run(m.referrers.subtable, action, 1, OCT, 6)
+    (call,) = harness.calls
+    assert method_of(call) == f"Referrers.{loader}"
+    assert len(rows) == len(recorded_json("103_"))
 
 
 async def test_empty_report_object_is_no_rows(harness: Harness) -> None:

@@ -93,7 +93,7 @@ async def test_old_matomo_is_refused(harness: Harness, old: str) -> None:
     with pytest.raises(PreflightError) as info:
         await harness.run(m.visits_summary.get, 1, DAY)
     assert info.value.version == old
-    assert old in str(info.value)
+    assert str(info.value) == f"Matomo {old} is too old: matomo-client needs Matomo 4.0 or newer"
     assert [method_of(r) for r in harness.requests] == ["API.getMatomoVersion"]
 
 
@@ -123,6 +123,17 @@ async def test_unknown_typed_method_is_a_preflight_error(harness: Harness) -> No
     with pytest.raises(PreflightError) as info:
         await harness.run(m.visits_summary.get, 1, DAY)
     assert info.value.missing == ("VisitsSummary.get",)
+
+
+async def test_plugin_not_installed_is_a_preflight_error(harness: Harness) -> None:
+    """A typed method whose plugin is not installed (recorded 404 'was not found') is a
+    PreflightError naming the method and version."""
+    m = harness.client(Router({"Referrers.getAll": recorded("193_")}))
+    with pytest.raises(PreflightError) as info:
+        await harness.run(m.referrers.all, 1, DAY)
+    assert info.value.missing == ("Referrers.getAll",)
+    assert info.value.version == "5.11.2"
+    assert "was not found" in str(info.value)
 
 
 async def test_plugin_not_enabled_stays_an_api_error_for_call(harness: Harness) -> None:

@@ -194,6 +194,13 @@ def test_cursor_repr_is_short() -> None:
         ' "seen": "12"}',
         '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5,'
         ' "min_timestamp": "9"}',
+        # Numbers that would be truncated, and a segment that is not text.
+        '{"v": 1, "id_site": 1.9, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5}',
+        '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5.5}',
+        '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5,'
+        ' "seen": [3.7]}',
+        '{"v": 1, "id_site": 1, "period": {"unit": "day", "date": "2024-01-01"}, "limit": 5,'
+        ' "segment": 7}',
     ],
 )
 def test_malformed_saved_cursor_is_value_error(text: str) -> None:

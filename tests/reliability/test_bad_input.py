@@ -239,7 +239,7 @@ BODIES = [
 async def test_broken_bodies_raise_one_error_of_the_tree(
     body: bytes, status: int, ctype: str, error: type, problem: Any, retried: bool
 ) -> None:
-    """Non-UTF-8 and 0-byte bodies raise the right MatomoError (retried only when a retry can help), for typed, plain and raw calls."""
+    """Non-UTF-8 and 0-byte bodies raise the right MatomoError (retried only when a retry can help), for typed, plain and raw calls (a raw one returns non-UTF-8 bytes as they came)."""
     attempts = 3
     transport = MockTransport(_answering(body, status, ctype))
     async with AsyncMatomo(
@@ -253,9 +253,9 @@ async def test_broken_bodies_raise_one_error_of_the_tree(
         assert calls == (attempts if retried else 1)
         with pytest.raises(error):
             await m.call("VisitsSummary.get", Params().id_site(1).period(DAY))
-        if 200 <= status < 300:
+        if 200 <= status < 300 and problem is not BodyProblem.EMPTY:
             assert await m.call_raw("VisitsSummary.get") == body  # raw: the bytes as they came
-        else:
+        else:  # 0 bytes cannot be the JSON a raw call asks for by default
             with pytest.raises(error):
                 await m.call_raw("VisitsSummary.get")
 

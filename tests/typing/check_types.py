@@ -34,7 +34,7 @@ from matomo_client import (
     VisitsSummary,
     endpoints,
 )
-from matomo_client.transports import MockTransport, json_response
+from matomo_client.transports import MockTransport, SyncMockTransport, json_response
 
 DAY = Period.day(Date.YESTERDAY)
 
@@ -72,6 +72,7 @@ async def check_async(m: AsyncMatomo) -> None:
     async for chunk in m.stream_raw("Live.getLastVisitsDetails"):
         assert_type(chunk, bytes)
     assert_type(await endpoints.GetMatomoVersion().execute(MockTransport(json_response)), str)
+    assert_type(MockTransport.routes({"API.getMatomoVersion": {"value": "5"}}), MockTransport)
 
 
 def check_sync(m: Matomo) -> None:
@@ -84,6 +85,7 @@ def check_sync(m: Matomo) -> None:
         assert_type(visit, Visit)
     assert_type(m.call_typed("SitesManager.getSiteFromId", None, Site), Site)
     assert_type(m.call_raw("API.getMatomoVersion"), bytes)
+    assert_type(SyncMockTransport.routes({}), SyncMockTransport)
 
 
 def check_errors(exc: ApiError) -> None:
@@ -105,3 +107,4 @@ def check_misuse(m: Matomo) -> None:
     Params().set("x", None)  # type: ignore[arg-type]
     AsyncMatomo("https://m.example/", auth=Auth.token("t"), timeout="30")  # type: ignore[arg-type]
     _ = RetryPolicy(attempts=3).nope  # type: ignore[attr-defined]
+    Matomo("https://m.example/", transport=MockTransport(json_response))  # type: ignore[arg-type]

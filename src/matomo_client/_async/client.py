@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,15 +21,23 @@ from matomo_client._async.modules import (
     AsyncVisitsSummaryModule,
 )
 from matomo_client._core.auth import Auth
-from matomo_client._core.decode import read_raw
+from matomo_client._core.decode import cut_short, plausible_json, read_raw
 from matomo_client._core.flow import Sleep
 from matomo_client._core.http import Response
 from matomo_client._core.params import Params
 from matomo_client._core.retry import RetryPolicy, next_wait
 from matomo_client._core.url import normalise_base_url
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
-from matomo_client.errors import ApiError, ApiErrorKind, MatomoError, PreflightError
-from matomo_client.transports.base import AsyncTransport
+from matomo_client.errors import (
+    ApiError,
+    ApiErrorKind,
+    BodyProblem,
+    MatomoError,
+    NonJsonBodyError,
+    PreflightError,
+    scrub_bytes,
+)
+from matomo_client.transports.base import AsyncTransport, check_transport
 
 if TYPE_CHECKING:
     import httpx
@@ -43,12 +52,27 @@ MIN_VERSION = (4, 0)
 _ERROR_PEEK = 4096
 # Read at most this much of a streamed body that may be an error before deciding.
 _ERROR_BODY_MAX = 1 << 20
+_PLUGIN_NOT_FOUND = re.compile(r"the plugin \S+ was not found")
 
 
 def _may_be_error(head: bytes) -> bool:
     """Whether a body starting with `head` may be Matomo's JSON, HTML/XML or text error."""
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     return start.startswith((b'{"result"', b"<", b"Error:"))
+
+
+def _check_json_end(
+    method: str, head: Any, first: bytes, last: bytes, secrets: tuple[str, ...]
+) -> None:
+    """Raise `NonJsonBodyError` when a streamed JSON array or object was cut short.
+
+    The chunks are already the caller's, so this is not retried; the error holds the last chunk.
+    """
+    if cut_short(first, last):
+        response = Response(head.status, head.headers, scrub_bytes(last, secrets))
+        raise NonJsonBodyError(
+            head.status, response.content_type, response.body, method, BodyProblem.TRUNCATED
+        )
 
 
 @dataclass
@@ -69,9 +93,12 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _missing_method(error: ApiError) -> bool:
+    # An unknown method (400), a plugin switched off, or one not installed (404, recorded 193).
     text = error.message.lower()
     return error.kind is ApiErrorKind.NOT_FOUND and (
-        "does not exist or is not available" in text or "is not enabled" in text
+        "does not exist or is not available" in text
+        or "is not enabled" in text
+        or bool(_PLUGIN_NOT_FOUND.search(text))
     )
 
 
@@ -117,6 +144,8 @@ class AsyncMatomo:
             )
         if transport is not None and http_client is not None:
             raise ValueError("pass either transport= or http_client=, not both")
+        if transport is not None:
+            check_transport(transport, AsyncTransport)
         self._auth = auth or Auth.anonymous()
         self._owns_transport = transport is None
         self.retry = retry or RetryPolicy()
@@ -205,7 +234,9 @@ class AsyncMatomo:
                     raise PreflightError(None, ("API.getMatomoVersion",), err.message) from err
                 raise
             if _version_tuple(version)[:2] < MIN_VERSION:
-                raise PreflightError(version, (), "matomo-client needs Matomo 4.0 or newer")
+                raise PreflightError(
+                    version, (), "is too old: matomo-client needs Matomo 4.0 or newer"
+                )
             self._version = version
             self._preflight_done = True
         return self._version
@@ -251,14 +282,19 @@ class AsyncMatomo:
                 await stack.enter_async_context(self._limiter)
                 try:
                     head, chunks = await stack.enter_async_context(opener(request))
-                    first = await self._stream_start(method, head, chunks)
+                    first = await self._stream_start(method, head, chunks, endpoint.expects_json)
                 except MatomoError as exc:
                     failure = exc
                 else:
+                    last = first
                     if first:
                         yield first
                     async for chunk in chunks:
+                        if chunk.strip():
+                            last = chunk
                         yield chunk
+                    if endpoint.expects_json:
+                        _check_json_end(method, head, first, last, self._auth.secrets)
                     return
             # The slot and the connection are given back while the backoff is waited out.
             attempt += 1
@@ -268,19 +304,26 @@ class AsyncMatomo:
             waited += wait
             await pause(Sleep(wait, failure, attempt), self._on_retry)
 
-    async def _stream_start(self, method: str, head: Any, chunks: AsyncIterator[bytes]) -> bytes:
-        """The first bytes of a streamed body, once they show it is not an error (else raise)."""
+    async def _stream_start(
+        self, method: str, head: Any, chunks: AsyncIterator[bytes], expect_json: bool
+    ) -> bytes:
+        """The first bytes of a streamed body, once they show it is not an error (else raise).
+
+        With `expect_json`, 0 bytes or an HTML page raise too (`NonJsonBodyError`, retried).
+        """
         first = b""
         async for chunk in chunks:
             first += chunk
             if len(first) >= _ERROR_PEEK:
                 break
-        if head.status >= 300 or _may_be_error(first):
+        suspect = expect_json and not plausible_json(first, whole=False)
+        if head.status >= 300 or _may_be_error(first) or suspect:
             # Read on (bounded) so Matomo's error body or page can be recognised whole; a 2xx
             # body that turns out to be data is still yielded in full by the caller.
             async for chunk in chunks:
                 first += chunk
                 if len(first) > _ERROR_BODY_MAX:
                     break
-            read_raw(method, Response(head.status, head.headers, first), self._auth.secrets)
+            response = Response(head.status, head.headers, first)
+            read_raw(method, response, self._auth.secrets, expect_json=suspect)
         return first

@@ -8,8 +8,8 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncGenerator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from matomo_client._core.paging import Cursor, advance
 from matomo_client._core.params import Params
@@ -173,6 +173,8 @@ class AsyncVisitsSummaryModule(_Module):
 class _ReportModule(_Module, Generic[RowT]):
     _row = "ReportRow"  # the row model's name in `matomo_client.models`
     _prefix = ""
+    # Reports whose subtables another method loads (`actionToLoadSubTables`).
+    _subtable_actions: ClassVar[Mapping[str, str]] = {}
 
     async def _rows(
         self, action: str, id_site: int, period: Period, segment: str | None, flat: bool, **kw: Any
@@ -194,7 +196,8 @@ class _ReportModule(_Module, Generic[RowT]):
         segment: str | None = None,
     ) -> list[RowT]:
         """The rows under one hierarchical row (`row.id_subtable`) of report `action`."""
-        return await self._rows(action, id_site, period, segment, False, id_subtable=id_subtable)
+        loader = self._subtable_actions.get(action, action)
+        return await self._rows(loader, id_site, period, segment, False, id_subtable=id_subtable)
 
 
 class AsyncActionsModule(_ReportModule["ActionRow"]):
@@ -233,6 +236,16 @@ class AsyncReferrersModule(_ReportModule["ReferrerRow"]):
 
     _row = "ReferrerRow"
     _prefix = "Referrers"
+    # Matomo ignores idSubtable on these and answers their top level again (recorded 100);
+    # their subtables come from the method API.getReportMetadata names (recorded 099, 103).
+    _subtable_actions: ClassVar[Mapping[str, str]] = {
+        "getKeywords": "getSearchEnginesFromKeywordId",
+        "getSearchEngines": "getKeywordsFromSearchEngineId",
+        "getWebsites": "getUrlsFromWebsiteId",
+        "getSocials": "getUrlsForSocial",
+        "getCampaigns": "getKeywordsFromCampaignId",
+        "getAIAssistants": "getEntryPageUrlsForAIAssistant",
+    }
 
     async def referrer_type(
         self, id_site: int, period: Period, segment: str | None = None, flat: bool = False
@@ -277,6 +290,14 @@ class AsyncReferrersModule(_ReportModule["ReferrerRow"]):
         return await self._rows("getSocials", id_site, period, segment, flat)
 
 
+def _may_be_today(period: Period) -> bool:
+    """Whether a period's date may be today in some timezone (UTC-12 to UTC+14)."""
+    if period.unit == "range" or not isinstance(period.date, dt.date):
+        return False
+    utc_today = dt.datetime.now(dt.timezone.utc).date()
+    return abs((period.date - utc_today).days) <= 1
+
+
 class AsyncLiveModule(_Module):
     """The `Live` module: raw visits with their actions."""
 
@@ -285,13 +306,23 @@ class AsyncLiveModule(_Module):
         self._zones: dict[int, dt.tzinfo] = {}  # each site's timezone, for pinning cursors
 
     async def _pinned(self, cursor: Cursor) -> Cursor:
-        """`cursor` with its period's today/yesterday made dates in the site's timezone."""
+        """`cursor` with its period's today/yesterday made dates in the site's timezone.
+
+        A day, week, month or year named by today's date also gets its own first midnight as
+        `minTimestamp`: Matomo reads such a date from yesterday's midnight (matomo#22543), which
+        would page visits of the day before the period.
+        """
         zone = self._zones.get(cursor.id_site)
         if zone is None:
             site = await self._client.sites.get(cursor.id_site)
             zone = self._zones[cursor.id_site] = site_tz(site.timezone)
         today = dt.datetime.now(zone).date()
-        return dataclasses.replace(cursor, period=cursor.period.pinned(today))
+        period = cursor.period.pinned(today)
+        after = cursor.min_timestamp
+        first = period.first_day()
+        if after is None and period.unit != "range" and period.date == today and first:
+            after = int(dt.datetime.combine(first, dt.time(), zone).timestamp()) - 1
+        return dataclasses.replace(cursor, period=period, min_timestamp=after)
 
     async def last_visits(
         self,
@@ -311,12 +342,18 @@ class AsyncLiveModule(_Module):
         A cursor whose period names today or yesterday (`Date.YESTERDAY`, `last7` ...) is first
         pinned to calendar dates in the site's timezone (one SitesManager request a site per
         client), so that a cursor saved with `to_json` and resumed after midnight goes on
-        paging the same days.
+        paging the same days. A first page of a period holding today (`Date.TODAY` or today's
+        date) starts at the period's own first midnight, not at Matomo's (yesterday's).
         """
-        if cursor.period.is_relative:
+        if cursor.period.is_relative or (
+            cursor.min_timestamp is None and _may_be_today(cursor.period)
+        ):
             cursor = await self._pinned(cursor)
         page = await self._client.execute(LivePage(cursor.params()))
-        fresh, following = advance(cursor, page)
+        try:
+            fresh, following = advance(cursor, page)
+        except ValueError as exc:  # a visit without a usable lastActionTimestamp or idVisit
+            raise DecodeError(LivePage.method, str(exc)) from None
         return fresh, following  # the decoded dicts themselves: no copy on the hot path
 
     async def next_page(self, cursor: Cursor) -> tuple[list[Visit], Cursor | None]:

@@ -30,7 +30,14 @@ from matomo_client.errors import (
     scrub_bytes,
 )
 
-__all__ = ["api_error_from_value", "parse_retry_after", "read_json", "read_raw"]
+__all__ = [
+    "api_error_from_value",
+    "cut_short",
+    "parse_retry_after",
+    "plausible_json",
+    "read_json",
+    "read_raw",
+]
 
 _BOM = b"\xef\xbb\xbf"
 # A JSON error body is tiny; bodies larger than this that merely start with "{" are data.
@@ -54,6 +61,8 @@ _XML_ERROR = re.compile(
     re.DOTALL,
 )
 _TAG = re.compile(r"<[^>]+>")
+# The byte that must end a JSON body starting with an array or an object.
+_CLOSERS = {b"[": b"]", b"{": b"}"}
 
 # Content types that a 2xx plain "Error: ..." line from Matomo's renderers may carry.
 _PLAIN_TYPES = frozenset(
@@ -86,11 +95,16 @@ def read_json(method: str, response: Response, secrets: Iterable[str] = ()) -> A
     raise _error_for(method, response, secrets)
 
 
-def read_raw(method: str, response: Response, secrets: Iterable[str] = ()) -> bytes:
+def read_raw(
+    method: str, response: Response, secrets: Iterable[str] = (), *, expect_json: bool = False
+) -> bytes:
     """Return the body untouched when it is not an error, else raise like read_json.
 
     Any 2xx body that is not one of Matomo's error bodies is returned as is, whatever its format
-    (CSV, XML, HTML reports, even 0 bytes): the caller asked for the raw bytes.
+    (CSV, XML, HTML reports): the caller asked for the raw bytes. With `expect_json` (the call
+    asked for `format=JSON`), a body that cannot be JSON is a `NonJsonBodyError` instead: 0 bytes,
+    an HTML page (a proxy's login page, say) or an array or object cut short. The body is not
+    decoded; only its first and last bytes are looked at.
     """
     secrets = tuple(secrets)
     body = response.body
@@ -109,8 +123,28 @@ def read_raw(method: str, response: Response, secrets: Iterable[str] = ()) -> by
     if matomo_error is not None:
         raise matomo_error
     if _is_success(response.status):
+        if expect_json and not plausible_json(body):
+            raise _error_for(method, response, secrets)
         return body
     raise _http_status_error(method, response, secrets)
+
+
+def plausible_json(body: bytes, *, whole: bool = True) -> bool:
+    """Whether `body` may be a JSON answer, judged by its ends alone (no decoding).
+
+    False for 0 bytes, an HTML or XML page, and (when `whole`) an array or object whose last
+    byte does not close it. A JSONP answer (`callback=`) or a scalar passes.
+    """
+    start = body.removeprefix(_BOM).lstrip()
+    if not start or start[:1] == b"<":
+        return False
+    return not (whole and cut_short(body, body))
+
+
+def cut_short(first: bytes, last: bytes) -> bool:
+    """Whether a JSON body from `first` to `last` leaves its top array or object unclosed."""
+    closer = _CLOSERS.get(first.removeprefix(_BOM).lstrip()[:1])
+    return closer is not None and last.rstrip()[-1:] != closer
 
 
 def api_error_from_value(

@@ -62,6 +62,8 @@ class Cursor:
             raise ValueError("Cursor period must be a Period, e.g. Period.day(date(2024, 5, 1))")
         if not isinstance(self.limit, Limit):
             object.__setattr__(self, "limit", Limit(self.limit))
+        if self.segment is not None and not isinstance(self.segment, str):
+            raise ValueError(f"Cursor segment must be a str or None, got {self.segment!r}")
         if self.min_timestamp is not None and (
             isinstance(self.min_timestamp, bool)
             or not isinstance(self.min_timestamp, int)
@@ -122,12 +124,12 @@ class Cursor:
             if not isinstance(seen, list):
                 raise ValueError(f"seen must be a list of visit ids, not {seen!r}")
             return cls(
-                id_site=int(data["id_site"]),
+                id_site=data["id_site"],
                 period=Period.from_json(data["period"]),
-                limit=Limit(int(data["limit"])),
+                limit=Limit(data["limit"]),
                 segment=data.get("segment"),
                 min_timestamp=data.get("min_timestamp"),
-                seen=tuple(int(i) for i in seen),
+                seen=tuple(seen),
                 caught_up=data.get("caught_up") is True,
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:

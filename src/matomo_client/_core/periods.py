@@ -309,6 +309,22 @@ class Period:
             return Period(self.unit, day)
         return self
 
+    def first_day(self) -> dt.date | None:
+        """The first calendar day the period covers; None while it names today or yesterday."""
+        if self.is_relative:
+            return None
+        if isinstance(self.date, DateRange):
+            return self.date.start
+        d = self.date
+        assert isinstance(d, dt.date)
+        if self.unit == "week":
+            return d - dt.timedelta(days=d.weekday())
+        if self.unit == "month":
+            return d.replace(day=1)
+        if self.unit == "year":
+            return d.replace(month=1, day=1)
+        return d
+
     def __repr__(self) -> str:
         p = self.to_params()
         return f"Period({p['period']}, {p['date']})"

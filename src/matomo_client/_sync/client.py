@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matomo_client._core.auth import Auth
-from matomo_client._core.decode import read_raw
+from matomo_client._core.decode import cut_short, plausible_json, read_raw
 from matomo_client._core.flow import Sleep
 from matomo_client._core.http import Response
 from matomo_client._core.params import Params
@@ -28,8 +29,16 @@ from matomo_client._sync.modules import (
     VisitsSummaryModule,
 )
 from matomo_client.endpoints import Call, CallRaw, CallTyped, Endpoint, GetMatomoVersion
-from matomo_client.errors import ApiError, ApiErrorKind, MatomoError, PreflightError
-from matomo_client.transports.base import SyncTransport
+from matomo_client.errors import (
+    ApiError,
+    ApiErrorKind,
+    BodyProblem,
+    MatomoError,
+    NonJsonBodyError,
+    PreflightError,
+    scrub_bytes,
+)
+from matomo_client.transports.base import SyncTransport, check_transport
 
 if TYPE_CHECKING:
     import httpx
@@ -44,12 +53,27 @@ MIN_VERSION = (4, 0)
 _ERROR_PEEK = 4096
 # Read at most this much of a streamed body that may be an error before deciding.
 _ERROR_BODY_MAX = 1 << 20
+_PLUGIN_NOT_FOUND = re.compile(r"the plugin \S+ was not found")
 
 
 def _may_be_error(head: bytes) -> bool:
     """Whether a body starting with `head` may be Matomo's JSON, HTML/XML or text error."""
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     return start.startswith((b'{"result"', b"<", b"Error:"))
+
+
+def _check_json_end(
+    method: str, head: Any, first: bytes, last: bytes, secrets: tuple[str, ...]
+) -> None:
+    """Raise `NonJsonBodyError` when a streamed JSON array or object was cut short.
+
+    The chunks are already the caller's, so this is not retried; the error holds the last chunk.
+    """
+    if cut_short(first, last):
+        response = Response(head.status, head.headers, scrub_bytes(last, secrets))
+        raise NonJsonBodyError(
+            head.status, response.content_type, response.body, method, BodyProblem.TRUNCATED
+        )
 
 
 @dataclass
@@ -70,9 +94,12 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _missing_method(error: ApiError) -> bool:
+    # An unknown method (400), a plugin switched off, or one not installed (404, recorded 193).
     text = error.message.lower()
     return error.kind is ApiErrorKind.NOT_FOUND and (
-        "does not exist or is not available" in text or "is not enabled" in text
+        "does not exist or is not available" in text
+        or "is not enabled" in text
+        or bool(_PLUGIN_NOT_FOUND.search(text))
     )
 
 
@@ -118,6 +145,8 @@ class Matomo:
             )
         if transport is not None and http_client is not None:
             raise ValueError("pass either transport= or http_client=, not both")
+        if transport is not None:
+            check_transport(transport, SyncTransport)
         self._auth = auth or Auth.anonymous()
         self._owns_transport = transport is None
         self.retry = retry or RetryPolicy()
@@ -204,7 +233,9 @@ class Matomo:
                     raise PreflightError(None, ("API.getMatomoVersion",), err.message) from err
                 raise
             if _version_tuple(version)[:2] < MIN_VERSION:
-                raise PreflightError(version, (), "matomo-client needs Matomo 4.0 or newer")
+                raise PreflightError(
+                    version, (), "is too old: matomo-client needs Matomo 4.0 or newer"
+                )
             self._version = version
             self._preflight_done = True
         return self._version
@@ -248,14 +279,19 @@ class Matomo:
                 stack.enter_context(self._limiter)
                 try:
                     head, chunks = stack.enter_context(opener(request))
-                    first = self._stream_start(method, head, chunks)
+                    first = self._stream_start(method, head, chunks, endpoint.expects_json)
                 except MatomoError as exc:
                     failure = exc
                 else:
+                    last = first
                     if first:
                         yield first
                     for chunk in chunks:
+                        if chunk.strip():
+                            last = chunk
                         yield chunk
+                    if endpoint.expects_json:
+                        _check_json_end(method, head, first, last, self._auth.secrets)
                     return
             # The slot and the connection are given back while the backoff is waited out.
             attempt += 1
@@ -265,19 +301,26 @@ class Matomo:
             waited += wait
             pause(Sleep(wait, failure, attempt), self._on_retry)
 
-    def _stream_start(self, method: str, head: Any, chunks: Iterator[bytes]) -> bytes:
-        """The first bytes of a streamed body, once they show it is not an error (else raise)."""
+    def _stream_start(
+        self, method: str, head: Any, chunks: Iterator[bytes], expect_json: bool
+    ) -> bytes:
+        """The first bytes of a streamed body, once they show it is not an error (else raise).
+
+        With `expect_json`, 0 bytes or an HTML page raise too (`NonJsonBodyError`, retried).
+        """
         first = b""
         for chunk in chunks:
             first += chunk
             if len(first) >= _ERROR_PEEK:
                 break
-        if head.status >= 300 or _may_be_error(first):
+        suspect = expect_json and not plausible_json(first, whole=False)
+        if head.status >= 300 or _may_be_error(first) or suspect:
             # Read on (bounded) so Matomo's error body or page can be recognised whole; a 2xx
             # body that turns out to be data is still yielded in full by the caller.
             for chunk in chunks:
                 first += chunk
                 if len(first) > _ERROR_BODY_MAX:
                     break
-            read_raw(method, Response(head.status, head.headers, first), self._auth.secrets)
+            response = Response(head.status, head.headers, first)
+            read_raw(method, response, self._auth.secrets, expect_json=suspect)
         return first

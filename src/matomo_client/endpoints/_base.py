@@ -92,7 +92,9 @@ class Endpoint(Generic[T]):
     ) -> T:
         """Run this call on an async transport, with retries."""
         from matomo_client._async.driver import run_flow
+        from matomo_client.transports.base import AsyncTransport, check_transport
 
+        check_transport(transport, AsyncTransport)
         flow = self.flow(auth or Auth.anonymous(), retry or RetryPolicy(), random.random)
         return await run_flow(flow, transport)
 
@@ -105,7 +107,9 @@ class Endpoint(Generic[T]):
     ) -> T:
         """Run this call on a blocking transport, with retries."""
         from matomo_client._sync.driver import run_flow
+        from matomo_client.transports.base import SyncTransport, check_transport
 
+        check_transport(transport, SyncTransport)
         flow = self.flow(auth or Auth.anonymous(), retry or RetryPolicy(), random.random)
         return run_flow(flow, transport)
 

@@ -76,8 +76,13 @@ class CallRaw(Endpoint[bytes]):
         return build_request(self.method, self.params(), auth, fmt=self.fmt)
 
     def read(self, response: Response, secrets: Sequence[str] = ()) -> bytes:
-        """The body, unless it is an error."""
-        return read_raw(self.method, response, secrets)
+        """The body, unless it is an error (or, for `format=JSON`, cannot be JSON)."""
+        return read_raw(self.method, response, secrets, expect_json=self.expects_json)
+
+    @property
+    def expects_json(self) -> bool:
+        """Whether the call asked for Matomo's JSON (the default `fmt`)."""
+        return self.fmt.lower() == "json"
 
     def decode(self, data: Any) -> bytes:  # pragma: no cover - read() is overridden
         """Unused: raw calls are not decoded."""

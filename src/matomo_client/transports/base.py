@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Protocol, runtime_checkable
 
 from matomo_client._core.http import Request, Response
 
-__all__ = ["AsyncTransport", "SyncTransport"]
+__all__ = ["AsyncTransport", "SyncTransport", "check_transport"]
 
 
 @runtime_checkable
@@ -25,3 +26,24 @@ class SyncTransport(Protocol):
     def send(self, request: Request) -> Response:
         """Send `request` to the server and return the whole response."""
         ...
+
+
+def check_transport(transport: object, flavour: type) -> None:
+    """Refuse a transport of the other flavour than `flavour` (a blocking one for `AsyncMatomo`).
+
+    Given to the wrong client, it would otherwise fail on the first request with a bare
+    TypeError or AttributeError about a coroutine.
+    """
+    name = type(transport).__name__
+    send = getattr(transport, "send", None)
+    is_async = inspect.iscoroutinefunction(send)
+    if flavour is SyncTransport and is_async:
+        raise TypeError(
+            f"{name}.send is async, for AsyncMatomo and Endpoint.execute; Matomo and "
+            "Endpoint.execute_sync need a blocking transport, e.g. SyncMockTransport"
+        )
+    if flavour is AsyncTransport and not is_async and inspect.isroutine(send):
+        raise TypeError(
+            f"{name}.send is blocking, for Matomo and Endpoint.execute_sync; AsyncMatomo and "
+            "Endpoint.execute need an async transport, e.g. MockTransport"
+        )

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+from typing_extensions import Self
 
 from matomo_client._core.http import Request, Response
 
@@ -67,7 +68,7 @@ class _Base:
         self.requests: list[Request] = []
 
     @classmethod
-    def routes(cls, routes: Mapping[str, Any]) -> Any:
+    def routes(cls, routes: Mapping[str, Any]) -> Self:
         """Answer by Matomo method: a value (sent as JSON), a `Response`, or a function."""
         return cls(_route_handler(routes))
 
