@@ -105,3 +105,23 @@ def test_unreachable_with_debug(closed_port_url: str) -> None:
     assert r.exit_code == 1
     assert "Traceback" in r.stderr
     _assert_clean(r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("value", ["0123456789abcdef0123456789abcdef", MARKER])
+def test_token_given_to_token_file_is_not_echoed(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token passed by mistake as --token-file's path is not repeated in the error."""
+    monkeypatch.chdir(tmp_path)
+    r = invoke(["sites", "--url", "http://127.0.0.1:9/", "--token-file", value, "--debug"])
+    assert r.exit_code == 2
+    assert "not the token itself" in r.stderr
+    assert value not in r.stdout + r.stderr
+
+
+def test_a_missing_token_file_is_still_named(tmp_path: Path) -> None:
+    """A path that does not look like a token is named in the error, as before."""
+    missing = tmp_path / "token.txt"
+    r = invoke(["sites", "--url", "http://127.0.0.1:9/", "--token-file", str(missing)])
+    assert r.exit_code == 2
+    assert f"cannot read the token file {str(missing)!r}" in r.stderr

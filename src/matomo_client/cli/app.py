@@ -41,6 +41,33 @@ def _silence_stdout() -> None:
         pass  # not a real file (CliRunner): nothing will flush into a closed pipe
 
 
+def _reopen_closed_streams() -> None:
+    """Point a closed stdin/stdout/stderr (`>&-`) at /dev/null, as if it were redirected there.
+
+    Python leaves `sys.stdout` None for a closed descriptor 1, which rich and `--raw` cannot
+    write to; and the next file opened (the DuckDB target, say) would take descriptor 1 or 2,
+    where a worker process's stray output would land in it.
+    """
+    for fd, name, flags in (
+        (0, "stdin", os.O_RDONLY),
+        (1, "stdout", os.O_WRONLY),
+        (2, "stderr", os.O_WRONLY),
+    ):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+            continue  # open, only not given to Python: leave it
+        except OSError:
+            pass
+        devnull = os.open(os.devnull, flags)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        stream = open(fd, "r" if fd == 0 else "w", closefd=False)  # noqa: SIM115 - sys.std*
+        setattr(sys, name, stream)
+
+
 class MatomoGroup(click.Group):
     """A click group whose failures are one scrubbed line on stderr and an exit code."""
 
@@ -53,6 +80,7 @@ class MatomoGroup(click.Group):
         **extra: Any,
     ) -> Any:
         """Run the command line; exit (or return the code when `standalone_mode` is False)."""
+        _reopen_closed_streams()
         SESSION.reset()
         try:
             # Always "matomo" (CliRunner would say "cli"), so messages read the same everywhere.

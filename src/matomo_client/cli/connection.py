@@ -65,10 +65,20 @@ def _refuse_token(ctx: click.Context, param: click.Parameter, value: str | None)
         raise UserError(TOKEN_REFUSED)
 
 
+def _looks_like_a_token(path: str) -> bool:
+    """Whether a --token-file value that names no file is more likely the token itself."""
+    return len(path) >= 16 and path.isalnum() and not Path(path).exists()
+
+
 def _read_token_file(path: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
+        if _looks_like_a_token(path):  # never echo what may be the token
+            raise UserError(
+                "--token-file takes the path of a file holding the token, not the token "
+                "itself: put the token in a file only you can read, or in MATOMO_TOKEN"
+            ) from None
         raise UserError(f"cannot read the token file {path!r}: {e.strerror or e}") from None
     except UnicodeDecodeError:
         raise UserError(f"the token file {path!r} is not UTF-8 text") from None

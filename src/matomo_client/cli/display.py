@@ -30,13 +30,16 @@ _SITE = re.compile(r"^site (\d+)")
 
 
 def console(file: TextIO | None = None, **kwargs: Any) -> Console:
-    """A rich console on `file` (stdout by default); wide enough not to cut tables in pipes."""
+    """A rich console on `file` (stdout by default); wide enough not to cut tables in pipes.
+
+    Text is printed as it is: no markup or emoji codes, since site names, target paths and
+    Matomo's messages may hold `[...]` or `:...:` (`Shop [staging]` lost its `[staging]`)."""
     from rich.console import Console  # rich loads only when something is shown
 
     file = file or sys.stdout
     if not file.isatty():
         kwargs.setdefault("width", 200)
-    return Console(file=file, highlight=False, soft_wrap=False, **kwargs)
+    return Console(file=file, highlight=False, soft_wrap=False, markup=False, emoji=False, **kwargs)
 
 
 @dataclass

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,7 +15,7 @@ from matomo_client.export import PERIODS
 
 from .connection import Connection, connection_options
 from .display import ExportDisplay, console, render_summary
-from .failures import UserError
+from .failures import SESSION, UserError
 from .options import export_options
 
 if TYPE_CHECKING:
@@ -64,6 +67,30 @@ def _reports(given: tuple[str, ...]) -> list[str]:
     return wanted
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (`kill`, `docker stop`) stops the export as Ctrl-C does: the progress bars are
+    closed (a killed bar leaves the terminal's cursor hidden) and one line says how to resume."""
+
+    def on_terminate(signum: int, frame: FrameType | None) -> None:
+        SESSION.terminated = True
+        on_interrupt = signal.getsignal(signal.SIGINT)
+        if callable(on_interrupt):  # asyncio's: cancels the export, then raises KeyboardInterrupt
+            on_interrupt(signal.SIGINT, frame)
+        else:  # Ctrl-C ignored (a background job): stop all the same
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_terminate)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(
     conn: Connection,
     kind: str,
@@ -74,6 +101,7 @@ def _run(
 ) -> None:
     import anyio
 
+    SESSION.resumable = True
     show = not quiet and sys.stderr.isatty()
     display = ExportDisplay(kind, show=show)
 
@@ -81,7 +109,7 @@ def _run(
         async with conn.client(max_concurrency=concurrency) as m:
             return await job(m, concurrency=concurrency, progress=display, **options)
 
-    with display:
+    with _terminate_as_interrupt(), display:
         summary = anyio.run(go)
     render_summary(summary, display, console(sys.stdout))
 

@@ -9,6 +9,7 @@ run so that every line shown (errors, debug logs, tracebacks) is scrubbed.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -46,9 +47,13 @@ __all__ = [
     "one_line",
 ]
 
+# A disk or quota full, a file too large: what stops a write to stdout redirected to a file.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
 EXIT_USER = 2
 EXIT_REMOTE = 1
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class CliError(click.ClickException):
@@ -83,6 +88,8 @@ class Session:
     secrets: set[str] = field(default_factory=set)
     debug: bool = False
     server: str = ""
+    terminated: bool = False  # SIGTERM, not Ctrl-C, stopped the command
+    resumable: bool = False  # an export: running it again resumes it
     _handler: logging.Handler | None = None
     _old_level: int = logging.WARNING
 
@@ -92,6 +99,8 @@ class Session:
         self.secrets.clear()
         self.debug = False
         self.server = ""
+        self.terminated = False
+        self.resumable = False
 
     def add_secret(self, secret: str | None) -> None:
         """Remember a secret so no output of this run can show it."""
@@ -143,11 +152,24 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return out or [exc]
 
 
+_AUTH_HINT = " (check the token in MATOMO_TOKEN or the --token-file)"
+
+
+def _transport_message(e: TransportError) -> str:
+    server = f" at {SESSION.server}" if SESSION.server else ""
+    detail = f" ({e.detail})" if e.detail else ""
+    if e.timeout:  # the server answered too slowly: the URL is likely right
+        return (
+            f"timed out waiting for Matomo{server}{detail}: a slow server needs a longer --timeout"
+        )
+    return f"cannot reach Matomo{server}{detail}: check --url / MATOMO_URL"
+
+
 def _api_message(e: ApiError) -> str:
     where = f" {e.method}" if e.method else ""
     text = f"Matomo refused{where} (HTTP {e.status}): {e.message}"
     if e.kind is ApiErrorKind.AUTH:
-        text += " (check the token in MATOMO_TOKEN or the --token-file)"
+        text += _AUTH_HINT
     elif e.kind is ApiErrorKind.DISABLED and "visits log" in e.message.lower():
         text += " (an admin can enable the visits log in the website or general settings)"
     return text
@@ -169,33 +191,39 @@ def describe(exc: BaseException) -> click.ClickException | None:
         return UserError(str(exc))
     if isinstance(exc, ExportApiError):
         cause = exc.__cause__
+        if isinstance(cause, TransportError):
+            # "cannot list sites: <the transport line>": the server, and what to check.
+            where = str(exc).removesuffix(str(cause)).rstrip(": ")
+            return RemoteError(f"{where}: {_transport_message(cause)}")
         if isinstance(cause, ApiError) and cause.kind is ApiErrorKind.DISABLED:
             return RemoteError(f"{exc} (an admin can enable the visits log for this website)")
+        if isinstance(cause, ApiError) and cause.kind is ApiErrorKind.AUTH:
+            return RemoteError(f"{exc}{_AUTH_HINT}")
         return RemoteError(str(exc))
     if isinstance(exc, ApiError):
         return RemoteError(_api_message(exc))
     if isinstance(exc, TransportError):
-        server = f" at {SESSION.server}" if SESSION.server else ""
-        what = "timed out waiting for" if exc.timeout else "cannot reach"
-        detail = f" ({exc.detail})" if exc.detail else ""
-        return RemoteError(f"{what} Matomo{server}{detail}: check --url / MATOMO_URL")
+        return RemoteError(_transport_message(exc))
     if isinstance(exc, (HttpStatusError, NonJsonBodyError, DecodeError, PreflightError)):
         return RemoteError(str(exc))
     if isinstance(exc, MatomoError):
         return RemoteError(str(exc))
     if isinstance(exc, ExportError):
         return RemoteError(str(exc))
+    if isinstance(exc, OSError) and exc.errno in _FULL:
+        # The library and the export wrap their own I/O errors: this is stdout (`> file`).
+        return UserError(f"cannot write the output: {exc.strerror or exc}")
     return None
 
 
 def show_failure(exc: BaseException) -> int:
     """Print `exc` as one scrubbed line on stderr (plus a traceback with --debug); the exit code."""
     if isinstance(exc, KeyboardInterrupt):
-        click.echo(
-            "Error: interrupted; run the same command again to resume where it stopped",
-            err=True,
-        )
-        return EXIT_INTERRUPTED
+        what = "terminated" if SESSION.terminated else "interrupted"
+        if SESSION.resumable:
+            what += "; run the same command again to resume where it stopped"
+        click.echo(f"Error: {what}", err=True)
+        return EXIT_TERMINATED if SESSION.terminated else EXIT_INTERRUPTED
     failure = describe(exc)
     if SESSION.debug:
         click.echo(SESSION.scrub("".join(traceback.format_exception(exc))).rstrip(), err=True)
