@@ -62,9 +62,11 @@ class _Client:
         self.fallback = list(fallback)
         self.live = _Live(self)
         self.methods: list[str] = []
+        self.after: list[str | None] = []  # each request's minTimestamp
 
     async def execute(self, endpoint: Any) -> bytes:
         self.methods.append(endpoint.method)
+        self.after.append(endpoint.params().get("minTimestamp"))
         return self.bodies.pop(0) if self.bodies else b"[]"
 
 
@@ -174,3 +176,12 @@ async def test_pages_are_read_raw_from_live(encoder: PageEncoder) -> None:
     await _rows(client, encoder)
     assert client.methods == ["Live.getLastVisitsDetails"] * 2  # the page, then the empty one
     assert client.live.calls == 0
+
+
+@pytest.mark.anyio
+async def test_a_window_is_asked_from_its_own_midnight(encoder: PageEncoder) -> None:
+    """The first request already bounds the window: Matomo reads today's date from yesterday's
+    midnight (matomo#22543), and its visits would only be fetched to be dropped."""
+    client = _Client([[_visit(1, START + 1, 1)]])
+    await _rows(client, encoder)
+    assert client.after[0] == str(START - 1)

@@ -82,7 +82,10 @@ async def fetch_window(
     from .. import Cursor, Limit, Period
 
     in_flight = in_flight or contextlib.nullcontext()
-    cursor: Any = Cursor(window.id_site, Period.day(window.day), Limit(page_size), segment)
+    # From the window's own midnight: Matomo reads today's date from yesterday's (matomo#22543).
+    after = window.start_ts - 1
+    day = Period.day(window.day)
+    cursor: Any = Cursor(window.id_site, day, Limit(page_size), segment, min_timestamp=after)
     bounds = (window.start_ts, window.end_ts)
     acc = _WindowRows()
     while cursor is not None:
