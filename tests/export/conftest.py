@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 def pg_server() -> Iterator[Any]:
     """A real PostgreSQL server for the session (skipped, with the reason, if it cannot start)."""
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # Its import asks platformdirs for XDG_RUNTIME_DIR, unset for root in CI: /tmp is fine.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pgserver
     except ImportError as e:  # pragma: no cover - the dev extra ships it
         pytest.skip(f"pgserver is not installed ({e}); PostgreSQL target not tested")
     tmp = tempfile.mkdtemp(prefix="matomo-pg-")
