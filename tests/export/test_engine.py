@@ -422,3 +422,47 @@ async def test_a_start_that_is_today_somewhere_is_not_after_today(tmp_path: Path
     _check_common(1000, 4, "today", behind)
     with pytest.raises(ExportUsageError, match="after"):
         _check_common(1000, 4, "today", "yesterday")
+
+
+@pytest.mark.parametrize(
+    ("message", "fetched_again"),
+    [
+        ("Mysql error: Deadlock found when trying to get lock; try restarting transaction", True),
+        ("The method 'get' does not exist or is not available in the module 'x'.", False),
+    ],
+)
+async def test_a_report_skipped_for_a_passing_failure_is_fetched_again(
+    tmp_path: Path, message: str, fetched_again: bool
+) -> None:
+    """A report of the metadata that fails inside the bulk answer once (a deadlock) leaves its
+    days open, so the same export run again fetches them; a refusal that would come back every
+    time (no such method) stays skipped, its days done."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / "r.duckdb")
+    failures = [message]
+
+    def flaky(request: Request) -> Response:
+        response = world.handle(request)
+        if request_params(request).get("method") == "API.getBulkRequest" and failures:
+            return json_response([{"result": "error", "message": failures.pop()}])
+        return response
+
+    async with world.client(MockTransport(flaky)) as m:
+        first = await export_reports(
+            m, sites=[1], start=START, end="yesterday", target=target, now=NOW
+        )
+        assert read_rows(target, "reports") == []
+        assert len(first.warnings) == 1
+        assert "VisitsSummary.get skipped" in first.warnings[0]
+        second = await export_reports(
+            m, sites=[1], start=START, end="yesterday", target=target, now=NOW
+        )
+    rows = read_rows(target, "reports")
+    if fetched_again:
+        assert "the next run fetches its periods again" in first.warnings[0]
+        assert second.windows_skipped == 0
+        assert second.windows_exported == 4
+        assert sorted(r["date"] for r in rows) == [START + timedelta(days=i) for i in range(4)]
+    else:
+        assert second.windows_skipped == 4
+        assert rows == []

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import MatomoError
+from ..errors import ApiErrorKind, MatomoError
 from .errors import ExportUsageError
 from .progress import ExportSummary, ProgressCallback
 from .rows import build_report_rows
@@ -109,6 +109,11 @@ _RESERVED = frozenset(
         "filter_offset", "token_auth", "force_api_session",
     }
 )  # fmt: skip
+
+
+# Why a report of a bulk answer may fail this time only (a deadlock, a time limit): its periods
+# stay open. Other refusals (no such report for the site, no access) would fail every time.
+_MAY_PASS = frozenset({ApiErrorKind.RATE_LIMITED, ApiErrorKind.TOO_SLOW, ApiErrorKind.UNKNOWN})
 
 
 def _params_text(params: dict[str, str]) -> str:
@@ -260,7 +265,7 @@ async def export_reports(
                 if site.id_site not in report_lists:
                     report_lists[site.id_site] = await _site_reports(client, site.id_site, wanted)
                 specs = report_lists[site.id_site]
-                batch = await _fetch_chunk(
+                batch, again = await _fetch_chunk(
                     run, site.id_site, period, periods, specs, segment, strict
                 )
             except MatomoError as e:
@@ -268,8 +273,9 @@ async def export_reports(
             counts: dict[date, int] = {}
             for d in batch.columns["date"]:
                 counts[d] = counts.get(d, 0) + 1
+            done = OPEN if again else DONE  # a report that may pass next time: not done
             recs = [
-                WindowRecord(kind, site.id_site, s, DONE if closed else OPEN, rows=counts.get(s, 0))
+                WindowRecord(kind, site.id_site, s, done if closed else OPEN, rows=counts.get(s, 0))
                 for s, _, closed in periods
             ]
             await run.in_thread(run.sink.write_window, kind, recs, [batch])
@@ -295,7 +301,9 @@ async def _fetch_chunk(
     specs: list[ReportSpec],
     segment: str | None,
     strict: bool,
-) -> Batch:
+) -> tuple[Batch, bool]:
+    """The rows of every report over the chunk's periods, and whether a report was skipped
+    for a reason that may pass (its periods are then left open, to be fetched again)."""
     from .. import Params
 
     first, last = periods[0][0], periods[-1][1]
@@ -316,12 +324,16 @@ async def _fetch_chunk(
         items.append((method, p))
     results = await run.client.api.bulk(items) if items else []
     out = Batch.empty(REPORTS)
+    again = False
     for (method, extra), res in zip(specs, results, strict=True):
         if not res.ok:
             msg = getattr(res.error, "message", None) or str(res.error)
             if strict:
                 raise ExportUsageError(f"report {method} failed for site {id_site}: {msg}")
             note = f"site {id_site}: report {method} skipped ({msg})"
+            if getattr(res.error, "kind", None) in _MAY_PASS:
+                again = True
+                note += "; the next run fetches its periods again"
             if note not in run.summary.warnings:
                 run.summary.warnings.append(note)
             continue
@@ -340,4 +352,4 @@ async def _fetch_chunk(
             )
             for name, col in rows.columns.items():
                 out.columns[name].extend(col)
-    return out
+    return out, again

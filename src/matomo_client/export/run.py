@@ -9,6 +9,7 @@ worker thread at a time: visits windows to SQL targets go several to a transacti
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -116,6 +117,42 @@ async def _resolve_sites(client: Any, sites: SitesArg) -> list[SiteInfo]:
     return [by_id[i] for i in wanted]
 
 
+async def _sink_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a worker thread; if this task is cancelled meanwhile, return (raise)
+    only once the call is over, or certain never to start.
+
+    anyio does not cancel a thread's wait, but asyncio's own `Task.cancel()` does, and
+    `asyncio.run` sends it on Ctrl-C (the `matomo` command on SIGTERM too): the writer's lock
+    was then let go under a running write and `close` ran beside it (SQLite crashed the
+    process, DuckDB raised "connection is busy with another call"). A call cancelled before
+    its thread took it up is skipped by anyio: it must not be waited for.
+    """
+    lock = threading.Lock()
+    state = ["waiting"]  # -> "running" (in the thread) or "skipped" (cancelled first)
+    done = threading.Event()
+
+    def call() -> Any:
+        with lock:
+            if state[0] == "skipped":
+                return None
+            state[0] = "running"
+        try:
+            return fn(*args)
+        finally:
+            done.set()
+
+    try:
+        return await anyio.to_thread.run_sync(call)
+    except BaseException:
+        with lock:
+            if state[0] == "waiting":
+                state[0] = "skipped"
+        if state[0] == "running":
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(done.wait)
+        raise
+
+
 class _Run:
     """State shared by the windows of one export run."""
 
@@ -212,7 +249,7 @@ class _Run:
     async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a sink call in a worker thread, one at a time."""
         async with self.write_lock:
-            return await anyio.to_thread.run_sync(fn, *args)
+            return await _sink_call(fn, *args)
 
     async def write_visits(self, rec: WindowRecord, visits: Batch, actions: Batch) -> None:
         """Hand one fetched visits window to the writer; `written` runs once it is committed.
@@ -253,7 +290,7 @@ class _Run:
                 items = self._take(FLUSH_VISITS)
                 merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
                 try:
-                    await anyio.to_thread.run_sync(
+                    await _sink_call(
                         self.sink.write_window, "visits", [i[0] for i in items], merged
                     )
                 finally:
