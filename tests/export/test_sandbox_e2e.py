@@ -208,3 +208,37 @@ async def test_a_job_that_recorded_no_window_is_replaced_by_the_next_command(
         await export()
         with pytest.raises(StateMismatchError):
             await export("browserCode==FF")
+
+
+async def test_a_directory_target_reads_as_one_dataset(tmp_path: Path) -> None:
+    """pyarrow (and so pandas, Spark's layout rules) reads each table of a directory target as
+    one dataset: the report parts' period and date are not repeated as `period=`/`date=` folder
+    keys, which clash with their columns. A restart of one period removes only its parts."""
+    import pyarrow.parquet as pq
+
+    sb = Sandbox(SandboxConfig(seed=3, days=20, visits_per_day=15, today=TODAY))
+    target = str(tmp_path / "out") + "/"
+    reports = ["VisitsSummary.get", "Actions.getPageUrls"]
+    async with _client(sb) as m:
+        for period in ("day", "week"):
+            await export_reports(
+                m, sites=[1, 2], start=FIRST - timedelta(days=10), end="yesterday",
+                target=target, now=NOW, reports=reports, period=period,
+            )  # fmt: skip
+        await export_visits(m, sites="all", start=FIRST, end="yesterday", target=target, now=NOW)
+        read = {t: pq.read_table(tmp_path / "out" / t) for t in ("visits", "actions", "reports")}
+        assert read["visits"].num_rows == len(read_rows(target, "visits")) > 0
+        assert read["actions"].num_rows == len(read_rows(target, "actions")) > 0
+        table = read["reports"]
+        assert table.num_rows == len(read_rows(target, "reports"))
+        assert str(table.schema.field("date").type) == "date32[day]"
+        by_period = table.group_by("period").aggregate([("label", "count")]).to_pylist()
+        counts = {r["period"]: r["label_count"] for r in by_period}
+        assert set(counts) == {"day", "week"}
+        await export_reports(
+            m, sites=[1, 2], start=FIRST - timedelta(days=10), end="yesterday",
+            target=target, now=NOW, reports=reports, period="week", restart=True,
+        )  # fmt: skip
+    again = pq.read_table(tmp_path / "out" / "reports")
+    by_period = again.group_by("period").aggregate([("label", "count")]).to_pylist()
+    assert {r["period"]: r["label_count"] for r in by_period} == counts

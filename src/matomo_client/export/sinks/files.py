@@ -21,8 +21,11 @@ A target without a journal is new: its opening refuses to replace files that alr
 names it would write (`x.visits.jsonl.gz`, or a directory target's parts).
 
 A directory target (`out/` or an existing directory) is hive-partitioned Parquet instead:
-`out/visits/site=1/date=2024-01-01/part.parquet`, `out/reports/period=day/site=1/date=.../`,
-state in `out/_matomo_export.jsonl`, and no final files (the parts are the output).
+`out/visits/site=1/date=2024-01-01/part.parquet`, `out/reports/site=1/day-2024-01-01.parquet`,
+state in `out/_matomo_export.jsonl`, and no final files (the parts are the output). A report
+part's period and date are in its file name, not in `period=`/`date=` folders: its rows hold
+`period` and `date` columns, and a folder key of the same name makes pyarrow, pandas and Spark
+refuse to read the directory.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ from .base import Sink, hold_lock, iso_ts, json_text, period_of, tables_for
 __all__ = ["FileSink", "jsonl_bytes"]
 
 _PART_RE = re.compile(r"(?:period=(?P<period>[^/]+)/)?site=(?P<site>\d+)/date=(?P<day>[\d-]+)")
+# A report part of a directory target: `site=<id>/<period>-<day>.parquet`.
+_REPORT_FILE_RE = re.compile(r"site=(?P<site>\d+)/(?P<period>[a-z]+)-(?P<day>\d{4}-\d\d-\d\d)\.")
 
 # Where a window's journal record counts the rows of each table: a count of 0 means the window
 # has no part for that table (an empty part is not written); None (not counted) means it may.
@@ -99,6 +104,8 @@ class FileSink(Sink):
     # --- paths ----------------------------------------------------------------------------
     def _part_path(self, table: Table, kind: str, id_site: int, day: date) -> Path:
         d = self.parts_root / table.name
+        if table is REPORTS and self.partitioned:
+            return d / f"site={id_site}" / f"{period_of(kind)}-{day.isoformat()}.parquet"
         if table is REPORTS:
             d = d / f"period={period_of(kind)}"
         d = d / f"site={id_site}"
@@ -114,11 +121,16 @@ class FileSink(Sink):
         root = self.parts_root / table.name
         if not root.is_dir():
             return []
-        pattern = ("part.parquet" if self.partitioned else f"*.{self.ext}") + suffix
+        if self.partitioned:
+            pattern = ("*.parquet" if table is REPORTS else "part.parquet") + suffix
+        else:
+            pattern = f"*.{self.ext}{suffix}"
         return sorted(p for p in root.rglob(pattern) if p.is_file())
 
     def _part_key(self, table: Table, part: Path) -> tuple[str, int, date] | None:
-        m = _PART_RE.search(part.relative_to(self.parts_root / table.name).as_posix())
+        relative = part.relative_to(self.parts_root / table.name).as_posix()
+        pattern = _REPORT_FILE_RE if table is REPORTS and self.partitioned else _PART_RE
+        m = pattern.search(relative)
         if m is None:
             return None
         kind = f"reports:{m['period']}" if table is REPORTS else "visits"
@@ -272,6 +284,10 @@ class FileSink(Sink):
                 self._rewrite_journal([*kept, header])
                 for table in tables_for(job.kind):
                     root = self.parts_root / table.name
+                    if table is REPORTS and self.partitioned:
+                        for part in root.glob(f"site=*/{period_of(job.kind)}-*.parquet"):
+                            part.unlink()
+                        continue
                     if table is REPORTS:
                         root = root / f"period={period_of(job.kind)}"
                     shutil.rmtree(root, ignore_errors=True)
