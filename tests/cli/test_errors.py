@@ -74,6 +74,23 @@ def test_unknown_target_kind() -> None:
     assert ".duckdb" in one_error_line(r.stderr)
 
 
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_existing_file_without_extension_as_target(tmp_path: Path, suffix: str) -> None:
+    """An existing file with no extension is refused as of no known kind, naming the kinds
+    (before: 'cannot open plainfile/: File exists'); the file is left alone."""
+    plain = tmp_path / "plainfile"
+    plain.write_text("keep me")
+    out = str(plain) + suffix
+    r = invoke(_export("--site", "1", "--from", "last2", "--to", "yesterday", out=out))
+    assert r.exit_code == 2
+    line = one_error_line(r.stderr)
+    assert f"'{plain}' is an existing file of no known target kind" in line
+    assert "File exists" not in line
+    assert ".duckdb" in line
+    assert "a directory" in line
+    assert plain.read_text() == "keep me"
+
+
 def test_bad_token_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """A token the server refuses (Matomo's HTTP 401 page) is one line, exit 1."""
     monkeypatch.setattr(connection, "sandbox_overrides", {"days": 10, "token": "the-real-one"})

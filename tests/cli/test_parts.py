@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -74,6 +75,23 @@ def test_display_tallies_per_site_and_draws_progress() -> None:
     assert "40 visits" in drawn
 
 
+def test_display_bar_counts_windows_waiting_for_their_transaction() -> None:
+    """Windows fetched but not committed yet (pending) move the bar and the site's tally; their
+    visits come with the commit (before: the bar stayed at 0/3 until the commit)."""
+    stream = io.StringIO()
+    display = ExportDisplay("visits", show=True, stream=stream)
+    with display:
+        display(_snap(0, 0, None, total=3))
+        display(replace(_snap(0, 0, "site 1, 2024-03-08", total=3), windows_pending=1))
+        display(replace(_snap(0, 0, "site 2, 2024-03-08", total=3), windows_pending=2))
+        assert display._progress is not None
+        assert display._progress.tasks[0].completed == 2
+        display(replace(_snap(1, 10, "site 1, 2024-03-08", total=3), windows_pending=1))
+        display(_snap(2, 15, "site 2, 2024-03-08", total=3))
+    assert (display.sites[1].windows, display.sites[1].visits) == (1, 10)
+    assert (display.sites[2].windows, display.sites[2].visits) == (1, 5)
+
+
 def test_display_hidden_draws_nothing() -> None:
     """With show=False (quiet or no terminal) nothing is written, but tallies are kept."""
     stream = io.StringIO()
@@ -103,6 +121,22 @@ def test_summary_table_names_mismatches() -> None:
     assert "Mismatch: site 2 2024-03-08: exported 2 visits" in text
     assert "archive outdated" in text
     assert "Reconciled" not in text
+
+
+@pytest.mark.parametrize("kind", ["visits", "reports:day"])
+def test_summary_counts_retries_once_for_the_run(kind: str) -> None:
+    """Retries are the client's, for the whole run: the footer counts them, and the table has no
+    per-site retries column (before: one, always '-')."""
+    display = ExportDisplay(kind, show=False)
+    summary = ExportSummary(kind, "out.duckdb", sites=[1, 2], windows_total=2,
+                            windows_exported=2, requests=9, retries=3)  # fmt: skip
+    out = io.StringIO()
+    render_summary(summary, display, Console(file=out, width=200))
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if "retries" in line] == ["9 requests, 3 retries."]
+    rows = [line for line in lines if line.startswith("│")]
+    assert rows
+    assert all(" - " not in row for row in rows)
 
 
 def test_urls_lose_their_password() -> None:

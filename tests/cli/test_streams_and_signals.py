@@ -66,14 +66,22 @@ def test_closed_stderr_export_succeeds(tmp_path: Path) -> None:
     assert (tmp_path / "x.sqlite").exists()
 
 
-def test_sigterm_stops_an_export_with_one_line(tmp_path: Path) -> None:
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell script's `cmd &` starts it
+
+
+@pytest.mark.parametrize("ctrl_c", ["default", "ignored", "ignored-again"])
+def test_sigterm_stops_an_export_with_one_line(tmp_path: Path, ctrl_c: str) -> None:
     """SIGTERM during an export is 'Error: terminated; run the same command again...', exit 143
-    (before: killed at once, no message, and a terminal's cursor left hidden by the bars)."""
+    (before: killed at once, no message, and a terminal's cursor left hidden by the bars). With
+    Ctrl-C ignored, as in a script's background job, no traceback comes first (before: about one
+    run in six showed asyncio's "unhandled exception during asyncio.run() shutdown")."""
     argv = ["-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, "--latency-ms", "200"]
     with serve(*argv) as served:
         process = subprocess.Popen(
-            [sys.executable, "-m", "matomo_client.cli", "export", "visits", "--site", "all",
-             "--from", "last10", "--to", "yesterday", "--page-size", "1", "--out", "x.jsonl"],
+            preexec_fn=None if ctrl_c == "default" else _ignore_ctrl_c,
+            args=[sys.executable, "-m", "matomo_client.cli", "export", "visits", "--site", "all",
+                  "--from", "last10", "--to", "yesterday", "--page-size", "1", "--out", "x.jsonl"],
             env=clean_env(MATOMO_URL=served.url, MATOMO_TOKEN=SANDBOX_TOKEN),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -92,17 +100,52 @@ def test_sigterm_stops_an_export_with_one_line(tmp_path: Path) -> None:
     assert line.startswith("Error: terminated; run the same command again to resume")
 
 
+def test_sigterm_with_ctrl_c_ignored_cancels_the_export_as_ctrl_c_does() -> None:
+    """With Ctrl-C ignored, SIGTERM still goes through the event loop's Ctrl-C handler: the
+    export's task is cancelled where it waits, not hit by a KeyboardInterrupt raised in whatever
+    code the signal interrupted (which broke asyncio's shutdown with a traceback); Ctrl-C is
+    ignored again inside the loop and after."""
+    import anyio
+
+    from matomo_client.cli.export import _terminate_as_interrupt
+
+    seen: dict[str, object] = {}
+
+    async def export(adopt: object) -> None:
+        adopt()  # type: ignore[operator]
+        seen["ctrl_c_inside"] = signal.getsignal(signal.SIGINT)
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await anyio.sleep(5)
+        except BaseException as e:
+            seen["inside"] = type(e).__name__
+            raise
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt() as adopt:
+            anyio.run(export, adopt)
+        assert seen["inside"] == "CancelledError"
+        assert seen["ctrl_c_inside"] is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert SESSION.terminated
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        SESSION.reset()
+
+
 def test_export_that_cannot_reach_matomo_names_the_server(closed_port_url: str) -> None:
-    """An export whose server is unreachable says so as `sites` does, naming the URL and what to
-    check, not 'Transport error calling Matomo in API.getMatomoVersion'."""
+    """An export whose server is unreachable says it cannot start (before: 'cannot list sites')
+    and, as `sites` does, names the URL and what to check, not 'Transport error calling Matomo in
+    API.getMatomoVersion'."""
     r = invoke(
         ["export", "visits", "--site", "1", "--from", "yesterday", "--to", "yesterday",
          "--timeout", "0.5"],
-        env={"MATOMO_URL": closed_port_url, "MATOMO_TOKEN": "x"},
+        env={"MATOMO_URL": closed_port_url, "MATOMO_TOKEN": "tok-unreachable"},
     )  # fmt: skip
     assert r.exit_code == 1
     line = one_error_line(r.stderr)
-    assert line.startswith("Error: cannot list sites: cannot reach Matomo at ")
+    assert line.startswith("Error: cannot start the export: cannot reach Matomo at ")
     assert closed_port_url in line
     assert "check --url / MATOMO_URL" in line
 

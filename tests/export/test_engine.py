@@ -466,3 +466,36 @@ async def test_a_report_skipped_for_a_passing_failure_is_fetched_again(
     else:
         assert second.windows_skipped == 4
         assert rows == []
+
+
+async def test_a_site_without_reports_warns_and_is_asked_again(tmp_path: Path) -> None:
+    """A site whose API.getReportMetadata is `[]` is a warning, and its periods stay open: once
+    Matomo lists reports, the next run exports them (before: no warning, and the periods were
+    recorded done, so that run exported nothing)."""
+    world = FakeMatomo(TODAY)
+    target = str(tmp_path / "r.duckdb")
+    listed = [False]
+
+    def no_reports_at_first(request: Request) -> Response:
+        if request_params(request).get("method") == "API.getReportMetadata" and not listed[0]:
+            return json_response([])
+        return world.handle(request)
+
+    async with world.client(MockTransport(no_reports_at_first)) as m:
+        first = await export_reports(
+            m, sites=[1], start=START, end="yesterday", target=target, now=NOW
+        )
+        assert first.report_rows == 0
+        assert first.windows_open == 4
+        assert first.warnings == [
+            "site 1: API.getReportMetadata lists no report to export; nothing written, "
+            "the next run asks again"
+        ]
+        listed[0] = True
+        second = await export_reports(
+            m, sites=[1], start=START, end="yesterday", target=target, now=NOW
+        )
+    assert second.windows_skipped == 0
+    assert second.warnings == []
+    rows = read_rows(target, "reports")
+    assert sorted(r["date"] for r in rows) == [START + timedelta(days=i) for i in range(4)]

@@ -94,6 +94,20 @@ async def test_the_preflights_error_comes_first_and_no_target_is_created(tmp_pat
     assert not target.exists()
 
 
+async def test_a_failed_preflight_says_the_export_could_not_start(tmp_path: Path) -> None:
+    """The preflight's error names what failed, the export's start, not the sites (before:
+    'cannot list sites: Matomo 3.14.1 is too old'); the sites' own errors keep their words."""
+    old = HeldTransport(FakeMatomo(TODAY), version="3.14.1")
+    with anyio.fail_after(20), pytest.raises(ExportApiError) as failed:
+        async with _client(old) as m:
+            await _export(m, str(tmp_path / "x.duckdb"))
+    assert str(failed.value).startswith("cannot start the export: Matomo 3.14.1 ")
+    bad_sites = HeldTransport(FakeMatomo(TODAY), sites={"result": "oops"})
+    with anyio.fail_after(20), pytest.raises(ExportApiError, match=r"^cannot list sites: "):
+        async with _client(bad_sites) as m:
+            await _export(m, str(tmp_path / "y.duckdb"))
+
+
 async def test_a_bad_target_does_not_wait_for_the_server(tmp_path: Path) -> None:
     """The target is checked while the sites are asked for: a server that never answers does
     not hold back the target's error."""

@@ -315,18 +315,47 @@ async def test_windows_piled_up_behind_a_slow_write_go_in_several_transactions(
     assert len(got) == len(set(got)) == summary.visits
 
 
+async def test_sql_windows_show_progress_before_their_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows waiting for a shared transaction are reported as pending as they are fetched,
+    done once committed (before: nothing until the end, so the bar stayed at 0/36); the commits
+    are the same, one for all 36 windows."""
+    seen: list[Any] = []
+    windows_at_commit: list[int] = []
+    reported_at_commit: list[int] = []
+    real = DuckDBSink.write_window
+
+    def noted(self: DuckDBSink, kind: str, records: Any, batches: Any) -> None:
+        windows_at_commit.append(len(records))
+        reported_at_commit.append(len(seen))
+        real(self, kind, records, batches)
+
+    monkeypatch.setattr(DuckDBSink, "write_window", noted)
+    _, _, summary = await _export_small_windows(tmp_path, progress=seen.append)
+    assert summary.visits < export_run.FLUSH_VISITS  # all windows wait for one transaction
+    assert windows_at_commit == [36]
+    assert reported_at_commit == [37]  # the start, then each window as it was fetched
+    before_commit = [p for p in seen if p.phase == "exporting" and p.windows_done == 0]
+    assert [p.windows_pending for p in before_commit] == list(range(37))  # one per window
+    assert {p.visits for p in before_commit} == {0}  # visits count once written
+    assert all(p.windows_done + p.windows_pending == 36 for p in seen[37:])
+    assert (seen[-1].windows_done, seen[-1].windows_pending) == (36, 0)
+    assert seen[-1].visits == summary.visits
+
+
 _SMALL_DAYS = [TODAY - timedelta(days=n) for n in range(18, 0, -1)]
 _SMALL_WINDOWS = [(s, d) for s in (1, 2) for d in _SMALL_DAYS]
 
 
-async def _export_small_windows(tmp_path: Path) -> tuple[Sandbox, str, Any]:
+async def _export_small_windows(tmp_path: Path, **kw: Any) -> tuple[Sandbox, str, Any]:
     """18 closed days of two sites with about 12 visits a day, into DuckDB at concurrency 4."""
     sb = Sandbox(SandboxConfig(seed=5, days=20, visits_per_day=12, today=TODAY))
     target = str(tmp_path / "x.duckdb")
     async with _sandbox_client(sb) as m:
         summary = await export_visits(
             m, sites=[1, 2], start=_SMALL_DAYS[0], end=_SMALL_DAYS[-1], target=target, now=NOW,
-            concurrency=4,
+            concurrency=4, **kw,
         )  # fmt: skip
     return sb, target, summary
 

@@ -110,7 +110,7 @@ class ExportDisplay:
             m = _SITE.match(p.last_window)
             if m:
                 tally = self.sites.setdefault(int(m.group(1)), SiteTally())
-                tally.windows += p.windows_done - prev.windows_done
+                tally.windows += _fetched(p) - _fetched(prev)
                 tally.visits += p.visits - prev.visits
                 tally.actions += p.actions - prev.actions
                 tally.rows += p.report_rows - prev.report_rows
@@ -124,10 +124,16 @@ class ExportDisplay:
                 self._task,
                 description=f"{self.kind}{phase}",
                 total=p.windows_total,
-                completed=p.windows_done,
+                completed=_fetched(p),
                 count=count,
                 rate=count / elapsed,
             )
+
+
+def _fetched(p: ExportProgress) -> int:
+    """Windows done, or fetched and waiting for a transaction shared with others: the bar moves
+    as windows come, though a SQL target commits a few thousand visits at once."""
+    return p.windows_done + p.windows_pending
 
 
 def _preload(*modules: str) -> None:
@@ -147,14 +153,16 @@ def show_target(target: str) -> str:
 
 
 def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console) -> None:
-    """The final table (one row per site, then the totals) and the reconciliation notes."""
+    """The final table (one row per site, then the totals) and the reconciliation notes.
+
+    Retries are the client's, for the whole run (windows of several sites share its requests at
+    once): they are counted under the table, not per site."""
     from rich.table import Table
 
     visits = summary.kind == "visits"
     mismatches: dict[int, int] = {}
     for mm in summary.mismatches:
         mismatches[mm.id_site] = mismatches.get(mm.id_site, 0) + 1
-    per_site: dict[int, Any] = getattr(summary, "per_site", None) or {}
     kind, _, period = summary.kind.partition(":")
     label = f"{kind} ({period})" if period else kind
     table = Table(title=f"{label} export to {show_target(summary.target)}")
@@ -166,16 +174,13 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
         table.add_column("mismatches", justify="right")
     else:
         table.add_column("rows", justify="right")
-    table.add_column("retries", justify="right")
     for id_site in summary.sites:
         tally = display.sites.get(id_site, SiteTally())
-        retries = getattr(per_site.get(id_site), "retries", None)
         row = [str(id_site), f"{tally.windows:,}"]
         if visits:
             row += [f"{tally.visits:,}", f"{tally.actions:,}", str(mismatches.get(id_site, 0))]
         else:
             row.append(f"{tally.rows:,}")
-        row.append("-" if retries is None else f"{retries:,}")
         table.add_row(*row)
     total = [
         "all",
@@ -186,14 +191,14 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
         total += [f"{summary.visits:,}", f"{summary.actions:,}", str(len(summary.mismatches))]
     else:
         total.append(f"{summary.report_rows:,}")
-    total.append(f"{summary.retries:,}")
     table.add_section()
     table.add_row(*total, style="bold")
     out.print(table)
     if summary.windows_open:
+        why = "are not over yet" if visits else "stay open (not over yet, or a report to ask again)"
         out.print(
-            f"{summary.windows_open} window(s) are not over yet: they were written and will be "
-            "fetched again by the next run of the same command."
+            f"{summary.windows_open} window(s) {why}: they were written and will be fetched "
+            "again by the next run of the same command."
         )
     if visits and summary.reconciled and not summary.mismatches:
         out.print("Reconciled: every window matches Matomo's VisitsSummary.nb_visits.")

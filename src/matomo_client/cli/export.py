@@ -68,27 +68,46 @@ def _reports(given: tuple[str, ...]) -> list[str]:
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
     """SIGTERM (`kill`, `docker stop`) stops the export as Ctrl-C does: the progress bars are
-    closed (a killed bar leaves the terminal's cursor hidden) and one line says how to resume."""
+    closed (a killed bar leaves the terminal's cursor hidden) and one line says how to resume.
+
+    Yields `adopt`, which the export calls first in its event loop: SIGTERM then calls the
+    loop's own Ctrl-C handler, which cancels the export's main task. With Ctrl-C ignored (`cmd &`
+    in a script), that handler is installed all the same and Ctrl-C ignored again once it is
+    taken: a KeyboardInterrupt raised in whatever code SIGTERM happened to interrupt broke the
+    loop's shutdown with a traceback.
+    """
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    loop_handler: list[Callable[[int, FrameType | None], Any]] = []
+
+    def adopt() -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            loop_handler.append(handler)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def on_terminate(signum: int, frame: FrameType | None) -> None:
         SESSION.terminated = True
-        on_interrupt = signal.getsignal(signal.SIGINT)
-        if callable(on_interrupt):  # asyncio's: cancels the export, then raises KeyboardInterrupt
-            on_interrupt(signal.SIGINT, frame)
-        else:  # Ctrl-C ignored (a background job): stop all the same
+        if loop_handler:  # cancels the export, then anyio.run raises KeyboardInterrupt
+            loop_handler[0](signal.SIGINT, frame)
+        else:  # the event loop is not running yet
             raise KeyboardInterrupt
 
     try:
         previous = signal.signal(signal.SIGTERM, on_terminate)
     except ValueError:  # not the main thread: leave SIGTERM alone
-        yield
+        yield lambda: None
         return
+    if ignored:  # asyncio installs its Ctrl-C handler only over Python's default one
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        yield
+        yield adopt
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run(
@@ -105,12 +124,13 @@ def _run(
     show = not quiet and sys.stderr.isatty()
     display = ExportDisplay(kind, show=show)
 
-    async def go() -> ExportSummary:
+    async def go(adopt: Callable[[], None]) -> ExportSummary:
+        adopt()
         async with conn.client(max_concurrency=concurrency) as m:
             return await job(m, concurrency=concurrency, progress=display, **options)
 
-    with _terminate_as_interrupt(), display:
-        summary = anyio.run(go)
+    with _terminate_as_interrupt() as adopt, display:
+        summary = anyio.run(go, adopt)
     render_summary(summary, display, console(sys.stdout))
 
 

@@ -192,7 +192,7 @@ def describe(exc: BaseException) -> click.ClickException | None:
     if isinstance(exc, ExportApiError):
         cause = exc.__cause__
         if isinstance(cause, TransportError):
-            # "cannot list sites: <the transport line>": the server, and what to check.
+            # "cannot start the export: <the transport line>": the server, and what to check.
             where = str(exc).removesuffix(str(cause)).rstrip(": ")
             return RemoteError(f"{where}: {_transport_message(cause)}")
         if isinstance(cause, ApiError) and cause.kind is ApiErrorKind.DISABLED:

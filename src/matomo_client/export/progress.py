@@ -24,6 +24,8 @@ class ExportProgress:
     requests: int
     retries: int
     last_window: str | None = None  # "site 1, 2024-01-31"
+    # Fetched, waiting for a transaction shared with other windows (SQL targets): not done yet.
+    windows_pending: int = 0
 
 
 ProgressCallback = Callable[[ExportProgress], None]

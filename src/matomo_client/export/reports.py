@@ -306,6 +306,14 @@ async def _fetch_chunk(
     for a reason that may pass (its periods are then left open, to be fetched again)."""
     from .. import Params
 
+    if not specs:  # none listed for the site (yet): not done, or a re-run would never ask again
+        note = (
+            f"site {id_site}: API.getReportMetadata lists no report to export; nothing written, "
+            "the next run asks again"
+        )
+        if note not in run.summary.warnings:
+            run.summary.warnings.append(note)
+        return Batch.empty(REPORTS), True
     first, last = periods[0][0], periods[-1][1]
     wanted_starts = {s for s, _, _ in periods}
     items = []
@@ -322,7 +330,7 @@ async def _fetch_chunk(
         for k, v in extra.items():
             p = p.set(k, v)
         items.append((method, p))
-    results = await run.client.api.bulk(items) if items else []
+    results = await run.client.api.bulk(items)
     out = Batch.empty(REPORTS)
     again = False
     for (method, extra), res in zip(specs, results, strict=True):

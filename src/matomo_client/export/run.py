@@ -24,7 +24,7 @@ from .progress import ExportProgress, ExportSummary, ProgressCallback
 from .schema import Batch
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
-from .sites import SiteInfo, visible_sites
+from .sites import PreflightFailed, SiteInfo, visible_sites
 from .state import OPEN, JobInfo, WindowRecord, fingerprint
 from .windows import resolve_day
 
@@ -100,6 +100,8 @@ async def _resolve_sites(client: Any, sites: SitesArg) -> list[SiteInfo]:
     wanted = _sites_param(sites)
     try:
         by_id = await visible_sites(client)
+    except PreflightFailed as e:  # not the sites' fault: the server is not usable at all
+        raise _api_error(e.error, "cannot start the export") from e.error
     except MatomoError as e:
         raise _api_error(e, "cannot list sites") from e
     if wanted == "all":
@@ -174,6 +176,7 @@ class _Run:
         # Visits windows waiting for the writer; SQL sinks take several in one transaction.
         self._pending: list[tuple[WindowRecord, Batch, Batch]] = []
         self._pending_visits = 0
+        self._handed = 0  # visits windows handed to the writer, not committed yet
         self.records: dict[tuple[int, date], WindowRecord] = {}
         self.failure: BaseException | None = None
         self._stats0 = self._stats()
@@ -203,6 +206,7 @@ class _Run:
                 requests=s.requests,
                 retries=s.retries,
                 last_window=last,
+                windows_pending=self._handed,
             )
         )
 
@@ -273,6 +277,10 @@ class _Run:
             return
         self._pending.append((rec, visits, actions))
         self._pending_visits += len(visits)
+        # Reported as pending at once: a bar of done windows alone stayed at 0 until the end
+        # of an export of fewer than FLUSH_VISITS visits.
+        self._handed += 1
+        self.emit("exporting", f"site {rec.id_site}, {rec.day}")
         if self._pending_visits >= FLUSH_VISITS:
             await self.flush(FLUSH_VISITS)
 
@@ -296,6 +304,7 @@ class _Run:
                 finally:
                     merged.clear()  # as in write_visits: not held by the thread afterwards
                 for rec, _, _ in items:
+                    self._handed -= 1
                     self.written(rec)
 
     def _take(self, visits: int) -> list[tuple[WindowRecord, Batch, Batch]]:

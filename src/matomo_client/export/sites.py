@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core.params import Params
-from ..errors import DecodeError
+from ..errors import DecodeError, MatomoError
 
-__all__ = ["SiteInfo", "visible_sites"]
+__all__ = ["PreflightFailed", "SiteInfo", "visible_sites"]
 
 _METHOD = "SitesManager.getSitesWithAtLeastViewAccess"
 
@@ -24,6 +24,14 @@ class SiteInfo:
 
     id_site: int
     timezone: str | None
+
+
+class PreflightFailed(Exception):
+    """The client's preflight (is this a Matomo it speaks to?) failed with `error`."""
+
+    def __init__(self, error: MatomoError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _site_id(value: Any) -> int:
@@ -52,7 +60,8 @@ async def visible_sites(client: Any) -> dict[int, SiteInfo]:
     """Every site the token can view, by id (one request, never cut at 100 sites).
 
     The client's preflight, if it has not run yet, goes alongside in the same round trip
-    (this is the export's first call); its error, if any, is the one raised.
+    (this is the export's first call); its error, if any, is the one raised, as
+    `PreflightFailed` when it is a `MatomoError`.
     """
     import anyio
 
@@ -72,6 +81,9 @@ async def visible_sites(client: Any) -> dict[int, SiteInfo]:
         tg.start_soon(ask)
         try:
             await client.preflight()
+        except MatomoError as e:
+            failure.insert(0, PreflightFailed(e))
+            tg.cancel_scope.cancel()
         except Exception as e:
             failure.insert(0, e)
             tg.cancel_scope.cancel()

@@ -54,6 +54,11 @@ __all__ = [
 DEFAULT_TARGET = "matomo-export.duckdb"
 
 
+_KINDS = (
+    "use .duckdb, .sqlite, .parquet, a directory, .jsonl[.gz|.zst], .csv[.gz|.zst] or postgresql://"
+)
+
+
 def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
     """The sink for a target path or URL (not opened yet: use it as a context manager)."""
     t = os.fspath(target) if target is not None else DEFAULT_TARGET
@@ -81,8 +86,11 @@ def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
     if low.endswith(".parquet") and not os.path.isdir(t):
         return FileSink(t, "parquet")
     if t.endswith(("/", os.sep)) or os.path.isdir(t) or not os.path.splitext(t)[1]:
-        return FileSink(t.rstrip("/" + os.sep) + os.sep, "parquet")
-    raise ExportUsageError(
-        f"cannot tell the target kind of {t!r}: use .duckdb, .sqlite, .parquet, a directory, "
-        ".jsonl[.gz|.zst], .csv[.gz|.zst] or postgresql://"
-    )
+        folder = t.rstrip("/" + os.sep)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise ExportUsageError(  # not "cannot open plainfile/: File exists"
+                f"{folder!r} is an existing file of no known target kind (a name without an "
+                f"extension is a directory of hive Parquet files): {_KINDS}"
+            )
+        return FileSink(folder + os.sep, "parquet")
+    raise ExportUsageError(f"cannot tell the target kind of {t!r}: {_KINDS}")
