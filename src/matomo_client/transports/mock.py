@@ -12,11 +12,13 @@ against canned answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from typing_extensions import Self
+
+if TYPE_CHECKING:  # typing.Self is 3.11+; typing_extensions costs 25 ms to import at start
+    from typing_extensions import Self
 
 from matomo_client._core.http import Request, Response
 
