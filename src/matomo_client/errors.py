@@ -366,15 +366,34 @@ def _secret_forms(secrets: Iterable[str]) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+# A secret this short (real Matomo tokens have 32 characters) is masked only where it stands alone:
+# masked inside words too, a token "e" turned every message, and `call --raw` data, to mush.
+_SHORT_SECRET = 8
+# What may not touch a short secret: a letter, a digit or `_` (in bytes, also any non-ASCII byte).
+_WORD = r"\w"
+_WORD_BYTES = rb"[A-Za-z0-9_\x80-\xff]"
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (raw or URL-encoded) in `text` with "***"."""
+    """Replace every occurrence of each secret (raw or URL-encoded) in `text` with "***".
+
+    A secret under 8 characters is replaced only where no letter, digit or `_` touches it.
+    """
     for form in _secret_forms(secrets):
-        text = text.replace(form, "***")
+        if len(form) < _SHORT_SECRET:
+            text = re.sub(rf"(?<!{_WORD}){re.escape(form)}(?!{_WORD})", "***", text)
+        else:
+            text = text.replace(form, "***")
     return text
 
 
 def scrub_bytes(body: bytes, secrets: Iterable[str]) -> bytes:
     """`scrub` for raw bytes (bodies kept on errors), whatever their encoding."""
     for form in _secret_forms(secrets):
-        body = body.replace(form.encode("utf-8"), b"***")
+        raw = form.encode("utf-8")
+        if len(form) < _SHORT_SECRET:
+            alone = b"(?<!" + _WORD_BYTES + b")" + re.escape(raw) + b"(?!" + _WORD_BYTES + b")"
+            body = re.sub(alone, b"***", body)
+        else:
+            body = body.replace(raw, b"***")
     return body

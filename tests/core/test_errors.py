@@ -234,6 +234,17 @@ def test_scrub_ignores_empty_secrets_and_handles_overlap() -> None:
     assert scrub_bytes(b"x=tok-123456\xff", ["tok-123456"]) == b"x=***\xff"
 
 
+def test_a_short_secret_is_scrubbed_where_it_stands_alone() -> None:
+    """A secret under 8 characters (a sandbox's `--token e`) is masked as a word, not inside
+    words: masked everywhere, it turned "export" into "***xport" and `"id_site"` data into
+    `"id_sit***"`. A 32-character Matomo token is masked wherever it appears."""
+    assert scrub("token e expired; export e-mail", ["e"]) == "token *** expired; export ***-mail"
+    assert scrub_bytes(b'{"id_site":"e","x":"e_1"}', ["e"]) == b'{"id_site":"***","x":"e_1"}'
+    assert scrub_bytes("\u00e9e\u00e9 e".encode(), ["e"]) == "\u00e9e\u00e9 ***".encode()
+    token = "0123456789abcdef0123456789abcdef"
+    assert scrub(f"x{token}y", [token]) == "x***y"
+
+
 def test_token_echoed_in_a_json_error_is_scrubbed() -> None:
     """A server message echoing the token loses it when the caller passes the token as secret."""
     body = f'{{"result":"error","message":"Bad request token_auth={MARKER}&idSite=1"}}'.encode()
