@@ -86,6 +86,7 @@ class MatomoGroup(click.Group):
             # Always "matomo" (CliRunner would say "cli"), so messages read the same everywhere.
             rv = super().main(args, "matomo", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
+            sys.stdout.flush()  # a full disk fails here, with its line, not as a silent cut at exit
         except click.exceptions.NoArgsIsHelpError as e:
             click.echo(e.ctx.get_help() if e.ctx else self.get_help(click.Context(self)))
             code = 0

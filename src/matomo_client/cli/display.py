@@ -8,15 +8,16 @@ stdout, so `matomo export ... > summary.txt` keeps the result and drops the bars
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from .connection import display_url
-from .failures import SESSION
+from .failures import SESSION, write_out
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,7 +40,32 @@ def console(file: TextIO | None = None, **kwargs: Any) -> Console:
     file = file or sys.stdout
     if not file.isatty():
         kwargs.setdefault("width", 200)
+    if file is sys.stdout:
+        file = cast("TextIO", _WholeStdout())  # rich needs only write, flush, isatty, fileno
     return Console(file=file, highlight=False, soft_wrap=False, markup=False, emoji=False, **kwargs)
+
+
+class _WholeStdout(io.TextIOBase):
+    """stdout for rich, each write sent out whole: a text stream drops the rest of a write the
+    disk only took part of (a full disk, `ulimit -f`), and the command then exited 0."""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        """stdout's encoding."""
+        return sys.stdout.encoding or "utf-8"
+
+    def write(self, text: str) -> int:
+        """Encode `text` as stdout does and write it all, or fail with its error."""
+        write_out(text.encode(self.encoding, "replace"))
+        return len(text)
+
+    def isatty(self) -> bool:
+        """Whether stdout is a terminal."""
+        return sys.stdout.isatty()
+
+    def fileno(self) -> int:
+        """stdout's descriptor."""
+        return sys.stdout.fileno()
 
 
 @dataclass

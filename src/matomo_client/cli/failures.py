@@ -45,6 +45,7 @@ __all__ = [
     "UserError",
     "describe",
     "one_line",
+    "write_out",
 ]
 
 # A disk or quota full, a file too large: what stops a write to stdout redirected to a file.
@@ -214,6 +215,25 @@ def describe(exc: BaseException) -> click.ClickException | None:
         # The library and the export wrap their own I/O errors: this is stdout (`> file`).
         return UserError(f"cannot write the output: {exc.strerror or exc}")
     return None
+
+
+def write_out(data: bytes) -> None:
+    """Write `data` to stdout whole. A short write (a full disk, a file size limit) is written on
+    until it fails with its error: Python hands a large write's short count back silently."""
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    view = memoryview(data)
+    try:
+        while view:
+            written = out.write(view)
+            if not written:
+                raise OSError(errno.EIO, "the output takes no more bytes")
+            view = view[written:]
+        out.flush()
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command group ends quietly
+    except OSError as e:
+        raise UserError(f"cannot write the output: {e.strerror or e}") from None
 
 
 def show_failure(exc: BaseException) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ from matomo_client.errors import scrub_bytes
 
 from .connection import Connection, connection_options
 from .display import console
-from .failures import SESSION, UserError, describe, one_line
+from .failures import SESSION, UserError, describe, one_line, write_out
 
 if TYPE_CHECKING:
     from matomo_client import Params, Site
@@ -22,25 +21,6 @@ if TYPE_CHECKING:
 # (and every other command) does not pay for them.
 
 __all__ = ["call", "check", "sites"]
-
-
-def _write_out(data: bytes) -> None:
-    """Write `data` to stdout whole. A short write (a full disk, a file size limit) is written on
-    until it fails with its error: Python hands a large write's short count back silently."""
-    sys.stdout.flush()
-    out = sys.stdout.buffer
-    view = memoryview(data)
-    try:
-        while view:
-            written = out.write(view)
-            if not written:
-                raise OSError(errno.EIO, "the output takes no more bytes")
-            view = view[written:]
-        out.flush()
-    except BrokenPipeError:
-        raise  # the reader left (`| head`): the command group ends quietly
-    except OSError as e:
-        raise UserError(f"cannot write the output: {e.strerror or e}") from None
 
 
 # --- check ----------------------------------------------------------------------------------
@@ -134,7 +114,7 @@ def sites(conn: Connection, as_json: bool) -> None:
     found = anyio.run(_list_sites, conn)
     if as_json:
         body = orjson.dumps([_site_json(s) for s in found], option=orjson.OPT_INDENT_2)
-        _write_out(SESSION.scrub(body.decode()).encode() + b"\n")
+        write_out(SESSION.scrub(body.decode()).encode() + b"\n")
         return
     table = Table()
     for name in ("id", "name", "URL", "timezone", "currency", "ecommerce", "created"):
@@ -233,7 +213,7 @@ def call(conn: Connection, method: str, params: tuple[str, ...], raw: bool, fmt:
         raise UserError("--format only applies with --raw")
     answer = anyio.run(_call, conn, method, _params(params), raw, fmt.upper())
     if raw:
-        _write_out(scrub_bytes(answer, SESSION.secrets))
+        write_out(scrub_bytes(answer, SESSION.secrets))
         return
     text = orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode()
-    _write_out(SESSION.scrub(text).encode() + b"\n")
+    write_out(SESSION.scrub(text).encode() + b"\n")
