@@ -173,6 +173,15 @@ async def _site_reports(
     return out
 
 
+def _unique_specs(specs: list[ReportSpec]) -> list[ReportSpec]:
+    """`specs` without repeats (`--report A --report A`, or the same parameters in another
+    order): each would write every row of its report once more."""
+    out: dict[tuple[str, str], ReportSpec] = {}
+    for method, params in specs:
+        out.setdefault((method, _params_text(params)), (method, params))
+    return list(out.values())
+
+
 def _chunks(starts: list[date], size: int) -> list[list[date]]:
     out: list[list[date]] = []
     for s in starts:
@@ -209,7 +218,7 @@ async def export_reports(
     if period not in PERIODS:
         raise ExportUsageError(f"invalid period {period!r}: use day, week, month or year")
     _check_common(1, concurrency, start, end)
-    wanted = [parse_report(r) for r in reports] if reports else None
+    wanted = _unique_specs([parse_report(r) for r in reports]) if reports else None
     strict = (wanted is not None) if strict is None else strict
     kind = f"reports:{period}"
     params: dict[str, Any] = {
@@ -218,7 +227,7 @@ async def export_reports(
         "from": _date_spec(start),
         "to": _date_spec(end),
         "segment": segment or None,
-        "reports": sorted(reports) if reports else None,
+        "reports": sorted(set(reports)) if reports else None,
     }
     run, site_list = await _Run.start(client, kind, target, concurrency, progress, sites)
     if wanted:
