@@ -215,7 +215,8 @@ def visits(
     type=click.Choice(list(PERIODS)),
     default="day",
     show_default=True,
-    help="One row set per day, week, month or year.",
+    help="One row set per day, week (Monday to Sunday), month or year. A week, month or year "
+    "that overlaps --from..--to is exported whole, dated by its first day.",
 )
 @click.option(
     "--report",
@@ -241,7 +242,9 @@ def reports(
 ) -> None:
     """Export aggregate reports in long form (table `reports`: one row per label and period).
 
-    Reports are fetched flat and never truncated, many periods and reports per request.
+    Reports are fetched flat and never truncated, many periods and reports per request. A
+    period without data has no row, as in Matomo's answer (one-row reports such as
+    VisitsSummary.get too).
 
     \b
     Example:
