@@ -1,4 +1,5 @@
-"""Every Python code block of the README runs, as written, against a served sandbox."""
+"""Every Python code block of the README runs, as written, against a served sandbox, and what
+the README says about the files an export writes is what the command writes."""
 
 from __future__ import annotations
 
@@ -6,22 +7,44 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+TEXT = README.read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
+
+# What some blocks must print (a block can run to the end while showing the wrong thing: the
+# error example's `except MatomoError` branch, say). Keyed by a line only that block holds.
+PRINTS: dict[str, list[str]] = {
+    'Auth.token("not-a-valid-token")': [r"^API\.getMatomoVersion AUTH Unable to authenticate"],
+    "for bad in (": [r"^refused: DateRange\.last\(0\)", r"^refused: range end", r"^refused: Limit"],
+    "sb = Sandbox(SandboxConfig(seed=1": [r"^\d+ visits$"],
+    "transport = MockTransport(answer)": [r"^5\.11\.2$"],
+    "print(site.id_site, site.name": [r"^1 Shop UTC \d+$", r"^2 Blog Europe/Berlin \d+$"],
+}
+
+
+def _block_of(marker: str) -> int:
+    """The index of the one block holding `marker`."""
+    found = [i for i, block in enumerate(BLOCKS) if marker in block]
+    assert len(found) == 1, f"{marker!r} is in blocks {found}, not in exactly one"
+    return found[0]
 
 
 def test_readme_has_python_blocks() -> None:
     """The README shows code (so the parametrised test below is not vacuous)."""
     assert len(BLOCKS) >= 6
+    for marker in PRINTS:
+        _block_of(marker)
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs(index: int, served_sandbox: str, tmp_path: Path) -> None:
-    """README block number `index` runs to completion against the sandbox with no error."""
+    """README block number `index` runs to completion against the sandbox with no error, and
+    prints what the README leads a reader to expect."""
     env = {**os.environ, "MATOMO_URL": served_sandbox, "MATOMO_TOKEN": "sandbox-token"}
     done = subprocess.run(
         [sys.executable, "-c", BLOCKS[index]],
@@ -32,3 +55,44 @@ def test_readme_block_runs(index: int, served_sandbox: str, tmp_path: Path) -> N
         timeout=120,
     )
     assert done.returncode == 0, f"block {index} failed:\n{BLOCKS[index]}\n{done.stderr[-3000:]}"
+    for marker, patterns in PRINTS.items():
+        if marker in BLOCKS[index]:
+            for pattern in patterns:
+                assert re.search(pattern, done.stdout, re.M), (pattern, done.stdout[-2000:])
+
+
+def _export(kind: str, day: str, out: str, cwd: Path) -> None:
+    """`matomo export KIND --sandbox` of one closed day of site 1 into `out`."""
+    args = ["--site", "1", "--from", day, "--to", day, "--out", out, "-q"]
+    if kind == "reports":
+        args += ["--report", "VisitsSummary.get"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATOMO_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "matomo_client.cli", "export", kind, "--sandbox", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_out_table_names_the_files_an_export_writes(tmp_path: Path) -> None:
+    """The README's `--out` table and its file-target notes: the names are the ones written."""
+    day = (datetime.now(timezone.utc).date() - timedelta(days=2)).isoformat()  # site 1: UTC
+    for out in ("x.jsonl", "x.parquet", "out/"):
+        _export("visits", day, out, tmp_path)
+        _export("reports", day, out, tmp_path)
+    names = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")}
+    readme_says = [
+        "x.visits.jsonl", "x.actions.jsonl",
+        "x.jsonl._matomo_export.jsonl", "x.jsonl.parts",
+        "x.visits.parquet", "x.actions.parquet", "x.reports.parquet",
+        "out/visits/site=1/date=2024-01-01/part.parquet",
+        "out/reports/site=1/day-2024-01-01.parquet",
+    ]  # fmt: skip
+    for name in readme_says:
+        assert name in TEXT, f"{name} is no longer in the README: update this test"
+        written = name.replace("2024-01-01", day)
+        assert written in names, f"the README names {name}; the export wrote {sorted(names)}"

@@ -10,7 +10,7 @@ MatomoError                         every error carries .method (the Matomo meth
 ├── NonJsonBodyError                a 2xx body that is not JSON (proxy login page, cut-off JSON)
 │     (status, content_type, body, method, problem: BodyProblem)
 ├── DecodeError(method, detail)     JSON fine, shape not what the model expects
-├── TransportError                  connect/read errors and timeouts (raised `from` the httpx error)
+├── TransportError                  connect/read errors and timeouts (raised `from` the transport's)
 │     (method, detail, timeout)
 └── PreflightError                  the server lacks what the client is about to use
       (version, missing)

@@ -357,7 +357,7 @@ class AsyncLiveModule(_Module):
         return fresh, following  # the decoded dicts themselves: no copy on the hot path
 
     async def next_page(self, cursor: Cursor) -> tuple[list[Visit], Cursor | None]:
-        """The next page of visits and the following cursor (None once an empty page came)."""
+        """The next page of visits and the following cursor (None: a page brought nothing new)."""
         from matomo_client.models import Visit
 
         raw, following = await self.next_page_raw(cursor)
@@ -390,7 +390,7 @@ class AsyncLiveModule(_Module):
         page_size: Limit | int = 1000,
         segment: str | None = None,
     ) -> AsyncGenerator[Visit, None]:
-        """Every visit of the period, oldest first, each exactly once; ends after an empty page."""
+        """Every visit of the period, oldest first, each once; ends on a page with nothing new."""
         from matomo_client.models import Visit
 
         async for raw in self.stream_raw(id_site, period, page_size, segment):

@@ -83,7 +83,8 @@ async def export_visits(
     call after a crash finishes the export with every visit exactly once; a different call
     against the same target raises `StateMismatchError` unless `restart=True`.
     `workers` is how many processes turn pages into rows for DuckDB, Parquet and JSONL
-    targets (default: one per CPU; 0 keeps it all in this process).
+    targets (default: one per CPU, at most 8, none on a single CPU; 0 keeps it all in this
+    process). They start with the export; pages under 64 KB are turned into rows here.
     """
     _check_common(page_size, concurrency, start, end)
     if workers is not None and not 0 <= workers <= MAX_WORKERS:
