@@ -131,6 +131,25 @@ def test_values_out_of_range_are_null_and_kept_in_extra(target: str) -> None:
     assert float(extra["pluginData"]["big"]) == float(2**70)  # as orjson reads it, either way
 
 
+def test_nul_in_nested_values_does_not_fail_postgresql(pg_url: str) -> None:
+    """PostgreSQL's jsonb refuses `\\u0000` ("unsupported Unicode escape sequence"): a NUL in
+    `extra` or a JSON column is left out there, as in text columns, and the window is written;
+    the text `\\u0000` (an escaped backslash) is kept as it is."""
+    visit = dict(PAGE_A[0])
+    visit["dimension9"] = "a\x00b"
+    visit["dimension10"] = {"k\x00": "\\u0000"}
+    visit["actionDetails"] = [dict(visit["actionDetails"][0], itemDetails=[{"name": "x\x00"}])]
+    with open_target(pg_url) as sink:
+        sink.start_job(_job(), restart=False)
+        _write(sink, date(2026, 11, 29), [visit])
+        sink.finish()
+    (row,) = read_rows(pg_url, "visits")
+    assert row["extra"]["dimension9"] == "ab"
+    assert row["extra"]["dimension10"] == {"k": "\\u0000"}
+    (action,) = read_rows(pg_url, "actions")
+    assert action["item_details"] == [{"name": "x"}]
+
+
 @pytest.mark.parametrize("depth", [300, 1000])
 def test_values_nested_deeper_than_orjson_writes_are_kept(target: str, depth: int) -> None:
     """orjson reads 1024 levels of nesting but writes 254: a deeper value (in `extra` and in

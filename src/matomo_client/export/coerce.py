@@ -63,7 +63,10 @@ def _to_float(x: Any) -> float | None:
         return float(x)
     s = str(x).strip()
     if s.endswith("%"):
-        return float(s[:-1]) / 100.0
+        try:
+            return float(s[:-1] + "e-2")  # "22.58%": 0.2258, where 22.58 / 100 is 0.22579999...
+        except ValueError:
+            return float(s[:-1]) / 100.0
     return float(s)
 
 

@@ -218,17 +218,20 @@ def build_report_rows(
 ) -> Batch:
     """Build long-form `reports` rows for one report and one period."""
     cols: dict[str, list[Any]] = {c.name: [] for c in REPORTS.columns}
+    labels = [None if (x := r.get("label")) is None else str(x) for r in rows]
+    taken = set(labels)
     seen_labels: dict[str, int] = {}
-    for r in rows:
-        label = r.get("label")
-        label_s = None if label is None else str(label)
-        # A label can repeat (e.g. "Others" rows, or simple reports with no label): make it unique.
+    for r, label_s in zip(rows, labels, strict=True):
+        # A label can repeat (e.g. "Others" rows, or simple reports with no label): make it
+        # unique, with a suffix no other row's label has ("X", "X", "X (2)": "X (3)").
         k = label_s or ""
-        if k in seen_labels:
-            seen_labels[k] += 1
-            label_s = f"{k} ({seen_labels[k]})"
-        else:
-            seen_labels[k] = 1
+        n = seen_labels.get(k, 0) + 1
+        if n > 1:
+            while f"{k} ({n})" in taken:
+                n += 1
+            label_s = f"{k} ({n})"
+            taken.add(label_s)
+        seen_labels[k] = n
         cols["id_site"].append(id_site)
         cols["period"].append(period)
         cols["date"].append(day)
@@ -238,10 +241,14 @@ def build_report_rows(
         metrics: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in r.items():
-            if key in _REPORT_METRIC_SET or key in _REPORT_DROPPED:
+            if key in _REPORT_DROPPED:
                 continue
-            num = as_number(value)
-            if num is not None and not key.startswith(("idsite", "code")):
+            if key in _REPORT_METRIC_SET:
+                if value is not None and as_number(value) is None:
+                    extra[key] = value  # not a number: kept as Matomo sent it
+                continue
+            num = None if _is_dimension(key) else as_number(value)
+            if num is not None:
                 metrics[key] = num
             elif value is not None and not is_presentation(key):
                 extra[key] = value
@@ -250,3 +257,9 @@ def build_report_rows(
         cols["metrics"].append(metrics or None)
         cols["extra"].append(extra or None)
     return Batch(REPORTS, cols)
+
+
+def _is_dimension(key: str) -> bool:
+    """Whether a report row's key holds text however numeric it looks: ids and codes, and the
+    dimensions of a flattened row (`Events_EventAction`: "007" is not the number 7)."""
+    return key.startswith(("idsite", "code")) or key[:1].isupper()

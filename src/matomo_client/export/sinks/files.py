@@ -542,11 +542,35 @@ def jsonl_bytes(batch: Batch) -> bytes:
     return b"".join(_jsonl_chunks(batch))
 
 
+class _Null(int):
+    """NULL in a CSV file: `csv.QUOTE_NONNUMERIC` leaves numbers unquoted, and this one is
+    written as nothing at all."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    __repr__ = __str__
+
+
+_NULL = _Null()
+
+
 def _csv_bytes(batch: Batch, header: bool) -> bytes:
-    """RFC 4180 CSV (UTF-8); timestamps `YYYY-MM-DD HH:MM:SS` UTC, nested data as JSON text."""
+    """RFC 4180 CSV (UTF-8); timestamps `YYYY-MM-DD HH:MM:SS` UTC, nested data as JSON text.
+
+    Every text is quoted, an empty one as `""`, numbers are not, and NULL is an empty field:
+    NULL and the empty text stay apart (PostgreSQL's `COPY ... CSV` and DuckDB's
+    `read_csv(..., allow_quoted_nulls=false)` read them back as such).
+    """
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     if header:
         w.writerow(batch.table.column_names)
-    w.writerows(zip(*_text_columns(batch, iso_ts, json_text), strict=True))
+    cols = [
+        [_NULL if v is None else v for v in col] if None in col else col
+        for col in _text_columns(batch, iso_ts, json_text)
+    ]
+    w.writerows(zip(*cols, strict=True))
     return buf.getvalue().encode()

@@ -26,6 +26,20 @@ def redact_url(url: str) -> str:
     return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
+# A `\u0000` escape in JSON text: after an even number of backslashes (`\\u0000` is the text
+# "\u0000", not a NUL).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _jsonb_text(value: Any) -> str | None:
+    """A nested value as JSON text for `jsonb`, which cannot hold NUL: NULs are left out of its
+    strings and keys, as they are from text columns."""
+    text = json_text(value)
+    if text is not None and "\\u0000" in text:
+        text = _NUL_ESCAPE.sub(r"\1", text)
+    return text
+
+
 class PostgresSink(SqlSink):
     """Writes to a PostgreSQL database."""
 
@@ -85,7 +99,7 @@ class PostgresSink(SqlSink):
             if c.type is ColumnType.TIMESTAMP:
                 values = [ts_to_datetime(v) for v in values]
             elif c.type is ColumnType.JSON:
-                values = [json_text(v) for v in values]
+                values = [_jsonb_text(v) for v in values]
             elif c.type is ColumnType.TEXT:
                 # PostgreSQL text cannot hold NUL; Matomo data practically never has it.
                 values = [v.replace("\x00", "") if v and "\x00" in v else v for v in values]
