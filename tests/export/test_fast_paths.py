@@ -34,6 +34,7 @@ from matomo_client.export.schema import (
     ColumnType,
     is_presentation,
 )
+from matomo_client.export.sinks import text
 from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.base import iso_ts
 from matomo_client.export.sinks.files import FileSink, jsonl_bytes
@@ -225,10 +226,10 @@ def test_rows_split_over_several_calls_give_the_same_bytes(
     sandbox_pages: list[list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Serialising a few rows per call (the last call short) changes no byte."""
-    from matomo_client.export.sinks import files
+    from matomo_client.export.sinks import text
 
     for rows_per_call in (1, 2, 7):
-        monkeypatch.setattr(files, "_JSONL_ROWS", rows_per_call)
+        monkeypatch.setattr(text, "_JSONL_ROWS", rows_per_call)
         _check_same(sandbox_pages[0])
         _check_same(_odd_visits(sandbox_pages[1]))
 
@@ -291,8 +292,6 @@ def test_final_files_are_whole_when_the_kernel_copy_stops(
     import errno
     import os
 
-    from matomo_client.export.sinks import files
-
     real = os.copy_file_range
 
     def some_then_fail(src: int, dst: int, count: int) -> int:
@@ -312,7 +311,7 @@ def test_final_files_are_whole_when_the_kernel_copy_stops(
         visits, actions = build_visit_batches(copy.deepcopy(page))
         rec = WindowRecord("visits", 1, SANDBOX_DAYS[i], DONE, len(visits), len(actions))
         sink.write_window("visits", [rec], [visits, actions])
-        want += files._csv_bytes(visits, header=False)
+        want += text.csv_bytes(visits, header=False)
     sink.finish()
-    header = files._csv_bytes(Batch.empty(VISITS), header=True)
+    header = text.csv_bytes(Batch.empty(VISITS), header=True)
     assert sink.final_path(VISITS).read_bytes() == header + want

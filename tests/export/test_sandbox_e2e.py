@@ -242,3 +242,30 @@ async def test_a_directory_target_reads_as_one_dataset(tmp_path: Path) -> None:
     again = pq.read_table(tmp_path / "out" / "reports")
     by_period = again.group_by("period").aggregate([("label", "count")]).to_pylist()
     assert {r["period"]: r["label_count"] for r in by_period} == counts
+
+
+async def test_lost_parts_of_the_other_export_name_its_command(tmp_path: Path) -> None:
+    """A file target holding visits and reports whose parts were deleted: the visits run
+    fetches its own windows again, then names the reports command to run (before: it advised
+    --restart, which resets only its own export and gave the same error again)."""
+    import shutil
+
+    from matomo_client.export import TargetError
+
+    sb = Sandbox(SandboxConfig(seed=3, days=6, visits_per_day=15, today=TODAY))
+    target = str(tmp_path / "x.jsonl")
+    visits = {"sites": [1], "start": FIRST, "end": "yesterday", "target": target, "now": NOW}
+    reports = {**visits, "reports": ["VisitsSummary.get"]}
+    async with _client(sb) as m:
+        await export_visits(m, **visits)
+        await export_reports(m, **reports)
+        n_visits, n_reports = len(read_rows(target, "visits")), len(read_rows(target, "reports"))
+        shutil.rmtree(tmp_path / "x.jsonl.parts")
+        with pytest.raises(TargetError) as info:
+            await export_visits(m, **visits)
+        assert "`matomo export reports --period day`" in str(info.value)
+        assert "--restart" not in str(info.value)
+        await export_reports(m, **reports)
+        await export_visits(m, **visits)
+    assert len(read_rows(target, "visits")) == n_visits
+    assert len(read_rows(target, "reports")) == n_reports

@@ -31,25 +31,22 @@ refuse to read the directory.
 from __future__ import annotations
 
 import contextlib
-import csv
 import gzip
-import io
 import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timezone
-from itertools import islice, repeat
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from .. import jsonvalue
 from ..errors import TargetError
-from ..schema import REPORTS, Batch, ColumnType, Table
+from ..schema import REPORTS, Batch, Table
 from ..state import DONE, OPEN, ExportState, JobInfo, WindowRecord, utcnow
-from .base import Sink, hold_lock, iso_ts, json_text, period_of, tables_for
+from .base import Sink, hold_lock, period_of, tables_for
+from .text import csv_bytes, jsonl_bytes, jsonl_chunks
 
 __all__ = ["FileSink", "jsonl_bytes"]
 
@@ -66,9 +63,7 @@ _PartKey = tuple[str, str, int, date]
 
 _TABLES = tables_for("visits") + tables_for("reports")
 
-
-def _iso_z(ts: int | None) -> str | None:
-    return None if ts is None else iso_ts(ts).replace(" ", "T") + "Z"  # type: ignore[union-attr]
+_ROW_GROUP = 64 * 1024  # rows per row group of a final Parquet file
 
 
 class FileSink(Sink):
@@ -100,6 +95,7 @@ class FileSink(Sink):
             self.parts_root = p.with_name(name + ".parts")
             self.journal_path = p.with_name(name + "._matomo_export.jsonl")
         self._records: list[dict[str, Any]] = []
+        self._kind: str | None = None  # the running export's kind, once its job has started
 
     # --- paths ----------------------------------------------------------------------------
     def _part_path(self, table: Table, kind: str, id_site: int, day: date) -> Path:
@@ -270,6 +266,7 @@ class FileSink(Sink):
 
     def start_job(self, job: JobInfo, restart: bool) -> None:
         """Record the header; with `restart`, delete the kind's parts and records first."""
+        self._kind = job.kind
         header = {
             "type": "job",
             "kind": job.kind,
@@ -334,7 +331,7 @@ class FileSink(Sink):
             parts = {table: self._all_parts(table) for table in _TABLES}
             lost = self._lost(self._present(parts))
             if lost:
-                raise TargetError(_lost_message(self.target, self.parts_root, lost))
+                raise TargetError(_lost_message(self.target, self.parts_root, lost, self._kind))
             for table in _TABLES:
                 self._compact(table, parts[table])
         except OSError as e:
@@ -370,10 +367,10 @@ class FileSink(Sink):
             return
         with self._open_write(path) as f:
             if self.fmt == "jsonl":
-                for chunk in _jsonl_chunks(batch):
+                for chunk in jsonl_chunks(batch):
                     f.write(chunk)
             else:
-                f.write(_csv_bytes(batch, header=False))
+                f.write(csv_bytes(batch, header=False))
 
     def _compact(self, table: Table, parts: list[Path]) -> None:
         final = self.final_path(table)
@@ -403,7 +400,7 @@ class FileSink(Sink):
             with open(tmp, "wb") as out:
                 if self.fmt == "csv":
                     with self._open_write_into(out) as f:
-                        f.write(_csv_bytes(Batch.empty(table), header=True))
+                        f.write(csv_bytes(Batch.empty(table), header=True))
                 for part in parts:
                     _append_file(part, out)
         os.replace(tmp, final)
@@ -427,18 +424,39 @@ class FileSink(Sink):
 
 
 def _lost_message(
-    target: str, parts_root: Path, lost: list[tuple[dict[str, Any], list[str]]]
+    target: str,
+    parts_root: Path,
+    lost: list[tuple[dict[str, Any], list[str]]],
+    kind: str | None = None,
 ) -> str:
-    shown = "; ".join(
-        f"{'/'.join(tables)} of site {e['id_site']}, {e['day']}" for e, tables in lost[:3]
-    )
-    more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+    other = [(e, tables) for e, tables in lost if kind is not None and e["kind"] != kind]
+    if other:  # --restart would not help: it resets only this run's export
+        return (
+            f"not rebuilding the files of {target}: {len(other)} window(s) of its other export "
+            f"lost their parts in {parts_root} ({_lost_list(other)}): run that export's command "
+            f"again ({_command(other[0][0]['kind'])} with its own options), which fetches them, "
+            "or restore them"
+        )
     return (
         f"not rebuilding the files of {target}: {len(lost)} window(s) recorded as exported "
-        f"lost their parts in {parts_root} ({shown}{more}) and this run did not fetch them "
+        f"lost their parts in {parts_root} ({_lost_list(lost)}) and this run did not fetch them "
         "again (they are not among its windows); restore them, or start over with --restart "
         "(restart=True), which keeps only the run's windows"
     )
+
+
+def _lost_list(lost: list[tuple[dict[str, Any], list[str]]]) -> str:
+    shown = "; ".join(
+        f"{'/'.join(tables)} of site {e['id_site']}, {e['day']}" for e, tables in lost[:3]
+    )
+    return shown + (f" and {len(lost) - 3} more" if len(lost) > 3 else "")
+
+
+def _command(kind: str) -> str:
+    """The command line that runs an export of `kind` (`visits`, `reports:week`)."""
+    if kind == "visits":
+        return "`matomo export visits`"
+    return f"`matomo export reports --period {period_of(kind)}`"
 
 
 def _append_file(path: Path, out: IO[bytes]) -> None:
@@ -462,115 +480,3 @@ def _rows_of_day(batch: Batch, day: date) -> Batch:
     dates = batch.columns["date"]
     idx = [i for i, d in enumerate(dates) if d == day]
     return Batch(batch.table, {k: [v[i] for i in idx] for k, v in batch.columns.items()})
-
-
-def _text_columns(batch: Batch, ts: Any, js: Any) -> list[list[Any]]:
-    cols = []
-    for c in batch.table.columns:
-        values = batch.columns[c.name]
-        if c.type is ColumnType.TIMESTAMP:
-            values = [ts(v) for v in values]
-        elif c.type is ColumnType.JSON and js is not None:
-            values = [js(v) for v in values]
-        cols.append(values)
-    return cols
-
-
-# A timestamp before year 1000 is where orjson's datetime ("0999-...") and strftime ("999-...")
-# part ways; such values keep the text path.
-_ORJSON_TS_MIN = -30_610_224_000
-_UTC = timezone.utc
-_JSONL_OPTS = orjson.OPT_UTC_Z
-
-
-def _utc_datetimes(values: list[Any]) -> list[Any]:
-    """Unix seconds as aware UTC datetimes, which orjson (`OPT_UTC_Z`) writes as `...THH:MM:SSZ`."""
-    fromts = datetime.fromtimestamp
-    return [
-        None if x is None else fromts(x, _UTC) if x >= _ORJSON_TS_MIN else _iso_z(x) for x in values
-    ]
-
-
-_ROW_GROUP = 64 * 1024  # rows per row group of a final Parquet file
-
-_JSONL_ROWS = 256  # rows serialised per call: their dicts and text stay in the CPU cache
-
-
-def _jsonl_chunks(batch: Batch) -> Iterator[bytes | memoryview]:
-    """One JSON object per row; timestamps `YYYY-MM-DDTHH:MM:SSZ`, nested data nested.
-
-    Rows are serialised `_JSONL_ROWS` at a time in one `orjson.dumps` call (a call per row costs
-    twice as much; a whole window's row dicts no longer fit in the cache), and each array is cut
-    into lines at the row boundaries `},{"<first column>":`. Outside nested data that sequence
-    only occurs between rows (a JSON string cannot hold it: its quote would be escaped); when
-    the nested values hold `{"<first column>":`, each row is serialised alone instead. Yields
-    pieces, to spare a copy.
-    """
-    if batch.jsonl is not None:
-        yield batch.jsonl
-        return
-    table = batch.table
-    names = tuple(table.column_names)
-    cols = []
-    nested = []
-    for c in table.columns:
-        values = batch.columns[c.name]
-        if c.type is ColumnType.TIMESTAMP:
-            values = _utc_datetimes(values)
-        elif c.type is ColumnType.JSON:
-            nested.append(values)
-        cols.append(values)
-    rows = map(dict, map(zip, repeat(names), zip(*cols, strict=True)))
-    dumps = jsonvalue.dumps
-    key = b"{" + dumps(names[0]) + b":"
-    if key in dumps(nested):
-        opts = _JSONL_OPTS | orjson.OPT_APPEND_NEWLINE
-        for r in rows:
-            yield dumps(r, option=opts)
-        return
-    boundary, newline = b"}," + key, b"}\n" + key
-    while chunk := list(islice(rows, _JSONL_ROWS)):
-        lines = dumps(chunk, option=_JSONL_OPTS).replace(boundary, newline)
-        yield memoryview(lines)[1:-1]
-        yield b"\n"
-
-
-def jsonl_bytes(batch: Batch) -> bytes:
-    """The JSONL text of a batch (see `_jsonl_chunks`)."""
-    if batch.jsonl is not None:
-        return batch.jsonl
-    return b"".join(_jsonl_chunks(batch))
-
-
-class _Null(int):
-    """NULL in a CSV file: `csv.QUOTE_NONNUMERIC` leaves numbers unquoted, and this one is
-    written as nothing at all."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return ""
-
-    __repr__ = __str__
-
-
-_NULL = _Null()
-
-
-def _csv_bytes(batch: Batch, header: bool) -> bytes:
-    """RFC 4180 CSV (UTF-8); timestamps `YYYY-MM-DD HH:MM:SS` UTC, nested data as JSON text.
-
-    Every text is quoted, an empty one as `""`, numbers are not, and NULL is an empty field:
-    NULL and the empty text stay apart (PostgreSQL's `COPY ... CSV` and DuckDB's
-    `read_csv(..., allow_quoted_nulls=false)` read them back as such).
-    """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    if header:
-        w.writerow(batch.table.column_names)
-    cols = [
-        [_NULL if v is None else v for v in col] if None in col else col
-        for col in _text_columns(batch, iso_ts, json_text)
-    ]
-    w.writerows(zip(*cols, strict=True))
-    return buf.getvalue().encode()
