@@ -32,7 +32,7 @@ EARLIEST_DAY = dt.date(1991, 8, 6)
 # Matomo silently caps lastN/previousN at 1825 days; we refuse instead of being surprised.
 _MAX_LAST = 1825
 MAX_LIMIT = 1_000_000
-_UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:[.:](\d+))?$")
+_UTC_OFFSET = re.compile(r"^UTC([+-])(\d{1,2})(?:([.:])(\d+))?$")
 
 PeriodUnit = Literal["day", "week", "month", "year"]
 _UNITS: tuple[str, ...] = ("day", "week", "month", "year")
@@ -207,11 +207,10 @@ class DateRange:
         if b in ("today", "yesterday"):
             return cls.between(start, RangeEnd(b))
         try:
-            return cls.between(start, dt.date.fromisoformat(b))
-        except ValueError as exc:
-            if "before its start" in str(exc):
-                raise
+            end = dt.date.fromisoformat(b)
+        except ValueError:
             raise ValueError(f"range end {b!r} must be YYYY-MM-DD, today or yesterday") from None
+        return cls.between(start, end)  # its own message for a day before 1991-08-06, or B < A
 
     def __repr__(self) -> str:
         return f"DateRange({self.to_param()!r})"
@@ -354,8 +353,12 @@ def site_tz(name: str | None) -> dt.tzinfo:
         return dt.timezone.utc
     m = _UTC_OFFSET.match(name)
     if m:
-        sign, hours, frac = m.groups()
-        minutes = int(hours) * 60 + (round(float("0." + frac) * 60) if frac else 0)
+        sign, hours, sep, frac = m.groups()
+        # Matomo writes `UTC+5.5` (hours); `UTC+5:30` counts minutes
+        part = int(frac) if sep == ":" else round(float("0." + frac) * 60) if frac else 0
+        if part >= 60:
+            raise ValueError(f"unknown site timezone {name!r}")
+        minutes = int(hours) * 60 + part
         return dt.timezone(dt.timedelta(minutes=minutes if sign == "+" else -minutes))
     try:
         return ZoneInfo(name)

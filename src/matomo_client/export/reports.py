@@ -182,6 +182,33 @@ def _unique_specs(specs: list[ReportSpec]) -> list[ReportSpec]:
     return list(out.values())
 
 
+def _plan(
+    site_list: list[SiteInfo],
+    period: str,
+    start: date | str,
+    end: date | str,
+    now: datetime,
+    settle: timedelta,
+) -> list[tuple[SiteInfo, date, date, bool]]:
+    """Each site's periods from `start` to `end` in its timezone: (site, first day, last day,
+    closed)."""
+    plan: list[tuple[SiteInfo, date, date, bool]] = []
+    for site in site_list:
+        try:
+            tz = site_tz(site.timezone)
+        except ValueError as e:  # a timezone this machine's zone data does not know
+            raise ExportUsageError(f"site {site.id_site}: {e}") from None
+        today = now.astimezone(tz).date()
+        a, b = resolve_day(start, today), min(resolve_day(end, today), today)
+        p = period_start(period, a)
+        while p <= b:
+            last = _period_end(period, p)
+            end_utc = datetime(last.year, last.month, last.day, tzinfo=tz) + timedelta(days=1)
+            plan.append((site, p, last, now >= end_utc + settle))
+            p = last + timedelta(days=1)
+    return plan
+
+
 def _chunks(starts: list[date], size: int) -> list[list[date]]:
     out: list[list[date]] = []
     for s in starts:
@@ -230,24 +257,13 @@ async def export_reports(
         "reports": sorted(set(reports)) if reports else None,
     }
     run, site_list = await _Run.start(client, kind, target, concurrency, progress, sites)
-    if wanted:
-        try:
+    try:
+        if wanted:
             await _check_named(client, site_list, wanted)
-        except BaseException:
-            await run.close()
-            raise
-    now = now or datetime.now(timezone.utc)
-    plan: list[tuple[SiteInfo, date, date, bool]] = []  # site, period start, period end, closed
-    for site in site_list:
-        tz = site_tz(site.timezone)
-        today = now.astimezone(tz).date()
-        a, b = resolve_day(start, today), min(resolve_day(end, today), today)
-        p = period_start(period, a)
-        while p <= b:
-            last = _period_end(period, p)
-            end_utc = datetime(last.year, last.month, last.day, tzinfo=tz) + timedelta(days=1)
-            plan.append((site, p, last, now >= end_utc + settle))
-            p = last + timedelta(days=1)
+        plan = _plan(site_list, period, start, end, now or datetime.now(timezone.utc), settle)
+    except BaseException:
+        await run.close()
+        raise
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]
     summary.windows_total = len(plan)
