@@ -453,8 +453,33 @@ def test_429_retry_after_seconds() -> None:
     ],
 )
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
-    """Retry-After gives seconds when numeric, None for HTTP-dates, garbage or absence."""
+    """Retry-After gives seconds when numeric, None for an HTTP-date without a Date header to
+    measure it from, garbage or absence."""
     assert parse_retry_after(header) == seconds
+
+
+DATE = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # already past
+        ("Thu, 22 Oct 2015 07:28:00 GMT", 86_400.0),
+        ("soon", None),
+    ],
+)
+def test_retry_after_as_an_http_date_counts_from_the_response_s_date(
+    header: str, seconds: float | None
+) -> None:
+    """An HTTP-date Retry-After is the seconds from the response's own Date header to it: a 429
+    that asked for 30 s was retried after the backoff's 0.04 s."""
+    assert parse_retry_after(header, DATE) == seconds
+    response = Response(429, {"retry-after": header, "date": DATE}, b"Too Many Requests")
+    with pytest.raises(HttpStatusError) as info:
+        read_json("VisitsSummary.get", response)
+    assert info.value.retry_after == seconds
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ import contextlib
 import math
 import random
 import re
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matomo_client._async import _backend
-from matomo_client._async.driver import pause, run_flow
+from matomo_client._async.driver import out_of_time, pause, run_flow
 from matomo_client._async.modules import (
     AsyncActionsModule,
     AsyncApiModule,
@@ -282,7 +283,7 @@ class AsyncMatomo:
         if opener is None:  # a transport without streaming: one whole body
             yield await self._run(endpoint)
             return
-        attempt, waited = 0, 0.0
+        attempt, waited, started = 0, 0.0, time.monotonic()
         while True:
             self.stats.requests += 1
             async with contextlib.AsyncExitStack() as stack:
@@ -306,10 +307,11 @@ class AsyncMatomo:
             # The slot and the connection are given back while the backoff is waited out.
             attempt += 1
             wait = next_wait(self.retry, attempt, failure, waited, self._rand.random())
-            if wait is None:
+            step = Sleep(wait or 0.0, failure, attempt, self.retry.max_total)
+            if wait is None or out_of_time(step, time.monotonic() - started):
                 raise failure
             waited += wait
-            await pause(Sleep(wait, failure, attempt), self._on_retry)
+            await pause(step, self._on_retry)
 
     async def _stream_start(
         self, method: str, head: Any, chunks: AsyncIterator[bytes], expect_json: bool

@@ -14,7 +14,7 @@ from matomo_client._core.retry import is_testing
 from matomo_client.errors import MatomoError, TransportError
 from matomo_client.transports.base import AsyncTransport
 
-__all__ = ["pause", "run_flow"]
+__all__ = ["out_of_time", "pause", "run_flow"]
 
 T = TypeVar("T")
 logger = logging.getLogger("matomo_client")
@@ -51,6 +51,7 @@ async def run_flow(
 ) -> T:
     """Drive `flow` to its result over `transport`; `limiter` bounds requests in flight."""
     gate: AbstractAsyncContextManager[Any] = limiter if limiter is not None else nullcontext()
+    started = time.monotonic()
     try:
         step = next(flow)
         while True:
@@ -59,10 +60,18 @@ async def run_flow(
                     outcome = await _send(transport, step)
                 step = flow.send(outcome)
             else:
+                if out_of_time(step, time.monotonic() - started):
+                    flow.close()
+                    raise step.error
                 await pause(step, on_retry)
                 step = flow.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def out_of_time(step: Sleep, elapsed: float) -> bool:
+    """Whether waiting `step` out after `elapsed` seconds of the call would pass its max_total."""
+    return elapsed + (0 if is_testing() else step.seconds) > step.max_total
 
 
 async def pause(step: Sleep, on_retry: Callable[[Sleep], None] | None = None) -> None:

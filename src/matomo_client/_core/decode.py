@@ -168,17 +168,32 @@ def api_error_from_value(
     return ApiError(classify(message, status), message, method, status, retry_after)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header; None when absent or an HTTP-date (we keep no clock)."""
+def parse_retry_after(value: str | None, date: str | None = None) -> float | None:
+    """Seconds from a `Retry-After` header: a number of seconds, or an HTTP-date measured from
+    the response's own `Date` header (`date`; the core keeps no clock). None when absent, or a
+    date without a `Date` to measure it from."""
     if value is None:
         return None
     try:
-        seconds = float(value.strip())
+        seconds: float | None = float(value.strip())
     except ValueError:
-        return None
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        seconds = _seconds_between(date, value)
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
         return None
     return max(seconds, 0.0)
+
+
+def _seconds_between(start: str | None, end: str) -> float | None:
+    """Seconds from HTTP-date `start` to HTTP-date `end`, or None if either does not parse."""
+    if start is None:
+        return None
+    from email.utils import parsedate_to_datetime  # rare: spared at import
+
+    try:
+        a, b = parsedate_to_datetime(start), parsedate_to_datetime(end)
+        return (b - a).total_seconds()
+    except (TypeError, ValueError, IndexError):  # not a date, or one naive and one aware
+        return None
 
 
 def _is_success(status: int) -> bool:
@@ -235,7 +250,8 @@ def _matomo_error_page(
 
 
 def _retry_after(response: Response) -> float | None:
-    return parse_retry_after(response.headers.get("retry-after"))
+    headers = response.headers
+    return parse_retry_after(headers.get("retry-after"), headers.get("date"))
 
 
 def _text_of(fragment: bytes) -> str:

@@ -13,6 +13,7 @@ No clock, sleep or randomness is touched here: the driver supplies `rand` for ji
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -35,11 +36,16 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
-    """Wait this many seconds before retrying, because of `error` (the `attempt`-th failure)."""
+    """Wait this many seconds before retrying, because of `error` (the `attempt`-th failure).
+
+    `max_total` is the policy's budget for the whole call: the flow counts only the waits, so
+    the driver, which owns the clock, gives up instead when the tries took the rest of it.
+    """
 
     seconds: float
     error: MatomoError
     attempt: int
+    max_total: float = math.inf
 
 
 Step = Send | Sleep
@@ -71,4 +77,4 @@ def call_flow(
             if wait is None:
                 raise
             waited += wait
-        yield Sleep(wait, failure, attempt)
+        yield Sleep(wait, failure, attempt, policy.max_total)

@@ -7,6 +7,7 @@ import contextlib
 import math
 import random
 import re
+import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,7 +20,7 @@ from matomo_client._core.params import Params
 from matomo_client._core.retry import RetryPolicy, next_wait
 from matomo_client._core.url import normalise_base_url
 from matomo_client._sync import _backend
-from matomo_client._sync.driver import pause, run_flow
+from matomo_client._sync.driver import out_of_time, pause, run_flow
 from matomo_client._sync.modules import (
     ActionsModule,
     ApiModule,
@@ -279,7 +280,7 @@ class Matomo:
         if opener is None:  # a transport without streaming: one whole body
             yield self._run(endpoint)
             return
-        attempt, waited = 0, 0.0
+        attempt, waited, started = 0, 0.0, time.monotonic()
         while True:
             self.stats.requests += 1
             with contextlib.ExitStack() as stack:
@@ -303,10 +304,11 @@ class Matomo:
             # The slot and the connection are given back while the backoff is waited out.
             attempt += 1
             wait = next_wait(self.retry, attempt, failure, waited, self._rand.random())
-            if wait is None:
+            step = Sleep(wait or 0.0, failure, attempt, self.retry.max_total)
+            if wait is None or out_of_time(step, time.monotonic() - started):
                 raise failure
             waited += wait
-            pause(Sleep(wait, failure, attempt), self._on_retry)
+            pause(step, self._on_retry)
 
     def _stream_start(
         self, method: str, head: Any, chunks: Iterator[bytes], expect_json: bool

@@ -15,7 +15,7 @@ from matomo_client._sync import _backend
 from matomo_client.errors import MatomoError, TransportError
 from matomo_client.transports.base import SyncTransport
 
-__all__ = ["pause", "run_flow"]
+__all__ = ["out_of_time", "pause", "run_flow"]
 
 T = TypeVar("T")
 logger = logging.getLogger("matomo_client")
@@ -52,6 +52,7 @@ def run_flow(
 ) -> T:
     """Drive `flow` to its result over `transport`; `limiter` bounds requests in flight."""
     gate: AbstractContextManager[Any] = limiter if limiter is not None else nullcontext()
+    started = time.monotonic()
     try:
         step = next(flow)
         while True:
@@ -60,10 +61,18 @@ def run_flow(
                     outcome = _send(transport, step)
                 step = flow.send(outcome)
             else:
+                if out_of_time(step, time.monotonic() - started):
+                    flow.close()
+                    raise step.error
                 pause(step, on_retry)
                 step = flow.send(None)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def out_of_time(step: Sleep, elapsed: float) -> bool:
+    """Whether waiting `step` out after `elapsed` seconds of the call would pass its max_total."""
+    return elapsed + (0 if is_testing() else step.seconds) > step.max_total
 
 
 def pause(step: Sleep, on_retry: Callable[[Sleep], None] | None = None) -> None:
