@@ -111,7 +111,8 @@ class Matomo:
 
     Typed modules: `api`, `visits_summary`, `actions`, `referrers`, `live`, `sites`; any other
     method through `call`, `call_typed`, `call_raw` and `stream_raw`. Options: `auth` (default
-    anonymous), `timeout` (seconds per request), `retry` (a `RetryPolicy`), `max_concurrency`
+    anonymous), `timeout` (seconds to wait for the server: to connect, or for the next bytes of
+    an answer), `retry` (a `RetryPolicy`), `max_concurrency`
     (requests in flight), `skip_preflight`, and either `http_client` (your own httpx client,
     never closed here) or `transport` (any transport; one given is never closed here either),
     `verify=False` to skip TLS checks (warns).

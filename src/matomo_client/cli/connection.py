@@ -276,7 +276,7 @@ def connection_options(f: F) -> F:
             default=30.0,
             show_default=True,
             metavar="SECONDS",
-            help="Timeout of each HTTP request.",
+            help="Seconds to wait for the server: to connect, or for the next bytes of an answer.",
         ),
         debug_option,
     ]

@@ -19,7 +19,8 @@ __all__ = [
 
 
 def timeout_of(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    """An httpx timeout: `timeout` seconds overall, at most 10 s to connect."""
+    """An httpx timeout: `timeout` seconds for each wait (to read, write, get a pooled connection),
+    at most 10 s to connect; not a bound on a whole answer that keeps coming."""
     if isinstance(timeout, httpx.Timeout):
         return timeout
     return httpx.Timeout(timeout, connect=min(timeout, 10.0) if timeout else None)
