@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
+from urllib.parse import unquote_plus
 
 from matomo_client._core.periods import Limit, Period
 
-__all__ = ["ParamValue", "Params", "SiteSelector", "site_param"]
+__all__ = ["MAX_SEGMENT_BYTES", "ParamValue", "Params", "SiteSelector", "site_param"]
 
 ParamValue = str | int | float | bool | dt.date
+#: Matomo cuts a segment definition (as it reads it, URL-decoded) to its first 8192 bytes.
+MAX_SEGMENT_BYTES = 8192
 SiteSelector = int | str | Iterable[int]
 
 # Set by the client itself; a caller setting them would split the request between
@@ -106,6 +109,11 @@ class Params:
         """A Matomo segment definition, e.g. `browserCode==FF` (omitted when None or empty)."""
         if not segment:
             return self
+        if isinstance(segment, str) and len(unquote_plus(segment).encode()) > MAX_SEGMENT_BYTES:
+            raise ValueError(
+                f"segment too long: Matomo reads only its first {MAX_SEGMENT_BYTES:,} bytes and "
+                "would silently apply a shorter segment; split it into several requests"
+            )
         return self.set("segment", segment)
 
     def limit(self, limit: Limit | int) -> Params:

@@ -86,7 +86,7 @@ async def export_visits(
     targets (default: one per CPU, at most 8, none on a single CPU; 0 keeps it all in this
     process). They start with the export; pages under 64 KB are turned into rows here.
     """
-    _check_common(page_size, concurrency, start, end)
+    _check_common(page_size, concurrency, start, end, segment)
     if workers is not None and not 0 <= workers <= MAX_WORKERS:
         raise ExportUsageError(f"workers must be from 0 to {MAX_WORKERS}, not {workers}")
     params: dict[str, Any] = {

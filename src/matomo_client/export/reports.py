@@ -95,18 +95,19 @@ def parse_report(spec: str) -> ReportSpec:
         if k in _RESERVED:
             raise ExportUsageError(
                 f"invalid report {spec!r}: {k} is set by the export (use --site, --from, --to, "
-                "--period), not in a report's parameters"
+                "--period, --segment), not in a report's parameters"
             )
         params[k] = v
     return method, params
 
 
 # Set by the export for every report: a report's own parameters may not change them (idSite=2
-# stored site 2's rows under site 1; period= or date= wrote no rows and recorded the days done).
+# stored site 2's rows under site 1; period= or date= wrote no rows and recorded the days done;
+# segment= wrote one segment's rows under the job's --segment).
 _RESERVED = frozenset(
     {
-        "idSite", "period", "date", "format", "module", "method", "flat", "filter_limit",
-        "filter_offset", "token_auth", "force_api_session",
+        "idSite", "period", "date", "segment", "format", "module", "method", "flat",
+        "filter_limit", "filter_offset", "token_auth", "force_api_session",
     }
 )  # fmt: skip
 
@@ -244,7 +245,7 @@ async def export_reports(
     """
     if period not in PERIODS:
         raise ExportUsageError(f"invalid period {period!r}: use day, week, month or year")
-    _check_common(1, concurrency, start, end)
+    _check_common(1, concurrency, start, end, segment)
     wanted = _unique_specs([parse_report(r) for r in reports]) if reports else None
     strict = (wanted is not None) if strict is None else strict
     kind = f"reports:{period}"

@@ -42,8 +42,22 @@ def _date_spec(value: date | str) -> str:
     return value.isoformat() if isinstance(value, date) else str(value).strip().lower()
 
 
-def _check_common(page_size: int, concurrency: int, start: date | str, end: date | str) -> None:
-    """Refuse a bad page size, concurrency or date range before anything is asked or opened."""
+def _check_common(
+    page_size: int,
+    concurrency: int,
+    start: date | str,
+    end: date | str,
+    segment: str | None = None,
+) -> None:
+    """Refuse a bad page size, concurrency, date range or segment before anything is asked or
+    opened."""
+    if segment:
+        from .._core.params import Params
+
+        try:
+            Params().segment(segment)
+        except ValueError as e:  # longer than Matomo reads
+            raise ExportUsageError(f"--segment: {e}") from None
     if page_size < 1:
         raise ExportUsageError(f"page size must be at least 1, not {page_size}")
     if page_size > MAX_PAGE_SIZE:

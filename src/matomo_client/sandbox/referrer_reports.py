@@ -49,12 +49,7 @@ def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[
 
             subs = group({k: a for k, a in _referrers(f).items() if k[0] == rtype}, sub_key)
             row["_sub"] = [
-                visit_row(
-                    str(name),
-                    a,
-                    is_day,
-                    {"segment": f"referrerType=={rtype};referrerName=={quote_plus(str(name))}"},
-                )
+                visit_row(str(name), a, is_day, {"segment": _type_sub_segment(rtype, str(name))})
                 for name, a in subs.items()
             ]
         rows.append(row)
@@ -116,6 +111,13 @@ def _by_name(
         return flatten(rows, " - ") if flat else rows
 
     return build
+
+
+def _type_sub_segment(rtype: str, name: str) -> str:
+    """The segment of a getReferrerType subtable row: search rows are keywords (recording 093)."""
+    if rtype == "search":
+        return f"referrerType==search;referrerKeyword=={_keyword(name)}"
+    return f"referrerType=={rtype};referrerName=={quote_plus(name)}"
 
 
 def _keyword(keyword: str) -> str:

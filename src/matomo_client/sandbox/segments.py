@@ -1,22 +1,38 @@
 """A small subset of Matomo segments, evaluated on compact visits.
 
-`;` is AND, `,` is OR (OR binds tighter, as in Matomo); operators `==`, `!=`, `=@`, `!@`,
-`=^`, `=$`. Unknown dimensions and malformed conditions fail with Matomo's texts.
+`;` is AND, `,` is OR (OR binds tighter, as in Matomo; `\\;` and `\\,` are literal); operators
+`==`, `!=`, `=@`, `!@`, `=^`, `=$`, `>`, `<`, `>=`, `<=`. Decoded as Matomo's `Segment` does: the
+definition is read URL-decoded unless that splits it into fewer valid conditions, then each
+condition and each value is URL-decoded once more (`+` is a space). Dimensions of actions
+(`pageUrl`...) match a visit with a matching action. Unknown dimensions and malformed conditions
+fail with Matomo's texts.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from . import catalog as c
 from .dates import ApiFailure
-from .records import CART, ORDER, Visit
+from .records import CART, DOWNLOAD, ORDER, OUTLINK, PAGE, Visit, page_url
 
 __all__ = ["parse_segment"]
 
 VisitFilter = Callable[[Visit], bool]
+
+
+_ECOMMERCE_SITES = frozenset(s.id for s in c.SITES if s.ecommerce)
+
+
+def _visitor_type(v: Visit) -> str:
+    # As the Live rows say: a returning visitor of the shop every fifth is a returning customer.
+    if not v.returning:
+        return "new"
+    if v.id_site in _ECOMMERCE_SITES and v.visitor % 5 == 0:
+        return "returningCustomer"
+    return "returning"
 
 
 def _ecommerce_status(v: Visit) -> str:
@@ -35,32 +51,61 @@ _DIMENSIONS: dict[str, Callable[[Visit], str]] = {
     "referrerKeyword": lambda v: (
         "" if v.referrer.keyword == "Keyword not defined" else v.referrer.keyword
     ),
+    "referrerUrl": lambda v: v.referrer.url or "",
     "countryCode": lambda v: c.COUNTRIES[v.country][3],
     "browserCode": lambda v: v.browser,
-    "visitorType": lambda v: "returning" if v.returning else "new",
+    "visitorType": _visitor_type,
     "userId": lambda v: v.user_id or "",
     "visitId": lambda v: str(v.id_visit),
     "visitEcommerceStatus": _ecommerce_status,
     "visitConverted": lambda v: "1" if v.conversions else "0",
     "languageCode": lambda v: c.LANGUAGES[v.language],
 }
-_CONDITION = re.compile(r"^([A-Za-z0-9_.]+)(==|!=|=@|!@|=\^|=\$|>=|<=|>|<)(.*)$")
+_SITES = {s.id: s for s in c.SITES}
+
+
+def _urls(kind: int, url: Callable[[c.SiteInfo, int, str], str]) -> Callable[[Visit], list[str]]:
+    """The URLs of a visit's actions of one kind, as stored and decoded (a report row's
+    segment carries the decoded URL)."""
+
+    def get(v: Visit) -> list[str]:
+        site = _SITES[v.id_site]
+        found = [url(site, a.ref, a.query) for a in v.actions if a.kind == kind]
+        return found + [unquote(u) for u in found]
+
+    return get
+
+
+# Dimensions of actions: a visit matches when one of its actions does; `!=` and `!@` when none
+# does (Matomo 4 and later).
+_ACTION_DIMENSIONS: dict[str, Callable[[Visit], list[str]]] = {
+    "pageUrl": _urls(PAGE, page_url),
+    "pageTitle": lambda v: [
+        _SITES[v.id_site].pages[a.ref].title for a in v.actions if a.kind == PAGE
+    ],
+    "downloadUrl": _urls(DOWNLOAD, lambda site, ref, _: site.downloads[ref]),
+    "outlinkUrl": _urls(OUTLINK, lambda site, ref, _: site.outlinks[ref]),
+}
+# Matomo's operators in the order its pattern tries them; the name is anything before the first.
+_CONDITION = re.compile(r"^(.+?)(==|!=|>=|>|<=|<|=@|!@|=\^|=\$)(.*)$", re.DOTALL)
 
 
 def _condition(text: str) -> VisitFilter:
+    text = unquote_plus(text)  # Matomo urldecode()s each condition before reading it
     m = _CONDITION.match(text)
     if m is None:
         raise ApiFailure(f"The segment condition '{text}' is not valid.")
     name, op, raw = m.groups()
     getter = _DIMENSIONS.get(name)
-    if getter is None:
+    many = _ACTION_DIMENSIONS.get(name)
+    if getter is None and many is None:
         raise ApiFailure(f"Segment '{name}' is not a supported segment.")
-    if raw == "" and op not in ("==", "!="):
+    value = unquote_plus(raw).lower()  # and then the value once more: `+` is a space
+    if value == "" and op not in ("==", "!="):
         raise ApiFailure(
             f"The segment '{text}' has no value specified. You can leave this value empty only "
             "when you use the operators: != (is not) or == (is)"
         )
-    value = unquote_plus(raw).lower()  # Matomo urldecode()s values: `+` is a space
     ops: dict[str, Callable[[str], bool]] = {
         "==": lambda x: x == value,
         "!=": lambda x: x != value,
@@ -73,8 +118,15 @@ def _condition(text: str) -> VisitFilter:
         ">=": lambda x: _num(x) >= _num(value),
         "<=": lambda x: _num(x) <= _num(value),
     }
+    if many is not None:
+        negated = {"!=": "==", "!@": "=@"}.get(op)
+        test = ops[negated or op]
+        if negated:
+            return lambda v: not any(test(x.lower()) for x in many(v))
+        return lambda v: any(test(x.lower()) for x in many(v))
+    one = _DIMENSIONS[name]
     test = ops[op]
-    return lambda v: test(getter(v).lower())
+    return lambda v: test(one(v).lower())
 
 
 def _num(text: str) -> float:
@@ -84,16 +136,53 @@ def _num(text: str) -> float:
         return 0.0
 
 
+def _split(text: str) -> list[list[str]]:
+    """AND groups of OR'ed conditions; a backslash before `;` or `,` makes it literal."""
+    groups: list[list[str]] = [[]]
+    part: list[str] = []
+    for ch in text:
+        if ch in ";," and part and part[-1] == "\\":
+            part[-1] = ch
+            continue
+        if ch in ";,":
+            groups[-1].append("".join(part))
+            part = []
+            if ch == ";":
+                groups.append([])
+            continue
+        part.append(ch)
+    groups[-1].append("".join(part))
+    return groups
+
+
+def _parse(text: str) -> list[list[VisitFilter]]:
+    return [[_condition(p) for p in alternatives] for alternatives in _split(text)]
+
+
 def parse_segment(text: str | None) -> VisitFilter | None:
     """A predicate over visits for a segment definition, or None for no segment."""
     if not text:
         return None
-    groups = []
-    for and_part in text.split(";"):
-        alternatives = [_condition(p) for p in and_part.split(",")]
-        groups.append(alternatives)
+    # Matomo reads the definition URL-decoded unless the text as sent has more valid
+    # conditions: `a%3D%3D1%3Bb%3D%3D2` is two conditions, `a==x%3By` one with the value `x;y`.
+    decoded = unquote_plus(text)
+    groups: list[list[VisitFilter]] | None = None
+    if decoded != text:
+        try:
+            groups = _parse(decoded)
+        except ApiFailure:
+            groups = None
+    try:
+        raw = _parse(text)
+    except ApiFailure:
+        raw = None
+    if raw is not None and (groups is None or sum(map(len, raw)) > sum(map(len, groups))):
+        groups = raw
+    if groups is None:
+        groups = _parse(decoded)  # neither reads: Matomo's error for the decoded text
+    found = groups
 
     def matches(v: Visit) -> bool:
-        return all(any(cond(v) for cond in alts) for alts in groups)
+        return all(any(cond(v) for cond in alts) for alts in found)
 
     return matches
