@@ -16,7 +16,9 @@ PACKAGE = Path(matomo_client.__file__).parent
 CORE = sorted(
     f"matomo_client._core.{m.name}" for m in pkgutil.iter_modules([str(PACKAGE / "_core")])
 )
-BLOCKED = ("httpx", "httpcore", "anyio", "asyncio", "trio", "socket", "ssl", "selectors")
+# Not `selectors`: on Python 3.10 `uuid` (which orjson imports) loads `subprocess` and with it
+# `selectors`, and orjson's import then crashes the interpreter instead of raising.
+BLOCKED = ("httpx", "httpcore", "anyio", "asyncio", "trio", "socket", "ssl")
 
 # Runs in a fresh interpreter: a meta-path finder refuses the blocked modules, and the
 # `matomo_client` package is stubbed so that its __init__ (which loads the clients) is skipped.

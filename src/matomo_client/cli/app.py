@@ -41,6 +41,13 @@ def _silence_stdout() -> None:
         pass  # not a real file (CliRunner): nothing will flush into a closed pipe
 
 
+def _cancelled(exc: BaseException) -> bool:
+    """Whether `exc` is asyncio's CancelledError: what Ctrl-C (and SIGTERM, see export.py) ends
+    `anyio.run` with on Python 3.10, where a cancelled task cannot be told from an interrupt."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
 def _reopen_closed_streams() -> None:
     """Point a closed stdin/stdout/stderr (`>&-`) at /dev/null, as if it were redirected there.
 
@@ -103,6 +110,10 @@ class MatomoGroup(click.Group):
             code = show_failure(e)
         except Exception as e:
             code = show_failure(e)
+        except BaseException as e:
+            if not _cancelled(e):
+                raise
+            code = show_failure(KeyboardInterrupt())
         finally:
             SESSION.stop_logging()
         if standalone_mode:

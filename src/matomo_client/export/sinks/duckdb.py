@@ -22,7 +22,9 @@ from .sql import MANIFEST_COLUMNS, MANIFEST_TABLE, SqlSink, manifest_row
 
 __all__ = ["DuckDBSink"]
 
-MEMORY_LIMIT = "64MB"
+# DuckDB before 2.0 (the one Python 3.10 gets) cannot checkpoint within 64 MB: "failed to pin
+# block", and the database is invalidated for the rest of the run. It gets room to do so.
+MEMORY_LIMIT = "64MB" if int(duckdb.__version__.split(".")[0]) >= 2 else "256MB"
 # A checkpoint rewrites each table's last, partly filled row group (up to 122,880 rows): at
 # the default 16 MB of WAL, a long export rewrote its visits many times over (commit CPU per
 # visit grew from 20 to 47 us between 20k and 200k visits). 64 MB: 10 to 22 us.
