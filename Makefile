@@ -35,4 +35,4 @@ bench: dev
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache demo.duckdb
+	rm -rf $(VENV) .venv310 .mypy_cache .pytest_cache .ruff_cache demo.duckdb
