@@ -127,3 +127,20 @@ def test_equality_hash_and_repr() -> None:
     assert repr(a) == "Params({'idSite': '1', 'flat': '1'})"
     assert a.get("missing") is None
     assert a.get("missing", "d") == "d"
+
+
+def test_params_read_like_a_mapping_and_merge() -> None:
+    """`params[key]`, `dict(params)` and `{**params}` work; `merge` adds, the other side wins."""
+    base = Params().id_site(1).set("flat", 1)
+    assert base["idSite"] == "1"
+    assert dict(base) == {"idSite": "1", "flat": "1"}
+    assert {**base} == dict(base)
+    assert Params(base) == base
+    with pytest.raises(KeyError):
+        base["segment"]
+    merged = base.merge(Params().set("flat", 0).set("expanded", True))
+    assert merged.items() == [("idSite", "1"), ("flat", "0"), ("expanded", "1")]
+    assert base.merge({"period": "day"}).get("period") == "day"
+    assert base.items() == [("idSite", "1"), ("flat", "1")]
+    with pytest.raises(ValueError, match="set by the client"):
+        base.merge({"token_auth": "x"})

@@ -205,6 +205,16 @@ def test_bad_tokens_are_refused(bad: str) -> None:
         Auth.bearer(bad)
 
 
+@pytest.mark.parametrize("bad", [b"0123456789abcdef", 12345])
+def test_a_token_that_is_not_text_is_named_as_such(bad: Any) -> None:
+    """A bytes or int token is refused as the wrong type, not as "empty"; its value is not shown."""
+    with pytest.raises(ValueError, match="must be a str, got") as caught:
+        Auth.token(bad)
+    assert "0123456789abcdef" not in str(caught.value)
+    with pytest.raises(ValueError, match="must be a str, got"):
+        Auth.bearer(bad)
+
+
 def test_auth_never_shows_or_pickles_the_token() -> None:
     """Auth's repr and str hide the token, and an Auth cannot be pickled."""
     for auth in (Auth.token(TOKEN), Auth.bearer(TOKEN)):

@@ -425,7 +425,8 @@ def test_attribute_names_are_snake_case_of_matomo_keys(model: type[MatomoModel])
     assert model.model_fields
     for name, field in model.model_fields.items():
         owner = next(c.__name__ for c in model.__mro__ if name in inspect.get_annotations(c))
-        alias = field.alias or name
+        key = field.validation_alias
+        alias = key if isinstance(key, str) else field.alias or name
         if (owner, name) not in RENAMED:
             assert snake_case(alias) == name, (model.__name__, alias)
         assert field.description, f"{model.__name__}.{name} is undocumented"

@@ -27,3 +27,26 @@ def test_public_api_types_check() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_models_by_attribute_name_check_without_the_pydantic_plugin(tmp_path: Path) -> None:
+    """An editor (no pydantic plugin) accepts `Site(id_site=1)`: aliases are not the init names."""
+    config = tmp_path / "mypy.ini"
+    config.write_text("[mypy]\nstrict = True\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(config),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(HERE / "check_models_by_name.py"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -16,7 +16,9 @@ class Auth:
         if style not in ("token", "bearer", "anonymous"):
             raise ValueError(f"unknown auth style {style!r}")
         if style != "anonymous":
-            if not isinstance(secret, str) or not secret.strip():
+            if secret is not None and not isinstance(secret, str):
+                raise ValueError(f"the Matomo token must be a str, got {type(secret).__name__}")
+            if not secret or not secret.strip():
                 raise ValueError("the Matomo token is empty")
             if any(c.isspace() or not c.isprintable() for c in secret):
                 raise ValueError("the Matomo token contains whitespace or control characters")

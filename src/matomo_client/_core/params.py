@@ -68,7 +68,7 @@ class Params:
 
     __slots__ = ("_items",)
 
-    def __init__(self, items: Mapping[str, ParamValue] | None = None) -> None:
+    def __init__(self, items: Params | Mapping[str, ParamValue] | None = None) -> None:
         data: dict[str, str] = {}
         for key, value in (items or {}).items():
             data[self._check_key(key)] = _render(key, value)
@@ -135,9 +135,21 @@ class Params:
         new._items = {k: v for k, v in self._items.items() if k not in keys}
         return new
 
+    def merge(self, other: Params | Mapping[str, ParamValue]) -> Params:
+        """A copy with `other`'s parameters added; where both set one, `other`'s value wins."""
+        extra = other if isinstance(other, Params) else Params(other)
+        return self._with(extra._items)
+
     def get(self, key: str, default: str | None = None) -> str | None:
         """The rendered value of one parameter."""
         return self._items.get(key, default)
+
+    def keys(self) -> list[str]:
+        """The parameter names, in insertion order (`dict(params)` works)."""
+        return list(self._items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
 
     def items(self) -> list[tuple[str, str]]:
         """The parameters as (name, text) pairs, in insertion order."""

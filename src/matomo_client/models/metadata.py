@@ -42,31 +42,59 @@ class ReportMetadata(MatomoModel):
     """Help text (HTML)."""
     metrics: LooseDict = Field(default_factory=dict)
     """Stored metrics, ``{metric_id: display name}``."""
-    processed_metrics: LooseDict | None = Field(default=None, alias="processedMetrics")
+    processed_metrics: LooseDict | None = Field(
+        default=None, validation_alias="processedMetrics", serialization_alias="processedMetrics"
+    )
     """Metrics computed at request time, ``{metric_id: display name}``."""
-    metrics_documentation: LooseDict | None = Field(default=None, alias="metricsDocumentation")
+    metrics_documentation: LooseDict | None = Field(
+        default=None,
+        validation_alias="metricsDocumentation",
+        serialization_alias="metricsDocumentation",
+    )
     """``{metric_id: help text}``."""
-    metric_types: LooseDict | None = Field(default=None, alias="metricTypes")
+    metric_types: LooseDict | None = Field(
+        default=None, validation_alias="metricTypes", serialization_alias="metricTypes"
+    )
     """``{metric_id: "number" | "money" | "percent" | "duration_s" ...}``."""
-    metrics_goal: LooseDict | None = Field(default=None, alias="metricsGoal")
+    metrics_goal: LooseDict | None = Field(
+        default=None, validation_alias="metricsGoal", serialization_alias="metricsGoal"
+    )
     """Per-goal metrics, ``{metric_id: display name}``."""
-    processed_metrics_goal: LooseDict | None = Field(default=None, alias="processedMetricsGoal")
+    processed_metrics_goal: LooseDict | None = Field(
+        default=None,
+        validation_alias="processedMetricsGoal",
+        serialization_alias="processedMetricsGoal",
+    )
     """Per-goal processed metrics."""
-    metric_types_goal: LooseDict | None = Field(default=None, alias="metricTypesGoal")
+    metric_types_goal: LooseDict | None = Field(
+        default=None, validation_alias="metricTypesGoal", serialization_alias="metricTypesGoal"
+    )
     """Types of the per-goal metrics."""
     related_reports: Annotated[list[dict[str, Any]] | None, BeforeValidator(to_list)] = Field(
-        default=None, alias="relatedReports"
+        default=None, validation_alias="relatedReports", serialization_alias="relatedReports"
     )
     """Related reports, each ``{"name", "module", "action"}``."""
-    unique_id: LooseStrOrNone = Field(default=None, alias="uniqueId")
+    unique_id: LooseStrOrNone = Field(
+        default=None, validation_alias="uniqueId", serialization_alias="uniqueId"
+    )
     """Matomo's id of the report with its parameters (``Actions_getPageUrls``)."""
-    is_subtable_report: LooseBoolOrNone = Field(default=None, alias="isSubtableReport")
+    is_subtable_report: LooseBoolOrNone = Field(
+        default=None, validation_alias="isSubtableReport", serialization_alias="isSubtableReport"
+    )
     """Whether this report only exists as another report's subtable."""
-    action_to_load_subtables: LooseStrOrNone = Field(default=None, alias="actionToLoadSubTables")
+    action_to_load_subtables: LooseStrOrNone = Field(
+        default=None,
+        validation_alias="actionToLoadSubTables",
+        serialization_alias="actionToLoadSubTables",
+    )
     """Method that loads this report's subtables (``getKeywordsFromSearchEngineId``)."""
-    constant_rows_count: LooseBoolOrNone = Field(default=None, alias="constantRowsCount")
+    constant_rows_count: LooseBoolOrNone = Field(
+        default=None, validation_alias="constantRowsCount", serialization_alias="constantRowsCount"
+    )
     """Whether every period has the same rows (hours of the day, days of the week)."""
-    online_guide_url: LooseStrOrNone = Field(default=None, alias="onlineGuideUrl")
+    online_guide_url: LooseStrOrNone = Field(
+        default=None, validation_alias="onlineGuideUrl", serialization_alias="onlineGuideUrl"
+    )
     """Link to Matomo's guide for the report."""
 
     @property

@@ -63,7 +63,9 @@ class ReportRow(MatomoModel):
     """Per-goal metrics keyed ``idgoal=N`` (values as Matomo sent them)."""
     segment: LooseStrOrNone = None
     """The segment selecting this row's visits (URL-encoded as Matomo sends it)."""
-    id_subtable: LooseIntOrNone = Field(default=None, alias="idsubdatatable")
+    id_subtable: LooseIntOrNone = Field(
+        default=None, validation_alias="idsubdatatable", serialization_alias="idsubdatatable"
+    )
     """Id of this row's subtable, for ``idSubtable=``; ``None`` when it has none."""
     subtable: Annotated[list[Self] | None, BeforeValidator(to_list)] = None
     """The subtable's rows, inlined by ``expanded=1``."""

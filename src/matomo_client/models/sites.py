@@ -26,7 +26,7 @@ __all__ = ["Site"]
 class Site(MatomoModel):
     """A website (or app) configured in Matomo."""
 
-    id_site: LooseInt = Field(alias="idsite")
+    id_site: LooseInt = Field(validation_alias="idsite", serialization_alias="idsite")
     """The site id."""
     name: LooseStrOrNone = None
     """The site's name."""
@@ -38,7 +38,9 @@ class Site(MatomoModel):
     """The site's currency code (``USD``)."""
     ecommerce: LooseBool = False
     """Whether ecommerce tracking is on."""
-    created: UtcDateTimeOrNone = Field(default=None, alias="ts_created")
+    created: UtcDateTimeOrNone = Field(
+        default=None, validation_alias="ts_created", serialization_alias="ts_created"
+    )
     """When the site was created (UTC); no visits can be older."""
     description: LooseStrOrNone = None
     """Free-text description."""

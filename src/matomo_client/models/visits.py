@@ -39,7 +39,9 @@ class _CamelModel(MatomoModel):
 class EcommerceItem(_CamelModel):
     """One product line of an ecommerce order or abandoned cart (``itemDetails``)."""
 
-    item_sku: LooseStrOrNone = Field(default=None, alias="itemSKU")
+    item_sku: LooseStrOrNone = Field(
+        default=None, validation_alias="itemSKU", serialization_alias="itemSKU"
+    )
     """The product SKU."""
     item_name: LooseStrOrNone = None
     """The product name."""
@@ -210,7 +212,11 @@ class Visit(_CamelModel):
     """Home page of the referring search engine."""
     referrer_social_network_url: LooseStrOrNone = None
     """Home page of the referring social network."""
-    referrer_ai_assistant_url: LooseStrOrNone = Field(default=None, alias="referrerAIAssistantUrl")
+    referrer_ai_assistant_url: LooseStrOrNone = Field(
+        default=None,
+        validation_alias="referrerAIAssistantUrl",
+        serialization_alias="referrerAIAssistantUrl",
+    )
     """Home page of the referring AI assistant (Matomo 5.4+)."""
     device_type: LooseStrOrNone = None
     """``Desktop``, ``Smartphone``, ``Tablet``..."""
