@@ -177,6 +177,11 @@ def test_cursor_repr_is_short() -> None:
     assert repr(Cursor(1, DAY, Limit(5), min_timestamp=9)) == (
         "Cursor(site=1, Period(day, 2026-11-28), limit=5, after=9, skipping=0)"
     )
+    # Cursors of two segments (checkpoints per segment) tell themselves apart.
+    assert repr(Cursor(1, DAY, Limit(5), segment="deviceType==tablet")) == (
+        "Cursor(site=1, Period(day, 2026-11-28), limit=5, segment='deviceType==tablet', "
+        "after=None, skipping=0)"
+    )
 
 
 @pytest.mark.parametrize(

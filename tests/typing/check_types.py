@@ -108,3 +108,14 @@ def check_misuse(m: Matomo) -> None:
     AsyncMatomo("https://m.example/", auth=Auth.token("t"), timeout="30")  # type: ignore[arg-type]
     _ = RetryPolicy(attempts=3).nope  # type: ignore[attr-defined]
     Matomo("https://m.example/", transport=MockTransport(json_response))  # type: ignore[arg-type]
+
+
+def _endpoint_takes_a_limit() -> None:
+    """`LastVisitsDetails` takes a `Limit`, as `live.last_visits` does."""
+    import datetime as dt
+
+    from matomo_client import Limit, Period
+    from matomo_client.endpoints import LastVisitsDetails
+
+    LastVisitsDetails(1, Period.day(dt.date(2026, 11, 28)), Limit(3))
+    LastVisitsDetails(1, Period.day(dt.date(2026, 11, 28)), 3)

@@ -137,8 +137,9 @@ class Cursor:
             raise ValueError(f"not a saved Cursor: {exc}") from None
 
     def __repr__(self) -> str:
+        segment = f", segment={self.segment!r}" if self.segment else ""
         return (
-            f"Cursor(site={self.id_site}, {self.period!r}, limit={self.limit.n}, "
+            f"Cursor(site={self.id_site}, {self.period!r}, limit={self.limit.n}{segment}, "
             f"after={self.min_timestamp}, skipping={len(self.seen)})"
         )
 

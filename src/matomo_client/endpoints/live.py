@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from matomo_client._core.decode import read_json
 from matomo_client._core.http import Response
 from matomo_client._core.params import Params
-from matomo_client._core.periods import Period
+from matomo_client._core.periods import Limit, Period
 from matomo_client.endpoints._base import Endpoint, validate
 from matomo_client.errors import DecodeError
 
@@ -25,7 +25,7 @@ class LastVisitsDetails(Endpoint["list[Visit]"]):
 
     id_site: int
     period: Period
-    limit: int
+    limit: Limit | int  # `Params.limit` takes either
     offset: int = 0
     segment: str | None = None
     method = "Live.getLastVisitsDetails"
