@@ -138,6 +138,35 @@ def test_sigterm_with_ctrl_c_ignored_cancels_the_export_as_ctrl_c_does() -> None
         SESSION.reset()
 
 
+def test_a_second_ctrl_c_while_the_export_stops_is_ignored() -> None:
+    """Two quick Ctrl-Cs: the first cancels the export where it waits, the second is ignored
+    (before: asyncio's handler raised KeyboardInterrupt wherever the code stood, and the
+    shutdown ended in a traceback about 2 runs in 30); Ctrl-C's handler is put back after."""
+    import anyio
+
+    from matomo_client.cli.export import _terminate_as_interrupt
+
+    seen: dict[str, object] = {}
+
+    async def export(adopt: object) -> None:
+        adopt()  # type: ignore[operator]
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            await anyio.sleep(5)
+        except BaseException as e:
+            seen["inside"] = type(e).__name__
+            raise
+
+    before = signal.getsignal(signal.SIGINT)
+    interrupted = (KeyboardInterrupt, asyncio.CancelledError)  # the latter on Python 3.10
+    with pytest.raises(interrupted), _terminate_as_interrupt() as adopt:
+        anyio.run(export, adopt)
+    assert seen["inside"] == "CancelledError"
+    assert signal.getsignal(signal.SIGINT) is before
+    SESSION.reset()
+
+
 def test_export_that_cannot_reach_matomo_names_the_server(closed_port_url: str) -> None:
     """An export whose server is unreachable says it cannot start (before: 'cannot list sites')
     and, as `sites` does, names the URL and what to check, not 'Transport error calling Matomo in

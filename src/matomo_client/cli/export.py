@@ -73,13 +73,26 @@ def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
     closed (a killed bar leaves the terminal's cursor hidden) and one line says how to resume.
 
     Yields `adopt`, which the export calls first in its event loop: SIGTERM then calls the
-    loop's own Ctrl-C handler, which cancels the export's main task. With Ctrl-C ignored (`cmd &`
+    loop's own Ctrl-C handler, which cancels the export's main task; a second Ctrl-C or SIGTERM
+    while it stops is ignored. With Ctrl-C ignored (`cmd &`
     in a script), that handler is installed all the same and Ctrl-C ignored again once it is
     taken: a KeyboardInterrupt raised in whatever code SIGTERM happened to interrupt broke the
     loop's shutdown with a traceback.
     """
-    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    before = signal.getsignal(signal.SIGINT)
+    ignored = before is signal.SIG_IGN
     loop_handler: list[Callable[[int, FrameType | None], Any]] = []
+    stopping = [False]
+
+    def stop(frame: FrameType | None) -> None:
+        # Once: asyncio's handler raises KeyboardInterrupt wherever the code stands on a second
+        # Ctrl-C (or SIGTERM), and the export's shutdown then ended in a traceback.
+        if not stopping[0]:
+            stopping[0] = True
+            loop_handler[0](signal.SIGINT, frame)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        stop(frame)
 
     def adopt() -> None:
         handler = signal.getsignal(signal.SIGINT)
@@ -87,11 +100,13 @@ def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
             loop_handler.append(handler)
         if ignored:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        elif loop_handler:
+            signal.signal(signal.SIGINT, on_interrupt)
 
     def on_terminate(signum: int, frame: FrameType | None) -> None:
         SESSION.terminated = True
         if loop_handler:  # cancels the export, then anyio.run raises KeyboardInterrupt
-            loop_handler[0](signal.SIGINT, frame)
+            stop(frame)
         else:  # the event loop is not running yet
             raise KeyboardInterrupt
 
@@ -106,8 +121,8 @@ def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
         yield adopt
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if ignored:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if before is not None:  # None: not set from Python, nothing to put back
+            signal.signal(signal.SIGINT, before)
 
 
 def _run(

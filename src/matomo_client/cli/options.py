@@ -151,7 +151,8 @@ def export_options(f: F) -> F:
             type=click.IntRange(min=1),
             default=4,
             show_default=True,
-            help="Requests in flight at once: the most the server sees.",
+            help="Requests in flight at once: the most the server sees. Twice as many days are "
+            "in progress, each held in memory until written: memory grows with it.",
         ),
         click.option(
             "--restart",
