@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from export_readers import read_rows
+from export_sandbox import sandbox_client as _client
 
-from matomo_client import AsyncMatomo, Auth
 from matomo_client.export import export_visits
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
@@ -33,11 +32,6 @@ def anyio_backend() -> str:
 
 class _Stop(Exception):
     """Stands for Ctrl-C part way through an export."""
-
-
-def _client(sb: Sandbox) -> AsyncMatomo:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
-    return AsyncMatomo("http://sandbox.test/", auth=Auth.token("sandbox-token"), http_client=http)
 
 
 def _truth(sb: Sandbox, sites: set[int]) -> set[tuple[int, int]]:

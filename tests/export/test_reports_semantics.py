@@ -6,11 +6,10 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from export_readers import read_rows
+from export_sandbox import sandbox_client as _client
 
-from matomo_client import AsyncMatomo, Auth
 from matomo_client.export import export_reports
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
@@ -24,11 +23,6 @@ NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
 def anyio_backend() -> str:
     """One backend is enough here."""
     return "asyncio"
-
-
-def _client(sb: Sandbox) -> AsyncMatomo:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
-    return AsyncMatomo("http://sandbox.test/", auth=Auth.token("sandbox-token"), http_client=http)
 
 
 async def test_a_report_named_twice_is_exported_once(tmp_path: Path) -> None:

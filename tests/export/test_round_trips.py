@@ -7,10 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from export_sandbox import sandbox_client as _client
 
-from matomo_client import AsyncMatomo, Auth
 from matomo_client.export import export_visits
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
@@ -24,11 +23,6 @@ LIVE = "Live.getLastVisitsDetails"
 def anyio_backend() -> str:
     """Request counting does not depend on the backend."""
     return "asyncio"
-
-
-def _client(sb: Sandbox) -> AsyncMatomo:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
-    return AsyncMatomo("http://sandbox.test/", auth=Auth.token("sandbox-token"), http_client=http)
 
 
 def _live_requests(sb: Sandbox) -> list[dict[str, str]]:

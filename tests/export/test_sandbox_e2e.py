@@ -6,11 +6,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from export_readers import read_rows
+from export_sandbox import sandbox_client as _client
 
-from matomo_client import AsyncMatomo, Auth
 from matomo_client.export import StateMismatchError, export_reports, export_visits
 from matomo_client.sandbox import Sandbox, SandboxConfig
 
@@ -35,11 +34,6 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         return str(request.getfixturevalue("pg_url"))
     return str(tmp_path / request.param)
-
-
-def _client(sb: Sandbox) -> AsyncMatomo:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
-    return AsyncMatomo("http://sandbox.test/", auth=Auth.token("sandbox-token"), http_client=http)
 
 
 def _days() -> list[date]:

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
 import pytest
 from export_readers import read_rows
+from export_sandbox import sandbox_client as _client
 
-from matomo_client import AsyncMatomo, Auth
 from matomo_client.export import (
     ExportApiError,
     StateMismatchError,
@@ -34,11 +33,6 @@ DAYS = [FIRST + timedelta(days=i) for i in range(4)]
 def anyio_backend() -> str:
     """One backend is enough here: both are covered by the engine tests."""
     return "asyncio"
-
-
-def _client(sb: Sandbox) -> AsyncMatomo:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
-    return AsyncMatomo("http://sandbox.test/", auth=Auth.token("sandbox-token"), http_client=http)
 
 
 def _sandbox() -> Sandbox:
