@@ -10,22 +10,20 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 
 
-def test_public_api_types_check() -> None:
-    """The typing file checks clean under the project's strict mypy configuration."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            str(HERE / "check_types.py"),
-        ],
+def _mypy(config: Path, checked: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """mypy with `config` on one file, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), *extra, str(checked)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
     )
+
+
+def test_public_api_types_check() -> None:
+    """The typing file checks clean under the project's strict mypy configuration."""
+    done = _mypy(ROOT / "pyproject.toml", HERE / "check_types.py")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -33,20 +31,5 @@ def test_models_by_attribute_name_check_without_the_pydantic_plugin(tmp_path: Pa
     """An editor (no pydantic plugin) accepts `Site(id_site=1)`: aliases are not the init names."""
     config = tmp_path / "mypy.ini"
     config.write_text("[mypy]\nstrict = True\n")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--config-file",
-            str(config),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            str(HERE / "check_models_by_name.py"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    done = _mypy(config, HERE / "check_models_by_name.py", "--cache-dir", str(tmp_path / "cache"))
     assert done.returncode == 0, done.stdout + done.stderr
