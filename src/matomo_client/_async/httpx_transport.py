@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -18,6 +20,11 @@ from matomo_client.transports._httpx_common import (
 )
 
 __all__ = ["AsyncHttpxTransport"]
+
+# Clients a forked child process inherited: kept referenced so that the child never closes the
+# sockets its parent is still using (closing them here would not affect the parent, but letting
+# them be collected would warn about unclosed sockets).
+_INHERITED: list[Any] = []
 
 
 class AsyncHttpxTransport:
@@ -38,13 +45,31 @@ class AsyncHttpxTransport:
         self.base_url = base_url
         self._owns = client is None
         warn_insecure(verify)
+        self._timeout, self._verify = timeout, verify
+        self._client = client or self._new_client()
+        self._pid = os.getpid()
+
+    def _new_client(self) -> httpx.AsyncClient:
         # Redirects are never followed: a POST body holding the token must not travel elsewhere.
-        self._client = client or httpx.AsyncClient(
-            timeout=timeout_of(timeout),
-            verify=verify,
+        return httpx.AsyncClient(
+            timeout=timeout_of(self._timeout),
+            verify=self._verify,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         )
+
+    def _client_here(self) -> httpx.AsyncClient:
+        """The httpx client to send with: after a fork, the child's own one.
+
+        A child process (multiprocessing's fork, a prefork server) inherits the parent's pooled
+        connections; parent and children writing to one socket garble requests and can read
+        each other's answers. So a child opens its own connections (a client given with
+        `client=` is the caller's to manage and is kept).
+        """
+        if self._owns and self._pid != os.getpid():
+            _INHERITED.append(self._client)
+            self._client, self._pid = self._new_client(), os.getpid()
+        return self._client
 
     async def send(self, request: Request) -> Response:
         """Send one request and read the whole body.
@@ -55,7 +80,7 @@ class AsyncHttpxTransport:
         collections (peak memory grew with the length of the export).
         """
         try:
-            async with self._client.stream(
+            async with self._client_here().stream(
                 request.method,
                 self.base_url + request.path,
                 headers=dict(request.headers),
@@ -73,7 +98,7 @@ class AsyncHttpxTransport:
     ) -> AsyncIterator[tuple[StreamedResponse, AsyncIterator[bytes]]]:
         """Send one request and yield the status/headers and an iterator over body chunks."""
         try:
-            async with self._client.stream(
+            async with self._client_here().stream(
                 request.method,
                 self.base_url + request.path,
                 headers=dict(request.headers),
@@ -87,7 +112,9 @@ class AsyncHttpxTransport:
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""
-        if self._owns:
+        if self._owns and self._pid != os.getpid():  # a forked child: its parent's connections
+            _INHERITED.append(self._client)
+        elif self._owns:
             await self._client.aclose()
 
     def __repr__(self) -> str:

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -19,6 +21,11 @@ from matomo_client.transports._httpx_common import (
 )
 
 __all__ = ["HttpxTransport"]
+
+# Clients a forked child process inherited: kept referenced so that the child never closes the
+# sockets its parent is still using (closing them here would not affect the parent, but letting
+# them be collected would warn about unclosed sockets).
+_INHERITED: list[Any] = []
 
 
 class HttpxTransport:
@@ -37,13 +44,31 @@ class HttpxTransport:
         self.base_url = base_url
         self._owns = client is None
         warn_insecure(verify)
+        self._timeout, self._verify = timeout, verify
+        self._client = client or self._new_client()
+        self._pid = os.getpid()
+
+    def _new_client(self) -> httpx.Client:
         # Redirects are never followed: a POST body holding the token must not travel elsewhere.
-        self._client = client or httpx.Client(
-            timeout=timeout_of(timeout),
-            verify=verify,
+        return httpx.Client(
+            timeout=timeout_of(self._timeout),
+            verify=self._verify,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         )
+
+    def _client_here(self) -> httpx.Client:
+        """The httpx client to send with: after a fork, the child's own one.
+
+        A child process (multiprocessing's fork, a prefork server) inherits the parent's pooled
+        connections; parent and children writing to one socket garble requests and can read
+        each other's answers. So a child opens its own connections (a client given with
+        `client=` is the caller's to manage and is kept).
+        """
+        if self._owns and self._pid != os.getpid():
+            _INHERITED.append(self._client)
+            self._client, self._pid = self._new_client(), os.getpid()
+        return self._client
 
     def send(self, request: Request) -> Response:
         """Send one request and read the whole body.
@@ -54,7 +79,7 @@ class HttpxTransport:
         collections (peak memory grew with the length of the export).
         """
         try:
-            with self._client.stream(
+            with self._client_here().stream(
                 request.method,
                 self.base_url + request.path,
                 headers=dict(request.headers),
@@ -70,7 +95,7 @@ class HttpxTransport:
     def stream(self, request: Request) -> Iterator[tuple[StreamedResponse, Iterator[bytes]]]:
         """Send one request and yield the status/headers and an iterator over body chunks."""
         try:
-            with self._client.stream(
+            with self._client_here().stream(
                 request.method,
                 self.base_url + request.path,
                 headers=dict(request.headers),
@@ -84,7 +109,9 @@ class HttpxTransport:
 
     def close(self) -> None:
         """Close the httpx client if this transport created it."""
-        if self._owns:
+        if self._owns and self._pid != os.getpid():  # a forked child: its parent's connections
+            _INHERITED.append(self._client)
+        elif self._owns:
             self._client.close()
 
     def __repr__(self) -> str:
