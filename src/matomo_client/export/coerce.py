@@ -8,6 +8,7 @@ with the original kept in its record's `extra`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -37,13 +38,15 @@ def _to_int(x: Any) -> int | None:
     x = as_orjson_reads(x)  # an integer beyond 64 bits: as orjson reads it, a float
     if isinstance(x, int):
         v = x
-    elif isinstance(x, float):
-        v = int(x)
     else:
         try:
             v = int(x)
         except (TypeError, ValueError):
-            v = int(float(x))  # "12.0"; a non-number raises and is kept in `extra`
+            x = float(x)  # "12.0"; a non-number raises and is kept in `extra`
+        if isinstance(x, float):
+            if not x.is_integer():  # 12.5 is not the integer 12: kept in `extra`
+                raise ValueError("not an integer")
+            v = int(x)
     if not _INT64[0] <= v <= _INT64[1]:
         raise OverflowError("beyond a 64-bit integer")  # kept in `extra`
     return v
@@ -64,17 +67,21 @@ def _to_float(x: Any) -> float | None:
     s = str(x).strip()
     if s.endswith("%"):
         try:
-            return float(s[:-1] + "e-2")  # "22.58%": 0.2258, where 22.58 / 100 is 0.22579999...
+            v = float(s[:-1] + "e-2")  # "22.58%": 0.2258, where 22.58 / 100 is 0.22579999...
         except ValueError:
-            return float(s[:-1]) / 100.0
-    return float(s)
+            v = float(s[:-1]) / 100.0
+    else:
+        v = float(s)
+    if not math.isfinite(v):  # "nan", "inf", "1e400": no JSON number, kept in `extra`
+        raise ValueError("not a finite number")
+    return v
 
 
 def _to_text(x: Any) -> str | None:
     if x is None or isinstance(x, str):
         return x
-    if isinstance(x, (dict, list)):
-        raise ValueError("nested value in a text column")
+    if isinstance(x, (dict, list, bool)):  # a boolean is not the text "True": kept in `extra`
+        raise ValueError("nested or boolean value in a text column")
     return str(as_orjson_reads(x))
 
 
@@ -119,7 +126,10 @@ def _coerce_fast(values: list[Any], type_: ColumnType, types: set[type]) -> list
                 return [int(x) if type(x) is str else x for x in values]
         elif type_ is FLOAT:
             if types <= _FLOAT_OR_STR:  # "" and "46%" raise here and take the slow path
-                return [x if x is None or type(x) is float else float(x) for x in values]
+                out = [x if x is None or type(x) is float else float(x) for x in values]
+                # A JSON number is finite; "nan" and "inf" are not numbers: the slow path.
+                if str not in types or all(x is None or math.isfinite(x) for x in out):
+                    return out
         elif type_ is DATE and types <= {str}:
             # Usually one distinct value per window: convert each distinct string once.
             converted = {s: date.fromisoformat(s[:10]) for s in set(values) if s}
@@ -152,10 +162,8 @@ def _coerce_column(
             append(coerce(x))
         except (TypeError, ValueError, OverflowError):
             append(None)
-            e = extras[i]
-            if e is None:
-                e = extras[i] = {}
-            e[key] = x
+            # `extra` keeps its keys sorted (README), this one's among the undeclared ones.
+            extras[i] = dict(sorted({**(extras[i] or {}), key: x}.items()))
     return out
 
 
@@ -207,7 +215,13 @@ def convert_columns(
     else:
         pa, plan = None, [None] * len(fields)
     for (src, name, type_), values, arrow_type in zip(fields, raw, plan, strict=True):
-        if arrow_type is not None and (type_ is not TS or _fits(values, TS)):
+        # Arrow would cut a float down to an int64 or a timestamp (12.5: 12) without a word.
+        ints = type_ is INT or type_ is TS
+        if (
+            arrow_type is not None
+            and (type_ is not TS or _fits(values, TS))
+            and not (ints and float in map(type, values))
+        ):
             try:
                 cols[name] = pa.array(values, arrow_type)
                 continue
