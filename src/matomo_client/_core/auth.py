@@ -7,6 +7,17 @@ from typing import Literal
 __all__ = ["Auth"]
 
 
+class _Secret(str):
+    """The token as text that `repr` masks: it shows as `'***'` in tracebacks that print each
+    frame's locals (rich's `show_locals`, loguru's `diagnose`, pytest `-l`), where the tuple
+    `Auth.secrets` is passed on to every function that reads an answer."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 class Auth:
     """Credentials for Matomo. The token is never shown by `repr`, `str` or any message."""
 
@@ -23,7 +34,7 @@ class Auth:
             if any(c.isspace() or not c.isprintable() for c in secret):
                 raise ValueError("the Matomo token contains whitespace or control characters")
         self.style = style
-        self._secret = secret
+        self._secret = _Secret(secret) if secret else ""
 
     @classmethod
     def token(cls, token: str) -> Auth:

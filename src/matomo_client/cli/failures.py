@@ -86,7 +86,7 @@ class _ScrubbingFormatter(logging.Formatter):
 class Session:
     """Per-invocation state: secrets to scrub, `--debug`, the server we talk to."""
 
-    secrets: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set, repr=False)  # `repr` must not show them
     debug: bool = False
     server: str = ""
     terminated: bool = False  # SIGTERM, not Ctrl-C, stopped the command

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
+from ...errors import scrub
 from ..errors import TargetError
 from ..schema import Batch, ColumnType, Table
 from .base import json_text, ts_to_datetime
@@ -19,11 +21,46 @@ __all__ = ["PostgresSink", "redact_url"]
 _LOCK_KEY = 0x6D61746F6D6F  # "matomo": the advisory lock every export to a database takes
 
 
+# `user:password@` (the user may be empty; an unencoded `@` in the password reaches the last one),
+# and the query's parameters, whose names libpq also percent-decodes.
+_USERINFO = re.compile(r"(://[^:/@?#]*:)([^/?#]*)@")
+_QUERY_PARAM = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
+_PASSWORD_KEYS = ("password", "sslpassword")
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by `***`: `user:password@` and, as libpq also takes
     them, `password=` and `sslpassword=` in the query string."""
-    url = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+    url = _USERINFO.sub(r"\1***@", url, count=1)
+
+    def mask(m: re.Match[str]) -> str:
+        if unquote(m[2]).lower() in _PASSWORD_KEYS:
+            return f"{m[1]}{m[2]}=***"
+        return m[0]
+
+    return _QUERY_PARAM.sub(mask, url)
+
+
+def _passwords(url: str) -> list[str]:
+    """The URL's passwords as written and percent-decoded, and the parts of one holding an `@`
+    (libpq ends the password at the first `@` and reads the rest as the host)."""
+    found = [m[3] for m in _QUERY_PARAM.finditer(url) if unquote(m[2]).lower() in _PASSWORD_KEYS]
+    userinfo = _USERINFO.search(url)
+    if userinfo:
+        found.append(userinfo[2])
+        found.extend(userinfo[2].split("@"))
+    return [form for p in found if p for form in (p, unquote(p))]
+
+
+def _connect_failure(url: str, error: Exception) -> str:
+    """psycopg's message without the URL's passwords: libpq quotes what it cannot read (a stray
+    `%` in the password, the whole URL), and reads what follows an `@` in the password as the
+    host."""
+    message = scrub(str(error), _passwords(url)).strip()
+    userinfo = _USERINFO.search(url)
+    if userinfo and "@" in userinfo[2]:
+        message += " (write an @ in the password as %40)"
+    return message
 
 
 # A `\u0000` escape in JSON text: after an even number of backslashes (`\\u0000` is the text
@@ -65,7 +102,13 @@ class PostgresSink(SqlSink):
             raise RuntimeError(
                 "PostgreSQL targets need psycopg: pip install 'matomo-client[postgres]'"
             ) from e
-        self._con = psycopg.connect(self.url, autocommit=True)
+        try:
+            self._con = psycopg.connect(self.url, autocommit=True)
+        except Exception as e:
+            # Not chained: the traceback's frames hold the URL, password and all.
+            raise TargetError(
+                f"cannot open {self.target}: {_connect_failure(self.url, e)}"
+            ) from None
         # One export at a time per database, as DuckDB's file lock and the others' flock give:
         # a session lock, released when the connection closes (or its process dies).
         if not self._con.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY]).fetchone()[0]:
