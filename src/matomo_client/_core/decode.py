@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -61,6 +62,10 @@ _XML_ERROR = re.compile(
     re.DOTALL,
 )
 _TAG = re.compile(r"<[^>]+>")
+# What a page shows nobody: scripts, styles, comments (most of a CDN's challenge page).
+_UNSEEN = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+# The scheme and realm of a `WWW-Authenticate` / `Proxy-Authenticate` challenge.
+_CHALLENGE = re.compile(r"\s*([A-Za-z][\w-]*)(?:.*?\brealm=\"([^\"]*)\")?")
 # The byte that must end a JSON body starting with an array or an object.
 _CLOSERS = {b"[": b"]", b"{": b"}"}
 
@@ -269,13 +274,50 @@ def _http_status_error(
 ) -> HttpStatusError:
     text = _decode(response.body[: EXCERPT_LIMIT * 20])
     if "html" in response.content_type:
-        text = html.unescape(_TAG.sub(" ", text))
+        text = html.unescape(_TAG.sub(" ", _UNSEEN.sub(" ", text)))
+    text = _status_hint(response) or text  # the page of a redirect or a login says no more
     return HttpStatusError(
         response.status,
         method,
         scrub(" ".join(text.split()), secrets)[:EXCERPT_LIMIT],
         _retry_after(response),
     )
+
+
+def _status_hint(response: Response) -> str:
+    """What a redirect or a login asked for by the web plumbing in front of Matomo means."""
+    status, headers = response.status, response.headers
+    if 300 <= status < 400 and headers.get("location"):
+        return (
+            f"redirected to {_shown_location(headers['location'])}, not followed (the token must "
+            "not travel): if Matomo moved, use its new address as the base URL"
+        )
+    challenge = headers.get("www-authenticate" if status == 401 else "proxy-authenticate")
+    if status not in (401, 407) or not challenge:
+        return ""
+    found = _CHALLENGE.match(challenge)
+    scheme = found.group(1) if found else "HTTP"
+    realm = f' (realm "{found.group(2)}")' if found and found.group(2) else ""
+    basic = scheme.lower() == "basic"  # the only login ~/.netrc and proxy URLs can give
+    if status == 407:
+        where = ": put it in HTTPS_PROXY or HTTP_PROXY, as http://user:password@proxy:port"
+        return f"the proxy asks for a {scheme} login{realm}" + (where if basic else "")
+    where = ": put it in ~/.netrc (the matomo command) or give an http_client with auth="
+    return (
+        f"the web server in front of Matomo asks for an HTTP {scheme} login{realm}, not the token"
+        + (where if basic else "")
+    )
+
+
+def _shown_location(location: str) -> str:
+    """A redirect's target without user:password, query or fragment, at most 80 characters."""
+    try:
+        parts = urlsplit(location.strip())
+    except ValueError:  # a bracket left open
+        return "an address that is not a valid URL"
+    host = parts.netloc.rpartition("@")[2]
+    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return shown if len(shown) <= 80 else shown[:79] + "…"
 
 
 def _body_problem(response: Response) -> BodyProblem:

@@ -30,7 +30,11 @@ def normalise_base_url(base_url: str) -> str:
     if not parts.hostname:
         raise ValueError("the Matomo base URL has no host")
     if parts.username or parts.password:
-        raise ValueError("put credentials in auth=, not in the Matomo base URL")
+        raise ValueError(
+            "the Matomo base URL must not hold credentials: the token goes in auth=; "
+            "a web server's HTTP Basic login in an http_client with auth=(user, password), "
+            "or in ~/.netrc for AiohttpTransport"
+        )
     try:
         parts.port  # noqa: B018 - urlsplit only checks the port when it is read
     except ValueError:

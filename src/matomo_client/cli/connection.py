@@ -175,9 +175,11 @@ def _check_url(url: str, source: str) -> None:
     if parts.scheme.lower() not in ("http", "https"):
         raise UserError(f"{source} must start with http:// or https://, not {display_url(url)!r}")
     if "@" in parts.netloc:
+        host = parts.hostname or "HOST"
         raise UserError(
             f"{source} must not hold a user or password: the token goes in MATOMO_TOKEN "
-            "or a --token-file"
+            "or a --token-file, and an HTTP Basic login for the web server in ~/.netrc "
+            f"(a line 'machine {host} login USER password PASSWORD')"
         )
     try:
         normalise_base_url(url)

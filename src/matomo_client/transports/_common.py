@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["USER_AGENT", "StreamedResponse", "warn_insecure"]
+__all__ = ["USER_AGENT", "StreamedResponse", "error_detail", "warn_insecure"]
 
 USER_AGENT = "matomo-client (+https://pypi.org/project/matomo-client/)"
 
@@ -16,6 +16,51 @@ def warn_insecure(verify: bool, stacklevel: int = 4) -> None:
             "TLS certificate verification is off: the token can be read by anyone on the path",
             stacklevel=stacklevel,
         )
+
+
+# OpenSSL's verify codes for a chain that ends at no CA this machine trusts (a self-signed or
+# private CA), and for a certificate made out to another host name or IP address.
+_UNTRUSTED = frozenset({18, 19, 20, 21})
+_OTHER_HOST = frozenset({62, 64})
+# httpx's and aiohttp's errors for a body their Content-Encoding (gzip, br...) does not decode.
+_UNDECODABLE = frozenset({"DecodingError", "ContentEncodingError"})
+
+
+def error_detail(exc: BaseException) -> str:
+    """A transport error's class name, plus what went wrong (and what to do) when it was TLS or
+    a body that does not decompress.
+
+    Never `str(exc)`: messages can quote the URL. A failed certificate check or a handshake with
+    a server that does not speak TLS is otherwise only "ConnectError", as a refused connection.
+    """
+    import ssl  # only on this error path; the transports have it loaded already
+
+    kind = type(exc).__name__
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        # aiohttp's own TLS errors subclass ssl's without its attributes: read the one they wrap.
+        code, reason = getattr(cause, "verify_code", None), getattr(cause, "reason", None)
+        if isinstance(cause, ssl.SSLCertVerificationError) and code is not None:
+            why = cause.verify_message or "certificate verify failed"
+            if code in _UNTRUSTED:
+                return (
+                    f"{kind}: the server's TLS certificate is not trusted ({why}): give the "
+                    "certificate of the CA that signed it in SSL_CERT_FILE, or turn verification "
+                    "off (verify=False; --insecure for the matomo command)"
+                )
+            if code in _OTHER_HOST:
+                return f"{kind}: the server's TLS certificate is for another host ({why})"
+            return f"{kind}: the server's TLS certificate failed verification ({why})"
+        if isinstance(cause, ssl.SSLError) and reason is not None:
+            if reason == "WRONG_VERSION_NUMBER":
+                return f"{kind}: the server does not speak TLS there: is the URL http://, not https://?"
+            return f"{kind}: the TLS handshake failed ({reason})"
+        if type(cause).__name__ in _UNDECODABLE:
+            return f"{kind}: the answer came, but its Content-Encoding could not be decoded"
+        cause = cause.__cause__ or cause.__context__
+    return kind
 
 
 class StreamedResponse:

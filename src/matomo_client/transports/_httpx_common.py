@@ -6,7 +6,12 @@ import httpx
 
 from matomo_client._core.http import Request, Response
 from matomo_client.errors import TransportError
-from matomo_client.transports._common import USER_AGENT, StreamedResponse, warn_insecure
+from matomo_client.transports._common import (
+    USER_AGENT,
+    StreamedResponse,
+    error_detail,
+    warn_insecure,
+)
 
 __all__ = [
     "USER_AGENT",
@@ -27,11 +32,10 @@ def timeout_of(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
 
 
 def translate(exc: httpx.HTTPError, request: Request) -> TransportError:
-    """Our TransportError for an httpx error (terse: class name only, never the URL)."""
+    """Our TransportError for an httpx error: its class name (and a TLS problem), never the URL."""
     # Never str(exc): httpx messages can quote the URL; ours carries no token, but keep it terse.
-    kind = type(exc).__name__
     timeout = isinstance(exc, httpx.TimeoutException)
-    return TransportError(request.matomo_method, timeout=timeout, detail=kind)
+    return TransportError(request.matomo_method, timeout=timeout, detail=error_detail(exc))
 
 
 def response_of(r: httpx.Response, body: bytes) -> Response:

@@ -23,7 +23,12 @@ from yarl import URL
 from matomo_client._core.http import Request, Response
 from matomo_client._core.url import normalise_base_url
 from matomo_client.errors import TransportError
-from matomo_client.transports._common import USER_AGENT, StreamedResponse, warn_insecure
+from matomo_client.transports._common import (
+    USER_AGENT,
+    StreamedResponse,
+    error_detail,
+    warn_insecure,
+)
 
 __all__ = ["AiohttpTransport"]
 
@@ -46,9 +51,9 @@ def _tls_context(verify: bool) -> ssl.SSLContext | bool:
 
 
 def _translate(exc: BaseException, request: Request) -> TransportError:
-    """Our TransportError for an aiohttp error: the class name only, never the URL."""
+    """Our TransportError for an aiohttp error: its class and any TLS problem, never the URL."""
     timeout = isinstance(exc, asyncio.TimeoutError)
-    return TransportError(request.matomo_method, timeout=timeout, detail=type(exc).__name__)
+    return TransportError(request.matomo_method, timeout=timeout, detail=error_detail(exc))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +148,11 @@ class AiohttpTransport:
         headers = dict(request.headers)
         if env.authorization and not any(k.lower() == "authorization" for k in headers):
             headers["Authorization"] = env.authorization  # the request's own credentials win
+        if env.proxy_headers and not self._base.startswith("https:"):
+            # aiohttp sends `proxy_headers` only in an https CONNECT: a plain-http request goes
+            # to the proxy as it is, so the proxy's credentials must ride on it (never inside
+            # an https tunnel, where the server would read them).
+            headers.update(env.proxy_headers)
         return self._open().request(
             request.method,
             URL(self._base + request.path, encoded=True),
