@@ -106,3 +106,49 @@ def test_a_postgres_url_that_libpq_refuses_does_not_show_the_password(url: str) 
     assert error.__suppress_context__
     if "@pw@" in url:
         assert "write an @ in the password as %40" in str(error)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _network_failure(kind: str, auth: Auth) -> BaseException:
+    """The error of a call to a port nothing listens on, through one of the three clients."""
+    from matomo_client import Matomo
+    from matomo_client.transports.aiohttp_transport import AiohttpTransport
+
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    options: dict[str, object] = {"auth": auth, "retry": RetryPolicy(attempts=1)}
+    options["skip_preflight"] = True
+    try:
+        if kind == "sync":
+            with Matomo(url, **options) as m:  # type: ignore[arg-type]
+                m.call("API.getMatomoVersion")
+
+        async def go() -> None:
+            if kind == "aiohttp":
+                options["transport"] = AiohttpTransport(url)
+            async with AsyncMatomo(url, **options) as m:  # type: ignore[arg-type]
+                await m.call("API.getMatomoVersion")
+
+        asyncio.run(go())
+    except Exception as e:
+        return e
+    raise AssertionError("the call did not fail")
+
+
+@pytest.mark.parametrize("kind", ["httpx", "sync", "aiohttp"])
+@pytest.mark.parametrize("auth", [Auth.token(TOKEN), Auth.bearer(TOKEN)], ids=["form", "bearer"])
+def test_a_network_error_with_locals_does_not_show_the_token(kind: str, auth: Auth) -> None:
+    """The HTTP library's own error, chained under ours, keeps no frames whose locals hold the
+    request body or header; its message is still there."""
+    error = _network_failure(kind, auth)
+    text = "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
+    assert "TransportError" in text
+    assert "Connect" in text
+    assert error.__cause__ is not None  # the library's error is kept, for --debug
+    assert TOKEN not in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["USER_AGENT", "StreamedResponse", "error_detail", "warn_insecure"]
+__all__ = ["USER_AGENT", "StreamedResponse", "error_detail", "forget_frames", "warn_insecure"]
 
 USER_AGENT = "matomo-client (+https://pypi.org/project/matomo-client/)"
 
@@ -61,6 +61,21 @@ def error_detail(exc: BaseException) -> str:
             return f"{kind}: the answer came, but its Content-Encoding could not be decoded"
         cause = cause.__cause__ or cause.__context__
     return kind
+
+
+def forget_frames(exc: BaseException) -> None:
+    """Drop the frames of `exc` and of the errors it came from, keeping their messages.
+
+    The HTTP library's frames hold the request as locals (the body with `token_auth`, the
+    `Authorization` header): a traceback printed with each frame's locals (rich's
+    `show_locals`, loguru's `diagnose`, an error tracker) would show the token.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        cause.__traceback__ = None
+        cause = cause.__cause__ or cause.__context__
 
 
 class StreamedResponse:

@@ -10,6 +10,7 @@ from matomo_client.transports._common import (
     USER_AGENT,
     StreamedResponse,
     error_detail,
+    forget_frames,
     warn_insecure,
 )
 
@@ -35,7 +36,9 @@ def translate(exc: httpx.HTTPError, request: Request) -> TransportError:
     """Our TransportError for an httpx error: its class name (and a TLS problem), never the URL."""
     # Never str(exc): httpx messages can quote the URL; ours carries no token, but keep it terse.
     timeout = isinstance(exc, httpx.TimeoutException)
-    return TransportError(request.matomo_method, timeout=timeout, detail=error_detail(exc))
+    detail = error_detail(exc)
+    forget_frames(exc)  # their locals hold the token (see forget_frames)
+    return TransportError(request.matomo_method, timeout=timeout, detail=detail)
 
 
 def response_of(r: httpx.Response, body: bytes) -> Response:

@@ -27,6 +27,7 @@ from matomo_client.transports._common import (
     USER_AGENT,
     StreamedResponse,
     error_detail,
+    forget_frames,
     warn_insecure,
 )
 
@@ -53,7 +54,9 @@ def _tls_context(verify: bool) -> ssl.SSLContext | bool:
 def _translate(exc: BaseException, request: Request) -> TransportError:
     """Our TransportError for an aiohttp error: its class and any TLS problem, never the URL."""
     timeout = isinstance(exc, asyncio.TimeoutError)
-    return TransportError(request.matomo_method, timeout=timeout, detail=error_detail(exc))
+    detail = error_detail(exc)
+    forget_frames(exc)  # their locals hold the token (see forget_frames)
+    return TransportError(request.matomo_method, timeout=timeout, detail=detail)
 
 
 @dataclasses.dataclass(frozen=True)
