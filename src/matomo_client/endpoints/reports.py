@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 RowT = TypeVar("RowT", bound="ReportRow")
 
+# Matomo's default `format_metrics=bc` writes rates in the token user's language ("18,42 %",
+# "%65", "65٪"): `0` sends them as the fractions Matomo computed (0.1842), in every language.
+_RAW_METRICS = ("format_metrics", 0)
+
 
 def _check_one_site(id_site: SiteSelector) -> None:
     """Refuse `"all"` and lists: Matomo answers them with an object keyed by site id."""
@@ -44,8 +48,9 @@ class VisitsSummaryGet(Endpoint["VisitsSummary"]):
         _check_one_site(self.id_site)
 
     def params(self) -> Params:
-        """idSite, period, date, segment."""
-        return Params().id_site(self.id_site).period(self.period).segment(self.segment)
+        """idSite, period, date, segment, format_metrics=0."""
+        p = Params().id_site(self.id_site).period(self.period).segment(self.segment)
+        return p.set(*_RAW_METRICS)
 
     def decode(self, data: Any) -> VisitsSummary:
         """An object of metrics; `[]` (no data) becomes a zeroed summary."""
@@ -78,6 +83,7 @@ class VisitsSummarySeries(Endpoint["dict[dt.date, VisitsSummary]"]):
             .set("period", self.unit)
             .set("date", self.date_range.to_param())
             .segment(self.segment)
+            .set(*_RAW_METRICS)
         )
 
     def decode(self, data: Any) -> dict[dt.date, VisitsSummary]:
@@ -127,9 +133,9 @@ class Report(Endpoint[list[RowT]]):
             raise ValueError(f"report limit must be >= 1 or -1 (all rows), got {self.limit}")
 
     def params(self) -> Params:
-        """idSite, period, date, segment, flat, filter_limit/offset, idSubtable."""
+        """idSite, period, date, segment, flat, filter_limit/offset, format_metrics, idSubtable."""
         p = Params().id_site(self.id_site).period(self.period).segment(self.segment)
-        p = p.set("filter_limit", self.limit)
+        p = p.set("filter_limit", self.limit).set(*_RAW_METRICS)
         if self.offset:
             p = p.offset(self.offset)
         if self.flat:

@@ -86,6 +86,8 @@ _OWN_SUBTABLE_METHOD = frozenset(
         "Referrers.getSocials",
     }
 )
+# Referrers methods that refuse several sites (plugins/Referrers/API.php, checkSingleSite)
+_SINGLE_SITE_ONLY = frozenset({"Referrers.getReferrerType", "Referrers.getAll"})
 # super-user-only methods of a stock Matomo 5 (`Piwik::checkUserHasSuperUserAccess()` first
 # thing in the method): anyone else gets this 401 (recorded 203); the sandbox runs only some
 _SUPERUSER_ONLY = frozenset(
@@ -281,7 +283,7 @@ class Api:
         if not entries:
             raise ApiFailure("Please specify a value for 'urls'.", 400)
         inherited = {k: v for k, v in params.items() if not k.startswith("urls[")}
-        inherited.pop("method", None)
+        # a sub-request without `method` inherits API.getBulkRequest and is dropped below
         results = []
         for _, query in entries:
             if "=" not in query and "%3D" in query.upper():
@@ -401,9 +403,14 @@ class Api:
         id_subtable = params.get("idSubtable")
         if method in _OWN_SUBTABLE_METHOD:
             id_subtable = None  # recorded 100: these reports ignore idSubtable
+        elif method == "Referrers.getReferrerType" and id_subtable is not None:
+            raw = id_subtable.strip()  # a referrer type; any other value: the whole report
+            id_subtable = raw if raw.isdigit() and int(raw) in (2, 3, 6, 7) else None
         elif method in _SUBTABLE_ALIASES and id_subtable is None:
             raise ApiFailure("Please specify a value for 'idSubtable'.", 400)
         page_url, page_name = params.get("pageUrl"), params.get("pageName")
+        if method in _SINGLE_SITE_ONLY:
+            self._single_site_and_period(method, params, access)
 
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
             f = self._facts(id_site, p, params)
@@ -420,6 +427,17 @@ class Api:
             return value, not value
 
         return self._per_site_period(params, access, one)
+
+    def _single_site_and_period(
+        self, method: str, params: Mapping[str, str], access: Access
+    ) -> None:
+        """Matomo's Referrers.getReferrerType and getAll refuse several sites; getAll (which
+        merges getReferrerType's subtables) also refuses several periods."""
+        _, multi_site = self._site_ids_param(params, access)
+        if multi_site:
+            raise ApiFailure(f"{method} with multiple sites is not supported (yet).")
+        if method == "Referrers.getAll" and self._periods(params).multi:
+            raise ApiFailure(f"{method} with multiple sites or dates is not supported (yet).")
 
     def _page_lookup(self, params: Mapping[str, str], access: Access) -> Any:
         method = params["method"]

@@ -17,6 +17,8 @@ from .dates import ApiFailure
 __all__ = ["apply_filters", "find_subtable", "limit_and_offset", "number_format", "percent"]
 
 Row = dict[str, Any]
+# Rates Matomo's `format_metrics=bc` (its default) writes as percentages; `0` sends the fractions.
+_PERCENT_METRICS = frozenset({"bounce_rate", "exit_rate", "conversion_rate"})
 
 
 def percent(part: float, whole: float) -> str:
@@ -82,7 +84,8 @@ def apply_filters(
     limit, offset = limit_and_offset(params)
     rows = rows[offset:] if limit < 0 else rows[offset : offset + limit]
     expanded = params.get("expanded") in ("1", "true")
-    return [_render(r, expanded) for r in rows]
+    fractions = (params.get("format_metrics") or "").strip() == "0"
+    return [_render(r, expanded, fractions=fractions) for r in rows]
 
 
 def _sort_value(value: Any) -> float:
@@ -96,8 +99,13 @@ def _sort_value(value: Any) -> float:
     return 0.0
 
 
-def _render(row: Row, expanded: bool, nested: bool = False) -> Row:
+def _render(row: Row, expanded: bool, nested: bool = False, *, fractions: bool = False) -> Row:
     out = {k: v for k, v in row.items() if not k.startswith("_")}
+    if fractions:
+        for key in _PERCENT_METRICS.intersection(out):
+            value = out[key]
+            if isinstance(value, str) and value.endswith("%"):
+                out[key] = round(float(value[:-1]) / 100, 4)
     if nested:  # rows inside `subtable` come without the processed timing averages
         out = {
             k: v
@@ -106,5 +114,5 @@ def _render(row: Row, expanded: bool, nested: bool = False) -> Row:
         }
     if expanded and row.get("_sub"):
         children = sorted(row["_sub"], key=lambda r: -_sort_value(r.get("nb_visits")))
-        out["subtable"] = [_render(c, expanded, True) for c in children]
+        out["subtable"] = [_render(c, expanded, True, fractions=fractions) for c in children]
     return out

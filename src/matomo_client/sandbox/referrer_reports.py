@@ -53,7 +53,10 @@ def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[
                 for name, a in subs.items()
             ]
         rows.append(row)
-    return flatten(numbered(rows), " - ") if flat else numbered(rows)
+    for row in rows:  # a row's subtable id is its referrer type (SetGetReferrerTypeSubtables)
+        if row.get("_sub"):
+            row["idsubdatatable"] = row["referrer_type"]
+    return flatten(rows, " - ") if flat else rows
 
 
 def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
