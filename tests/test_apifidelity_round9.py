@@ -209,3 +209,24 @@ def test_sandbox_bulk_drops_a_sub_request_without_method() -> None:
     response = anyio.run(post)
     assert response.status_code == 200
     assert response.json() == [{"value": "5.11.2"}]
+
+
+def test_a_bulk_item_gets_as_many_rows_as_the_same_call() -> None:
+    """Matomo reads each sub-request over the outer request, whose `filter_limit=-1` keeps the
+    answer list whole: an item without its own limit got every visit (138 here) where the same
+    call alone gets Matomo's default 100."""
+    sb = Sandbox(SandboxConfig(today=TODAY, days=3, visits_per_day=140))
+
+    async def fetch() -> tuple[int, int]:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sb.app))
+        async with AsyncMatomo(
+            "http://sandbox/", auth=Auth.token("sandbox-token"), http_client=client
+        ) as am:
+            params = Params().id_site(1).period(DAY)
+            alone = await am.call("Live.getLastVisitsDetails", params)
+            (item,) = await am.api.bulk([("Live.getLastVisitsDetails", params)])
+            return len(alone), len(item.value)
+
+    alone, in_bulk = anyio.run(fetch)
+    assert alone == 100
+    assert in_bulk == alone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qsl
 
 import pytest
 from clients_support import (
@@ -81,9 +82,13 @@ async def test_bulk_sends_items_in_the_body_and_returns_results(harness: Harness
     (call,) = harness.calls
     body = form(call)
     assert body["filter_limit"] == "-1"
-    assert body["urls[0]"] == "method=VisitsSummary.get&idSite=1&period=day&date=2026-11-28"
-    assert body["urls[1]"] == "method=API.getMatomoVersion"
+    # An item without its own filter_limit gets Matomo's default, not the outer -1.
+    assert body["urls[0]"] == (
+        "method=VisitsSummary.get&idSite=1&period=day&date=2026-11-28&filter_limit=100"
+    )
+    assert body["urls[1]"] == "method=API.getMatomoVersion&filter_limit=100"
     assert "filter_limit=2" in body["urls[2]"]
+    assert "filter_limit=100" not in body["urls[2]"]
     assert not any(k.startswith("urls") for k in query(call))
     assert [r.ok for r in results] == [True, True, True]
     assert all(isinstance(r, BulkResult) and r.error is None for r in results)
@@ -125,7 +130,7 @@ async def test_bulk_splits_large_batches(harness: Harness) -> None:
     def answer(request: Request) -> Response:
         urls = sorted((int(k[5:-1]), v) for k, v in form(request).items() if k.startswith("urls["))
         assert [i for i, _ in urls] == list(range(len(urls)))
-        return json_response([{"value": v.rsplit("=", 1)[1]} for _, v in urls])
+        return json_response([{"value": dict(parse_qsl(v))["n"]} for _, v in urls])
 
     m = harness.client(Router({"API.getBulkRequest": answer}))
     items = [("API.getSettings", Params().set("n", i)) for i in range(250)]

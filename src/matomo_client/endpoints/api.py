@@ -99,8 +99,16 @@ class GetBulkRequest(Endpoint[list[BulkResult]]):
         return Params().set("filter_limit", ALL_ROWS)
 
     def extra_form(self) -> Sequence[tuple[str, str]]:
-        """`urls[i]` for each sub-request, in the POST body (URLs have length limits)."""
-        return [(f"urls[{i}]", bulk_entry(m, p)) for i, (m, p) in enumerate(self.items)]
+        """`urls[i]` for each sub-request, in the POST body (URLs have length limits).
+
+        Matomo reads a sub-request over the outer request's parameters, so an item without its
+        own `filter_limit` would inherit the outer `-1` (every row, every visit): it gets
+        Matomo's default of 100, as the same call alone would.
+        """
+        return [
+            (f"urls[{i}]", bulk_entry(m, p if "filter_limit" in p else p.set("filter_limit", 100)))
+            for i, (m, p) in enumerate(self.items)
+        ]
 
     def read(self, response: Response, secrets: Sequence[str] = ()) -> list[BulkResult]:
         """Like any call, but item errors are scrubbed of secrets too."""
