@@ -41,6 +41,10 @@ def _live_probe(id_site: int) -> tuple[str, Params]:
 
 async def check_server(client: AsyncMatomo) -> list[CheckLine]:
     """Every finding about `client`'s server; it stops at the first check the others depend on."""
+    from ._sync.client import Matomo
+
+    if isinstance(client, Matomo):
+        raise TypeError("check_server needs an AsyncMatomo, not the blocking Matomo")
     lines: list[CheckLine] = []
     try:
         version = await client.preflight()

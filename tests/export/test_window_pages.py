@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from matomo_client.export import encode
+from matomo_client.export import encode, spill
+from matomo_client.export import pages as pages_module
 from matomo_client.export.encode import PageEncoder
 from matomo_client.export.pages import fetch_window
 from matomo_client.export.rows import build_visit_batches
 from matomo_client.export.schema import Batch
 from matomo_client.export.sinks.arrow import to_arrow
 from matomo_client.export.sinks.files import jsonl_bytes
+from matomo_client.export.spill import SpillDir
 from matomo_client.export.windows import Window
 
 DAY = date(2024, 3, 1)
@@ -185,3 +188,70 @@ async def test_a_window_is_asked_from_its_own_midnight(encoder: PageEncoder) -> 
     client = _Client([[_visit(1, START + 1, 1)]])
     await _rows(client, encoder)
     assert client.after[0] == str(START - 1)
+
+
+def _listing(path: Path) -> list[Path]:
+    return list(path.iterdir())
+
+
+async def _spilled_rows(
+    client: _Client, encoder: PageEncoder, spill_dir: SpillDir
+) -> tuple[Batch, Batch]:
+    visits, actions = await fetch_window(client, WINDOW, 1000, None, encoder, None, spill_dir)
+    assert visits.deferred is not None  # on disk until the writer takes them
+    assert actions.deferred is not None
+    return visits.resolve(), actions.resolve()
+
+
+@pytest.mark.anyio
+async def test_a_spilled_window_gives_the_rows_it_would_have_held(
+    encoder: PageEncoder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Rows written to disk page by page (a busy day) come back as the same rows, each visit in
+    its latest copy also when its first copy was on disk; the file is gone once read."""
+    pages = [
+        [_visit(1, START + 10, 2, "/old"), _visit(2, START + 20, 1)],
+        [_visit(3, START + 30, 3), _visit(4, START + 40, 0)],
+        [_visit(1, START + 50, 3, "/new"), _visit(5, START + 60, 1)],
+    ]
+    held = await _rows(_Client(pages), encoder)
+    monkeypatch.setattr(spill, "SPILL_ROWS", 4)  # more than 4 rows in memory: to disk
+    monkeypatch.setattr(spill, "SPILL_MIN", 0)
+    spill_dir = SpillDir(tmp_path)
+    visits, actions = await _spilled_rows(_Client(pages), encoder, spill_dir)
+    assert _columns(visits) == _columns(held[0])
+    assert _columns(actions) == _columns(held[1])
+    assert sorted(_columns(visits)["id_visit"]) == [1, 2, 3, 4, 5]
+    assert len(actions) == 3 + 1 + 3 + 0 + 1
+    assert spill_dir.path is not None
+    assert _listing(spill_dir.path) == []  # read back once, then removed
+    spill_dir.close()
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.anyio
+async def test_a_window_keeps_no_more_than_the_threshold_in_memory(
+    encoder: PageEncoder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A long day's rows go to disk as they pass the threshold: memory holds at most the
+    threshold and one page, however many pages the day has; the row counts are known without
+    reading them back."""
+    monkeypatch.setattr(spill, "SPILL_ROWS", 10)
+    monkeypatch.setattr(spill, "SPILL_MIN", 0)
+    pages = [[_visit(10 * p + k, START + 10 * p + k, 2) for k in range(3)] for p in range(20)]
+    held: list[int] = []
+    real_add = pages_module._WindowRows.add
+
+    def add(self: Any, part: Any) -> None:
+        real_add(self, part)
+        held.append(self.held)
+
+    monkeypatch.setattr(pages_module._WindowRows, "add", add)
+    visits, actions = await fetch_window(
+        _Client(pages), WINDOW, 1000, None, encoder, None, SpillDir(tmp_path)
+    )
+    assert len(visits) == 60
+    assert len(actions) == 120
+    assert max(held) <= 10 + 9  # the threshold, then one page of 3 visits and 6 actions
+    assert len(visits.resolve()) == 60
+    assert len(actions.resolve()) == 120

@@ -151,8 +151,8 @@ def export_options(f: F) -> F:
             type=click.IntRange(min=1),
             default=4,
             show_default=True,
-            help="Requests in flight at once: the most the server sees. Twice as many days are "
-            "in progress, each held in memory until written: memory grows with it.",
+            help="Requests in flight at once: the most the server sees. Visits: twice as many "
+            "days are in progress, their rows in memory up to about 100,000, then in TMPDIR.",
         ),
         click.option(
             "--restart",

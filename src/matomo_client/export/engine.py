@@ -41,6 +41,7 @@ from .run import (
 )
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
+from .spill import SpillDir
 from .state import DONE, OPEN, WindowRecord
 from .windows import (
     DEFAULT_SETTLE,
@@ -116,6 +117,7 @@ async def export_visits(
             await encoders[0].aclose()
         raise
     encoder = encoders[0]
+    spill_dir = SpillDir()  # a busy day's rows wait there, not in memory (spill.py)
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]
     summary.windows_total = len(windows)
@@ -141,7 +143,7 @@ async def export_visits(
             where = f"site {first.id_site}, {first.day}"
             if last is not first:
                 where += f" to {last.day}"
-            fetched = fetch_run(client, windows, page_size, segment, encoder, in_flight)
+            fetched = fetch_run(client, windows, page_size, segment, encoder, in_flight, spill_dir)
             async with contextlib.aclosing(fetched) as stream:
                 while True:
                     try:
@@ -192,6 +194,7 @@ async def export_visits(
     finally:
         await encoder.aclose()
         await run.close()
+        spill_dir.close()
     return summary
 
 

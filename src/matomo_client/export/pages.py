@@ -10,19 +10,27 @@ soon as the stream has passed its end.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from bisect import bisect_right
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import anyio
+
 from ..errors import DecodeError
+from . import spill
 from .encode import PageEncoder, PageRows
 from .schema import ACTIONS, LIVE_HIDDEN, VISITS, Batch, Table
+from .spill import SpillDir
 from .windows import Window
 
 __all__ = ["concat", "fetch_run", "fetch_window"]
 
 _HIDDEN = ",".join(LIVE_HIDDEN)  # presentation keys Matomo need not send (see schema.py)
+_GONE = (Batch.empty(VISITS), Batch.empty(ACTIONS))  # a spilled part's rows, while on disk
 
 
 async def _next_page(
@@ -44,12 +52,20 @@ async def _next_page(
 
 
 class _WindowRows:
-    """One window's rows, part by part as pages come; a visit sent twice keeps its last copy."""
+    """One window's rows, part by part as pages come; a visit sent twice keeps its last copy.
 
-    def __init__(self) -> None:
+    With a `SpillDir`, the parts go to a file of their own when the windows in progress hold
+    too many rows together (`spill.py`): the first `on_disk` parts are there.
+    """
+
+    def __init__(self, spill: SpillDir | None = None) -> None:
         self.parts: list[PageRows] = []
         self.last_part: dict[Any, int] = {}
         self.resent = False
+        self.spill_dir = spill
+        self.held = 0  # rows of the parts in memory
+        self.file: Path | None = None
+        self.on_disk = 0
 
     def add(self, part: PageRows) -> None:
         """Add the rows one page gave this window."""
@@ -57,16 +73,77 @@ class _WindowRows:
             self.resent = self.resent or i in self.last_part
             self.last_part[i] = len(self.parts)
         self.parts.append(part)
+        rows = len(part.visits) + len(part.actions)
+        self.held += rows
+        if self.spill_dir is not None:
+            self.spill_dir.held += rows
+
+    @property
+    def spill_due(self) -> bool:
+        """Whether this window should write its rows in memory to disk now."""
+        return self.spill_dir is not None and self.spill_dir.due(self.held)
+
+    def spill(self) -> None:
+        """Write the parts held in memory to the window's file (blocking: run in a thread)."""
+        assert self.spill_dir is not None
+        self.file = self.file or self.spill_dir.new_file()
+        fresh = self.parts[self.on_disk :]
+        spill.write_parts(self.file, [(p.visits, p.actions) for p in fresh])
+        gone = _GONE
+        for k in range(self.on_disk, len(self.parts)):
+            self.parts[k] = replace(self.parts[k], visits=gone[0], actions=gone[1])
+        self.on_disk, self.held = len(self.parts), 0
+
+    def release(self) -> None:
+        """Stop counting this window's rows among those in progress (it is handed on)."""
+        if self.spill_dir is not None:
+            self.spill_dir.held -= self.held
+            self.held = 0
 
     def rows(self) -> tuple[Batch, Batch]:
-        """The window's `visits` and `actions` rows, each visit once."""
-        parts, last = self.parts, self.last_part
-        rows = (
-            [_latest_only(part, k, last) for k, part in enumerate(parts)]
-            if self.resent
-            else [(p.visits, p.actions) for p in parts]
+        """The window's `visits` and `actions` rows, each visit once (spilled rows: read back
+        when the writer takes them); they no longer count as in progress."""
+        self.release()
+        if self.file is None:
+            return _merge(self.parts, self.last_part, self.resent)
+        file, parts, on_disk = self.file, list(self.parts), self.on_disk
+        last, resent = self.last_part, self.resent
+
+        def load() -> tuple[Batch, Batch]:
+            for k, (visits, actions) in enumerate(spill.read_parts(file, on_disk)):
+                parts[k] = replace(parts[k], visits=visits, actions=actions)
+            return _merge(parts, last, resent)
+
+        n_actions = sum(
+            n
+            for k, part in enumerate(parts)
+            for i, n in zip(part.ids, part.n_actions, strict=True)
+            if last[i] == k
         )
-        return concat([r[0] for r in rows], VISITS), concat([r[1] for r in rows], ACTIONS)
+        taken = spill.Spilled(load)
+        return (
+            Batch(VISITS, size=len(last), deferred=functools.partial(taken.take, 0)),
+            Batch(ACTIONS, size=n_actions, deferred=functools.partial(taken.take, 1)),
+        )
+
+
+def _merge(parts: Sequence[PageRows], last: dict[Any, int], resent: bool) -> tuple[Batch, Batch]:
+    """The parts' `visits` and `actions` rows, each visit from the last part that has it."""
+    rows = (
+        [_latest_only(part, k, last) for k, part in enumerate(parts)]
+        if resent
+        else [(p.visits, p.actions) for p in parts]
+    )
+    return concat([r[0] for r in rows], VISITS), concat([r[1] for r in rows], ACTIONS)
+
+
+async def _add(acc: _WindowRows, part: PageRows) -> None:
+    """`acc.add(part)`, then spill the window's rows if the windows in progress hold too many."""
+    acc.add(part)
+    if acc.spill_due:
+        assert acc.spill_dir is not None
+        acc.spill_dir.held -= acc.held  # leaving memory: other windows need not spill too
+        await anyio.to_thread.run_sync(acc.spill)
 
 
 async def fetch_window(
@@ -76,9 +153,11 @@ async def fetch_window(
     segment: str | None,
     encoder: PageEncoder,
     in_flight: Any = None,
+    spill_dir: SpillDir | None = None,
 ) -> tuple[Batch, Batch]:
     """The `visits` and `actions` rows of every visit the window owns, each visit once;
-    `in_flight` (an async context manager, e.g. a capacity limiter) is held around each request."""
+    `in_flight` (an async context manager, e.g. a capacity limiter) is held around each request;
+    a busy window's rows wait in `spill_dir` (`spill.py`)."""
     from .. import Cursor, Limit, Period
 
     in_flight = in_flight or contextlib.nullcontext()
@@ -87,11 +166,11 @@ async def fetch_window(
     day = Period.day(window.day)
     cursor: Any = Cursor(window.id_site, day, Limit(page_size), segment, min_timestamp=after)
     bounds = (window.start_ts, window.end_ts)
-    acc = _WindowRows()
+    acc = _WindowRows(spill_dir)
     while cursor is not None:
         part = await _next_page(client, encoder, cursor, bounds, in_flight)
         cursor = part.cursor
-        acc.add(part)
+        await _add(acc, part)
         if window.closed and cursor is not None and cursor.caught_up:
             # A short page (see _core/paging.py) returned every visit after minTimestamp; in a
             # closed window none can arrive or grow any more, so the last page a live window
@@ -107,12 +186,15 @@ async def fetch_run(
     segment: str | None,
     encoder: PageEncoder,
     in_flight: Any = None,
+    spill_dir: SpillDir | None = None,
 ) -> AsyncGenerator[tuple[Window, Batch, Batch], None]:
     """Each window of `run` with its `visits` and `actions` rows, in order, as soon as it is
     whole. The windows are consecutive closed days of one site (`windows.group_runs`), paged
     as one `period=range` stream; a run of one window is fetched as `fetch_window` does."""
     if len(run) == 1:
-        visits, actions = await fetch_window(client, run[0], page_size, segment, encoder, in_flight)
+        visits, actions = await fetch_window(
+            client, run[0], page_size, segment, encoder, in_flight, spill_dir
+        )
         yield run[0], visits, actions
         return
     from .. import Cursor, DateRange, Limit, Period
@@ -123,7 +205,7 @@ async def fetch_run(
     cursor: Any = Cursor(first.id_site, period, Limit(page_size), segment)
     bounds = (first.start_ts, last.end_ts)
     ends = [w.end_ts for w in run]
-    accs = [_WindowRows() for _ in run]
+    accs = [_WindowRows(spill_dir) for _ in run]
     done = 0  # the windows before this one are yielded
     while cursor is not None:
         part = await _next_page(client, encoder, cursor, bounds, in_flight)
@@ -134,7 +216,7 @@ async def fetch_run(
                     "Live.getLastVisitsDetails",
                     f"the server sent visits of {run[k].day} after a later day's visits",
                 )
-            accs[k].add(piece)
+            await _add(accs[k], piece)
         if cursor is not None and cursor.caught_up:
             break  # a short page: every visit of these closed days came (see fetch_window)
         # The next page asks from the newest second seen: every visit before it came, so the
@@ -142,7 +224,7 @@ async def fetch_run(
         reached = cursor.min_timestamp + 1 if cursor is not None else ends[-1]
         while done < len(run) and ends[done] <= reached:
             yield run[done], *_rows_of(accs[done], encoder)
-            accs[done] = _WindowRows()
+            accs[done] = _WindowRows(spill_dir)
             done += 1
     for k in range(done, len(run)):
         yield run[k], *_rows_of(accs[k], encoder)

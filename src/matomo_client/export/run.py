@@ -169,6 +169,29 @@ async def _sink_call(fn: Callable[..., Any], *args: Any) -> Any:
         raise
 
 
+def _check_async(client: Any) -> None:
+    """Refuse the blocking client, whose calls return results where awaitables are needed."""
+    from .._sync.client import Matomo
+
+    if isinstance(client, Matomo):
+        raise ExportUsageError(
+            "the export needs an AsyncMatomo, not the blocking Matomo: "
+            "async with AsyncMatomo(...) as m: await export_visits(m, ...), "
+            "or run it with anyio.run / asyncio.run"
+        )
+
+
+def _write_resolved(sink: Sink, records: list[WindowRecord], batches: list[Any]) -> None:
+    """`sink.write_window` of visits windows, in the writer's thread: each batch (or list of
+    batches, concatenated) with its rows in memory, rows spilled to disk read back here."""
+    for k, b in enumerate(batches):
+        batches[k] = concat([x.resolve() for x in b]) if isinstance(b, list) else b.resolve()
+    try:
+        sink.write_window("visits", records, batches)
+    finally:
+        batches.clear()
+
+
 class _Run:
     """State shared by the windows of one export run."""
 
@@ -238,6 +261,7 @@ class _Run:
         """The run and its sites. While Matomo is asked for the sites, the target's module
         (DuckDB, pyarrow: about 0.1 s to import) loads in a thread, then `prepare(sink)` runs.
         The target's error comes first."""
+        _check_async(client)
         loaded: list[Sink] = []
         failure: list[Exception] = []
 
@@ -282,7 +306,7 @@ class _Run:
         if not isinstance(self.sink, SqlSink):
             batches = [visits, actions]
             try:
-                await self.in_thread(self.sink.write_window, "visits", [rec], batches)
+                await self.in_thread(_write_resolved, self.sink, [rec], batches)
             finally:
                 # The thread may hold its arguments a moment after the call has returned
                 # (anyio reports the result first): the rows must not outlive the write.
@@ -310,13 +334,11 @@ class _Run:
         async with self.write_lock:
             while self._pending and self._pending_visits >= at_least:
                 items = self._take(FLUSH_VISITS)
-                merged = [concat([i[1] for i in items]), concat([i[2] for i in items])]
+                batches = [[i[1] for i in items], [i[2] for i in items]]
                 try:
-                    await _sink_call(
-                        self.sink.write_window, "visits", [i[0] for i in items], merged
-                    )
+                    await _sink_call(_write_resolved, self.sink, [i[0] for i in items], batches)
                 finally:
-                    merged.clear()  # as in write_visits: not held by the thread afterwards
+                    batches.clear()  # as in write_visits: not held by the thread afterwards
                 for rec, _, _ in items:
                     self._handed -= 1
                     self.written(rec)
@@ -374,10 +396,10 @@ class _Run:
                         tg.cancel_scope.cancel()
                         return
 
-        async with anyio.create_task_group() as tg:
-            for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
-                tg.start_soon(worker, tg)
-        receive.close()
+        with receive:  # closed also when the group is cancelled from outside
+            async with anyio.create_task_group() as tg:
+                for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
+                    tg.start_soon(worker, tg)
         if self.failure is not None:
             raise self.failure
 

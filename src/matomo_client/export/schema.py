@@ -17,7 +17,7 @@ Keys Matomo sends that are neither declared nor presentation (`*Pretty`, icons, 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -111,8 +111,12 @@ class Batch:
     arrow: Any = None
     jsonl: bytes | None = None
     size: int = 0
+    # Rows not in memory (a busy window's, spilled to disk: `spill.py`): `resolve()` reads them.
+    deferred: Callable[[], Batch] | None = None
 
     def __len__(self) -> int:
+        if self.deferred is not None:
+            return self.size
         if self.arrow is not None:
             return int(self.arrow.num_rows)
         if self.jsonl is not None:
@@ -139,6 +143,10 @@ class Batch:
             return bool(self.arrow.column(name).null_count)
         return None in self.column(name)
 
+    def resolve(self) -> Batch:
+        """This batch with its rows in memory (deferred rows are read back now)."""
+        return self if self.deferred is None else self.deferred()
+
     def rows(self) -> Iterable[tuple[Any, ...]]:
         """The rows as tuples, in column order."""
         return zip(*(self.columns[c.name] for c in self.table.columns), strict=True)
@@ -147,6 +155,8 @@ class Batch:
         # An Arrow batch crosses a process boundary (a worker's answer, see `_workers.py`) as
         # Arrow IPC: a single copy of its buffers, where pickling the table walks every column
         # and buffer in Python (ten times the cost for a page of visits).
+        if self.deferred is not None:
+            return self.resolve().__reduce__()
         if self.arrow is not None:
             return _arrow_reduce(self.table, self.arrow)
         return (Batch, (self.table, self.columns, None, self.jsonl, self.size))

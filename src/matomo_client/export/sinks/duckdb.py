@@ -33,6 +33,8 @@ CHECKPOINT_THRESHOLD = "64MB"
 # speed up: with a thread per core it spent about 0.4 s more CPU in figure 7's export (19,697
 # visits), CPU the page workers (`encode.py`) on the other cores then lacked.
 THREADS = 1
+# Rows a single INSERT takes (DuckDB's row group is 122,880): more go in slices (`_insert`).
+_INSERT_ROWS = 65_536
 
 _MANIFEST_TYPES: dict[ColumnType, Any] = {
     ColumnType.TEXT: pa.string(),
@@ -103,15 +105,18 @@ class DuckDBSink(SqlSink):
         # One chunk per column: the windows' pages come as chunks of tens to hundreds of rows,
         # and DuckDB's scan of each chunk has a fixed cost per column. In figure 1's export at
         # page size 100 the inserts took 0.32-0.36 s of CPU with the join, 0.48 s without.
-        arrow = to_arrow(batch).combine_chunks()
-        self._con.register("_matomo_batch", arrow)
-        try:
-            cols = ", ".join(batch.table.column_names)
-            self._con.execute(
-                f"INSERT INTO {batch.table.name} ({cols}) SELECT {cols} FROM _matomo_batch"
-            )
-        finally:
-            self._con.unregister("_matomo_batch")
+        # A busy day's window (read back from disk, `spill.py`) goes a slice at a time, so that
+        # joining its chunks copies a slice, not the whole day, at once.
+        arrow = to_arrow(batch)
+        cols = ", ".join(batch.table.column_names)
+        for start in range(0, max(arrow.num_rows, 1), _INSERT_ROWS):
+            self._con.register("_matomo_batch", arrow.slice(start, _INSERT_ROWS).combine_chunks())
+            try:
+                self._con.execute(
+                    f"INSERT INTO {batch.table.name} ({cols}) SELECT {cols} FROM _matomo_batch"
+                )
+            finally:
+                self._con.unregister("_matomo_batch")
 
     def _delete_visits(self, table: Table, id_site: int, ids: list[int]) -> None:
         keys = pa.table({"id_visit": pa.array(ids, pa.int64())})

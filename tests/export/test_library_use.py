@@ -1,0 +1,71 @@
+"""The export functions as a program embeds them: the wrong client is refused, and an export
+cancelled from outside leaves nothing open."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from export_sandbox import sandbox_client
+
+from matomo_client import Auth, Matomo
+from matomo_client.check import check_server
+from matomo_client.export import ExportUsageError, export_reports, export_visits
+from matomo_client.sandbox import Sandbox, SandboxConfig
+
+pytestmark = pytest.mark.anyio
+
+TODAY = date(2024, 5, 15)
+NOW = datetime(2024, 5, 15, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("export", [export_visits, export_reports])
+async def test_the_blocking_client_is_refused_with_what_to_use(export: Any, tmp_path: Path) -> None:
+    """`Matomo` (blocking) instead of `AsyncMatomo`: one clear error, no target created."""
+    target = tmp_path / "x.duckdb"
+    with (
+        Matomo("https://stats.example.com/", auth=Auth.token("a" * 32)) as m,
+        pytest.raises(ExportUsageError, match="needs an AsyncMatomo, not the blocking"),
+    ):
+        await export(m, target=str(target))
+    assert not target.exists()
+
+
+async def test_check_server_refuses_the_blocking_client() -> None:
+    """`check_server(Matomo(...))` says what it needs instead of failing inside an await."""
+    with (
+        Matomo("https://stats.example.com/", auth=Auth.token("a" * 32)) as m,
+        pytest.raises(TypeError, match="needs an AsyncMatomo"),
+    ):
+        await check_server(m)  # type: ignore[arg-type]
+
+
+async def test_an_export_cancelled_from_outside_leaves_no_stream_open(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    """A caller's cancel scope stopping the export part way: no ResourceWarning about a stream
+    left open."""
+    sb = Sandbox(SandboxConfig(seed=3, days=8, visits_per_day=30, today=TODAY))
+    target = str(tmp_path / "x.jsonl")  # each window written in its own task, as it comes
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with sandbox_client(sb) as m:
+            with anyio.CancelScope() as scope:
+
+                def stop(event: Any) -> None:
+                    if event.windows_done >= 2:
+                        scope.cancel()
+
+                await export_visits(
+                    m, sites=[1], start="2024-05-08", end="2024-05-14", target=target,
+                    concurrency=1, workers=0, page_size=5, now=NOW, progress=stop,
+                )  # fmt: skip
+            assert scope.cancelled_caught
+        gc.collect()
+    unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert [str(w.message) for w in unclosed] == []
