@@ -281,3 +281,25 @@ def test_site_given_twice_adds_up_and_all_stays_alone() -> None:
     assert _sites(("ALL",)) == "all"
     with pytest.raises(UserError, match="give it alone"):
         _sites(("all", "1"))
+
+
+@pytest.mark.parametrize("how", ["bom", "stdin", "stdin-bom"])
+def test_token_file_with_a_byte_order_mark_or_from_stdin(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token file saved with a UTF-8 byte order mark (Windows editors) and `--token-file -`
+    (the token piped in from a password manager) both give the token itself."""
+    from click.testing import CliRunner
+
+    from matomo_client.cli.app import cli
+
+    monkeypatch.setattr(connection, "sandbox_overrides", {"days": 10, "token": "from-file"})
+    data = ("\ufeff" if how.endswith("bom") else "") + "from-file\n"
+    path = tmp_path / "token.txt"
+    path.write_text(data, encoding="utf-8")
+    source = "-" if how.startswith("stdin") else str(path)
+    r = CliRunner().invoke(
+        cli, ["sites", "--sandbox", "--json", "--token-file", source], input=data.encode()
+    )
+    assert r.exit_code == 0, r.stderr
+    assert '"id_site": 1' in r.stdout

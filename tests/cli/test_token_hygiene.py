@@ -107,7 +107,9 @@ def test_unreachable_with_debug(closed_port_url: str) -> None:
     _assert_clean(r.stdout, r.stderr)
 
 
-@pytest.mark.parametrize("value", ["0123456789abcdef0123456789abcdef", MARKER])
+@pytest.mark.parametrize(
+    "value", ["0123456789abcdef0123456789abcdef", MARKER, "sandbox-token", "tok_1-2"]
+)
 def test_token_given_to_token_file_is_not_echoed(
     value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

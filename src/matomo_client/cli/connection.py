@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -66,13 +67,18 @@ def _refuse_token(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _looks_like_a_token(path: str) -> bool:
-    """Whether a --token-file value that names no file is more likely the token itself."""
-    return len(path) >= 16 and path.isalnum() and not Path(path).exists()
+    """Whether a --token-file value that names no file may be the token itself: a bare name,
+    no folder and no extension (`sandbox-token`, a 32-digit hex token), is never echoed."""
+    bare = not any(c in path for c in "/\\.~")
+    return bare and not Path(path).exists()
 
 
 def _read_token_file(path: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if path == "-":  # the token piped in: `pass matomo | matomo sites --token-file -`
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        else:  # utf-8-sig: a byte order mark (Windows editors) is not part of the token
+            text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as e:
         if _looks_like_a_token(path):  # never echo what may be the token
             raise UserError(
@@ -84,7 +90,8 @@ def _read_token_file(path: str) -> str:
         raise UserError(f"the token file {path!r} is not UTF-8 text") from None
     token = text.strip()
     if not token:
-        raise UserError(f"the token file {path!r} is empty")
+        where = "the token on stdin" if path == "-" else f"the token file {path!r}"
+        raise UserError(f"{where} is empty")
     return token
 
 
@@ -254,7 +261,8 @@ def connection_options(f: F) -> F:
             "--token-file",
             type=click.Path(dir_okay=False),
             metavar="PATH",
-            help="Read the API token from this file (default: the MATOMO_TOKEN env variable).",
+            help="Read the API token from this file, or from stdin for - (default: the "
+            "MATOMO_TOKEN env variable).",
         ),
         click.option(
             "--token",
