@@ -27,7 +27,7 @@ from matomo_client._core.http import Response
 from matomo_client._core.url import build_request
 from matomo_client.cli import cli
 from matomo_client.errors import TransportError
-from matomo_client.transports._common import error_detail
+from matomo_client.transports._common import describe
 from matomo_client.transports.aiohttp_transport import AiohttpTransport
 
 TOKEN = "c0ffee0123456789abcdef0123456789"
@@ -163,14 +163,17 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSL
     return cert, tls
 
 
-async def _version_error(url: str, transport: str) -> TransportError:
-    """The TransportError of one version call over the named transport (no retries)."""
-    kw: dict[str, Any] = {"retry": RetryPolicy.never(), "skip_preflight": True}
+async def _version_error(url: str, transport: str, attempts: int = 1) -> TransportError:
+    """The TransportError of one version call over the named transport (no retries unless
+    `attempts` allows them); `retries` is set on it to the retries the client made."""
+    retry = RetryPolicy(attempts=attempts, initial_wait=0.01, max_wait=0.01)
+    kw: dict[str, Any] = {"retry": retry, "skip_preflight": True}
     t = AiohttpTransport(url) if transport == "aiohttp" else None
     try:
         async with AsyncMatomo(url, auth=Auth.token(TOKEN), transport=t, **kw) as m:
             with pytest.raises(TransportError) as info:
                 await m.api.version()
+            info.value.retries = m.stats.retries  # type: ignore[attr-defined]
     finally:
         if t is not None:
             await t.aclose()
@@ -188,10 +191,26 @@ def test_untrusted_certificate_says_so_and_what_to_do(
         async with serve(lambda *_: asyncio.sleep(0), tls=self_signed[1]) as port:
             return await _version_error(f"https://127.0.0.1:{port}/", transport)
 
-    text = str(asyncio.run(main()))
+    error = asyncio.run(main())
+    text = str(error)
     assert "TLS certificate is not trusted (self-signed certificate)" in text
     assert "SSL_CERT_FILE" in text
     assert "verify=False" in text
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+def test_a_certificate_failure_is_not_retried(
+    self_signed: tuple[Path, ssl.SSLContext], no_proxy_env: pytest.MonkeyPatch, transport: str
+) -> None:
+    """Trying again cannot make the certificate trusted: the command spent 6 s on backoff."""
+
+    async def main() -> TransportError:
+        async with serve(lambda *_: asyncio.sleep(0), tls=self_signed[1]) as port:
+            return await _version_error(f"https://127.0.0.1:{port}/", transport, attempts=4)
+
+    error = asyncio.run(main())
+    assert error.permanent
+    assert error.retries == 0  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
@@ -236,9 +255,10 @@ def test_a_body_that_does_not_decompress_is_named() -> None:
         try:
             raise httpx.DecodingError("bad") from inner
         except httpx.DecodingError as exc:
-            detail = error_detail(exc)
+            detail, permanent = describe(exc)
     assert detail == "DecodingError: the answer came, but its Content-Encoding could not be decoded"
-    assert error_detail(httpx.ConnectError("refused")) == "ConnectError"
+    assert not permanent
+    assert describe(httpx.ConnectError("refused")) == ("ConnectError", False)
 
 
 # --- redirects and logins asked by the plumbing ----------------------------------------------
@@ -312,3 +332,48 @@ def test_cli_url_with_a_password_points_to_netrc(monkeypatch: pytest.MonkeyPatch
     assert "~/.netrc (a line 'machine stats.example.com login USER password PASSWORD')" in (
         r.output
     )
+
+
+def test_the_command_names_an_untrusted_certificate_without_blaming_the_url(
+    self_signed: tuple[Path, ssl.SSLContext], no_proxy_env: pytest.MonkeyPatch
+) -> None:
+    """One line saying what is wrong and what to do; no "check --url", no retries' backoff."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    port = listener.getsockname()[1]
+    accepted: list[int] = []
+    stop = threading.Event()
+
+    def serve_tls() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # a timeout: look at `stop` again
+                continue
+            accepted.append(1)
+            with contextlib.suppress(OSError), self_signed[1].wrap_socket(conn, server_side=True):
+                pass
+
+    thread = threading.Thread(target=serve_tls, daemon=True)
+    thread.start()
+    try:
+        r = CliRunner().invoke(
+            cli,
+            ["sites", "--url", f"https://127.0.0.1:{port}/"],
+            env={"MATOMO_TOKEN": TOKEN},
+            catch_exceptions=False,
+        )
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.exit_code == 1
+    assert len(lines) == 1
+    assert "TLS certificate is not trusted" in lines[0]
+    assert "--insecure" in lines[0]
+    assert "check --url" not in lines[0]
+    assert len(accepted) == 1  # tried once: another try cannot make it trusted

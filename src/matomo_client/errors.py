@@ -244,15 +244,19 @@ class TransportError(MatomoError):
 
     timeout: bool
     detail: str
+    permanent: bool  # trying again cannot help (a TLS certificate the client does not trust)
 
-    def __init__(self, method: str, detail: str = "", timeout: bool = False) -> None:
+    def __init__(
+        self, method: str, detail: str = "", timeout: bool = False, permanent: bool = False
+    ) -> None:
         self.timeout = timeout
         self.detail = detail
+        self.permanent = permanent
         what = "Timed out" if timeout else "Transport error"
         super().__init__(f"{what} calling Matomo{_where(method)}: {detail or 'no answer'}", method)
 
     def _fields(self) -> tuple[object, ...]:
-        return (self.method, self.detail, self.timeout)
+        return (self.method, self.detail, self.timeout, self.permanent)
 
     def __repr__(self) -> str:
         return (

@@ -87,8 +87,11 @@ def test_bulk_items_go_in_the_body() -> None:
     endpoint = GetBulkRequest((("API.getMatomoVersion", Params()), ("VisitsSummary.get", PARAMS)))
     request = endpoint.request(Auth.token(TOKEN))
     body = _form(request.body)
-    assert body["urls[0]"] == "method=API.getMatomoVersion"
-    assert body["urls[1]"] == "method=VisitsSummary.get&idSite=1&period=day&date=2024-01-31&flat=1"
+    # Each item gets Matomo's default limit, not the outer -1 it would read otherwise.
+    assert body["urls[0]"] == "method=API.getMatomoVersion&filter_limit=100"
+    assert body["urls[1]"] == (
+        "method=VisitsSummary.get&idSite=1&period=day&date=2024-01-31&flat=1&filter_limit=100"
+    )
     assert body["filter_limit"] == "-1"
     assert "urls" not in request.path
 

@@ -105,7 +105,7 @@ def is_testing() -> bool:
 def is_transient(error: MatomoError) -> bool:
     """Whether trying the same request again may succeed."""
     if isinstance(error, TransportError):
-        return True
+        return not error.permanent
     if isinstance(error, HttpStatusError):
         return error.status in TRANSIENT_STATUSES
     if isinstance(error, NonJsonBodyError):

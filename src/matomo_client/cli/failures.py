@@ -163,6 +163,8 @@ def _transport_message(e: TransportError) -> str:
         return (
             f"timed out waiting for Matomo{server}{detail}: a slow server needs a longer --timeout"
         )
+    if ": " in e.detail:  # the server was reached; the detail says what is wrong (TLS...)
+        return f"cannot talk to Matomo{server} ({e.detail})"
     return f"cannot reach Matomo{server}{detail}: check --url / MATOMO_URL"
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["USER_AGENT", "StreamedResponse", "error_detail", "forget_frames", "warn_insecure"]
+__all__ = [
+    "USER_AGENT",
+    "StreamedResponse",
+    "describe",
+    "error_detail",
+    "forget_frames",
+    "warn_insecure",
+]
 
 USER_AGENT = "matomo-client (+https://pypi.org/project/matomo-client/)"
 
@@ -28,7 +35,13 @@ _UNDECODABLE = frozenset({"DecodingError", "ContentEncodingError"})
 
 def error_detail(exc: BaseException) -> str:
     """A transport error's class name, plus what went wrong (and what to do) when it was TLS or
-    a body that does not decompress.
+    a body that does not decompress (`describe`)."""
+    return describe(exc)[0]
+
+
+def describe(exc: BaseException) -> tuple[str, bool]:
+    """`error_detail`, and whether trying again cannot help (a certificate this machine does
+    not trust or made out to another host, a server that does not speak TLS there).
 
     Never `str(exc)`: messages can quote the URL. A failed certificate check or a handshake with
     a server that does not speak TLS is otherwise only "ConnectError", as a refused connection.
@@ -48,19 +61,23 @@ def error_detail(exc: BaseException) -> str:
                 return (
                     f"{kind}: the server's TLS certificate is not trusted ({why}): give the "
                     "certificate of the CA that signed it in SSL_CERT_FILE, or turn verification "
-                    "off (verify=False; --insecure for the matomo command)"
+                    "off (verify=False; --insecure for the matomo command)",
+                    True,
                 )
             if code in _OTHER_HOST:
-                return f"{kind}: the server's TLS certificate is for another host ({why})"
-            return f"{kind}: the server's TLS certificate failed verification ({why})"
+                return f"{kind}: the server's TLS certificate is for another host ({why})", True
+            return f"{kind}: the server's TLS certificate failed verification ({why})", True
         if isinstance(cause, ssl.SSLError) and reason is not None:
             if reason == "WRONG_VERSION_NUMBER":
-                return f"{kind}: the server does not speak TLS there: is the URL http://, not https://?"
-            return f"{kind}: the TLS handshake failed ({reason})"
+                return (
+                    f"{kind}: the server does not speak TLS there: is the URL http://, not https://?",
+                    True,
+                )
+            return f"{kind}: the TLS handshake failed ({reason})", False
         if type(cause).__name__ in _UNDECODABLE:
-            return f"{kind}: the answer came, but its Content-Encoding could not be decoded"
+            return f"{kind}: the answer came, but its Content-Encoding could not be decoded", False
         cause = cause.__cause__ or cause.__context__
-    return kind
+    return kind, False
 
 
 def forget_frames(exc: BaseException) -> None:

@@ -9,7 +9,7 @@ from matomo_client.errors import TransportError
 from matomo_client.transports._common import (
     USER_AGENT,
     StreamedResponse,
-    error_detail,
+    describe,
     forget_frames,
     warn_insecure,
 )
@@ -36,9 +36,11 @@ def translate(exc: httpx.HTTPError, request: Request) -> TransportError:
     """Our TransportError for an httpx error: its class name (and a TLS problem), never the URL."""
     # Never str(exc): httpx messages can quote the URL; ours carries no token, but keep it terse.
     timeout = isinstance(exc, httpx.TimeoutException)
-    detail = error_detail(exc)
+    detail, permanent = describe(exc)
     forget_frames(exc)  # their locals hold the token (see forget_frames)
-    return TransportError(request.matomo_method, timeout=timeout, detail=detail)
+    return TransportError(
+        request.matomo_method, timeout=timeout, detail=detail, permanent=permanent
+    )
 
 
 def response_of(r: httpx.Response, body: bytes) -> Response:

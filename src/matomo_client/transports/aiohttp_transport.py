@@ -26,7 +26,7 @@ from matomo_client.errors import TransportError
 from matomo_client.transports._common import (
     USER_AGENT,
     StreamedResponse,
-    error_detail,
+    describe,
     forget_frames,
     warn_insecure,
 )
@@ -54,9 +54,11 @@ def _tls_context(verify: bool) -> ssl.SSLContext | bool:
 def _translate(exc: BaseException, request: Request) -> TransportError:
     """Our TransportError for an aiohttp error: its class and any TLS problem, never the URL."""
     timeout = isinstance(exc, asyncio.TimeoutError)
-    detail = error_detail(exc)
+    detail, permanent = describe(exc)
     forget_frames(exc)  # their locals hold the token (see forget_frames)
-    return TransportError(request.matomo_method, timeout=timeout, detail=detail)
+    return TransportError(
+        request.matomo_method, timeout=timeout, detail=detail, permanent=permanent
+    )
 
 
 @dataclasses.dataclass(frozen=True)
