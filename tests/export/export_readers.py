@@ -77,5 +77,5 @@ def read_rows(target: str, table: str) -> list[dict[str, Any]]:
         return list(pq.read_table(final).to_pylist())
     text = _text(final)
     if ".jsonl" in final.name:
-        return [orjson.loads(line) for line in text.splitlines() if line]
+        return [orjson.loads(line) for line in text.split("\n") if line]
     return list(csv.DictReader(io.StringIO(text)))

@@ -303,3 +303,14 @@ def test_extra_keys_stay_sorted_when_a_value_is_kept_there() -> None:
     v, _ = _build(dict(base, visitCount="n/a", zeta=1, alpha=2), arrow=False)
     assert list(v["extra"]) == sorted(v["extra"])
     assert v["extra"]["visitCount"] == "n/a"
+
+
+def test_bandwidth_pretty_is_presentation_like_the_other_pretty_keys() -> None:
+    """Matomo's `bandwidth_pretty` ("1.2 M") is display-only, as `*Pretty` keys are: not kept
+    in `extra`, while `bandwidth` itself is data."""
+    from matomo_client.export.schema import is_presentation
+
+    assert is_presentation("bandwidth_pretty")
+    assert is_presentation("serverTimePretty")
+    assert not is_presentation("bandwidth")
+    assert not is_presentation("pretty_url")

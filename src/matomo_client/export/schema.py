@@ -335,7 +335,7 @@ _VISIT_DROPPED = frozenset(
     }
 )
 _ACTION_DROPPED = frozenset({"title", "subtitle", "icon", "iconSVG", "pageLoadTime"})
-_PRESENTATION_SUFFIXES = ("Pretty", "Icon", "Icons", "IconSVG", "Flag", "Logo")
+_PRESENTATION_SUFFIXES = ("Pretty", "_pretty", "Icon", "Icons", "IconSVG", "Flag", "Logo")
 _PRESENTATION_INFIX = ("Pretty",)  # serverDatePrettyFirstAction and friends
 
 
