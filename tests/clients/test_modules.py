@@ -188,6 +188,26 @@ async def test_visits_summary_get_refuses_several_sites(harness: Harness, sites:
     assert harness.requests == []
 
 
+@pytest.mark.parametrize("sites", ["all", [1, 2]])
+@pytest.mark.parametrize(
+    ("module", "name", "method"),
+    [
+        ("actions", "page_urls", "Actions.getPageUrls"),
+        ("referrers", "referrer_type", "Referrers.getReferrerType"),
+    ],
+)
+async def test_typed_reports_refuse_several_sites(
+    harness: Harness, sites: object, module: str, name: str, method: str
+) -> None:
+    """A report of "all" or a list is a ValueError naming call(), not a DecodeError on the
+    answer keyed by site id."""
+    m = harness.client(Router({}))
+    report = getattr(getattr(m, module), name)
+    with pytest.raises(ValueError, match=rf"{method.split('.')[0]} takes one site.*call\("):
+        await harness.run(report, sites, Period.day(dt.date(2026, 11, 28)))
+    assert harness.requests == []
+
+
 @pytest.mark.parametrize(
     ("prefix", "why"),
     [("036_", "keyed by site id"), ("035_", "single value")],

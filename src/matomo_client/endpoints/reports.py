@@ -25,12 +25,13 @@ RowT = TypeVar("RowT", bound="ReportRow")
 _RAW_METRICS = ("format_metrics", 0)
 
 
-def _check_one_site(id_site: SiteSelector) -> None:
+def _check_one_site(id_site: SiteSelector, method: str = "VisitsSummary.get") -> None:
     """Refuse `"all"` and lists: Matomo answers them with an object keyed by site id."""
     if not site_param(id_site).isdigit():
+        module = method.split(".")[0]
         raise ValueError(
-            f"VisitsSummary takes one site id, not {id_site!r}: for several sites or 'all', "
-            'use call("VisitsSummary.get", Params().id_site(...).period(...)), '
+            f"{module} takes one site id, not {id_site!r}: for several sites or 'all', "
+            f'use call("{method}", Params().id_site(...).period(...)), '
             "which returns Matomo's answer keyed by site id"
         )
 
@@ -129,6 +130,7 @@ class Report(Endpoint[list[RowT]]):
 
     def __post_init__(self) -> None:
         check_method(self.method)
+        _check_one_site(self.id_site, self.method)
         if self.limit != ALL_ROWS and self.limit < 1:
             raise ValueError(f"report limit must be >= 1 or -1 (all rows), got {self.limit}")
 
