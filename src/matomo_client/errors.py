@@ -333,6 +333,8 @@ _RULES: tuple[tuple[re.Pattern[str], ApiErrorKind], ...] = tuple(
         (r"\bsegment\b", ApiErrorKind.INVALID_PARAMETER),
         (r"renderer format '.*' not valid", ApiErrorKind.INVALID_PARAMETER),
         (r"needs to be a number", ApiErrorKind.INVALID_PARAMETER),
+        # plugins/Referrers getAll / getReferrerType over several periods or sites.
+        (r"is not supported \(yet\)", ApiErrorKind.INVALID_PARAMETER),
     )
 )
 

@@ -111,6 +111,12 @@ def matomo_page(message: str) -> bytes:
             A.INVALID_PARAMETER,
         ),
         ("Specified date range is invalid.", 200, A.INVALID_PARAMETER),
+        # plugins/Referrers: getAll over several periods or sites (HTTP 200)
+        (
+            "Referrers.getAll with multiple sites or dates is not supported (yet).",
+            200,
+            A.INVALID_PARAMETER,
+        ),
         ("Please specify a value for 'idSite'.", 400, A.INVALID_PARAMETER),
         # texts we do not know: the status decides, as Matomo's exception mapping does
         ("Vous ne pouvez pas accéder à cette ressource.", 401, A.PERMISSION),
@@ -204,6 +210,7 @@ def test_other_messages() -> None:
         NonJsonBodyError(200, "application/json", b'{"a":', "M.a", BodyProblem.TRUNCATED),
         DecodeError("M.a", "bad"),
         TransportError("M.a", "refused", timeout=True),
+        TransportError("M.a", "untrusted certificate", permanent=True),
         PreflightError("5.0.0", ("X.y",), "old", "M.a"),
     ],
     ids=lambda e: type(e).__name__,
@@ -214,6 +221,7 @@ def test_errors_pickle(error: MatomoError) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert repr(copy) == repr(error)
+    assert copy._fields() == error._fields()  # TransportError.permanent included
 
 
 # ---------------------------------------------------------------------------------------------
