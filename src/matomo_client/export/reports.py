@@ -2,7 +2,10 @@
 
 Per site, the periods not done yet are grouped into chunks of consecutive periods; each chunk
 is one `API.getBulkRequest` (split by size by the client) holding one multi-period request per
-report (`period=day&date=A,B`, `filter_limit=-1`, `flat=1`). A chunk's rows and its periods'
+report (`period=day&date=A,B`, `filter_limit=-1`, `flat=1`), or one per period for the reports
+Matomo refuses for several periods (`_ONE_PERIOD`). A chunk Matomo fails to answer as a whole
+(memory or time limits) is asked again in halves. A site's periods before its `ts_created`,
+where Matomo has no data, are recorded without a request. A chunk's rows and its periods'
 manifest records are written in one transaction. Periods that are not over yet are marked
 open and fetched again on the next run.
 """
@@ -10,11 +13,21 @@ open and fetched again on the next run.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import ApiErrorKind, MatomoError
+import anyio
+
+from ..errors import (
+    ApiError,
+    ApiErrorKind,
+    HttpStatusError,
+    MatomoError,
+    NonJsonBodyError,
+    TransportError,
+)
 from .errors import ExportUsageError
 from .progress import ExportSummary, ProgressCallback
 from .rows import build_report_rows
@@ -36,6 +49,7 @@ from .windows import DEFAULT_SETTLE, PERIODS, resolve_day, site_tz
 __all__ = ["PERIODS", "ReportSpec", "export_reports", "period_start"]
 
 _CHUNK = {"day": 31, "week": 13, "month": 12, "year": 5}
+_META_AT_ONCE = 8  # sites whose report lists `_check_named` asks for side by side
 _SKIP_MODULES = frozenset({"MultiSites"})  # cross-site reports; each site is exported itself
 
 ReportSpec = tuple[str, dict[str, str]]  # ("Goals.get", {"idGoal": "1"})
@@ -136,23 +150,38 @@ async def _check_named(
     client: Any, site_list: Sequence[SiteInfo], wanted: list[ReportSpec]
 ) -> None:
     """Refuse a named report that no site's API.getReportMetadata lists (a typo, or a method
-    that is not a report), before the target records anything. The sites are asked one at a
-    time until every name is found: usually one request."""
+    that is not a report), before the target records anything. The first site is asked, then,
+    while a name is missing, the others `_META_AT_ONCE` at a time (one after the other, a typo
+    with 500 sites waited for 500 requests in a row)."""
     missing = {method for method, _ in wanted}
-    for site in site_list:
-        if not missing:
-            return
-        try:
-            meta = await client.api.report_metadata(site.id_site)
-        except MatomoError as e:
-            raise _api_error(e, "cannot list the reports") from e
-        missing -= {f"{m.module}.{m.action}" for m in meta}
+    ids = [s.id_site for s in site_list]
+    at, size = 0, 1  # usually the first site lists every name: one request
+    while missing and at < len(ids):
+        found: list[set[str] | MatomoError] = []
+        async with anyio.create_task_group() as tg:
+            for id_site in ids[at : at + size]:
+                tg.start_soon(_report_names, client, id_site, found)
+        for f in found:
+            if isinstance(f, MatomoError):
+                raise _api_error(f, "cannot list the reports") from f
+            missing -= f
+        at, size = at + size, _META_AT_ONCE
     if missing:
         names = ", ".join(sorted(missing))
         raise ExportUsageError(
             f"unknown report {names}: Matomo's report list (API.getReportMetadata) does not "
             "have it; `matomo call API.getReportMetadata idSite=1` shows the reports"
         )
+
+
+async def _report_names(client: Any, id_site: int, out: list[set[str] | MatomoError]) -> None:
+    """Add the `Module.method` names of a site's reports (or the error) to `out`."""
+    try:
+        meta = await client.api.report_metadata(id_site)
+    except MatomoError as e:
+        out.append(e)
+        return
+    out.append({f"{m.module}.{m.action}" for m in meta})
 
 
 async def _site_reports(
@@ -210,14 +239,30 @@ def _plan(
     return plan
 
 
-def _chunks(starts: list[date], size: int) -> list[list[date]]:
-    out: list[list[date]] = []
-    for s in starts:
-        if out and len(out[-1]) < size:
-            out[-1].append(s)
-        else:
-            out.append([s])
-    return out
+def _work(
+    site_list: list[SiteInfo], todo: list[tuple[SiteInfo, date, date, bool]], size: int
+) -> list[tuple[SiteInfo, list[tuple[date, date, bool]]]]:
+    """`todo` as chunks of up to `size` periods of one site, site by site, in one pass (it was
+    quadratic: 100 sites over 11 years of days took 30 s before the first request). The
+    periods before the site was created are one chunk, written without a request."""
+    by_site: dict[int, list[tuple[date, date, bool]]] = {}
+    for site, first, last, closed in todo:
+        by_site.setdefault(site.id_site, []).append((first, last, closed))
+    work: list[tuple[SiteInfo, list[tuple[date, date, bool]]]] = []
+    for site in site_list:
+        mine = by_site.get(site.id_site, [])
+        early = [p for p in mine if _before_created(site, p[1])]
+        if early:
+            work.append((site, early))
+            mine = mine[len(early) :]
+        work.extend((site, mine[i : i + size]) for i in range(0, len(mine), size))
+    return work
+
+
+def _before_created(site: SiteInfo, last: date) -> bool:
+    """Whether a period ending on `last` has no data in Matomo: it ends more than two days
+    before the site was created (core/Archive.php skips archiving it)."""
+    return site.created is not None and last + timedelta(days=2) < site.created
 
 
 async def export_reports(
@@ -277,23 +322,27 @@ async def export_reports(
         ]
         summary.windows_skipped = len(plan) - len(todo)
         run.emit("exporting")
-        work: list[tuple[SiteInfo, list[tuple[date, date, bool]]]] = []
-        for site in site_list:
-            mine = [(s, e, c) for (si, s, e, c) in todo if si.id_site == site.id_site]
-            for chunk in _chunks([s for s, _, _ in mine], _CHUNK[period]):
-                work.append((site, [m for m in mine if m[0] in set(chunk)]))
+        work = _work(site_list, todo, _CHUNK[period])
         report_lists: dict[int, list[ReportSpec]] = {}
+        # One request per site for its report list, not one per chunk in flight at the start.
+        listing: dict[int, anyio.Lock] = {}
 
         async def one(item: tuple[SiteInfo, list[tuple[date, date, bool]]]) -> None:
             site, periods = item
             where = f"site {site.id_site}, {periods[0][0]}..{periods[-1][1]}"
             try:
-                if site.id_site not in report_lists:
-                    report_lists[site.id_site] = await _site_reports(client, site.id_site, wanted)
-                specs = report_lists[site.id_site]
-                batch, again = await _fetch_chunk(
-                    run, site.id_site, period, periods, specs, segment, strict
-                )
+                if _before_created(site, periods[-1][1]):  # empty in Matomo: not asked
+                    batch, again = Batch.empty(REPORTS), False
+                else:
+                    async with listing.setdefault(site.id_site, anyio.Lock()):
+                        if site.id_site not in report_lists:
+                            report_lists[site.id_site] = await _site_reports(
+                                client, site.id_site, wanted
+                            )
+                    specs = report_lists[site.id_site]
+                    batch, again = await _fetch_parts(
+                        run, site.id_site, period, periods, specs, segment, strict
+                    )
             except MatomoError as e:
                 raise _api_error(e, f"cannot export reports of {where}") from e
             counts: dict[date, int] = {}
@@ -319,6 +368,55 @@ async def export_reports(
     return summary
 
 
+async def _fetch_parts(
+    run: _Run,
+    id_site: int,
+    period: str,
+    periods: list[tuple[date, date, bool]],
+    specs: list[ReportSpec],
+    segment: str | None,
+    strict: bool,
+) -> tuple[Batch, bool]:
+    """`_fetch_chunk`, asked again in halves (of the periods, then of the reports) while
+    Matomo fails on an answer that may be too big for it: PHP's memory or time limit, or the
+    client's timeout (a month of every report of a big site is hundreds of MB inside PHP; the
+    whole export stopped there)."""
+    try:
+        return await _fetch_chunk(run, id_site, period, periods, specs, segment, strict)
+    except MatomoError as e:
+        if not _maybe_too_big(e) or (len(periods) == 1 and len(specs) <= 1):
+            raise
+    if len(periods) > 1:
+        half = len(periods) // 2
+        parts = [(periods[:half], specs), (periods[half:], specs)]
+    else:
+        half = len(specs) // 2
+        parts = [(periods, specs[:half]), (periods, specs[half:])]
+    out, again = Batch.empty(REPORTS), False
+    for some_periods, some_specs in parts:
+        batch, more = await _fetch_parts(
+            run, id_site, period, some_periods, some_specs, segment, strict
+        )
+        for name, col in batch.columns.items():
+            out.columns[name].extend(col)
+        again = again or more
+    return out, again
+
+
+def _maybe_too_big(e: MatomoError) -> bool:
+    """Whether Matomo may have failed for the size of the answer (a smaller one may pass)."""
+    if isinstance(e, TransportError):
+        return e.timeout
+    if isinstance(e, HttpStatusError):
+        return e.status >= 500
+    if isinstance(e, NonJsonBodyError):  # PHP's fatal error page, or a body cut short
+        return True
+    return isinstance(e, ApiError) and bool(_LIMIT_HIT.search(e.message))
+
+
+_LIMIT_HIT = re.compile(r"memory size|memory limit|execution time", re.IGNORECASE)
+
+
 async def _fetch_chunk(
     run: _Run,
     id_site: int,
@@ -340,26 +438,37 @@ async def _fetch_chunk(
         if note not in run.summary.warnings:
             run.summary.warnings.append(note)
         return Batch.empty(REPORTS), True
-    first, last = periods[0][0], periods[-1][1]
-    wanted_starts = {s for s, _, _ in periods}
-    items = []
-    for method, extra in specs:
-        p = (
-            Params()
-            .id_site(id_site)
-            .set("period", period)
-            .set("date", f"{first.isoformat()},{last.isoformat()}")
-            .set("filter_limit", -1)
-            .set("flat", 1)
-            .segment(segment)
-        )
+    starts = [s for s, _, _ in periods]
+    whole = f"{starts[0].isoformat()},{periods[-1][1].isoformat()}"
+
+    def item(slot: tuple[ReportSpec, date | None]) -> tuple[str, Any]:
+        (method, extra), one = slot
+        p = Params().id_site(id_site).set("period", period)
+        p = p.set("date", one.isoformat() if one else whole)
+        p = p.set("filter_limit", -1).set("flat", 1).segment(segment)
         for k, v in extra.items():
             p = p.set(k, v)
-        items.append((method, p))
-    results = await run.client.api.bulk(items)
+        return method, p
+
+    # (spec, period start) of each sub-request: None asks for every period of the chunk at
+    # once (a Map keyed by period); a report that refuses that is asked one period at a time.
+    slots: list[tuple[ReportSpec, date | None]] = [
+        (spec, s) for spec in specs for s in (starts if spec[0] in _ONE_PERIOD else [None])
+    ]
+    results = list(await run.client.api.bulk([item(x) for x in slots]))
+    refused = {k for k, (_, s) in enumerate(slots) if s is None and _one_period_only(results[k])}
+    if refused:  # a plugin's report refusing it too: once more, one period at a time
+        more: list[tuple[ReportSpec, date | None]] = [
+            (slots[k][0], s) for k in sorted(refused) for s in starts
+        ]
+        answers = await run.client.api.bulk([item(x) for x in more])
+        keep = [k for k in range(len(slots)) if k not in refused]
+        slots = [slots[k] for k in keep] + more
+        results = [results[k] for k in keep] + list(answers)
     out = Batch.empty(REPORTS)
     again = False
-    for (method, extra), res in zip(specs, results, strict=True):
+    wanted_starts = set(starts)
+    for ((method, extra), one), res in zip(slots, results, strict=True):
         if not res.ok:
             msg = getattr(res.error, "message", None) or str(res.error)
             if strict:
@@ -372,6 +481,8 @@ async def _fetch_chunk(
                 run.summary.warnings.append(note)
             continue
         value = res.value
+        if one is not None:  # one period's answer: its rows, not a Map keyed by period
+            value = {one.isoformat(): value}
         if not isinstance(value, dict):
             continue
         for key, period_value in value.items():
@@ -387,3 +498,19 @@ async def _fetch_chunk(
             for name, col in rows.columns.items():
                 out.columns[name].extend(col)
     return out, again
+
+
+# Reports Matomo refuses for several periods at once ("Referrers.getAll with multiple sites or
+# dates is not supported (yet).", "VisitTime.getByDayOfWeek does not support multiple dates."),
+# both in every site's API.getReportMetadata: asked one period at a time.
+_ONE_PERIOD = frozenset({"Referrers.getAll", "VisitTime.getByDayOfWeek"})
+# The same refusal from other reports (plugins word it in these ways too).
+_SEVERAL_REFUSED = re.compile(
+    r"multiple (sites or )?dates|multi(ple)? periods? (is|are) not supported", re.IGNORECASE
+)
+
+
+def _one_period_only(res: Any) -> bool:
+    """Whether a bulk answer is Matomo's refusal of several periods at once."""
+    msg = getattr(res.error, "message", None) or ""
+    return not res.ok and _SEVERAL_REFUSED.search(msg) is not None

@@ -7,7 +7,8 @@ the `matomo` command's start (about 0.2 s before its first request).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from .._core.params import Params
@@ -24,6 +25,9 @@ class SiteInfo:
 
     id_site: int
     timezone: str | None
+    # The UTC day of the site's `ts_created` (None: not given). Matomo archives nothing for a
+    # period that ends more than two days before it, so its reports there are empty.
+    created: date | None = field(default=None, compare=False)
 
 
 class PreflightFailed(Exception):
@@ -52,8 +56,17 @@ def read_sites(data: Any) -> dict[int, SiteInfo]:
     for row in data:
         id_site = _site_id(row.get("idsite"))
         tz = row.get("timezone")
-        sites[id_site] = SiteInfo(id_site, tz if isinstance(tz, str) and tz else None)
+        tz = tz if isinstance(tz, str) and tz else None
+        sites[id_site] = SiteInfo(id_site, tz, _created(row.get("ts_created")))
     return sites
+
+
+def _created(value: Any) -> date | None:
+    """The day of a `ts_created` value ("2024-01-31 10:00:00"), None if it is not one."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 async def visible_sites(client: Any) -> dict[int, SiteInfo]:
