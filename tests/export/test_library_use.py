@@ -69,3 +69,49 @@ async def test_an_export_cancelled_from_outside_leaves_no_stream_open(
         gc.collect()
     unclosed = [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert [str(w.message) for w in unclosed] == []
+
+
+async def test_the_summary_counts_every_request_the_server_saw(tmp_path: Path) -> None:
+    """The export's request count includes the preflight and the sites' request (it left out
+    the first two)."""
+    import httpx
+
+    from matomo_client import AsyncMatomo
+
+    sb = Sandbox(SandboxConfig(seed=4, days=5, visits_per_day=10, today=TODAY))
+    seen: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sb.app), event_hooks={"request": [count]}
+    )
+    async with AsyncMatomo(
+        "http://sandbox.test/", auth=Auth.token(sb.config.token), http_client=http
+    ) as m:
+        summary = await export_visits(
+            m, sites=[1, 2], start="2024-05-12", end="2024-05-14",
+            target=str(tmp_path / "x.jsonl"), workers=0, now=NOW,
+        )  # fmt: skip
+    assert summary.requests == len(seen)
+
+
+async def test_an_unknown_site_among_many_lists_a_few_visible_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With 300 visible sites the error named all of them on one 1,500-character line."""
+    from matomo_client.export import run as run_module
+    from matomo_client.export.sites import SiteInfo
+
+    async def many(client: Any) -> dict[int, SiteInfo]:
+        return {i: SiteInfo(i, "UTC") for i in range(1, 301)}
+
+    monkeypatch.setattr(run_module, "visible_sites", many)
+    with pytest.raises(ExportUsageError) as info:
+        await run_module._resolve_sites(object(), [999])
+    message = str(info.value)
+    assert "site 999 does not exist" in message
+    assert "visible sites: 1, 2, 3," in message
+    assert "and 280 more: see matomo sites" in message
+    assert len(message) < 300

@@ -36,6 +36,7 @@ SitesArg = Sequence[int] | int | str
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
 MAX_PAGE_SIZE = MAX_LIMIT  # the most rows one request may ask for (`Limit`)
+_SHOWN_SITES = 20  # visible sites an unknown site's error lists
 
 
 def _date_spec(value: date | str) -> str:
@@ -125,7 +126,10 @@ async def _resolve_sites(client: Any, sites: SitesArg) -> list[SiteInfo]:
     assert not isinstance(wanted, str)
     missing = [i for i in wanted if i not in by_id]
     if missing:
-        seen = ", ".join(str(i) for i in sorted(by_id)) or "none"
+        ids = sorted(by_id)
+        seen = ", ".join(str(i) for i in ids[:_SHOWN_SITES]) or "none"
+        if len(ids) > _SHOWN_SITES:  # 300 sites made a line of 1,500 characters
+            seen += f" and {len(ids) - _SHOWN_SITES} more: see matomo sites"
         raise ExportUsageError(
             f"site {', '.join(map(str, missing))} does not exist or this token cannot "
             f"view it (visible sites: {seen})"
@@ -262,6 +266,8 @@ class _Run:
         (DuckDB, pyarrow: about 0.1 s to import) loads in a thread, then `prepare(sink)` runs.
         The target's error comes first."""
         _check_async(client)
+        stats = getattr(client, "stats", None)
+        before = (getattr(stats, "requests", 0), getattr(stats, "retries", 0))
         loaded: list[Sink] = []
         failure: list[Exception] = []
 
@@ -286,7 +292,9 @@ class _Run:
                 failure.append(e)
         if failure:
             raise failure[0]
-        return cls(client, kind, loaded[0], concurrency, progress), site_list
+        run = cls(client, kind, loaded[0], concurrency, progress)
+        run._stats0 = before  # the sites' request (and the preflight's) counts too
+        return run, site_list
 
     async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a sink call in a worker thread, one at a time."""
