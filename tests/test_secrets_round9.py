@@ -152,3 +152,22 @@ def test_a_network_error_with_locals_does_not_show_the_token(kind: str, auth: Au
     assert "Connect" in text
     assert error.__cause__ is not None  # the library's error is kept, for --debug
     assert TOKEN not in text
+
+
+def test_a_password_in_the_out_url_is_warned_about_and_never_shown(tmp_path: object) -> None:
+    """`--out postgresql://user:password@...` puts the password in `ps` and the shell history:
+    the command says so, and the password appears nowhere in its output."""
+    from click.testing import CliRunner
+
+    from matomo_client.cli.app import cli
+
+    url = "postgresql://exporter:Secr3tPw9@127.0.0.1:1/matomo"
+    r = CliRunner().invoke(
+        cli,
+        ["export", "visits", "--sandbox", "--site", "1", "--from", "yesterday",
+         "--to", "yesterday", "--out", url, "--debug"],
+    )  # fmt: skip
+    assert r.exit_code != 0
+    assert "Warning: the --out URL holds a password" in r.stderr
+    assert "PGPASSWORD" in r.stderr
+    assert "Secr3tPw9" not in r.stdout + r.stderr

@@ -136,6 +136,7 @@ def _run(
     import anyio
 
     SESSION.resumable = True
+    _guard_password(str(options.get("target") or ""))
     show = not quiet and sys.stderr.isatty()
     display = ExportDisplay(kind, show=show)
 
@@ -147,6 +148,24 @@ def _run(
     with _terminate_as_interrupt() as adopt, display:
         summary = anyio.run(go, adopt)
     render_summary(summary, display, console(sys.stdout))
+
+
+def _guard_password(target: str) -> None:
+    """A password in a PostgreSQL `--out` URL: scrubbed from all output, and a warning, since
+    the command line is visible to other users (`ps`) and kept in the shell's history."""
+    if not target.lower().startswith(("postgresql:", "postgres:")):
+        return
+    from matomo_client.export.sinks.postgres import url_passwords
+
+    found = url_passwords(target)
+    for password in found:
+        SESSION.add_secret(password)
+    if found:
+        click.echo(
+            "Warning: the --out URL holds a password, which other users can see in the process "
+            "list: give it in PGPASSWORD or ~/.pgpass instead",
+            err=True,
+        )
 
 
 @click.group("export")

@@ -16,7 +16,7 @@ from ..schema import Batch, ColumnType, Table
 from .base import json_text, ts_to_datetime
 from .sql import SqlSink
 
-__all__ = ["PostgresSink", "redact_url"]
+__all__ = ["PostgresSink", "redact_url", "url_passwords"]
 
 _LOCK_KEY = 0x6D61746F6D6F  # "matomo": the advisory lock every export to a database takes
 
@@ -41,7 +41,7 @@ def redact_url(url: str) -> str:
     return _QUERY_PARAM.sub(mask, url)
 
 
-def _passwords(url: str) -> list[str]:
+def url_passwords(url: str) -> list[str]:
     """The URL's passwords as written and percent-decoded, and the parts of one holding an `@`
     (libpq ends the password at the first `@` and reads the rest as the host)."""
     found = [m[3] for m in _QUERY_PARAM.finditer(url) if unquote(m[2]).lower() in _PASSWORD_KEYS]
@@ -56,7 +56,7 @@ def _connect_failure(url: str, error: Exception) -> str:
     """psycopg's message without the URL's passwords: libpq quotes what it cannot read (a stray
     `%` in the password, the whole URL), and reads what follows an `@` in the password as the
     host."""
-    message = scrub(str(error), _passwords(url)).strip()
+    message = scrub(str(error), url_passwords(url)).strip()
     userinfo = _USERINFO.search(url)
     if userinfo and "@" in userinfo[2]:
         message += " (write an @ in the password as %40)"
