@@ -363,4 +363,11 @@ def site_tz(name: str | None) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as e:
+        from zoneinfo import available_timezones
+
+        if not available_timezones():  # Windows without the tzdata package, say
+            raise ValueError(
+                f"site timezone {name!r}: this machine has no time zone database "
+                "(pip install tzdata)"
+            ) from e
         raise ValueError(f"unknown site timezone {name!r}") from e

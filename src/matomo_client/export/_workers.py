@@ -117,6 +117,10 @@ class WorkerPool:
 
         import anyio
 
+        if not sys.executable or getattr(sys, "frozen", False):
+            # A frozen application (PyInstaller, py2exe): its executable would run the
+            # application itself, which may start an export of its own.
+            raise WorkerStartError("cannot start a page encoder process: no Python to run")
         code = _BOOTSTRAP.format(path=list(sys.path), module=__name__)
         try:
             process = await anyio.open_process(
@@ -128,6 +132,10 @@ class WorkerPool:
             )
         except OSError as e:
             raise WorkerStartError(f"cannot start a page encoder process: {e}") from None
+        except NotImplementedError:  # asyncio's SelectorEventLoop on Windows (Jupyter, psycopg)
+            raise WorkerStartError(
+                "cannot start a page encoder process: this event loop runs no subprocesses"
+            ) from None
         worker = _Worker(process)
         self._all.append(worker)
         return worker

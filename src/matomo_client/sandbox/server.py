@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from typing import Any, TextIO
@@ -10,6 +11,10 @@ from .app import Sandbox
 from .config import SandboxConfig
 
 __all__ = ["serve"]
+
+# POSIX: a restarted sandbox binds its port again at once, not after TIME_WAIT. On Windows the
+# option lets a second server bind a port in use, with no error (as asyncio, leave it off there).
+_REUSE_ADDRESS = os.name == "posix" and sys.platform != "cygwin"
 
 
 def serve(
@@ -30,7 +35,8 @@ def serve(
 
     sandbox = Sandbox(SandboxConfig(**options))
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if _REUSE_ADDRESS:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted sockets inherit this: without it Nagle holds the body uvicorn writes after the
     # headers until the client's delayed ACK, about 40 ms added to every request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

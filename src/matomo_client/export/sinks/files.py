@@ -249,7 +249,7 @@ class FileSink(Sink):
             if reopened:
                 self._append(reopened)
         except OSError as e:
-            raise TargetError(f"cannot open {self.target}: {e.strerror or e}") from e
+            raise TargetError(f"cannot open {self.target}: {_why(e)}") from e
 
     def load_state(self, kind: str) -> ExportState:
         """The journal's view of `kind`: last header, last record per window."""
@@ -287,11 +287,11 @@ class FileSink(Sink):
                         continue
                     if table is REPORTS:
                         root = root / f"period={period_of(job.kind)}"
-                    shutil.rmtree(root, ignore_errors=True)
+                    _remove_tree(root)
             else:
                 self._append([header])
         except OSError as e:
-            raise TargetError(f"cannot write the export state of {self.target}: {e}") from e
+            raise TargetError(f"cannot write the export state of {self.target}: {_why(e)}") from e
 
     def write_window(
         self, kind: str, records: Sequence[WindowRecord], batches: Sequence[Batch]
@@ -312,7 +312,7 @@ class FileSink(Sink):
                     os.replace(tmp, path)
             self._append([{"type": "window", **r.to_json()} for r in records])
         except OSError as e:
-            raise TargetError(f"cannot write to {self.target}: {e.strerror or e}") from e
+            raise TargetError(f"cannot write to {self.target}: {_why(e)}") from e
 
     def record_windows(self, records: Sequence[WindowRecord]) -> None:
         """Journal updated records (reconciliation)."""
@@ -320,7 +320,9 @@ class FileSink(Sink):
             try:
                 self._append([{"type": "window", **r.to_json()} for r in records])
             except OSError as e:
-                raise TargetError(f"cannot write the export state of {self.target}: {e}") from e
+                raise TargetError(
+                    f"cannot write the export state of {self.target}: {_why(e)}"
+                ) from e
 
     def finish(self) -> None:
         """Build each table's single file from its parts (file targets); refuse, leaving the
@@ -335,7 +337,7 @@ class FileSink(Sink):
             for table in _TABLES:
                 self._compact(table, parts[table])
         except OSError as e:
-            raise TargetError(f"cannot write to {self.target}: {e.strerror or e}") from e
+            raise TargetError(f"cannot write to {self.target}: {_why(e)}") from e
 
     def close(self) -> None:
         """Release the target's lock (nothing else stays open between calls)."""
@@ -421,6 +423,29 @@ class FileSink(Sink):
                 w.close()
         else:
             yield out
+
+
+def _remove_tree(root: Path) -> None:
+    """Delete a folder of parts, or fail: a part left behind (on Windows, one open in another
+    program) would be built into the final file, or read from the target's directory."""
+    if not root.exists():
+        return
+    try:
+        shutil.rmtree(root)
+    except OSError as e:
+        raise TargetError(f"cannot delete the old parts in {root}: {_why(e)}") from e
+
+
+def _why(e: OSError) -> str:
+    """An OS error's reason and the file it is about: Windows' `Access is denied` names none,
+    and most often means another program (Excel, a reader) has the file open."""
+    name = e.filename2 if e.filename2 is not None else e.filename
+    text = e.strerror or str(e)
+    if name is not None:
+        text = f"{os.fsdecode(name) if isinstance(name, bytes) else name}: {text}"
+    if getattr(e, "winerror", None) in (5, 32):  # access denied; sharing violation
+        text += " (is it open in another program?)"
+    return text
 
 
 def _lost_message(
