@@ -130,10 +130,13 @@ def _network_failure(kind: str, auth: Auth) -> BaseException:
                 m.call("API.getMatomoVersion")
 
         async def go() -> None:
-            if kind == "aiohttp":
-                options["transport"] = AiohttpTransport(url)
-            async with AsyncMatomo(url, **options) as m:  # type: ignore[arg-type]
-                await m.call("API.getMatomoVersion")
+            transport = AiohttpTransport(url) if kind == "aiohttp" else None
+            try:
+                async with AsyncMatomo(url, transport=transport, **options) as m:  # type: ignore[arg-type]
+                    await m.call("API.getMatomoVersion")
+            finally:
+                if transport is not None:  # the caller's to close
+                    await transport.aclose()
 
         asyncio.run(go())
     except Exception as e:
