@@ -8,6 +8,7 @@ exactly how a window replaces its rows; uniqueness comes from that delete instea
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 import duckdb
 import pyarrow as pa
 
+from ..errors import TargetError
 from ..schema import Batch, ColumnType, Table
 from ..state import WindowRecord
 from .arrow import to_arrow
@@ -35,6 +37,9 @@ CHECKPOINT_THRESHOLD = "64MB"
 THREADS = 1
 # Rows a single INSERT takes (DuckDB's row group is 122,880): more go in slices (`_insert`).
 _INSERT_ROWS = 65_536
+
+# DuckDB's error when another process holds the file: 'Conflicting lock is held in EXE (PID N)'.
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 _MANIFEST_TYPES: dict[ColumnType, Any] = {
     ColumnType.TEXT: pa.string(),
@@ -73,17 +78,49 @@ class DuckDBSink(SqlSink):
         # window of 30k visits (one transaction, checkpoint included) still fits.
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # as file targets do
-        self._con = duckdb.connect(
-            self.path,
-            config={
-                "memory_limit": MEMORY_LIMIT,
-                "checkpoint_threshold": CHECKPOINT_THRESHOLD,
-                "threads": THREADS,
-            },
-        )
+        config: dict[str, Any] = {
+            "memory_limit": MEMORY_LIMIT,
+            "checkpoint_threshold": CHECKPOINT_THRESHOLD,
+            "threads": THREADS,
+        }
+        try:
+            self._con = duckdb.connect(self.path, config=config)
+        except duckdb.ConnectionException as e:
+            if "different configuration" not in str(e):
+                raise
+            # This process already has the file open (a notebook's `duckdb.connect`): DuckDB
+            # shares a database between connections of one process only when their settings
+            # agree, so the export takes that database's settings.
+            try:
+                self._con = duckdb.connect(self.path)
+            except duckdb.ConnectionException:
+                raise TargetError(
+                    f"cannot open {self.target}: this process has it open already, read-only or "
+                    "with settings of its own: close that connection, or open it with "
+                    "duckdb.connect(path) and no settings, then export again"
+                ) from None
 
     def _create_indexes(self) -> None:
         pass  # DuckDB's zone maps serve the window deletes; ART indexes only slow inserts
+
+    def _failure(self, error: Exception) -> str:
+        """DuckDB's message; for its file lock, the holder and what to do instead of DuckDB's
+        advice (a read-only open, which an export cannot use)."""
+        held = _LOCK_HOLDER.search(str(error))
+        if isinstance(error, duckdb.IOException) and held:
+            return (
+                f"another program has it open ({Path(held[1]).name}, PID {held[2]}) and DuckDB "
+                "lets one program at a time open a database that is written to: close that "
+                "program's connection to it (a duckdb shell, a BI tool, a notebook, another "
+                "export), then run the same command again"
+            )
+        return str(error)
+
+    def _unregister(self, name: str) -> None:
+        # In a transaction a failed statement aborted, unregistering fails too ("transaction
+        # is aborted"): that must not hide the failure itself (a missing column, a full disk).
+        with contextlib.suppress(duckdb.Error):
+            self._con.unregister(name)
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params))
@@ -116,7 +153,7 @@ class DuckDBSink(SqlSink):
                     f"INSERT INTO {batch.table.name} ({cols}) SELECT {cols} FROM _matomo_batch"
                 )
             finally:
-                self._con.unregister("_matomo_batch")
+                self._unregister("_matomo_batch")
 
     def _delete_visits(self, table: Table, id_site: int, ids: list[int]) -> None:
         keys = pa.table({"id_visit": pa.array(ids, pa.int64())})
@@ -128,7 +165,7 @@ class DuckDBSink(SqlSink):
                 [id_site],
             )
         finally:
-            self._con.unregister("_matomo_keys")
+            self._unregister("_matomo_keys")
 
     def _upsert_records(self, records: Sequence[WindowRecord]) -> None:
         # Two statements for all the windows instead of two per window (~3 ms each in DuckDB).
@@ -150,7 +187,7 @@ class DuckDBSink(SqlSink):
                 f"INSERT INTO {MANIFEST_TABLE} ({cols}) SELECT {cols} FROM _matomo_records"
             )
         finally:
-            self._con.unregister("_matomo_records")
+            self._unregister("_matomo_records")
 
     def checkpoint(self) -> None:
         """Move the write-ahead log into the database file (compressing each table) now,

@@ -18,7 +18,8 @@ from .sql import SqlSink
 
 __all__ = ["PostgresSink", "redact_url", "url_passwords"]
 
-_LOCK_KEY = 0x6D61746F6D6F  # "matomo": the advisory lock every export to a database takes
+# "mtmo": with the hash of the schema, the advisory lock every export to a schema takes.
+_LOCK_KEY = 0x6D746D6F
 
 
 # `user:password@` (the user may be empty; an unencoded `@` in the password reaches the last one),
@@ -109,15 +110,31 @@ class PostgresSink(SqlSink):
             raise TargetError(
                 f"cannot open {self.target}: {_connect_failure(self.url, e)}"
             ) from None
-        # One export at a time per database, as DuckDB's file lock and the others' flock give:
-        # a session lock, released when the connection closes (or its process dies).
-        if not self._con.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY]).fetchone()[0]:
+        # One export at a time per schema (the tables' one: the URL's search_path picks it), as
+        # DuckDB's file lock and the others' flock give: a session lock, released when the
+        # connection closes (or its process dies). Exports into two schemas run side by side.
+        locked = self._con.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(coalesce(current_schema(), '')))",
+            [_LOCK_KEY],
+        ).fetchone()[0]
+        if not locked:
             self._con.close()
             self._con = None
             raise TargetError(
                 f"{self.target} is in use by another export: wait for that one to end, or "
-                "export to another database"
+                "export to another database or schema"
             )
+
+    def _create_indexes(self) -> None:
+        # CREATE INDEX IF NOT EXISTS takes its table's SHARE lock before it sees the index is
+        # there: another program's open transaction that wrote to the table held the export at
+        # its start, silently, until it ended.
+        found = self._query(
+            "SELECT to_regclass(format('%%I.reports_window', current_schema())), "
+            "to_regclass(format('%%I.visits_window', current_schema()))"
+        )[0]
+        if None in found:
+            super()._create_indexes()
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params) if params else None)

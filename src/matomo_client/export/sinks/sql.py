@@ -180,6 +180,31 @@ class SqlSink(Sink):
                     f"export table (it has no {', '.join(missing)} column): export into another "
                     "database, or rename or drop that table"
                 )
+        self._check_columns(existing)
+
+    def _check_columns(self, existing: dict[str, set[str]]) -> None:
+        """Refuse, before anything is fetched, an export table that lacks columns this version
+        writes (dropped by hand, or made by another version): each window's insert would fail.
+        `--restart` keeps the tables, so the message says how to add them."""
+        tables = (VISITS, ACTIONS, REPORTS)
+        declared = {t.name: [(c.name, c.type) for c in t.columns] for t in tables}
+        declared[MANIFEST_TABLE] = list(MANIFEST_COLUMNS)
+        for name, columns in declared.items():
+            have = existing.get(name)
+            missing = [(c, t) for c, t in columns if have and c not in have]
+            if missing:
+                names = ", ".join(c for c, _ in missing[:3])
+                adds = "; ".join(
+                    f"ALTER TABLE {name} ADD COLUMN {c} {self._type(t)}" for c, t in missing[:3]
+                )
+                if len(missing) > 3:
+                    names += f" and {len(missing) - 3} more"
+                    adds += "; ..."
+                raise TargetError(
+                    f"{self.target}: table {name} has no column {names}, which this export "
+                    f"writes: add {'it' if len(missing) == 1 else 'them'} ({adds}), or export "
+                    "into another target"
+                )
 
     def _create_tables(self) -> None:
         for table in (VISITS, ACTIONS, REPORTS):
@@ -195,16 +220,25 @@ class SqlSink(Sink):
             "CREATE INDEX IF NOT EXISTS visits_window ON visits (id_site, last_action_timestamp)"
         )
 
+    def _failure(self, error: Exception) -> str:
+        """What a driver error says, and what to do about it where the dialect knows."""
+        return str(error)
+
     @contextlib.contextmanager
     def _transaction(self, what: str) -> Iterator[None]:
-        self._begin()
+        try:  # BEGIN waits for another program's write (SQLite) and can fail too
+            self._begin()
+        except Exception as e:
+            raise TargetError(f"cannot write {what} to {self.target}: {self._failure(e)}") from e
         try:
             yield
         except BaseException as e:
             with contextlib.suppress(Exception):
                 self._rollback()
             if isinstance(e, Exception) and not isinstance(e, TargetError):
-                raise TargetError(f"cannot write {what} to {self.target}: {e}") from e
+                raise TargetError(
+                    f"cannot write {what} to {self.target}: {self._failure(e)}"
+                ) from e
             raise
         else:
             try:
@@ -212,7 +246,9 @@ class SqlSink(Sink):
             except Exception as e:
                 with contextlib.suppress(Exception):
                     self._rollback()
-                raise TargetError(f"cannot write {what} to {self.target}: {e}") from e
+                raise TargetError(
+                    f"cannot write {what} to {self.target}: {self._failure(e)}"
+                ) from e
 
     def open(self) -> None:
         """Connect and create the tables (idempotent)."""
@@ -223,7 +259,7 @@ class SqlSink(Sink):
         except TargetError:
             raise
         except Exception as e:
-            raise TargetError(f"cannot open {self.target}: {e}") from e
+            raise TargetError(f"cannot open {self.target}: {self._failure(e)}") from e
 
     def _ph(self, n: int) -> str:
         return ", ".join([self.placeholder] * n)
@@ -260,8 +296,10 @@ class SqlSink(Sink):
         return state
 
     def _insert_manifest(self, values: Sequence[Any]) -> None:
+        # By name: a column dropped and added again by hand is now the table's last.
+        names = ", ".join(n for n, _ in MANIFEST_COLUMNS)
         self._exec(
-            f"INSERT INTO {MANIFEST_TABLE} VALUES ({self._ph(len(values))})",
+            f"INSERT INTO {MANIFEST_TABLE} ({names}) VALUES ({self._ph(len(values))})",
             [self._adapt(v) for v in values],
         )
 

@@ -68,6 +68,16 @@ class SQLiteSink(SqlSink):
             n: {str(r[1]).lower() for r in self._query(f"PRAGMA table_info({n})")} for n in names
         }
 
+    def _failure(self, error: Exception) -> str:
+        """SQLite's message, and for a lock what holds it and what to do."""
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            return (
+                f"{error}: another program holds a lock on it (a transaction left open in a "
+                "SQLite shell or GUI?): end that transaction or close the program, then run the "
+                "same command again"
+            )
+        return str(error)
+
     def _begin(self) -> None:
         self.con.execute("BEGIN IMMEDIATE")
 
