@@ -212,6 +212,38 @@ def test_reports_rows_are_replaced_per_period_date(target: str) -> None:
     assert {r["report"] for r in back} == {"Actions.getPageUrls"}
 
 
+def test_reports_of_many_periods_replace_only_their_own_periods(target: str) -> None:
+    """A chunk of 600 days written at once, then days 1 and 600 again with a gap between them:
+    each day keeps one copy of its rows, and the days in the gap keep theirs (the deletes go
+    by the chunk's periods, several at a statement, not by a date range)."""
+    from datetime import timedelta
+
+    rows = [{"label": "/a", "nb_visits": 1}, {"label": "/b", "nb_visits": 2}]
+    kind = "reports:day"
+    job = JobInfo(kind, {"kind": kind}, fingerprint({"kind": kind}))
+    days = [date(2024, 1, 1) + timedelta(days=i) for i in range(600)]
+
+    def write(sink: Any, some: list[date], visits: int) -> None:
+        again = [dict(r, nb_visits=visits) for r in rows]
+        batches = [build_report_rows(1, "day", d, "Actions.getPageUrls", "", again) for d in some]
+        batch = batches[0]
+        for b in batches[1:]:
+            for name, col in batch.columns.items():
+                col.extend(b.column(name))
+        recs = [WindowRecord(kind, 1, d, DONE, rows=len(rows)) for d in some]
+        sink.write_window(kind, recs, [batch])
+
+    with open_target(target) as sink:
+        sink.start_job(job, restart=False)
+        write(sink, days, 1)
+        write(sink, [days[0], days[-1]], 7)
+        sink.finish()
+    back = read_rows(target, "reports")
+    assert len(back) == 600 * 2
+    rewritten = {str(r["date"])[:10] for r in back if float(r["nb_visits"]) == 7}
+    assert rewritten == {days[0].isoformat(), days[-1].isoformat()}
+
+
 def test_state_refuses_a_different_command() -> None:
     """A job with another fingerprint and windows recorded is refused, naming what changed."""
     state = ExportState("visits", job=_job({"kind": "visits", "segment": None}))

@@ -384,16 +384,27 @@ class SqlSink(Sink):
                     self._delete_visits(VISITS, s, ids)
                     self._delete_visits(ACTIONS, s, ids)
             else:
-                p = self.placeholder
-                for rec in records:
-                    self._exec(
-                        f"DELETE FROM reports WHERE id_site = {p} AND period = {p} AND date = {p}",
-                        (rec.id_site, period_of(kind), self._adapt(rec.day)),
-                    )
+                self._delete_reports(period_of(kind), records)
             for b in batches:
                 if len(b):
                     self._insert(b)
             self._upsert_records(records)
+
+    def _delete_reports(self, period: str, records: Sequence[WindowRecord]) -> None:
+        """Delete the rows of the records' periods: one statement per site and up to 500
+        periods (one a period took 0.36 ms each in DuckDB: minutes for years of days)."""
+        p = self.placeholder
+        days: dict[int, list[Any]] = defaultdict(list)
+        for rec in records:
+            days[rec.id_site].append(self._adapt(rec.day))
+        for id_site, dates in days.items():
+            for i in range(0, len(dates), 500):
+                some = dates[i : i + 500]
+                self._exec(
+                    f"DELETE FROM reports WHERE id_site = {p} AND period = {p} "
+                    f"AND date IN ({self._ph(len(some))})",
+                    (id_site, period, *some),
+                )
 
     def _windows_to_clear(self, records: Sequence[WindowRecord], visits: Batch) -> set[int]:
         """The sites whose windows in this call need the visit deletes (see the module doc).
