@@ -26,6 +26,15 @@ def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
     if rec.status == OPEN:
         return "the day is not over: visits are still arriving; the next run fetches it again"
     if expected == 0 and exported > 0:
+        if segment:
+            # Matomo answers no data, not an error, for a segment it may not archive on request
+            # (core/ArchiveProcessor/Rules.php::isArchivingEnabledFor).
+            return (
+                "no archive of this segment for this day: with browser-triggered archiving off, "
+                "Matomo archives a segment set to be pre-processed (or any segment, with "
+                "browser_archiving_disabled_enforce=1) only in core:archive, which has not "
+                "processed it for this day yet"
+            )
         return "no archive for this day: archiving (core:archive) has not run for it yet"
     if segment:
         return (
@@ -35,9 +44,18 @@ def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
     if exported < expected:
         return (
             "Matomo counts visits the visits log no longer holds (raw data deleted or "
-            "anonymised after archiving, or the visits log truncated)"
+            "anonymised after archiving, or the visits log truncated), or visits tracked late "
+            "(queued tracking, an imported log) after this day was exported: a done day is not "
+            "fetched again, export it into another target (or restart) to get them"
         )
     return "the archive is outdated: visits were tracked or imported after the day was archived"
+
+
+_SHIFTED = (
+    "visits counted on a neighbouring day: Matomo's archive cuts the days at other hours, "
+    "most likely because the site's timezone changed after the day was archived (Matomo keeps "
+    "past archives in the old timezone; invalidate them and run core:archive)"
+)
 
 
 async def fetch_counts(
@@ -86,15 +104,36 @@ def read_counts(data: Any) -> dict[date, int]:
 def compare(
     records: Sequence[WindowRecord], counts: dict[date, int], segment: str | None
 ) -> tuple[list[WindowRecord], list[Mismatch]]:
-    """The records with Matomo's counts added, and the windows whose counts differ."""
+    """The records with Matomo's counts added, and the windows whose counts differ.
+
+    Closed days of one site next to each other, one with more visits than Matomo counts and
+    the other with fewer, are visits Matomo puts on the other day: their cause says so.
+    `records` are one site's.
+    """
     updated: list[WindowRecord] = []
     mismatches: list[Mismatch] = []
+    excess = {  # closed days Matomo has an archive for (not 0: maybe none)
+        (r.id_site, r.day): (r.visits or 0) - counts.get(r.day, 0)
+        for r in records
+        if r.status != OPEN and counts.get(r.day, 0)
+    }
+
+    def shifted(rec: WindowRecord, diff: int) -> bool:
+        return any(
+            excess.get((rec.id_site, rec.day + timedelta(days=step)), 0) * diff < 0
+            for step in (-1, 1)
+        )
+
     for rec in records:
         expected = counts.get(rec.day, 0)
         updated.append(rec.with_nb_visits(expected))
         exported = rec.visits or 0
         if exported != expected:
-            mismatches.append(
-                Mismatch(rec.id_site, rec.day, exported, expected, explain(rec, expected, segment))
+            diff = exported - expected
+            cause = (
+                _SHIFTED
+                if (rec.id_site, rec.day) in excess and shifted(rec, diff)
+                else explain(rec, expected, segment)
             )
+            mismatches.append(Mismatch(rec.id_site, rec.day, exported, expected, cause))
     return updated, mismatches
