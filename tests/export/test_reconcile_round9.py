@@ -102,3 +102,32 @@ def test_fewer_visits_than_matomo_counts_says_how_to_get_them() -> None:
     assert "tracked late" in cause
     assert "not fetched again" in cause
     assert "restart" in cause
+
+
+@pytest.mark.anyio
+async def test_a_site_whose_counts_failed_is_not_called_reconciled(tmp_path: Path) -> None:
+    """Matomo refusing one site's VisitsSummary request: the summary no longer says every window
+    matches (reconciled, ok) beside the warning; it names the site left out."""
+    world = FakeMatomo(TODAY)
+
+    def handle(request: Request) -> Response:
+        p = request_params(request)
+        if p.get("method") == "VisitsSummary.get" and p.get("idSite") == "1":
+            return json_response({"result": "error", "message": "Mysql server has gone away"})
+        return world.handle(request)
+
+    async with world.client(MockTransport(handle)) as m:
+        summary = await export_visits(
+            m,
+            sites="all",
+            start=TODAY - timedelta(days=2),
+            end="yesterday",
+            target=str(tmp_path / "x.jsonl"),
+            now=NOW,
+        )
+    assert summary.visits > 0
+    assert summary.not_reconciled == [1]
+    assert not summary.reconciled
+    assert not summary.ok
+    assert not any("every window matches" in line for line in summary.lines())
+    assert any("site 1: not reconciled" in w for w in summary.warnings)

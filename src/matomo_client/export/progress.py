@@ -65,14 +65,15 @@ class ExportSummary:
     report_rows: int = 0
     requests: int = 0
     retries: int = 0
-    reconciled: bool = False
+    reconciled: bool = False  # every site's windows were compared with Matomo's counts
     mismatches: list[Mismatch] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    not_reconciled: list[int] = field(default_factory=list)  # sites whose counts failed
 
     @property
     def ok(self) -> bool:
-        """True when reconciliation found nothing to report."""
-        return not self.mismatches
+        """True when reconciliation found nothing to report (no mismatch, no site left out)."""
+        return not self.mismatches and not self.not_reconciled
 
     def lines(self) -> list[str]:
         """A short human-readable account (the CLI prints it after its table)."""
