@@ -124,6 +124,7 @@ async def export_visits(
     if not windows:
         summary.warnings.append(nothing_to_export(start, end))
     try:
+        params["timezones"] = {str(s.id_site): s.timezone for s in site_list}
         recorded = await run.open_sink(params, restart)
         todo = [
             w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) != DONE

@@ -185,6 +185,33 @@ def _check_async(client: Any) -> None:
         )
 
 
+def _without(params: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != key}
+
+
+def _check_timezones(
+    old: JobInfo | None,
+    params: dict[str, Any],
+    windows: dict[tuple[int, date], WindowRecord],
+    target: str,
+) -> None:
+    """Refuse to resume a visits export whose site changed its timezone since a window was
+    recorded: its days now start at other hours, so visits near midnight would be written
+    twice (file targets) or counted on two days."""
+    before = (old.params.get("timezones") if old else None) or {}
+    now = params.get("timezones") or {}
+    sites = {id_site for id_site, _ in windows}
+    for key, tz in sorted(now.items()):
+        was = before.get(key, tz)
+        if was != tz and int(key) in sites:
+            raise ExportUsageError(
+                f"site {key}'s timezone changed from {was or 'UTC'} to {tz or 'UTC'} since "
+                f"{target} was last exported: its days now start at other hours, and resuming "
+                "would write visits near midnight twice. Export into another target, or "
+                "restart to export it again"
+            )
+
+
 def _write_resolved(sink: Sink, records: list[WindowRecord], batches: list[Any]) -> None:
     """`sink.write_window` of visits windows, in the writer's thread: each batch (or list of
     batches, concatenated) with its rows in memory, rows spilled to disk read back here."""
@@ -377,9 +404,12 @@ class _Run:
         """Open the target, check/record the job; return the windows already recorded."""
         await self.in_thread(self.sink.open)
         state = await self.in_thread(self.sink.load_state, self.kind)
-        job = JobInfo(self.kind, params, fingerprint(params))
+        # The sites' timezones are recorded, not part of the command: a site added to `all`
+        # changes them, and only a changed one matters (`_check_timezones`).
+        job = JobInfo(self.kind, params, fingerprint(_without(params, "timezones")))
         if not restart:
             state.check_job(job, self.sink.target)
+            _check_timezones(state.job, params, state.windows, self.sink.target)
         await self.in_thread(self.sink.start_job, job, restart)
         return {} if restart else dict(state.windows)
 

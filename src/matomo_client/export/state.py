@@ -120,7 +120,9 @@ class ExportState:
         if self.job is None or self.job.fingerprint == job.fingerprint or not self.windows:
             return
         old, new = self.job.params, job.params
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        # The sites' timezones are recorded beside the command, not part of it (`run.py`).
+        keys = (set(old) | set(new)) - {"timezones"}
+        diff = sorted(k for k in keys if old.get(k) != new.get(k))
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
         raise StateMismatchError(
             f"{target} already holds a {self.kind} export made with other options ({detail}); "
