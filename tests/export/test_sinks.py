@@ -445,3 +445,12 @@ def test_missing_parent_directories_are_created(name: str, tmp_path: Path) -> No
     sink.open()
     sink.close()
     assert (tmp_path / "new" / "dir").is_dir()
+
+
+def test_a_job_whose_recorded_options_are_lost_says_so() -> None:
+    """A fingerprint that no longer matches its options (a state table edited by hand) was
+    reported as "made with other options ()"."""
+    state = ExportState("visits", job=JobInfo("visits", {"kind": "visits"}, "0" * 16))
+    state.windows[(1, date(2026, 11, 28))] = WindowRecord("visits", 1, date(2026, 11, 28), DONE)
+    with pytest.raises(StateMismatchError, match=r"\(its recorded options cannot be read\)"):
+        state.check_job(_job({"kind": "visits"}), "t.duckdb")

@@ -37,7 +37,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a resumed export may hold a million of them
 class WindowRecord:
     """The manifest entry of one window: (kind, site, day) and what was exported."""
 
@@ -123,7 +123,10 @@ class ExportState:
         # The sites' timezones are recorded beside the command, not part of it (`run.py`).
         keys = (set(old) | set(new)) - {"timezones"}
         diff = sorted(k for k in keys if old.get(k) != new.get(k))
-        detail = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+        detail = (
+            ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+            or "its recorded options cannot be read"  # a state table edited by hand
+        )
         raise StateMismatchError(
             f"{target} already holds a {self.kind} export made with other options ({detail}); "
             "re-run with the same options to resume it, or pass restart to start over"
