@@ -19,7 +19,7 @@ from matomo_client import __version__
 from matomo_client.export._gc import RELAXED_THRESHOLDS
 
 from .export import export
-from .failures import EXIT_USER, SESSION, one_line, show_failure
+from .failures import EXIT_USER, SESSION, json_failure, one_line, show_failure
 from .inspect import call, check, sites
 from .sandbox import sandbox
 
@@ -100,6 +100,10 @@ class MatomoGroup(click.Group):
         except click.UsageError as e:
             click.echo("Error: " + SESSION.scrub(_usage_line(e)), err=True)
             code = EXIT_USER
+            # An unknown option stops the parsing before `--json` is read: look for it.
+            argv = list(args) if args is not None else sys.argv[1:]
+            SESSION.json |= argv[:1] == ["export"] and "--json" in argv
+            json_failure(_usage_line(e), code)
         except BrokenPipeError:
             # `matomo sites --json | head -1`: the reader left; say nothing more.
             _silence_stdout()
@@ -133,6 +137,14 @@ def cli() -> None:
     Example:
       matomo check --sandbox
       matomo export visits --sandbox --site all --from last7 --to yesterday --out demo.duckdb
+
+    \b
+    Exit codes (errors are one line on stderr; results and summaries go to stdout):
+      0    done; an export's summary names mismatching days and the windows left open
+      1    Matomo or the network failed, or a check failed
+      2    bad input: options, dates, sites, the token's source, the target, the output
+      130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
+    An export stopped with 1, 130 or 143 resumes when the same command is run again.
     """
 
 

@@ -2,8 +2,9 @@
 
 `ExportDisplay` is the engine's progress callback. It keeps a tally per site from the progress
 snapshots (each snapshot names the window just written), which the summary table prints next
-to the engine's own totals. Progress goes to stderr and only to a terminal; the summary goes to
-stdout, so `matomo export ... > summary.txt` keeps the result and drops the bars.
+to the engine's own totals. Progress goes to stderr: bars on a terminal, otherwise a plain line
+every `TICK_SECONDS` (cron, CI, a log file); the summary goes to stdout, as a table or with
+`--json` as one JSON line, so `matomo export ... > summary.txt` keeps the result and drops the bars.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,9 +27,21 @@ if TYPE_CHECKING:
 
     from matomo_client.export import ExportProgress, ExportSummary
 
-__all__ = ["ExportDisplay", "SiteTally", "console", "render_summary", "show_target"]
+__all__ = [
+    "ExportDisplay",
+    "SiteTally",
+    "console",
+    "orjson_line",
+    "render_summary",
+    "show_target",
+    "summary_json",
+]
 
 _SITE = re.compile(r"^site (\d+)")
+# Without bars (stderr not a terminal: cron, CI, a log file), one line this often says the export
+# is alive: CI services kill a step silent for 10 minutes, and an operator cannot tell a long
+# export from a hung one.
+TICK_SECONDS = 60.0
 
 
 def console(file: TextIO | None = None, **kwargs: Any) -> Console:
@@ -81,14 +95,21 @@ class SiteTally:
 class ExportDisplay:
     """Progress callback and per-site tally for one export run."""
 
-    def __init__(self, kind: str, *, show: bool, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, kind: str, *, show: bool, stream: TextIO | None = None, ticks: bool = False
+    ) -> None:
         self.kind = kind
         self.sites: dict[int, SiteTally] = {}
         self._last: ExportProgress | None = None
         self._started = time.monotonic()
         stream = stream or sys.stderr
+        self._stream = stream
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        if ticks and not show:
+            self._ticker = threading.Thread(target=self._tick, name="matomo-ticks", daemon=True)
         if show:
             from rich.console import Console
             from rich.progress import (
@@ -117,6 +138,8 @@ class ExportDisplay:
         if self._progress is not None:
             self._progress.start()
             self._task = self._progress.add_task(self.kind, total=None, count=0, rate=0.0)
+        if self._ticker is not None:
+            self._ticker.start()
         return self
 
     def __exit__(
@@ -127,6 +150,30 @@ class ExportDisplay:
     ) -> None:
         if self._progress is not None:
             self._progress.stop()
+        if self._ticker is not None and self._ticker.is_alive():
+            self._stop.set()
+            self._ticker.join()
+
+    def tick_line(self) -> str:
+        """One plain line on how far the export is (what a log shows instead of the bars)."""
+        elapsed = _duration(time.monotonic() - self._started)
+        p = self._last
+        if p is None:
+            return f"{self.kind}: starting, {elapsed} elapsed"
+        phase = "" if p.phase == "exporting" else f" ({p.phase})"
+        count = f"{p.visits:,} visits" if self.kind == "visits" else f"{p.report_rows:,} rows"
+        return (
+            f"{self.kind}{phase}: {_fetched(p):,} of {p.windows_total:,} windows, {count}, "
+            f"{p.requests:,} requests, {p.retries:,} retries, {elapsed} elapsed"
+        )
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self._stream.write(self.tick_line() + "\n")
+                self._stream.flush()
+            except (OSError, ValueError):  # stderr gone (a closed pipe): stay quiet
+                return
 
     def __call__(self, p: ExportProgress) -> None:
         """Take one snapshot from the engine."""
@@ -156,6 +203,16 @@ class ExportDisplay:
             )
 
 
+def _duration(seconds: float) -> str:
+    """`seconds` as `1h02m`, `3m05s` or `42s`."""
+    whole = int(seconds)
+    if whole >= 3600:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole}s"
+
+
 def _fetched(p: ExportProgress) -> int:
     """Windows done, or fetched and waiting for a transaction shared with others: the bar moves
     as windows come, though a SQL target commits a few thousand visits at once."""
@@ -166,7 +223,6 @@ def _preload(*modules: str) -> None:
     """Import `modules` in a thread: the summary's rich (about 0.1 s) then loads while the
     export saves its target (DuckDB's checkpoint does not hold the GIL)."""
     import importlib
-    import threading
 
     threading.Thread(
         target=lambda: [importlib.import_module(m) for m in modules], name="matomo-preload"
@@ -176,6 +232,53 @@ def _preload(*modules: str) -> None:
 def show_target(target: str) -> str:
     """A target as it can be shown: a database URL loses its password."""
     return SESSION.scrub(display_url(target) if "://" in target else target)
+
+
+def summary_json(summary: ExportSummary, display: ExportDisplay) -> dict[str, Any]:
+    """The summary as `--json` prints it: the table's figures, the notes, and whether a job
+    should run the same command again (`run_again`: windows left open)."""
+    kind, _, period = summary.kind.partition(":")
+    return {
+        "ok": True,
+        "exit_code": 0,
+        "kind": kind,
+        "period": period or None,
+        "target": show_target(summary.target),
+        "sites": [
+            {"id_site": id_site, **vars(display.sites.get(id_site, SiteTally()))}
+            for id_site in summary.sites
+        ],
+        "windows_total": summary.windows_total,
+        "windows_exported": summary.windows_exported,
+        "windows_skipped": summary.windows_skipped,
+        "windows_open": summary.windows_open,
+        "run_again": summary.windows_open > 0,
+        "visits": summary.visits,
+        "actions": summary.actions,
+        "report_rows": summary.report_rows,
+        "requests": summary.requests,
+        "retries": summary.retries,
+        "reconciled": summary.reconciled,
+        "not_reconciled": summary.not_reconciled,
+        "mismatches": [
+            {
+                "id_site": mm.id_site,
+                "day": mm.day.isoformat(),
+                "exported": mm.exported,
+                "expected": mm.expected,
+                "cause": SESSION.scrub(mm.cause),
+            }
+            for mm in summary.mismatches
+        ],
+        "warnings": [SESSION.scrub(w) for w in summary.warnings],
+    }
+
+
+def orjson_line(value: Any) -> bytes:
+    """`value` as one line of JSON."""
+    import orjson
+
+    return orjson.dumps(value) + b"\n"
 
 
 def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console) -> None:
@@ -220,16 +323,20 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
     table.add_section()
     table.add_row(*total, style="bold")
     out.print(table)
+    # One line each, however long, unless a terminal shows them: a log or a pipe that greps
+    # `^Mismatch:` got Matomo's longer causes cut into two lines at 200 columns.
+    soft_wrap = not out.is_terminal
     if summary.windows_open:
         why = "are not over yet" if visits else "stay open (not over yet, or a report to ask again)"
         out.print(
             f"{summary.windows_open} window(s) {why}: they were written and will be fetched "
-            "again by the next run of the same command."
+            "again by the next run of the same command.",
+            soft_wrap=soft_wrap,
         )
     if visits and summary.reconciled and not summary.mismatches:
         out.print("Reconciled: every window matches Matomo's VisitsSummary.nb_visits.")
     for mm in summary.mismatches:
-        out.print(f"Mismatch: {SESSION.scrub(mm.describe())}")
+        out.print(f"Mismatch: {SESSION.scrub(mm.describe())}", soft_wrap=soft_wrap)
     for warning in summary.warnings:
-        out.print(f"Warning: {SESSION.scrub(warning)}")
+        out.print(f"Warning: {SESSION.scrub(warning)}", soft_wrap=soft_wrap)
     out.print(f"{summary.requests:,} requests, {summary.retries:,} retries.")

@@ -14,8 +14,8 @@ import click
 from matomo_client.export import PERIODS
 
 from .connection import Connection, connection_options
-from .display import ExportDisplay, console, render_summary
-from .failures import SESSION, UserError
+from .display import ExportDisplay, console, orjson_line, render_summary, summary_json
+from .failures import SESSION, UserError, write_out
 from .options import export_options
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ def _run(
     kind: str,
     quiet: bool,
     concurrency: int,
+    as_json: bool,
     job: Callable[..., Awaitable[ExportSummary]],
     **options: Any,
 ) -> None:
@@ -138,7 +139,7 @@ def _run(
     SESSION.resumable = True
     _guard_password(str(options.get("target") or ""))
     show = not quiet and sys.stderr.isatty()
-    display = ExportDisplay(kind, show=show)
+    display = ExportDisplay(kind, show=show, ticks=not quiet)
 
     async def go(adopt: Callable[[], None]) -> ExportSummary:
         adopt()
@@ -147,6 +148,9 @@ def _run(
 
     with _terminate_as_interrupt() as adopt, display:
         summary = anyio.run(go, adopt)
+    if as_json:
+        write_out(orjson_line(summary_json(summary, display)))
+        return
     render_summary(summary, display, console(sys.stdout))
 
 
@@ -210,6 +214,7 @@ def visits(
     concurrency: int,
     restart: bool,
     quiet: bool,
+    as_json: bool,
     page_size: int,
     workers: int | None,
 ) -> None:
@@ -230,6 +235,7 @@ def visits(
         "visits",
         quiet,
         concurrency,
+        as_json,
         export_visits,
         sites=_sites(site),
         start=start,
@@ -271,6 +277,7 @@ def reports(
     concurrency: int,
     restart: bool,
     quiet: bool,
+    as_json: bool,
     period: str,
     reports: tuple[str, ...],
 ) -> None:
@@ -293,6 +300,7 @@ def reports(
         "reports",
         quiet,
         concurrency,
+        as_json,
         export_reports,
         sites=_sites(site),
         start=start,

@@ -9,6 +9,7 @@ run so that every line shown (errors, debug logs, tracebacks) is scrubbed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import sys
@@ -44,6 +45,7 @@ __all__ = [
     "Session",
     "UserError",
     "describe",
+    "json_failure",
     "one_line",
     "write_out",
 ]
@@ -91,6 +93,7 @@ class Session:
     server: str = ""
     terminated: bool = False  # SIGTERM, not Ctrl-C, stopped the command
     resumable: bool = False  # an export: running it again resumes it
+    json: bool = False  # `export --json`: stdout holds one JSON object, failures included
     _handler: logging.Handler | None = None
     _old_level: int = logging.WARNING
 
@@ -102,6 +105,7 @@ class Session:
         self.server = ""
         self.terminated = False
         self.resumable = False
+        self.json = False
 
     def add_secret(self, secret: str | None) -> None:
         """Remember a secret so no output of this run can show it."""
@@ -238,6 +242,24 @@ def write_out(data: bytes) -> None:
         raise UserError(f"cannot write the output: {e.strerror or e}") from None
 
 
+def json_failure(text: str, code: int) -> None:
+    """With `export --json`, the failure as the JSON object a job reads from stdout too: its
+    stdout is never empty or half a table (`{"ok": false, "exit_code": ..., "error": ...}`)."""
+    if not SESSION.json:
+        return
+    import orjson
+
+    # resumable: what was written is kept, and the same command, run again, goes on from there.
+    failure = {
+        "ok": False,
+        "exit_code": code,
+        "error": SESSION.scrub(one_line(text)),
+        "resumable": SESSION.resumable and code != EXIT_USER,
+    }
+    with contextlib.suppress(OSError, click.ClickException):  # stdout gone: stderr still says
+        write_out(orjson.dumps(failure) + b"\n")
+
+
 def show_failure(exc: BaseException) -> int:
     """Print `exc` as one scrubbed line on stderr (plus a traceback with --debug); the exit code."""
     if isinstance(exc, KeyboardInterrupt):
@@ -245,7 +267,9 @@ def show_failure(exc: BaseException) -> int:
         if SESSION.resumable:
             what += "; run the same command again to resume where it stopped"
         click.echo(f"Error: {what}", err=True)
-        return EXIT_TERMINATED if SESSION.terminated else EXIT_INTERRUPTED
+        code = EXIT_TERMINATED if SESSION.terminated else EXIT_INTERRUPTED
+        json_failure(what, code)
+        return code
     failure = describe(exc)
     if SESSION.debug:
         click.echo(SESSION.scrub("".join(traceback.format_exception(exc))).rstrip(), err=True)
@@ -258,4 +282,5 @@ def show_failure(exc: BaseException) -> int:
         text = failure.format_message()
         code = failure.exit_code
     click.echo("Error: " + SESSION.scrub(one_line(text)), err=True)
+    json_failure(text, code)
     return code

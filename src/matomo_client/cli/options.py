@@ -86,6 +86,13 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+def _json_output(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    # Eager: set before the other options are read, so that their errors come as JSON too.
+    if value:
+        SESSION.json = True
+    return value
+
+
 def _start_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         SESSION.start_debug()
@@ -104,7 +111,7 @@ quiet_option = click.option(
     "--quiet",
     "-q",
     is_flag=True,
-    help="No progress bars (they are also off when stderr is not a terminal).",
+    help="No progress. Without it: bars on a terminal, else a line on stderr every minute.",
 )
 
 
@@ -160,6 +167,15 @@ def export_options(f: F) -> F:
             help="Start over: needed when the target holds an export made with other options.",
         ),
         quiet_option,
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            is_eager=True,
+            callback=_json_output,
+            help="Print the summary as one line of JSON instead of a table; a failure too "
+            '({"ok": false, "exit_code": ..., "error": ...}).',
+        ),
     ]
     decorated: Any = f
     for option in reversed(options):
