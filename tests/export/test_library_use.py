@@ -115,3 +115,56 @@ async def test_an_unknown_site_among_many_lists_a_few_visible_ones(
     assert "visible sites: 1, 2, 3," in message
     assert "and 280 more: see matomo sites" in message
     assert len(message) < 300
+
+
+async def test_all_sites_leaves_out_a_site_whose_visits_log_is_off(tmp_path: Path) -> None:
+    """With `sites="all"`, site 2's deactivated visits log no longer stops the other sites'
+    export (on every run): it is left out with a warning, and tried again by the next run."""
+    sb = Sandbox(
+        SandboxConfig(seed=4, days=5, visits_per_day=10, today=TODAY, live_disabled_sites={2})
+    )
+    target = str(tmp_path / "x.jsonl")
+    for _ in range(2):
+        async with sandbox_client(sb) as m:
+            summary = await export_visits(
+                m, sites="all", start="2024-05-12", end="2024-05-14", target=target,
+                workers=0, now=NOW,
+            )  # fmt: skip
+        assert summary.not_reconciled == [2]
+        assert not summary.ok
+        assert any("site 2: left out, its visits log is deactivated" in w for w in summary.warnings)
+    from export_readers import read_rows
+
+    sites = {int(r["id_site"]) for r in read_rows(target, "visits")}
+    assert 1 in sites
+    assert 2 not in sites
+
+
+async def test_a_named_site_whose_visits_log_is_off_still_fails(tmp_path: Path) -> None:
+    """Named explicitly, the site is what was asked for: its refusal is the export's error."""
+    from matomo_client.export import ExportApiError
+
+    sb = Sandbox(
+        SandboxConfig(seed=4, days=5, visits_per_day=10, today=TODAY, live_disabled_sites={2})
+    )
+    async with sandbox_client(sb) as m:
+        with pytest.raises(ExportApiError, match="site 2"):
+            await export_visits(
+                m, sites=[1, 2], start="2024-05-12", end="2024-05-14",
+                target=str(tmp_path / "x.jsonl"), workers=0, now=NOW,
+            )  # fmt: skip
+
+
+async def test_all_sites_with_every_visits_log_off_is_an_error(tmp_path: Path) -> None:
+    """Nothing at all to export is not a success with warnings."""
+    from matomo_client.export import ExportApiError
+
+    sb = Sandbox(
+        SandboxConfig(seed=4, days=5, visits_per_day=10, today=TODAY, live_disabled_sites={1, 2, 3})
+    )
+    async with sandbox_client(sb) as m:
+        with pytest.raises(ExportApiError, match="deactivated for every site to export"):
+            await export_visits(
+                m, sites="all", start="2024-05-12", end="2024-05-14",
+                target=str(tmp_path / "x.jsonl"), workers=0, now=NOW,
+            )  # fmt: skip

@@ -23,10 +23,10 @@ from typing import Any
 
 import anyio
 
-from ..errors import MatomoError
+from ..errors import ApiErrorKind, MatomoError
 from ._gc import relaxed_gc
 from .encode import PageEncoder, default_workers
-from .errors import ExportUsageError
+from .errors import ExportApiError, ExportUsageError
 from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
 from .reconcile import compare, fetch_counts
@@ -139,8 +139,15 @@ async def export_visits(
             }
         )
 
+        # With `all`, a site whose visits log is off has no raw visits to give: it is left out
+        # with a warning instead of stopping every other site's export (on every run).
+        every_site = params["sites"] == "all"
+        log_off: dict[int, str] = {}
+
         async def one(windows: list[Window]) -> None:
             first, last = windows[0], windows[-1]
+            if first.id_site in log_off:
+                return
             where = f"site {first.id_site}, {first.day}"
             if last is not first:
                 where += f" to {last.day}"
@@ -150,6 +157,9 @@ async def export_visits(
                     try:
                         item = await anext(stream, None)
                     except MatomoError as e:  # the fetch's, not the target's (written below)
+                        if every_site and _log_off(e):
+                            log_off.setdefault(first.id_site, getattr(e, "message", str(e)))
+                            return
                         raise _api_error(e, f"cannot export visits of {where}") from e
                     if item is None:
                         return
@@ -178,6 +188,7 @@ async def export_visits(
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await run.flush()
             raise
+        _left_out(run, log_off, {w.id_site for w in windows})
         # Matomo's own counts are asked for while the last windows are written and the target
         # made durable: on a real server the summary request can take as long as that.
         counts = await _write_rest_while(
@@ -197,6 +208,28 @@ async def export_visits(
         await run.close()
         spill_dir.close()
     return summary
+
+
+def _log_off(e: MatomoError) -> bool:
+    """Whether Matomo refused Live because the site's visits log is deactivated."""
+    message = str(getattr(e, "message", "") or "").lower()
+    return getattr(e, "kind", None) is ApiErrorKind.DISABLED and "log" in message
+
+
+def _left_out(run: _Run, log_off: dict[int, str], sites: set[int]) -> None:
+    """Warn of the sites `--site all` left out (visits log off); raise if that is all of them."""
+    for id_site in sorted(log_off):
+        run.summary.not_reconciled.append(id_site)  # nothing of it to compare: not ok
+        run.summary.warnings.append(
+            f"site {id_site}: left out, its visits log is deactivated ({log_off[id_site]}); "
+            "its days are exported by a run after the log is turned on"
+        )
+    if log_off and set(log_off) >= sites:
+        raise ExportApiError(
+            f"cannot export visits: the visits log is deactivated for every site to export "
+            f"({', '.join(map(str, sorted(log_off)))})",
+            "Live.getLastVisitsDetails",
+        )
 
 
 def _plan(
