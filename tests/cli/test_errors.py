@@ -133,14 +133,26 @@ def test_live_disabled_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_live_disabled_served(served_live_off: Served, tmp_path: Path) -> None:
-    """The same against a served sandbox started with --live-disabled-site 2."""
+    """The same against a served sandbox started with --live-disabled-site 2, site 2 named."""
     r = run_cli(
-        ["export", "visits", "--site", "all", "--from", "last2", "--to", "yesterday"],
+        ["export", "visits", "--site", "1,2", "--from", "last2", "--to", "yesterday"],
         env=clean_env(MATOMO_URL=served_live_off.url, MATOMO_TOKEN=SANDBOX_TOKEN),
         cwd=tmp_path,
     )
     assert r.returncode == 1
     assert "Visits log is deactivated" in one_error_line(r.stderr)
+
+
+def test_live_disabled_site_is_left_out_of_all(served_live_off: Served, tmp_path: Path) -> None:
+    """With --site all, the other sites are exported and site 2 is a warning, exit 0."""
+    r = run_cli(
+        ["export", "visits", "--site", "all", "--from", "last2", "--to", "yesterday"],
+        env=clean_env(MATOMO_URL=served_live_off.url, MATOMO_TOKEN=SANDBOX_TOKEN),
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Warning: site 2: left out, its visits log is deactivated" in r.stdout
+    assert "Reconciled" not in r.stdout  # not every site was compared
 
 
 @pytest.mark.parametrize(

@@ -324,12 +324,10 @@ async def _reconcile(
 ) -> None:
     """Compare each site's recorded windows with Matomo's counts; record them, in site order."""
     updated_all: list[WindowRecord] = []
-    failed = False
     for site, site_counts in zip(site_list, counts, strict=True):
         if isinstance(site_counts, str):
             run.summary.warnings.append(site_counts)
             run.summary.not_reconciled.append(site.id_site)
-            failed = True
             continue
         recs = [
             run.records[(w.id_site, w.day)]
@@ -340,4 +338,5 @@ async def _reconcile(
         updated_all.extend(updated)
         run.summary.mismatches.extend(mismatches)
     await run.in_thread(run.sink.record_windows, updated_all)
-    run.summary.reconciled = not failed  # "every window matches" only when every site was asked
+    # "every window matches" only when every site was compared (none failed or left out)
+    run.summary.reconciled = not run.summary.not_reconciled
