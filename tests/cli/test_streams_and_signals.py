@@ -101,6 +101,43 @@ def test_sigterm_stops_an_export_with_one_line(tmp_path: Path, ctrl_c: str) -> N
     assert line.startswith("Error: terminated; run the same command again to resume")
 
 
+@pytest.mark.parametrize("nohup", [False, True], ids=["hangup", "nohup"])
+def test_sighup_stops_an_export_cleanly_unless_ignored(tmp_path: Path, nohup: bool) -> None:
+    """The ssh session or terminal going away (SIGHUP) stops the export as SIGTERM does, exit
+    129 (before: killed at once, leaving its spilled rows in TMPDIR); under `nohup` (SIGHUP
+    ignored) it goes on to the end."""
+
+    def start() -> None:
+        if nohup:
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    argv = ["-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, "--latency-ms", "100"]
+    with serve(*argv) as served:
+        process = subprocess.Popen(
+            preexec_fn=start,
+            args=[sys.executable, "-m", "matomo_client.cli", "export", "visits", "--site", "1",
+                  "--from", "last4", "--to", "yesterday", "--page-size", "3", "--out", "x.jsonl"],
+            env=clean_env(MATOMO_URL=served.url, MATOMO_TOKEN=SANDBOX_TOKEN),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        journal = tmp_path / "x.jsonl._matomo_export.jsonl"
+        deadline = time.monotonic() + 60
+        while not journal.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, "the export ended before it could be stopped"
+        process.send_signal(signal.SIGHUP)
+        _, stderr = process.communicate(timeout=120)
+    if nohup:
+        assert process.returncode == 0, stderr
+        return
+    assert process.returncode == 129, stderr
+    line = one_error_line(stderr)
+    assert line.startswith("Error: hung up; run the same command again to resume")
+
+
 def test_sigterm_with_ctrl_c_ignored_cancels_the_export_as_ctrl_c_does() -> None:
     """With Ctrl-C ignored, SIGTERM still goes through the event loop's Ctrl-C handler: the
     export's task is cancelled where it waits, not hit by a KeyboardInterrupt raised in whatever

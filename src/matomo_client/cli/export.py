@@ -105,6 +105,7 @@ def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
 
     def on_terminate(signum: int, frame: FrameType | None) -> None:
         SESSION.terminated = True
+        SESSION.hung_up = signum == getattr(signal, "SIGHUP", None)
         if loop_handler:  # cancels the export, then anyio.run raises KeyboardInterrupt
             stop(frame)
         else:  # the event loop is not running yet
@@ -115,12 +116,20 @@ def _terminate_as_interrupt() -> Iterator[Callable[[], None]]:
     except ValueError:  # not the main thread: leave SIGTERM alone
         yield lambda: None
         return
+    # SIGHUP (the ssh session or terminal went away; not on Windows) stops it the same way,
+    # unless it is ignored (`nohup`): its spilled rows are removed and its writes finished.
+    hangup = getattr(signal, "SIGHUP", None)
+    hup_before = signal.getsignal(hangup) if hangup is not None else None
+    if hangup is not None and hup_before is not signal.SIG_IGN:
+        signal.signal(hangup, on_terminate)
     if ignored:  # asyncio installs its Ctrl-C handler only over Python's default one
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield adopt
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if hangup is not None and hup_before is not None:
+            signal.signal(hangup, hup_before)
         if before is not None:  # None: not set from Python, nothing to put back
             signal.signal(signal.SIGINT, before)
 

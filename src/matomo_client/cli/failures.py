@@ -57,6 +57,7 @@ EXIT_USER = 2
 EXIT_REMOTE = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_HUNG_UP = 129  # 128 + SIGHUP: the terminal or ssh session went away
 
 
 class CliError(click.ClickException):
@@ -91,7 +92,8 @@ class Session:
     secrets: set[str] = field(default_factory=set, repr=False)  # `repr` must not show them
     debug: bool = False
     server: str = ""
-    terminated: bool = False  # SIGTERM, not Ctrl-C, stopped the command
+    terminated: bool = False  # SIGTERM (or SIGHUP), not Ctrl-C, stopped the command
+    hung_up: bool = False  # SIGHUP: the terminal went away
     resumable: bool = False  # an export: running it again resumes it
     json: bool = False  # `export --json`: stdout holds one JSON object, failures included
     _handler: logging.Handler | None = None
@@ -104,6 +106,7 @@ class Session:
         self.debug = False
         self.server = ""
         self.terminated = False
+        self.hung_up = False
         self.resumable = False
         self.json = False
 
@@ -263,11 +266,20 @@ def json_failure(text: str, code: int) -> None:
 def show_failure(exc: BaseException) -> int:
     """Print `exc` as one scrubbed line on stderr (plus a traceback with --debug); the exit code."""
     if isinstance(exc, KeyboardInterrupt):
-        what = "terminated" if SESSION.terminated else "interrupted"
+        what = (
+            "hung up" if SESSION.hung_up else "terminated" if SESSION.terminated else "interrupted"
+        )
         if SESSION.resumable:
             what += "; run the same command again to resume where it stopped"
-        click.echo(f"Error: {what}", err=True)
-        code = EXIT_TERMINATED if SESSION.terminated else EXIT_INTERRUPTED
+        with contextlib.suppress(OSError):  # after SIGHUP, the terminal may be gone
+            click.echo(f"Error: {what}", err=True)
+        code = (
+            EXIT_HUNG_UP
+            if SESSION.hung_up
+            else EXIT_TERMINATED
+            if SESSION.terminated
+            else EXIT_INTERRUPTED
+        )
         json_failure(what, code)
         return code
     failure = describe(exc)
