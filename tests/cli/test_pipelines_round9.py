@@ -10,6 +10,7 @@ import io
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -149,4 +150,20 @@ def test_json_failures_are_json_too(
     assert failure["ok"] is False
     assert failure["exit_code"] == code
     assert failure["resumable"] is resumable
+    assert failure["retryable"] is (code == 1)  # the server down may pass; bad input will not
     assert f"Error: {failure['error']}" == result.stderr.strip()
+
+
+def test_json_failure_of_a_refused_token_is_not_retryable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token Matomo refuses fails every run the same way: a scheduler should not retry it."""
+    monkeypatch.setattr(connection, "sandbox_overrides", {"days": 5, "token": "the-right-one"})
+    result = invoke(
+        ["export", "visits", "--sandbox", "--json", "--site", "1", "--from", "last2", "--to",
+         "yesterday", "--out", str(tmp_path / "x.jsonl")],
+        env={"MATOMO_TOKEN": "not-the-sandbox-token"},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    failure = json.loads(result.stdout)
+    assert failure["retryable"] is False

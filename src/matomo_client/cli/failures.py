@@ -245,22 +245,39 @@ def write_out(data: bytes) -> None:
         raise UserError(f"cannot write the output: {e.strerror or e}") from None
 
 
-def json_failure(text: str, code: int) -> None:
+def json_failure(text: str, code: int, exc: BaseException | None = None) -> None:
     """With `export --json`, the failure as the JSON object a job reads from stdout too: its
     stdout is never empty or half a table (`{"ok": false, "exit_code": ..., "error": ...}`)."""
     if not SESSION.json:
         return
     import orjson
 
-    # resumable: what was written is kept, and the same command, run again, goes on from there.
+    # resumable: what was written is kept, and the same command, run again, goes on from there;
+    # retryable: the failure may pass by itself (a server down, a time-out), so a scheduler may
+    # simply run it again later; not a bad token, a disabled log, a bad option.
     failure = {
         "ok": False,
         "exit_code": code,
         "error": SESSION.scrub(one_line(text)),
         "resumable": SESSION.resumable and code != EXIT_USER,
+        "retryable": exc is not None and _passing(exc),
     }
     with contextlib.suppress(OSError, click.ClickException):  # stdout gone: stderr still says
         write_out(orjson.dumps(failure) + b"\n")
+
+
+def _passing(exc: BaseException) -> bool:
+    """Whether the Matomo error behind `exc` (itself, or what it was raised from) may pass."""
+    from matomo_client._core.retry import is_transient
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, MatomoError) and is_transient(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def show_failure(exc: BaseException) -> int:
@@ -294,5 +311,5 @@ def show_failure(exc: BaseException) -> int:
         text = failure.format_message()
         code = failure.exit_code
     click.echo("Error: " + SESSION.scrub(one_line(text)), err=True)
-    json_failure(text, code)
+    json_failure(text, code, exc)
     return code
