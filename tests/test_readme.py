@@ -24,6 +24,7 @@ PRINTS: dict[str, list[str]] = {
     "sb = Sandbox(SandboxConfig(seed=1": [r"^\d+ visits$"],
     "transport = MockTransport(answer)": [r"^5\.11\.2$"],
     "print(site.id_site, site.name": [r"^1 Shop UTC \d+$", r"^2 Blog Europe/Berlin \d+$"],
+    "with serve_in_thread(sb) as url": [r"^\['Shop', 'Blog', 'Empty'\]$"],
 }
 
 

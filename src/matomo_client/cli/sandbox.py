@@ -13,13 +13,21 @@ __all__ = ["MAX_DAYS", "sandbox"]
 MAX_DAYS = 10_000
 
 
-def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
+def _token_problem(value: str) -> str | None:
+    """Why `value` cannot be a sandbox token (never quoting it), or None."""
     if not value.strip():
-        raise click.BadParameter("the token must not be empty", ctx, param)
+        return "the token must not be empty"
     if value != value.strip():
-        raise click.BadParameter("the token must not start or end with whitespace", ctx, param)
+        return "the token must not start or end with whitespace"
     if value == "anonymous":
-        raise click.BadParameter("'anonymous' is Matomo's token for no login", ctx, param)
+        return "'anonymous' is Matomo's token for no login"
+    return None
+
+
+def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    problem = _token_problem(value)
+    if problem:
+        raise click.BadParameter(problem, ctx, param)
     return value
 
 
@@ -109,6 +117,11 @@ def sandbox(
         raise UserError(f"--viewer: {e}") from None
     if token in viewers:
         raise UserError("--viewer: a viewer's token must differ from --token")
+    for n, viewer in enumerate(viewers, start=1):
+        # checked before the tokens become secrets: 'anonymous' would be masked in the message
+        problem = _token_problem(viewer)
+        if problem:
+            raise UserError(f"--viewer: viewer #{n}: {problem}")
     # --debug logs every request (see `sandbox.app`); a token in a traceback is scrubbed too.
     for secret in (token, *viewers):
         SESSION.add_secret(secret)

@@ -9,11 +9,20 @@ Pieces: `world` keeps the sites and a bounded cache of days, generated lazily pe
 caches closed days and merges them into any period; `reports`, `referrer_reports` and
 `datatable` shape report rows; `render`/`render_actions` build Live's dicts; `api`
 dispatches methods with Matomo 5.11.2's validation and error texts; `app` is the ASGI
-layer with auth, faults and counters; `server` runs it under uvicorn.
+layer with auth, faults and counters; `server` runs it under uvicorn (`serve_in_thread`
+for blocking clients in tests).
 """
 
 from .app import LoggedRequest, Sandbox
 from .config import Faults, SandboxConfig, parse_viewers
-from .server import serve
+from .server import serve, serve_in_thread
 
-__all__ = ["Faults", "LoggedRequest", "Sandbox", "SandboxConfig", "parse_viewers", "serve"]
+__all__ = [
+    "Faults",
+    "LoggedRequest",
+    "Sandbox",
+    "SandboxConfig",
+    "parse_viewers",
+    "serve",
+    "serve_in_thread",
+]

@@ -7,7 +7,6 @@ Example: python -m matomo_client.sandbox --port 0 --days 30 --latency-ms 20
 from __future__ import annotations
 
 import argparse
-import contextlib
 from datetime import date
 
 from .config import Faults, parse_viewers
@@ -50,16 +49,22 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--viewer: {e}")
     if a.token in viewers:
         p.error("--viewer: a viewer's token must differ from --token")
-    faults = Faults(
-        error_5xx_rate=a.fault_rate,
-        rate_429=a.rate_429,
-        retry_after_s=a.retry_after,
-        truncated_rate=a.truncated_rate,
-        html_error_rate=a.html_error_rate,
-        hang_rate=a.hang_rate,
-        hang_s=a.hang_s,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
+    if not 0 <= a.port <= 65535:
+        p.error(f"--port: {a.port} is not in 0..65535")
+    try:
+        faults = Faults(
+            error_5xx_rate=a.fault_rate,
+            rate_429=a.rate_429,
+            retry_after_s=a.retry_after,
+            truncated_rate=a.truncated_rate,
+            html_error_rate=a.html_error_rate,
+            hang_rate=a.hang_rate,
+            hang_s=a.hang_s,
+        )
+    except ValueError as e:
+        p.error(str(e))
+    # a bad value is one line from argparse, not a traceback (the messages never hold a token)
+    try:
         serve(
             a.host,
             a.port,
@@ -76,6 +81,12 @@ def main(argv: list[str] | None = None) -> None:
             live_disabled_sites=frozenset(a.live_disabled_site),
             viewers=viewers,
         )
+    except ValueError as e:
+        p.error(str(e))
+    except OSError as e:
+        p.error(f"cannot listen on {a.host}:{a.port}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -136,8 +136,10 @@ def _log_request(request: LoggedRequest, scope: Scope, size: int, seconds: float
 class Sandbox:
     """A Matomo 5.11.2 stand-in: `sandbox.app` answers `POST /index.php` like Matomo."""
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
+    def __init__(self, config: SandboxConfig | None = None, *, keep_requests: bool = True) -> None:
         self.config = config or SandboxConfig()
+        # False: `requests` stays empty (a long-running server would keep every request)
+        self.keep_requests = keep_requests
         cfg = self.config
         today = cfg.today or datetime.now(timezone.utc).date()
         self.world = World(
@@ -236,7 +238,8 @@ class Sandbox:
             if fault == "truncated":
                 answer.body = answer.body[: len(answer.body) // 2]
         request = LoggedRequest(scope.get("method", "GET"), logged, answer.status, fault)
-        self.requests.append(request)
+        if self.keep_requests:
+            self.requests.append(request)
         if logger.isEnabledFor(logging.DEBUG):
             _log_request(request, scope, len(answer.body), time.perf_counter() - started)
         return answer

@@ -6,6 +6,7 @@ world and the tests without anyone changing it under the others' feet.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -100,8 +101,9 @@ class SandboxConfig:
             raise ValueError(f"visits_per_day must be >= 0, got {self.visits_per_day}")
         if not self.token:
             raise ValueError("token must not be empty")
-        if self.latency_ms < 0 or self.latency_jitter_ms < 0:
-            raise ValueError("latency must not be negative")
+        if not all(0 <= v < math.inf for v in (self.latency_ms, self.latency_jitter_ms)):
+            # NaN would add no latency without a word, infinity would hang every request
+            raise ValueError("latency must be a finite number >= 0")
         if self.live_step_s < 1:
             raise ValueError("live_step_s must be >= 1")
         # accept any iterable of ints for convenience, store a frozenset

@@ -28,6 +28,9 @@ __all__ = ["World"]
 
 #: visits kept generated in memory (about 1 KB each): ten days of 5,000 visits
 DEFAULT_CACHED_VISITS = 50_000
+#: idVisit blocks are numbered by days since this date, not since the first day: a day's
+#: ids stay the same whatever `days` and `today` are (a sandbox restarted the next day)
+_ID_EPOCH = date(1970, 1, 1)
 
 
 class _Day:
@@ -63,10 +66,13 @@ class World:
         self.visits_per_day = visits_per_day
         self.today = today
         self.first_day = today - timedelta(days=days - 1)
+        if self.first_day < _ID_EPOCH:
+            raise ValueError(f"days={days} reaches before {_ID_EPOCH} (today is {today})")
         self.sites = {s.id: s for s in sites}
         self.cutoff: int | None = None
         self.max_cached_visits = max_cached_visits
-        # id range per (site, day): ids grow with the day and stay unique in the world
+        # id range per (site, day): ids grow with the day and stay unique in the world; they
+        # depend on the day, the site and visits_per_day only
         self._id_block = 10 ** max(3, len(str(visits_per_day * 4)))
         self._pool = {s.id: max(40, int(visits_per_day * s.volume * 5)) for s in sites}
         # (site, day) -> generated day, least recently used first
@@ -176,7 +182,7 @@ class World:
         if n == 0:
             return ()
         site = self.sites[id_site]
-        day_index = (day - self.first_day).days
+        day_index = (day - _ID_EPOCH).days
         with gc_paused():
             return generate_day(
                 seed=self.seed,
