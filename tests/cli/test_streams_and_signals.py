@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,18 +72,21 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell script's `cmd &` starts it
 
 
-@pytest.mark.parametrize("ctrl_c", ["default", "ignored", "ignored-again"])
-def test_sigterm_stops_an_export_with_one_line(tmp_path: Path, ctrl_c: str) -> None:
-    """SIGTERM during an export is 'Error: terminated; run the same command again...', exit 143
-    (before: killed at once, no message, and a terminal's cursor left hidden by the bars). With
-    Ctrl-C ignored, as in a script's background job, no traceback comes first (before: about one
-    run in six showed asyncio's "unhandled exception during asyncio.run() shutdown")."""
-    argv = ["-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, "--latency-ms", "200"]
+def _signal_export(
+    tmp_path: Path,
+    signum: int,
+    export_args: list[str],
+    latency_ms: str,
+    preexec: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`matomo export visits EXPORT_ARGS --out x.jsonl` against a served sandbox, sent `signum`
+    once its first window is recorded; its exit code and output."""
+    argv = ["-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, "--latency-ms", latency_ms]
     with serve(*argv) as served:
         process = subprocess.Popen(
-            preexec_fn=None if ctrl_c == "default" else _ignore_ctrl_c,
-            args=[sys.executable, "-m", "matomo_client.cli", "export", "visits", "--site", "all",
-                  "--from", "last10", "--to", "yesterday", "--page-size", "1", "--out", "x.jsonl"],
+            preexec_fn=preexec,
+            args=[sys.executable, "-m", "matomo_client.cli", "export", "visits", *export_args,
+                  "--out", "x.jsonl"],
             env=clean_env(MATOMO_URL=served.url, MATOMO_TOKEN=SANDBOX_TOKEN),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -94,10 +98,26 @@ def test_sigterm_stops_an_export_with_one_line(tmp_path: Path, ctrl_c: str) -> N
         while not journal.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert process.poll() is None, "the export ended before it could be stopped"
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143, stderr
-    line = one_error_line(stderr)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("ctrl_c", ["default", "ignored", "ignored-again"])
+def test_sigterm_stops_an_export_with_one_line(tmp_path: Path, ctrl_c: str) -> None:
+    """SIGTERM during an export is 'Error: terminated; run the same command again...', exit 143
+    (before: killed at once, no message, and a terminal's cursor left hidden by the bars). With
+    Ctrl-C ignored, as in a script's background job, no traceback comes first (before: about one
+    run in six showed asyncio's "unhandled exception during asyncio.run() shutdown")."""
+    done = _signal_export(
+        tmp_path,
+        signal.SIGTERM,
+        ["--site", "all", "--from", "last10", "--to", "yesterday", "--page-size", "1"],
+        "200",
+        None if ctrl_c == "default" else _ignore_ctrl_c,
+    )
+    assert done.returncode == 143, done.stderr
+    line = one_error_line(done.stderr)
     assert line.startswith("Error: terminated; run the same command again to resume")
 
 
@@ -111,30 +131,13 @@ def test_sighup_stops_an_export_cleanly_unless_ignored(tmp_path: Path, nohup: bo
         if nohup:
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    argv = ["-m", "matomo_client.sandbox", "--port", "0", *SMALL_WORLD, "--latency-ms", "100"]
-    with serve(*argv) as served:
-        process = subprocess.Popen(
-            preexec_fn=start,
-            args=[sys.executable, "-m", "matomo_client.cli", "export", "visits", "--site", "1",
-                  "--from", "last4", "--to", "yesterday", "--page-size", "3", "--out", "x.jsonl"],
-            env=clean_env(MATOMO_URL=served.url, MATOMO_TOKEN=SANDBOX_TOKEN),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        journal = tmp_path / "x.jsonl._matomo_export.jsonl"
-        deadline = time.monotonic() + 60
-        while not journal.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert process.poll() is None, "the export ended before it could be stopped"
-        process.send_signal(signal.SIGHUP)
-        _, stderr = process.communicate(timeout=120)
+    args = ["--site", "1", "--from", "last4", "--to", "yesterday", "--page-size", "3"]
+    done = _signal_export(tmp_path, signal.SIGHUP, args, "100", start)
     if nohup:
-        assert process.returncode == 0, stderr
+        assert done.returncode == 0, done.stderr
         return
-    assert process.returncode == 129, stderr
-    line = one_error_line(stderr)
+    assert done.returncode == 129, done.stderr
+    line = one_error_line(done.stderr)
     assert line.startswith("Error: hung up; run the same command again to resume")
 
 
