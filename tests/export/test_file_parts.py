@@ -15,7 +15,6 @@ from export_readers import read_rows
 
 from matomo_client.export import ExportSummary, TargetError, export_visits, open_target
 from matomo_client.export.rows import build_report_rows
-from matomo_client.export.schema import ACTIONS, VISITS
 from matomo_client.export.sinks import FileSink
 from matomo_client.export.state import DONE, OPEN, JobInfo, WindowRecord, fingerprint
 
@@ -130,25 +129,18 @@ async def test_one_lost_part_fetches_its_window_again(tmp_path: Path, name: str)
 
 
 @pytest.mark.parametrize("name", ["x.jsonl.zst", "x.parquet"])
-async def test_parts_lost_outside_the_run_leave_the_files_untouched(
-    tmp_path: Path, name: str
-) -> None:
-    """A window the run does not cover (`last3` a day later) whose parts are gone cannot be
-    fetched again: the run fails naming it and the way out, and the files keep every row."""
+async def test_parts_lost_outside_the_run_are_fetched_again(tmp_path: Path, name: str) -> None:
+    """A window the run no longer covers (`last4` a day later) whose parts are gone is open
+    again, and a window left open is fetched again by the next run of the same command even
+    outside its range: the files hold every row once (before: the run stopped, naming it)."""
     world = FakeMatomo(TODAY)
     target = str(tmp_path / name)
     await _export(world, target, start="last4")
-    sink = _sink(target)
-    finals = {t: sink.final_path(t).read_bytes() for t in (VISITS, ACTIONS)}
     _delete_parts(target)
 
     tomorrow = NOW + timedelta(days=1)
-    with pytest.raises(TargetError, match=rf"site 1, {DAYS[0]}.*--restart"):
-        await _export(world, target, start="last4", now=tomorrow)
-    assert {t: sink.final_path(t).read_bytes() for t in finals} == finals
-
-    await _export(world, target, start="last4", now=tomorrow, restart=True)
-    assert _visits(target) == _owned(world, [*DAYS[1:], TODAY])
+    await _export(world, target, start="last4", now=tomorrow)
+    assert _visits(target) == _owned(world, [*DAYS, TODAY])  # DAYS[0] is outside last4 now
 
 
 @pytest.mark.parametrize("name", ["x.csv", "hive/"])

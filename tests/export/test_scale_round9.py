@@ -12,7 +12,7 @@ from export_readers import read_rows
 from export_sandbox import sandbox_client as _client
 
 from matomo_client import Params
-from matomo_client.export import export_reports
+from matomo_client.export import export_reports, report_plan
 from matomo_client.export import reports as reports_mod
 from matomo_client.export.errors import ExportUsageError
 from matomo_client.export.sites import SiteInfo
@@ -80,7 +80,7 @@ def test_many_sites_over_many_years_are_chunked_site_by_site() -> None:
     first = date(2016, 1, 1)
     days = [first + timedelta(days=n) for n in range(3650)]
     todo = [(s, d, d, True) for s in sites for d in days]
-    work = reports_mod._work(sites, todo, 31)
+    work = report_plan.chunks(sites, todo, 31)
     assert len(work) == 30 * 118  # 3650 days in chunks of 31
     assert [s.id_site for s, _ in work[:119]] == [1] * 118 + [2]
     assert work[0][1][0] == (first, first, True)

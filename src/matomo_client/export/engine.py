@@ -111,7 +111,8 @@ async def export_visits(
         run, site_list = await _Run.start(
             client, "visits", target, concurrency, progress, sites, start_workers
         )
-        windows = _plan(site_list, start, end, now or datetime.now(timezone.utc), settle)
+        now = now or datetime.now(timezone.utc)
+        windows = _plan(site_list, start, end, now, settle)
     except BaseException:
         if encoders:
             await encoders[0].aclose()
@@ -126,6 +127,8 @@ async def export_visits(
     try:
         params["timezones"] = {str(s.id_site): s.timezone for s in site_list}
         recorded = await run.open_sink(params, restart)
+        windows = _with_left_open(windows, recorded, site_list, now, settle)
+        summary.windows_total = len(windows)
         todo = [
             w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) != DONE
         ]
@@ -253,6 +256,29 @@ def _plan(
             )
         )
     return windows
+
+
+def _with_left_open(
+    windows: list[Window],
+    recorded: dict[tuple[int, date], WindowRecord],
+    site_list: Sequence[SiteInfo],
+    now: datetime,
+    settle: timedelta,
+) -> list[Window]:
+    """`windows` and those an earlier run left open (today then) that they no longer cover
+    (`--from today`, or runs missed): fetched again, not left incomplete."""
+    planned = {(w.id_site, w.day) for w in windows}
+    order = {s.id_site: i for i, s in enumerate(site_list)}
+    tzs = {s.id_site: site_tz(s.timezone) for s in site_list}
+    extra = [
+        w
+        for (id_site, day), rec in recorded.items()
+        if rec.status == OPEN and id_site in order and (id_site, day) not in planned
+        for w in plan_days(id_site, day, day, tzs[id_site], now, settle)
+    ]
+    if not extra:
+        return windows
+    return sorted([*windows, *extra], key=lambda w: (order[w.id_site], w.day))
 
 
 _Counts = list["dict[date, int] | str"]  # per site: Matomo's counts, or why there are none

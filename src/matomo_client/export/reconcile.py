@@ -104,7 +104,8 @@ def read_counts(data: Any) -> dict[date, int]:
 def compare(
     records: Sequence[WindowRecord], counts: dict[date, int], segment: str | None
 ) -> tuple[list[WindowRecord], list[Mismatch]]:
-    """The records with Matomo's counts added, and the windows whose counts differ.
+    """The records whose Matomo count is new or changed, with it, and the windows whose
+    counts differ.
 
     Closed days of one site next to each other, one with more visits than Matomo counts and
     the other with fewer, are visits Matomo puts on the other day: their cause says so.
@@ -126,7 +127,8 @@ def compare(
 
     for rec in records:
         expected = counts.get(rec.day, 0)
-        updated.append(rec.with_nb_visits(expected))
+        if rec.nb_visits != expected:  # not recorded again each run: a journal would grow
+            updated.append(rec.with_nb_visits(expected))
         exported = rec.visits or 0
         if exported != expected:
             diff = exported - expected

@@ -30,6 +30,15 @@ from ..errors import (
 )
 from .errors import ExportUsageError
 from .progress import ExportSummary, ProgressCallback
+from .report_plan import (
+    CHUNK,
+    before_created,
+    chunks,
+    period_key_start,
+    period_start,
+    plan_periods,
+    with_left_open,
+)
 from .rows import build_report_rows
 from .run import (
     SiteInfo,
@@ -44,50 +53,14 @@ from .run import (
 from .schema import REPORTS, Batch
 from .sinks import DEFAULT_TARGET, Sink
 from .state import DONE, OPEN, WindowRecord
-from .windows import DEFAULT_SETTLE, PERIODS, resolve_day, site_tz
+from .windows import DEFAULT_SETTLE, PERIODS
 
 __all__ = ["PERIODS", "ReportSpec", "export_reports", "period_start"]
 
-_CHUNK = {"day": 31, "week": 13, "month": 12, "year": 5}
 _META_AT_ONCE = 8  # sites whose report lists `_check_named` asks for side by side
 _SKIP_MODULES = frozenset({"MultiSites"})  # cross-site reports; each site is exported itself
 
 ReportSpec = tuple[str, dict[str, str]]  # ("Goals.get", {"idGoal": "1"})
-
-
-def period_start(period: str, d: date) -> date:
-    """The first day of the period containing `d` (weeks start on Monday, as in Matomo)."""
-    if period == "day":
-        return d
-    if period == "week":
-        return d - timedelta(days=d.weekday())
-    if period == "month":
-        return d.replace(day=1)
-    if period == "year":
-        return d.replace(month=1, day=1)
-    raise ExportUsageError(f"invalid period {period!r}: use day, week, month or year")
-
-
-def _period_end(period: str, start: date) -> date:
-    """The last day of the period starting at `start`."""
-    if period == "day":
-        return start
-    if period == "week":
-        return start + timedelta(days=6)
-    if period == "month":
-        nxt = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return nxt - timedelta(days=1)
-    return start.replace(month=12, day=31)
-
-
-def _period_key_start(key: str) -> date:
-    """The first day of a Map key: `2024-01-31`, `2024-01-29,2024-02-04`, `2024-01`, `2024`."""
-    first = key.split(",")[0]
-    if len(first) == 4:
-        return date(int(first), 1, 1)
-    if len(first) == 7:
-        return date(int(first[:4]), int(first[5:7]), 1)
-    return date.fromisoformat(first)
 
 
 def parse_report(spec: str) -> ReportSpec:
@@ -212,59 +185,6 @@ def _unique_specs(specs: list[ReportSpec]) -> list[ReportSpec]:
     return list(out.values())
 
 
-def _plan(
-    site_list: list[SiteInfo],
-    period: str,
-    start: date | str,
-    end: date | str,
-    now: datetime,
-    settle: timedelta,
-) -> list[tuple[SiteInfo, date, date, bool]]:
-    """Each site's periods from `start` to `end` in its timezone: (site, first day, last day,
-    closed)."""
-    plan: list[tuple[SiteInfo, date, date, bool]] = []
-    for site in site_list:
-        try:
-            tz = site_tz(site.timezone)
-        except ValueError as e:  # a timezone this machine's zone data does not know
-            raise ExportUsageError(f"site {site.id_site}: {e}") from None
-        today = now.astimezone(tz).date()
-        a, b = resolve_day(start, today), min(resolve_day(end, today), today)
-        p = period_start(period, a)
-        while p <= b:
-            last = _period_end(period, p)
-            end_utc = datetime(last.year, last.month, last.day, tzinfo=tz) + timedelta(days=1)
-            plan.append((site, p, last, now >= end_utc + settle))
-            p = last + timedelta(days=1)
-    return plan
-
-
-def _work(
-    site_list: list[SiteInfo], todo: list[tuple[SiteInfo, date, date, bool]], size: int
-) -> list[tuple[SiteInfo, list[tuple[date, date, bool]]]]:
-    """`todo` as chunks of up to `size` periods of one site, site by site, in one pass (it was
-    quadratic: 100 sites over 11 years of days took 30 s before the first request). The
-    periods before the site was created are one chunk, written without a request."""
-    by_site: dict[int, list[tuple[date, date, bool]]] = {}
-    for site, first, last, closed in todo:
-        by_site.setdefault(site.id_site, []).append((first, last, closed))
-    work: list[tuple[SiteInfo, list[tuple[date, date, bool]]]] = []
-    for site in site_list:
-        mine = by_site.get(site.id_site, [])
-        early = [p for p in mine if _before_created(site, p[1])]
-        if early:
-            work.append((site, early))
-            mine = mine[len(early) :]
-        work.extend((site, mine[i : i + size]) for i in range(0, len(mine), size))
-    return work
-
-
-def _before_created(site: SiteInfo, last: date) -> bool:
-    """Whether a period ending on `last` has no data in Matomo: it ends more than two days
-    before the site was created (core/Archive.php skips archiving it)."""
-    return site.created is not None and last + timedelta(days=2) < site.created
-
-
 async def export_reports(
     client: Any,
     *,
@@ -306,7 +226,8 @@ async def export_reports(
     try:
         if wanted:
             await _check_named(client, site_list, wanted)
-        plan = _plan(site_list, period, start, end, now or datetime.now(timezone.utc), settle)
+        now = now or datetime.now(timezone.utc)
+        plan = plan_periods(site_list, period, start, end, now, settle)
     except BaseException:
         await run.close()
         raise
@@ -317,12 +238,14 @@ async def export_reports(
         summary.warnings.append(nothing_to_export(start, end))
     try:
         recorded = await run.open_sink(params, restart)
+        plan = with_left_open(plan, recorded, site_list, period, now, settle)
+        summary.windows_total = len(plan)
         todo = [
             x for x in plan if getattr(recorded.get((x[0].id_site, x[1])), "status", None) != DONE
         ]
         summary.windows_skipped = len(plan) - len(todo)
         run.emit("exporting")
-        work = _work(site_list, todo, _CHUNK[period])
+        work = chunks(site_list, todo, CHUNK[period])
         report_lists: dict[int, list[ReportSpec]] = {}
         # One request per site for its report list, not one per chunk in flight at the start.
         listing: dict[int, anyio.Lock] = {}
@@ -331,7 +254,7 @@ async def export_reports(
             site, periods = item
             where = f"site {site.id_site}, {periods[0][0]}..{periods[-1][1]}"
             try:
-                if _before_created(site, periods[-1][1]):  # empty in Matomo: not asked
+                if before_created(site, periods[-1][1]):  # empty in Matomo: not asked
                     batch, again = Batch.empty(REPORTS), False
                 else:
                     async with listing.setdefault(site.id_site, anyio.Lock()):
@@ -487,7 +410,7 @@ async def _fetch_chunk(
             continue
         for key, period_value in value.items():
             try:
-                start = _period_key_start(str(key))
+                start = period_key_start(str(key))
             except ValueError:
                 continue
             if start not in wanted_starts:
