@@ -259,8 +259,9 @@ class TransportError(MatomoError):
         return (self.method, self.detail, self.timeout, self.permanent)
 
     def __repr__(self) -> str:
+        permanent = ", permanent=True" if self.permanent else ""
         return (
-            f"TransportError(method={self.method!r}, timeout={self.timeout}, "
+            f"TransportError(method={self.method!r}, timeout={self.timeout}{permanent}, "
             f"detail={_shorten(self.detail, _REPR_LIMIT)!r})"
         )
 

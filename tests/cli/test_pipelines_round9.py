@@ -111,6 +111,7 @@ def test_json_summary_is_one_object_a_job_can_read() -> None:
     assert summary["visits"] == sum(s["visits"] for s in summary["sites"]) > 0
     assert summary["reconciled"] is True
     assert summary["not_reconciled"] == []
+    assert summary["reconciliation_ok"] is True
     assert summary["mismatches"] == []
     assert summary["warnings"] == []
 
@@ -167,3 +168,37 @@ def test_json_failure_of_a_refused_token_is_not_retryable(
     assert result.exit_code == 1
     failure = json.loads(result.stdout)
     assert failure["retryable"] is False
+
+
+def test_json_failure_of_the_target_is_resumable(tmp_path: Path) -> None:
+    """A target the export cannot use (exit 2, like bad input) still resumes once mended:
+    `resumable` is about the input, not the exit code."""
+    target = tmp_path / "x.sqlite"
+    target.write_text("not a database\n" * 100)
+    result = invoke(
+        ["export", "visits", "--sandbox", "--json", "--site", "1", "--from", "last2", "--to",
+         "yesterday", "--out", str(target)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    failure = json.loads(result.stdout)
+    assert failure["resumable"] is True
+    assert failure["retryable"] is False
+
+
+def test_json_failure_of_an_interrupted_export_is_retryable(
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP: running the same command again resumes and may succeed."""
+    from matomo_client.cli.failures import SESSION, show_failure
+
+    SESSION.reset()
+    SESSION.json = True
+    SESSION.resumable = True
+    try:
+        assert show_failure(KeyboardInterrupt()) == 130
+    finally:
+        SESSION.reset()
+    failure = json.loads(capfdbinary.readouterr().out)
+    assert failure["exit_code"] == 130
+    assert failure["resumable"] is True
+    assert failure["retryable"] is True

@@ -509,3 +509,9 @@ def test_modules_import_only_stdlib_orjson_and_http() -> None:
                 continue
             for name in names:
                 assert name in ours or name.split(".")[0] in allowed, (path.name, name)
+
+
+def test_a_permanent_transport_error_says_so_in_its_repr() -> None:
+    """A logged error shows whether it would be retried."""
+    assert "permanent=True" in repr(TransportError("M.a", "untrusted", permanent=True))
+    assert "permanent" not in repr(TransportError("M.a", "refused"))

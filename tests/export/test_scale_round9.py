@@ -248,3 +248,23 @@ async def test_a_sites_report_list_is_asked_for_once(tmp_path: Path) -> None:
         )
     assert [r.method for r in sb.requests].count("API.getReportMetadata") == 1
     assert [r.method for r in sb.requests].count("API.getBulkRequest") >= 4
+
+
+async def test_report_rates_are_asked_as_fractions(tmp_path: Path) -> None:
+    """Every report of the export's bulk requests carries format_metrics=0: Matomo's default
+    writes rates in the token user's language ("18,42 %"), which no column can read."""
+    sb = Sandbox(SandboxConfig(seed=5, days=5, visits_per_day=20, today=TODAY))
+    async with _client(sb) as m:
+        await export_reports(
+            m, sites=[1], start=TODAY - timedelta(days=3), end=TODAY - timedelta(days=1),
+            period="day", target=str(tmp_path / "r.jsonl"), now=NOW,
+        )  # fmt: skip
+    items = [
+        v
+        for r in sb.requests
+        if r.method == "API.getBulkRequest"
+        for k, v in r.params.items()
+        if k.startswith("urls[")
+    ]
+    assert items
+    assert all("format_metrics=0" in item for item in items)

@@ -255,3 +255,20 @@ async def test_a_window_keeps_no_more_than_the_threshold_in_memory(
     assert max(held) <= 10 + 9  # the threshold, then one page of 3 visits and 6 actions
     assert len(visits.resolve()) == 60
     assert len(actions.resolve()) == 120
+
+
+def test_small_days_spill_too_once_twice_the_budget_is_held(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Past the budget, only a window of SPILL_MIN rows or more spills; past twice the budget
+    (many small days in progress at a high concurrency), any window does."""
+    monkeypatch.setattr(spill, "SPILL_ROWS", 100)
+    monkeypatch.setattr(spill, "SPILL_MIN", 50)
+    d = SpillDir(tmp_path)
+    d.held = 90
+    assert not d.due(60)
+    d.held = 150
+    assert d.due(60)
+    assert not d.due(10)
+    d.held = 201
+    assert d.due(10)

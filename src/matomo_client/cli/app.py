@@ -144,7 +144,8 @@ def cli() -> None:
       1    Matomo or the network failed, or a check failed
       2    bad input: options, dates, sites, the token's source, the target, the output
       130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
-    An export stopped with 1, 129, 130 or 143 resumes when the same command is run again.
+    An export stopped with 1, 129, 130 or 143 (or 2 for its target) resumes when the same
+    command is run again.
     """
 
 

@@ -260,6 +260,8 @@ def summary_json(summary: ExportSummary, display: ExportDisplay) -> dict[str, An
         "retries": summary.retries,
         "reconciled": summary.reconciled,
         "not_reconciled": summary.not_reconciled,
+        # `ok` says the command succeeded; this, that every site was compared and matches
+        "reconciliation_ok": summary.ok,
         "mismatches": [
             {
                 "id_site": mm.id_site,

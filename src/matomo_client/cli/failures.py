@@ -252,15 +252,17 @@ def json_failure(text: str, code: int, exc: BaseException | None = None) -> None
         return
     import orjson
 
-    # resumable: what was written is kept, and the same command, run again, goes on from there;
-    # retryable: the failure may pass by itself (a server down, a time-out), so a scheduler may
-    # simply run it again later; not a bad token, a disabled log, a bad option.
+    # resumable: the export had started (not refused for its input), what was written is kept,
+    # and the same command, run again once the cause is mended, goes on from there;
+    # retryable: running it again may succeed by itself (a server down, a time-out, a run stopped
+    # by a signal), so a scheduler may simply do so; not a bad token, a disabled log, a bad option.
+    bad_input = (click.UsageError, UserError, ExportUsageError, StateMismatchError)
     failure = {
         "ok": False,
         "exit_code": code,
         "error": SESSION.scrub(one_line(text)),
-        "resumable": SESSION.resumable and code != EXIT_USER,
-        "retryable": exc is not None and _passing(exc),
+        "resumable": SESSION.resumable and exc is not None and not isinstance(exc, bad_input),
+        "retryable": isinstance(exc, KeyboardInterrupt) or (exc is not None and _passing(exc)),
     }
     with contextlib.suppress(OSError, click.ClickException):  # stdout gone: stderr still says
         write_out(orjson.dumps(failure) + b"\n")
@@ -297,7 +299,7 @@ def show_failure(exc: BaseException) -> int:
             if SESSION.terminated
             else EXIT_INTERRUPTED
         )
-        json_failure(what, code)
+        json_failure(what, code, exc)
         return code
     failure = describe(exc)
     if SESSION.debug:

@@ -68,7 +68,8 @@ class ExportSummary:
     reconciled: bool = False  # every site's windows were compared with Matomo's counts
     mismatches: list[Mismatch] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    not_reconciled: list[int] = field(default_factory=list)  # sites whose counts failed
+    # sites not compared with Matomo's counts: the counts failed, or (`all`) the visits log is off
+    not_reconciled: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -94,7 +94,7 @@ def parse_report(spec: str) -> ReportSpec:
 _RESERVED = frozenset(
     {
         "idSite", "period", "date", "segment", "format", "module", "method", "flat",
-        "filter_limit", "filter_offset", "token_auth", "force_api_session",
+        "filter_limit", "filter_offset", "token_auth", "force_api_session", "format_metrics",
     }
 )  # fmt: skip
 
@@ -368,7 +368,9 @@ async def _fetch_chunk(
         (method, extra), one = slot
         p = Params().id_site(id_site).set("period", period)
         p = p.set("date", one.isoformat() if one else whole)
-        p = p.set("filter_limit", -1).set("flat", 1).segment(segment)
+        # format_metrics=0: rates as fractions; Matomo's default writes them in the token
+        # user's language ("18,42 %", "%65"), which no column can read.
+        p = p.set("filter_limit", -1).set("flat", 1).set("format_metrics", 0).segment(segment)
         for k, v in extra.items():
             p = p.set(k, v)
         return method, p

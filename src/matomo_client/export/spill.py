@@ -2,9 +2,10 @@
 
 A window is written (and recorded) only once every page of its day has come, so until then its
 rows wait. With `2 x concurrency` windows in progress, memory grew with the concurrency times
-the visits of a busy day. Now the windows in progress hold at most about `SPILL_ROWS` rows in
-memory together: past that, the window that has just received a page writes its rows (when it
-holds at least `SPILL_MIN`) to a temporary file and goes on with an empty hand. The writer's
+the visits of a busy day. Now the windows in progress hold about `SPILL_ROWS` rows in memory
+together, twice that at most: past it, the window that has just received a page writes its rows
+(when it holds at least `SPILL_MIN`, or any past twice the budget) to a temporary file and goes on
+with an empty hand. The writer's
 thread reads them back when it takes the window, so a spilled window is in memory only while it
 is written. Exports whose days in progress stay under the budget (most) never touch the disk.
 """
@@ -49,8 +50,12 @@ class SpillDir:
         return self._path
 
     def due(self, window_rows: int) -> bool:
-        """Whether a window holding `window_rows` rows in memory should spill them now."""
-        return self.held > SPILL_ROWS and window_rows >= SPILL_MIN
+        """Whether a window holding `window_rows` rows in memory should spill them now: past
+        the budget, one of `SPILL_MIN` rows or more; past twice the budget (many small days in
+        progress, at a high concurrency), any."""
+        if self.held <= SPILL_ROWS:
+            return False
+        return window_rows >= SPILL_MIN or self.held > 2 * SPILL_ROWS
 
     def new_file(self) -> Path:
         """A fresh file name in the directory (made now if need be)."""
