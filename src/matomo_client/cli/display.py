@@ -252,6 +252,7 @@ def summary_json(summary: ExportSummary, display: ExportDisplay) -> dict[str, An
         "windows_exported": summary.windows_exported,
         "windows_skipped": summary.windows_skipped,
         "windows_open": summary.windows_open,
+        "windows_refetched": summary.windows_refetched,
         "run_again": summary.windows_open > 0,
         "visits": summary.visits,
         "actions": summary.actions,
@@ -333,6 +334,12 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
         out.print(
             f"{summary.windows_open} window(s) {why}: they were written and will be fetched "
             "again by the next run of the same command.",
+            soft_wrap=soft_wrap,
+        )
+    if summary.windows_refetched:
+        out.print(
+            f"{summary.windows_refetched} done window(s) fetched again and replaced: Matomo "
+            "counted more visits than were exported.",
             soft_wrap=soft_wrap,
         )
     if visits and summary.reconciled and not summary.mismatches:

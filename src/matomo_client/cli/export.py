@@ -212,6 +212,12 @@ def export() -> None:
     help="Processes that turn pages into rows for DuckDB, Parquet and JSONL targets "
     "(default: one per CPU; 0: all in this process).",
 )
+@click.option(
+    "--refetch-short",
+    is_flag=True,
+    help="Fetch again the done days of the range for which Matomo now counts more visits "
+    "than were exported (visits tracked late); a day's rows are replaced only by more rows.",
+)
 @connection_options
 def visits(
     conn: Connection,
@@ -226,6 +232,7 @@ def visits(
     as_json: bool,
     page_size: int,
     workers: int | None,
+    refetch_short: bool,
 ) -> None:
     """Export raw visits (table `visits`) and their actions (table `actions`).
 
@@ -254,6 +261,7 @@ def visits(
         page_size=page_size,
         restart=restart,
         workers=workers,
+        refetch_short=refetch_short,
     )
 
 

@@ -75,6 +75,7 @@ async def export_visits(
     now: datetime | None = None,
     settle: timedelta = DEFAULT_SETTLE,
     workers: int | None = None,
+    refetch_short: bool = False,
 ) -> ExportSummary:
     """Export raw visits and their actions, written and recorded one (site, day) window at a
     time (closed days fetched a few days a request); resumable.
@@ -86,6 +87,8 @@ async def export_visits(
     `workers` is how many processes turn pages into rows for DuckDB, Parquet and JSONL
     targets (default: one per CPU, at most 8, none on a single CPU; 0 keeps it all in this
     process). They start with the export; pages under 64 KB are turned into rows here.
+    `refetch_short` fetches again the done days of the range for which Matomo now counts more
+    visits than were exported (visits tracked late); a day's rows are replaced only by more.
     """
     _check_common(page_size, concurrency, start, end, segment)
     if workers is not None and not 0 <= workers <= MAX_WORKERS:
@@ -129,8 +132,15 @@ async def export_visits(
         recorded = await run.open_sink(params, restart)
         windows = _with_left_open(windows, recorded, site_list, now, settle)
         summary.windows_total = len(windows)
+        short: dict[tuple[int, date], int] = {}
+        if refetch_short:
+            short = await _short_days(run, site_list, windows, recorded, segment)
+        run.refetching = set(short)
         todo = [
-            w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) != DONE
+            w
+            for w in windows
+            if getattr(recorded.get((w.id_site, w.day)), "status", None) != DONE
+            or (w.id_site, w.day) in short
         ]
         summary.windows_skipped = len(windows) - len(todo)
         run.emit("exporting")
@@ -167,6 +177,10 @@ async def export_visits(
                     if item is None:
                         return
                     window, visits, actions = item
+                    if len(visits) <= short.get((window.id_site, window.day), -1):
+                        run.kept(window.id_site, window.day)  # no more visits than it has
+                        del item, visits, actions
+                        continue
                     rec = WindowRecord(
                         "visits",
                         window.id_site,
@@ -284,8 +298,37 @@ def _with_left_open(
 _Counts = list["dict[date, int] | str"]  # per site: Matomo's counts, or why there are none
 
 
+async def _short_days(
+    run: _Run,
+    site_list: Sequence[SiteInfo],
+    windows: Sequence[Window],
+    recorded: dict[tuple[int, date], WindowRecord],
+    segment: str | None,
+) -> dict[tuple[int, date], int]:
+    """The done windows of `windows` Matomo now counts more visits for than were exported
+    (tracked late), with the visits exported: one `VisitsSummary` request a site."""
+    done = [w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) == DONE]
+    if not done:
+        return {}
+    counts = await _fetch_counts(run, site_list, done, segment, "done days not checked")
+    short: dict[tuple[int, date], int] = {}
+    for site, site_counts in zip(site_list, counts, strict=True):
+        if isinstance(site_counts, str):
+            run.summary.warnings.append(site_counts)
+            continue
+        for w in done:
+            exported = recorded[(w.id_site, w.day)].visits or 0
+            if w.id_site == site.id_site and site_counts.get(w.day, 0) > exported:
+                short[(w.id_site, w.day)] = exported
+    return short
+
+
 async def _fetch_counts(
-    run: _Run, site_list: Sequence[SiteInfo], windows: Sequence[Window], segment: str | None
+    run: _Run,
+    site_list: Sequence[SiteInfo],
+    windows: Sequence[Window],
+    segment: str | None,
+    failed: str = "not reconciled",
 ) -> _Counts:
     """Matomo's daily visit counts for every site at once: one request each, side by side
     (the client's own concurrency limit applies), so many sites cost about one round trip."""
@@ -300,7 +343,7 @@ async def _fetch_counts(
             results[i] = await fetch_counts(run.client, site.id_site, min(days), max(days), segment)
         except MatomoError as e:
             message = getattr(e, "message", None) or str(e)
-            results[i] = f"site {site.id_site}: not reconciled ({message})"
+            results[i] = f"site {site.id_site}: {failed} ({message})"
         except Exception as e:  # raised as it is below, not inside an exception group
             failure.append(e)
 
@@ -360,7 +403,7 @@ async def _reconcile(
             for w in windows
             if w.id_site == site.id_site and (w.id_site, w.day) in run.records
         ]
-        updated, mismatches = compare(recs, site_counts, segment)
+        updated, mismatches = compare(recs, site_counts, segment, run.summary.windows_kept)
         updated_all.extend(updated)
         run.summary.mismatches.extend(mismatches)
     await run.in_thread(run.sink.record_windows, updated_all)

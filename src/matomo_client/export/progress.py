@@ -60,6 +60,9 @@ class ExportSummary:
     windows_exported: int = 0  # fetched and written by this run
     windows_skipped: int = 0  # already done by an earlier run
     windows_open: int = 0  # written but not closed yet (today): fetched again next run
+    windows_refetched: int = 0  # done windows written again: Matomo counted more visits
+    # done windows fetched again that gave no more visits than exported: their rows stayed
+    windows_kept: list[tuple[int, date]] = field(default_factory=list)
     visits: int = 0  # written by this run
     actions: int = 0
     report_rows: int = 0
@@ -85,6 +88,11 @@ class ExportSummary:
         ]
         if self.kind == "visits":
             out.append(f"{self.visits} visits and {self.actions} actions written")
+        if self.windows_refetched:
+            out.append(
+                f"{self.windows_refetched} done window(s) fetched again and replaced: Matomo "
+                "counted more visits than were exported"
+            )
         else:
             out.append(f"{self.report_rows} report rows written")
         if self.reconciled and not self.mismatches:

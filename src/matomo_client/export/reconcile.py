@@ -7,7 +7,7 @@ difference is named with its most likely cause (`compare`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,8 +20,11 @@ from .state import OPEN, WindowRecord
 __all__ = ["compare", "explain", "fetch_counts", "read_counts"]
 
 
-def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
-    """The most likely reason a window's count differs from VisitsSummary."""
+def explain(
+    rec: WindowRecord, expected: int, segment: str | None, fetched_again: bool = False
+) -> str:
+    """The most likely reason a window's count differs from VisitsSummary (`fetched_again`:
+    this run fetched the done window again, and the visits log gave no more visits)."""
     exported = rec.visits or 0
     if rec.status == OPEN:
         return "the day is not over: visits are still arriving; the next run fetches it again"
@@ -41,12 +44,18 @@ def explain(rec: WindowRecord, expected: int, segment: str | None) -> str:
             "a segment is applied: segment archives may be outdated or processed differently; "
             "check that the segment is pre-processed"
         )
+    if exported < expected and fetched_again:
+        return (
+            "fetched again by this run, the visits log gave no more visits: Matomo counts "
+            "visits it no longer holds (raw data deleted or anonymised after archiving, or the "
+            "visits log truncated); the rows exported before were kept"
+        )
     if exported < expected:
         return (
             "Matomo counts visits the visits log no longer holds (raw data deleted or "
             "anonymised after archiving, or the visits log truncated), or visits tracked late "
-            "(queued tracking, an imported log) after this day was exported: a done day is not "
-            "fetched again, export it into another target (or restart) to get them"
+            "(queued tracking, an imported log) after this day was exported: run again with "
+            "--refetch-short (refetch_short=True) to fetch such days again"
         )
     return "the archive is outdated: visits were tracked or imported after the day was archived"
 
@@ -102,10 +111,13 @@ def read_counts(data: Any) -> dict[date, int]:
 
 
 def compare(
-    records: Sequence[WindowRecord], counts: dict[date, int], segment: str | None
+    records: Sequence[WindowRecord],
+    counts: dict[date, int],
+    segment: str | None,
+    fetched_again: Collection[tuple[int, date]] = (),
 ) -> tuple[list[WindowRecord], list[Mismatch]]:
     """The records whose Matomo count is new or changed, with it, and the windows whose
-    counts differ.
+    counts differ (`fetched_again`: done windows this run fetched again and kept).
 
     Closed days of one site next to each other, one with more visits than Matomo counts and
     the other with fewer, are visits Matomo puts on the other day: their cause says so.
@@ -135,7 +147,7 @@ def compare(
             cause = (
                 _SHIFTED
                 if (rec.id_site, rec.day) in excess and shifted(rec, diff)
-                else explain(rec, expected, segment)
+                else explain(rec, expected, segment, (rec.id_site, rec.day) in fetched_again)
             )
             mismatches.append(Mismatch(rec.id_site, rec.day, exported, expected, cause))
     return updated, mismatches

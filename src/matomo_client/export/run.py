@@ -246,6 +246,7 @@ class _Run:
         self._pending_visits = 0
         self._handed = 0  # visits windows handed to the writer, not committed yet
         self.records: dict[tuple[int, date], WindowRecord] = {}
+        self.refetching: set[tuple[int, date]] = set()  # done windows fetched again (short)
         self.failure: BaseException | None = None
         self._stats0 = self._stats()
 
@@ -388,11 +389,18 @@ class _Run:
         self._pending_visits -= count
         return items
 
+    def kept(self, id_site: int, day: date) -> None:
+        """Count a done window fetched again that gave no more visits: its rows stay."""
+        self.summary.windows_skipped += 1
+        self.summary.windows_kept.append((id_site, day))
+        self.emit("exporting", f"site {id_site}, {day}")
+
     def written(self, rec: WindowRecord) -> None:
         """Count a committed visits window and report progress."""
         self.records[(rec.id_site, rec.day)] = rec
         s = self.summary
         s.windows_exported += 1
+        s.windows_refetched += (rec.id_site, rec.day) in self.refetching
         s.windows_open += rec.status == OPEN
         s.visits += rec.visits or 0
         s.actions += rec.actions or 0
