@@ -301,11 +301,14 @@ class Api:
         return results[offset:] if limit < 0 else results[offset : offset + limit]
 
     # -- periods -------------------------------------------------------------------------
-    def _periods(self, params: Mapping[str, str]) -> Periods:
-        return resolve(params.get("period"), params.get("date"), self.world.today)
+    def _periods(self, params: Mapping[str, str], ids: list[int]) -> Periods:
+        # relative dates are read in the site's timezone, for several sites in UTC
+        today = self.world.site_today(ids[0]) if len(ids) == 1 else self.world.today
+        return resolve(params.get("period"), params.get("date"), today)
 
     def _facts(self, id_site: int, period: Period, params: Mapping[str, str]) -> Facts:
-        days = [d for d in period.days() if self.world.first_day <= d <= self.world.today]
+        last = self.world.site_today(id_site)
+        days = [d for d in period.days() if self.world.first_day <= d <= last]
         segment = parse_segment(params.get("segment"))
         if segment is None:
             return facts_for(self.world, self.day_cache, id_site, days)
@@ -323,7 +326,7 @@ class Api:
     ) -> Any:
         """Run `one(site, period) -> (value, is_empty)` and shape the Map as Matomo keys it."""
         ids, multi_site = self._site_ids_param(params, access)
-        periods = self._periods(params)
+        periods = self._periods(params, ids)
         parse_segment(params.get("segment"))  # invalid segments fail before any work
 
         def for_site(id_site: int) -> Any:
@@ -366,7 +369,7 @@ class Api:
             return summary_object(self._facts(id_site, p, params), "day").get(column, 0)
 
         ids, multi_site = self._site_ids_param(params, access)
-        periods = self._periods(params)
+        periods = self._periods(params, ids)
         if not periods.multi and not multi_site:
             return {"value": one(ids[0], periods.items[0])}
         values = {
@@ -433,10 +436,10 @@ class Api:
     ) -> None:
         """Matomo's Referrers.getReferrerType and getAll refuse several sites; getAll (which
         merges getReferrerType's subtables) also refuses several periods."""
-        _, multi_site = self._site_ids_param(params, access)
+        ids, multi_site = self._site_ids_param(params, access)
         if multi_site:
             raise ApiFailure(f"{method} with multiple sites is not supported (yet).")
-        if method == "Referrers.getAll" and self._periods(params).multi:
+        if method == "Referrers.getAll" and self._periods(params, ids).multi:
             raise ApiFailure(f"{method} with multiple sites or dates is not supported (yet).")
 
     def _page_lookup(self, params: Mapping[str, str], access: Access) -> Any:

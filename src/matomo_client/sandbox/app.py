@@ -26,7 +26,7 @@ from .config import SandboxConfig
 from .dates import ApiFailure
 from .formats import php_json
 from .pages import error_page, proxy_error_page, proxy_login_page
-from .records import now_utc
+from .records import local_date, now_utc
 from .world import World
 
 __all__ = ["LoggedRequest", "Sandbox"]
@@ -175,6 +175,9 @@ class Sandbox:
             self.world.cutoff = now
             # a sandbox left running past midnight UTC gets the new day's visits too
             self.world.extend_to(datetime.fromtimestamp(now, timezone.utc).date())
+            # and a site east of UTC its own new day from its own midnight (Matomo's `today`)
+            for site in self.world.sites.values():
+                self.world.set_local_today(site.id, local_date(now, site.timezone))
         else:
             self.world.cutoff = None
 

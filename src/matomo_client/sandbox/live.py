@@ -124,13 +124,17 @@ def live_window(
     date) is moved a day back before its period is taken (matomo#22543); the end is open for
     today, lastN/previousN and a range ending today, else the midnight after the period.
     """
-    all_days = [world.first_day + timedelta(days=i) for i in range(world.days)]
-    if not period or not date_text:
-        return all_days, None, None
-    today = world.today
-    periods = resolve(period, date_text, today)  # Matomo's validation and error texts
     own_tz = world.site(id_site).timezone
     tz = tz or own_tz
+    # relative dates in the site's timezone (in UTC for several sites)
+    today = world.site_today(id_site) if tz == own_tz else world.today
+    last_day = max(world.today, world.site_today(id_site))
+    all_days = [
+        world.first_day + timedelta(days=i) for i in range((last_day - world.first_day).days + 1)
+    ]
+    if not period or not date_text:
+        return all_days, None, None
+    periods = resolve(period, date_text, today)  # Matomo's validation and error texts
     text = date_text.strip()
     word = text.lower()
     if period == "range" or periods.multi:

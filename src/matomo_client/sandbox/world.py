@@ -78,6 +78,8 @@ class World:
         # (site, day) -> generated day, least recently used first
         self._cache: OrderedDict[tuple[int, date], _Day] = OrderedDict()
         self._cached_visits = 0
+        # site -> its own date at the real clock, where it differs from `today` (UTC)
+        self._local_today: dict[int, date] = {}
 
     # -- sites -------------------------------------------------------------------------
     def site(self, id_site: int) -> c.SiteInfo:
@@ -90,15 +92,28 @@ class World:
         return (self.first_day - timedelta(days=7)).strftime("%Y-%m-%d 00:00:00")
 
     def site_today(self, id_site: int) -> date:
-        """Today's date in the site's timezone (the configured today)."""
-        del id_site
-        return self.today
+        """Today's date in the site's timezone: the configured today, or on the real clock
+        the site's own date (Berlin's new day begins at 23:00 UTC)."""
+        return self._local_today.get(id_site, self.today)
+
+    def set_local_today(self, id_site: int, day: date) -> None:
+        """Move a site's own today to `day` (the real clock in its timezone); its days past
+        the old today were generated empty and are drawn again."""
+        old = self.site_today(id_site)
+        if day > old:
+            for key in [k for k in self._cache if k[0] == id_site and k[1] > old]:
+                self._cached_visits -= len(self._cache.pop(key).visits)
+        if day == self.today:
+            self._local_today.pop(id_site, None)
+        else:
+            self._local_today[id_site] = day
 
     def extend_to(self, today: date) -> None:
         """Move today forward to `today` (the real clock passed midnight), keeping the first
         day: the days already there keep their visits and ids, the new ones are added."""
         if today > self.today:
-            for key in [k for k in self._cache if k[1] > self.today]:  # generated empty
+            # generated empty (a site whose own date was ahead has its new day already)
+            for key in [k for k in self._cache if k[1] > self.site_today(k[0])]:
                 self._cached_visits -= len(self._cache.pop(key).visits)
             self.today = today
             self.days = (today - self.first_day).days + 1
@@ -170,7 +185,9 @@ class World:
     def visit_count(self, id_site: int, day: date) -> int:
         """How many visits the full day has (before any cutoff)."""
         site = self.sites.get(id_site)
-        if site is None or site.volume == 0 or not self.first_day <= day <= self.today:
+        if site is None or site.volume == 0:
+            return 0
+        if not self.first_day <= day <= self.site_today(id_site):
             return 0
         rng = random.Random(f"count/{self.seed}/{id_site}/{day.isoformat()}")
         weekday = 0.85 if day.weekday() >= 5 else 1.0

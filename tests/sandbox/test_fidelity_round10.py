@@ -1,0 +1,69 @@
+"""Round 10 fidelity: the sandbox reads relative dates in the site's timezone, as Matomo does."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sandbox_support import api_json, client_for
+
+from matomo_client.sandbox import Sandbox, SandboxConfig
+from matomo_client.sandbox.records import local_midnight
+
+
+def _berlin_just_after_midnight(monkeypatch: pytest.MonkeyPatch) -> tuple[Sandbox, date]:
+    """A sandbox on the real clock at 23:50 UTC: 00:50 of the next day in Berlin (site 2)."""
+    from matomo_client.sandbox import app
+
+    sb = Sandbox(SandboxConfig(days=3, visits_per_day=500))
+    utc_today = sb.world.today
+    late = datetime(utc_today.year, utc_today.month, utc_today.day, 23, 50, tzinfo=timezone.utc)
+    monkeypatch.setattr(app, "now_utc", lambda: int(late.timestamp()))
+    return sb, utc_today
+
+
+def _visits(summary: Any) -> int:
+    return int(summary["nb_visits"]) if isinstance(summary, dict) else 0
+
+
+@pytest.mark.anyio
+async def test_today_is_the_sites_own_date_on_the_real_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 00:50 in Berlin, `date=today` on the Berlin site is Berlin's new day with its first
+    visits and `yesterday` the day that just ended (matomo-api-notes: "For one site, relative
+    keywords use the site's timezone; for several sites, UTC"); it was the UTC date, and the
+    new Berlin day had no visits until midnight UTC."""
+    sb, utc_today = _berlin_just_after_midnight(monkeypatch)
+    berlin_today = utc_today + timedelta(days=1)
+    async with client_for(sb) as client:
+
+        async def summary(id_site: str, when: str) -> Any:
+            return await api_json(
+                client, method="VisitsSummary.get", idSite=id_site, period="day", date=when
+            )
+
+        today = await summary("2", "today")
+        explicit = await summary("2", berlin_today.isoformat())
+        yesterday = await summary("2", "yesterday")
+        ended = await summary("2", utc_today.isoformat())
+        several = await summary("1,2", "today")
+        live = await api_json(
+            client, method="Live.getLastVisitsDetails", idSite=2, period="day", date="today",
+            filter_limit=-1,
+        )  # fmt: skip
+    assert _visits(explicit) > 0
+    assert today == explicit
+    assert yesterday == ended
+    assert _visits(several["2"]) == _visits(ended)  # several sites: the UTC date
+    midnight = local_midnight(berlin_today, "Europe/Berlin")
+    assert any(v["lastActionTimestamp"] >= midnight for v in live)
+
+
+def test_a_fixed_today_is_every_sites_today() -> None:
+    """With `today` configured (tests, benchmarks), every site's today is that date and the
+    data of a seed does not change."""
+    sb = Sandbox(SandboxConfig(today=date(2026, 11, 29), days=3, visits_per_day=40))
+    assert sb.world.site_today(1) == sb.world.site_today(2) == date(2026, 11, 29)
+    assert sb.world.visit_count(2, date(2026, 11, 30)) == 0
