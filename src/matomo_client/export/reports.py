@@ -109,13 +109,19 @@ def _params_text(params: dict[str, str]) -> str:
 
 
 def _rows_of(value: Any) -> list[dict[str, Any]]:
-    """A period's value as rows: a DataTable is a list, a simple table one dict, empty `[]`."""
+    """A period's value as rows: a DataTable is a list, a simple table one dict, empty `[]`.
+
+    A simple table cut to one column (`?columns=nb_visits`, `?showColumns=...`) is a bare
+    value inside a Map keyed by period (`{"2024-01-01": 27}`), `{"value": 27}` alone.
+    """
     if isinstance(value, list):
         return [r for r in value if isinstance(r, dict)]
     if isinstance(value, dict):
         if "value" in value and len(value) == 1:
             return [{"label": None, "value": value["value"]}]
         return [value]
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return [{"label": None, "value": value}]
     return []
 
 

@@ -240,6 +240,7 @@ def build_report_rows(
         cols["label"].append(label_s)
         metrics: dict[str, Any] = {}
         extra: dict[str, Any] = {}
+        labelled = r.get("label") is not None
         for key, value in r.items():
             if key in _REPORT_DROPPED:
                 continue
@@ -247,7 +248,7 @@ def build_report_rows(
                 if value is not None and as_number(value) is None:
                     extra[key] = value  # not a number: kept as Matomo sent it
                 continue
-            num = None if _is_dimension(key) else as_number(value)
+            num = None if _is_dimension(key, labelled) else as_number(value)
             if num is not None:
                 metrics[key] = num
             elif value is not None and not is_presentation(key):
@@ -259,7 +260,10 @@ def build_report_rows(
     return Batch(REPORTS, cols)
 
 
-def _is_dimension(key: str) -> bool:
-    """Whether a report row's key holds text however numeric it looks: ids and codes, and the
-    dimensions of a flattened row (`Events_EventAction`: "007" is not the number 7)."""
-    return key.startswith(("idsite", "code")) or key[:1].isupper()
+def _is_dimension(key: str, labelled: bool) -> bool:
+    """Whether a report row's key holds text however numeric it looks: ids and codes (a
+    visitor id "0000000000001234" is not 1234), and the dimensions of a flattened row, which
+    has a label (`Events_EventAction`: "007" is not the number 7). A row without a label
+    (`Referrers.get`, `API.get`) has no dimension: its `Referrers_distinctKeywords`,
+    `PagePerformance_network_time`, ... are metrics."""
+    return key.startswith(("id", "code")) or (labelled and key[:1].isupper())
