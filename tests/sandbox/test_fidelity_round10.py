@@ -67,3 +67,38 @@ def test_a_fixed_today_is_every_sites_today() -> None:
     sb = Sandbox(SandboxConfig(today=date(2026, 11, 29), days=3, visits_per_day=40))
     assert sb.world.site_today(1) == sb.world.site_today(2) == date(2026, 11, 29)
     assert sb.world.visit_count(2, date(2026, 11, 30)) == 0
+
+
+@pytest.mark.anyio
+async def test_a_summary_cut_to_one_column_is_a_bare_value_per_period() -> None:
+    """Matomo renders a simple table of one column as its value: `{"value": 23}` alone
+    (recording 035), `{"2026-11-27": 27, ...}` over several periods (recording 039's
+    getVisits is that report); the sandbox nested `{"value": ...}` in each period, and a
+    `hideColumns` that left one column kept its name."""
+    sb = Sandbox(SandboxConfig(days=5, visits_per_day=20))
+    async with client_for(sb) as client:
+        many = await api_json(
+            client, method="VisitsSummary.get", idSite="1", period="day", date="last3",
+            columns="nb_visits",
+        )  # fmt: skip
+        alone = await api_json(
+            client, method="VisitsSummary.get", idSite="1", period="day", date="yesterday",
+            columns="nb_visits",
+        )  # fmt: skip
+        sites = await api_json(
+            client, method="VisitsSummary.get", idSite="1,2", period="day", date="yesterday",
+            columns="nb_visits",
+        )  # fmt: skip
+        full = await api_json(
+            client, method="VisitsSummary.get", idSite="1", period="day", date="yesterday"
+        )
+        hidden = await api_json(
+            client, method="VisitsSummary.get", idSite="1", period="day", date="yesterday",
+            hideColumns=",".join(k for k in full if k != "nb_actions"),
+        )  # fmt: skip
+    assert len(many) == 3
+    assert all(isinstance(v, int) and v > 0 for v in many.values())
+    assert alone == {"value": full["nb_visits"]}
+    assert sites == {"1": full["nb_visits"], "2": sites["2"]}
+    assert isinstance(sites["2"], int)
+    assert hidden == {"value": full["nb_actions"]}

@@ -332,7 +332,10 @@ class Api:
         def for_site(id_site: int) -> Any:
             if not periods.multi:
                 value, empty = one(id_site, periods.items[0])
-                return [] if multi_site and empty else value
+                if multi_site:
+                    return [] if empty else value
+                # alone, a bare value is wrapped (recording 035: {"value": 23})
+                return value if isinstance(value, (dict, list)) else {"value": value}
             out = {}
             for p in periods.items:
                 value, empty = one(id_site, p)
@@ -355,9 +358,9 @@ class Api:
             if columns:
                 wanted = [c.strip() for c in columns.split(",")]
                 value = {k: value[k] for k in wanted if k in value}
-                if len(value) == 1:
-                    value = {"value": next(iter(value.values()))}
             value = {k: v for k, v in value.items() if k not in hidden}
+            if len(value) == 1:  # a simple table of one column is its bare value (recording 039)
+                return next(iter(value.values())), f.nb_visits == 0
             return value, f.nb_visits == 0
 
         return self._per_site_period(params, access, one)
