@@ -102,3 +102,36 @@ async def test_a_summary_cut_to_one_column_is_a_bare_value_per_period() -> None:
     assert sites == {"1": full["nb_visits"], "2": sites["2"]}
     assert isinstance(sites["2"], int)
     assert hidden == {"value": full["nb_actions"]}
+
+
+@pytest.mark.anyio
+async def test_a_single_page_lookup_has_no_segment_nor_page_performance_columns() -> None:
+    """Matomo adds `segment` and the page performance columns to getPageUrls/getPageTitles
+    only; `Actions.getPageUrl`/`getPageTitle` rows have neither (recordings 089, 090), also
+    over several periods."""
+    sb = Sandbox(SandboxConfig(days=5, visits_per_day=30))
+    async with client_for(sb) as client:
+        urls = await api_json(
+            client, method="Actions.getPageUrls", idSite="1", period="day", date="yesterday",
+            flat="1",
+        )  # fmt: skip
+        url = next(r["url"] for r in urls if r.get("url"))
+        assert "segment" in urls[0]
+        assert "avg_time_network" in urls[0]
+        one = await api_json(
+            client, method="Actions.getPageUrl", idSite="1", period="day", date="yesterday",
+            pageUrl=url,
+        )  # fmt: skip
+        days = await api_json(
+            client, method="Actions.getPageUrl", idSite="1", period="day", date="last2",
+            pageUrl=url,
+        )  # fmt: skip
+    rows = [*one, *(r for v in days.values() for r in v)]
+    assert rows
+    for row in rows:
+        assert "segment" not in row
+        perf = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
+        assert not [k for k in row if k.split("_time_")[-1] in perf or "_with_time_" in k]
+        assert "avg_page_load_time" not in row
+        assert "nb_hits" in row
+        assert "avg_time_on_page" in row  # an Actions metric, not a page performance one

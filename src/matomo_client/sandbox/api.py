@@ -9,6 +9,7 @@ as recorded: Maps keyed by site then period, `[]` for empty periods inside a Map
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -451,7 +452,10 @@ class Api:
         if not params.get(required):
             raise ApiFailure(f"Please specify a value for '{required}'.", 400)
         base = "Actions.getPageUrls" if required == "pageUrl" else "Actions.getPageTitles"
-        return self._report({**params, "method": base, "filter_limit": "-1"}, access)
+        found = self._report({**params, "method": base, "filter_limit": "-1"}, access)
+        # Matomo adds these to getPageUrls/getPageTitles only (their `.end` events): a single
+        # page's row has no segment and no page performance columns (recordings 089, 090)
+        return _without_lookup_extras(found)
 
     # -- Live ----------------------------------------------------------------------------
     def _live(self, params: Mapping[str, str], access: Access) -> Any:
@@ -464,6 +468,26 @@ class Api:
             raise ApiFailure(f"Visits log is deactivated for all given websites (idSite={joined}).")
         ids = [i for i in ids if i not in self.live_disabled_sites]
         return live_visits(self.world, ids, params, several_sites=multi_site)
+
+
+_LOOKUP_DROPPED = re.compile(
+    r"segment$|avg_page_load_time$|nb_hits_with_time_"
+    r"|(avg|min|max)_time_(network|server|transfer|dom_processing|dom_completion|on_load)$"
+)
+
+
+def _without_lookup_extras(value: Any) -> Any:
+    """A page lookup's rows (in a Map by period or site too) without `_LOOKUP_DROPPED`."""
+    if isinstance(value, list):
+        return [
+            {k: v for k, v in row.items() if not _LOOKUP_DROPPED.match(k)}
+            if isinstance(row, dict)
+            else row
+            for row in value
+        ]
+    if isinstance(value, dict):
+        return {key: _without_lookup_extras(v) for key, v in value.items()}
+    return value
 
 
 def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
