@@ -12,9 +12,9 @@ from urllib.parse import unquote
 
 from ...errors import scrub
 from ..errors import TargetError
-from ..schema import Batch, ColumnType, Table
+from ..schema import ACTIONS, REPORTS, VISITS, Batch, ColumnType, Table
 from .base import json_text, ts_to_datetime
-from .sql import SqlSink
+from .sql import MANIFEST_TABLE, SqlSink
 
 __all__ = ["PostgresSink", "redact_url", "url_passwords"]
 
@@ -110,20 +110,72 @@ class PostgresSink(SqlSink):
             raise TargetError(
                 f"cannot open {self.target}: {_connect_failure(self.url, e)}"
             ) from None
+        # Timestamps are written as UTC wall times: into a `timestamptz` column (a table made
+        # by hand) they are read in the session's TimeZone, the database's own otherwise.
+        self._con.execute("SET TimeZone TO 'UTC'")
+        schema, path = self._con.execute(
+            "SELECT current_schema(), current_setting('search_path')"
+        ).fetchone()
+        if schema is None:  # else every CREATE TABLE: "no schema has been selected to create in"
+            self._con.close()
+            self._con = None
+            raise TargetError(
+                f"{self.target}: no schema of its search_path ({path}) exists that this role "
+                "may use: create it (CREATE SCHEMA name), grant USAGE on it, or name another "
+                "(?options=-csearch_path%3Dname in the URL)"
+            )
         # One export at a time per schema (the tables' one: the URL's search_path picks it), as
         # DuckDB's file lock and the others' flock give: a session lock, released when the
         # connection closes (or its process dies). Exports into two schemas run side by side.
         locked = self._con.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(coalesce(current_schema(), '')))",
-            [_LOCK_KEY],
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", [_LOCK_KEY, schema]
         ).fetchone()[0]
         if not locked:
+            holder = self._lock_holder(schema)
             self._con.close()
             self._con = None
             raise TargetError(
-                f"{self.target} is in use by another export: wait for that one to end, or "
-                "export to another database or schema"
+                f"{self.target} is in use by another export{holder}: wait for that one to end, "
+                "or export to another database or schema"
             )
+
+    def _lock_holder(self, schema: str) -> str:
+        """Which session holds the schema's export lock, and how to end it: a session whose
+        program is gone (its machine stopped, the network lost) holds it until the server
+        notices, possibly hours."""
+        try:
+            row = self._con.execute(
+                "SELECT l.pid, a.backend_start::timestamp(0) FROM pg_locks l "
+                "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND l.classid = %s::bigint::oid"
+                " AND l.objid = (hashtext(%s)::bigint & 4294967295)::oid",
+                [_LOCK_KEY, schema],
+            ).fetchone()
+        except Exception:  # only a detail of the message
+            return ""
+        if row is None:
+            return ""
+        since = f", connected since {row[1]} UTC" if row[1] is not None else ""
+        return (
+            f" (the session of server process {row[0]}{since}; if that export is gone, end it "
+            f"with SELECT pg_terminate_backend({row[0]}))"
+        )
+
+    def _create_tables(self) -> None:
+        # CREATE TABLE IF NOT EXISTS needs the schema's CREATE right even when the table is
+        # there: a role that may only write the tables an owner made was refused.
+        names = [t.name for t in (VISITS, ACTIONS, REPORTS)] + [MANIFEST_TABLE]
+        found = self._query(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relname = ANY(%s)",
+            [names],
+        )[0][0]
+        if found < len(names):
+            super()._create_tables()
+        else:
+            self._create_indexes()
 
     def _create_indexes(self) -> None:
         # CREATE INDEX IF NOT EXISTS takes its table's SHARE lock before it sees the index is
@@ -135,6 +187,17 @@ class PostgresSink(SqlSink):
         )[0]
         if None in found:
             super()._create_indexes()
+
+    def _failure(self, error: Exception) -> str:
+        """PostgreSQL's message; for a missing privilege, the ones an export needs."""
+        diag = getattr(error, "diag", None)
+        if diag is not None and getattr(error, "sqlstate", None) == "42501":  # no privilege
+            return (
+                f"{diag.message_primary}: the export's role needs SELECT, INSERT and "
+                f"DELETE on the tables visits, actions, reports and {MANIFEST_TABLE}, and "
+                "CREATE on the schema while any of them is missing"
+            )
+        return str(error)
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params) if params else None)

@@ -267,9 +267,14 @@ class SqlSink(Sink):
     def load_state(self, kind: str) -> ExportState:
         """Read the manifest rows of `kind`."""
         names = ", ".join(n for n, _ in MANIFEST_COLUMNS)
-        rows = self._query(
-            f"SELECT {names} FROM {MANIFEST_TABLE} WHERE kind = {self.placeholder}", (kind,)
-        )
+        try:  # not readable (a missing privilege), or the connection was lost since `open`
+            rows = self._query(
+                f"SELECT {names} FROM {MANIFEST_TABLE} WHERE kind = {self.placeholder}", (kind,)
+            )
+        except Exception as e:
+            raise TargetError(
+                f"cannot read the export state in {self.target}: {self._failure(e)}"
+            ) from e
         state = ExportState(kind)
         for r in rows:
             d = dict(zip((n for n, _ in MANIFEST_COLUMNS), r, strict=True))
