@@ -125,14 +125,24 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use, then keep it here."""
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(source), name)
-    globals()[name] = value
-    return value
+# Subpackages reachable as attributes after a bare `import matomo_client`, as the README writes
+# them (`matomo_client.check.check_server(client)`, `matomo_client.export.export_visits(...)`).
+_SUBMODULES = frozenset(
+    {"check", "endpoints", "errors", "export", "models", "sandbox", "transports"}
+)
+
+if not TYPE_CHECKING:  # for mypy, a module `__getattr__` would make every misspelt name Any
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name from its module on first use, then keep it here."""
+        if name in _SUBMODULES:
+            return importlib.import_module(f"{__name__}.{name}")
+        source = _SOURCES.get(name)
+        if source is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(source), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

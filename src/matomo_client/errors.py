@@ -69,8 +69,9 @@ class MatomoError(Exception):
         self.method = method
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Exceptions pickle by their args; ours are rebuilt from their fields instead.
-        return (type(self), self._fields())
+        # Exceptions pickle by their args; ours are rebuilt from their fields instead. The
+        # state keeps what was added later, as for any exception: `add_note`'s notes, attributes.
+        return (type(self), self._fields(), self.__dict__ or None)
 
     def _fields(self) -> tuple[object, ...]:
         return (str(self), self.method)

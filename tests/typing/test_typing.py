@@ -33,3 +33,9 @@ def test_models_by_attribute_name_check_without_the_pydantic_plugin(tmp_path: Pa
     config.write_text("[mypy]\nstrict = True\n")
     done = _mypy(config, HERE / "check_models_by_name.py", "--cache-dir", str(tmp_path / "cache"))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_integration_types_check() -> None:
+    """Endpoint values, subclassed clients and misspelt names type as an integration needs."""
+    done = _mypy(ROOT / "pyproject.toml", HERE / "check_ergonomics_round10.py")
+    assert done.returncode == 0, done.stdout + done.stderr

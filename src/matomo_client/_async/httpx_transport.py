@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,6 +19,9 @@ from matomo_client.transports._httpx_common import (
     warn_insecure,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+
+
 __all__ = ["AsyncHttpxTransport"]
 
 # Clients a forked child process inherited: kept referenced so that the child never closes the
@@ -28,7 +31,10 @@ _INHERITED: list[Any] = []
 
 
 class AsyncHttpxTransport:
-    """Sends requests with an `httpx.AsyncClient` (yours via `client=`, or one it owns)."""
+    """Sends requests with an `httpx.AsyncClient` (yours via `client=`, or one it owns).
+
+    `timeout` holds on yours too, unless it is left at 30 s while yours has a timeout of its own.
+    """
 
     def __init__(
         self,
@@ -48,6 +54,12 @@ class AsyncHttpxTransport:
         self._timeout, self._verify = timeout, verify
         self._client = client or self._new_client()
         self._pid = os.getpid()
+        # Sent with each request, so that `timeout` holds on a client given with `client=` too
+        # (httpx's own default there is 5 s); unless `timeout` was left at its default and that
+        # client has a timeout of its own.
+        self._request_timeout = timeout_of(timeout)
+        if client is not None and timeout == 30.0 and client.timeout != httpx.Timeout(5.0):
+            self._request_timeout = client.timeout
 
     def _new_client(self) -> httpx.AsyncClient:
         # Redirects are never followed: a POST body holding the token must not travel elsewhere.
@@ -86,6 +98,7 @@ class AsyncHttpxTransport:
                 headers=dict(request.headers),
                 content=request.body,
                 follow_redirects=False,
+                timeout=self._request_timeout,
             ) as r:
                 body = b"".join([chunk async for chunk in r.aiter_bytes()])
                 return response_of(r, body)
@@ -104,11 +117,18 @@ class AsyncHttpxTransport:
                 headers=dict(request.headers),
                 content=request.body,
                 follow_redirects=False,
+                timeout=self._request_timeout,
             ) as r:
                 head = StreamedResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()})
                 yield head, _wrap_chunks(r.aiter_bytes(), request)
         except httpx.HTTPError as exc:
             raise translate(exc, request) from exc
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""

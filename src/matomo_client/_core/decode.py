@@ -81,6 +81,7 @@ def read_json(method: str, response: Response, secrets: Iterable[str] = ()) -> A
     `secrets` (e.g. the API token) are scrubbed from every message and excerpt the error carries.
     """
     secrets = tuple(secrets)
+    response = _lowered(response)
     body = response.body
     success = _is_success(response.status)
     # Error bodies come with any status; only small JSON-looking ones are parsed when not 2xx.
@@ -112,6 +113,7 @@ def read_raw(
     decoded; only its first and last bytes are looked at.
     """
     secrets = tuple(secrets)
+    response = _lowered(response)
     body = response.body
     if _looks_like_json(body) and len(body) <= _SMALL_BODY:
         try:
@@ -132,6 +134,18 @@ def read_raw(
             raise _error_for(method, response, secrets)
         return body
     raise _http_status_error(method, response, secrets)
+
+
+def _lowered(response: Response) -> Response:
+    """`response` with lower-cased header names, as `Response` documents them.
+
+    A transport of the user's (over urllib or requests, say) easily passes the server's
+    `Retry-After` and `Content-Type` as they came; read as absent, a 429's wait was skipped.
+    """
+    if all(name.islower() for name in response.headers):
+        return response
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    return Response(response.status, headers, response.body)
 
 
 def plausible_json(body: bytes, *, whole: bool = True) -> bool:

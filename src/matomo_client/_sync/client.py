@@ -43,11 +43,14 @@ from matomo_client.transports.base import SyncTransport, check_transport
 
 if TYPE_CHECKING:
     import httpx
+    from typing_extensions import Self  # typing.Self is 3.11+
 
 __all__ = ["ClientStats", "Matomo"]
 
 T = TypeVar("T")
 
+# Seconds to wait for the server (to connect, or for the next bytes of an answer).
+DEFAULT_TIMEOUT = 30.0
 # Oldest Matomo whose API this client speaks (JSON shapes and errors, matomo-api-notes.md §2).
 MIN_VERSION = (4, 0)
 # Peek this far into a streamed body to tell an error object from data.
@@ -114,8 +117,9 @@ class Matomo:
     anonymous), `timeout` (seconds to wait for the server: to connect, or for the next bytes of
     an answer), `retry` (a `RetryPolicy`), `max_concurrency`
     (requests in flight), `skip_preflight`, and either `http_client` (your own httpx client,
-    never closed here) or `transport` (any transport; one given is never closed here either),
-    `verify=False` to skip TLS checks (warns).
+    never closed here; `timeout` holds on it too, unless left at its default while that client
+    has its own) or `transport` (any transport, configured itself; one given is never closed
+    here either), `verify=False` to skip TLS checks (warns).
     """
 
     def __init__(
@@ -123,7 +127,7 @@ class Matomo:
         base_url: str,
         *,
         auth: Auth | None = None,
-        timeout: float | None = 30.0,
+        timeout: float | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         max_concurrency: int = 8,
         skip_preflight: bool = False,
@@ -154,6 +158,17 @@ class Matomo:
             )
         if transport is not None and http_client is not None:
             raise ValueError("pass either transport= or http_client=, not both")
+        if transport is not None and (timeout != DEFAULT_TIMEOUT or not verify):
+            # They would be silently ignored: only the client's own httpx client takes them.
+            raise ValueError(
+                "timeout= and verify= configure the client's own httpx transport: set them on "
+                "the transport you pass, e.g. HttpxTransport(url, timeout=60, verify=False)"
+            )
+        if http_client is not None and not verify:
+            raise ValueError(
+                "verify=False cannot change the http_client you pass: create it with "
+                "httpx.Client(verify=False)"
+            )
         if transport is not None:
             check_transport(transport, SyncTransport)
         self._auth = auth or Auth.anonymous()
@@ -183,7 +198,7 @@ class Matomo:
 
     # --- life cycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> Matomo:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

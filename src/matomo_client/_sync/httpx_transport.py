@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -20,6 +20,9 @@ from matomo_client.transports._httpx_common import (
     warn_insecure,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+
+
 __all__ = ["HttpxTransport"]
 
 # Clients a forked child process inherited: kept referenced so that the child never closes the
@@ -29,7 +32,10 @@ _INHERITED: list[Any] = []
 
 
 class HttpxTransport:
-    """Sends requests with an `httpx.Client` (yours via `client=`, or one it owns)."""
+    """Sends requests with an `httpx.Client` (yours via `client=`, or one it owns).
+
+    `timeout` holds on yours too, unless it is left at 30 s while yours has a timeout of its own.
+    """
 
     def __init__(
         self,
@@ -47,6 +53,12 @@ class HttpxTransport:
         self._timeout, self._verify = timeout, verify
         self._client = client or self._new_client()
         self._pid = os.getpid()
+        # Sent with each request, so that `timeout` holds on a client given with `client=` too
+        # (httpx's own default there is 5 s); unless `timeout` was left at its default and that
+        # client has a timeout of its own.
+        self._request_timeout = timeout_of(timeout)
+        if client is not None and timeout == 30.0 and client.timeout != httpx.Timeout(5.0):
+            self._request_timeout = client.timeout
 
     def _new_client(self) -> httpx.Client:
         # Redirects are never followed: a POST body holding the token must not travel elsewhere.
@@ -85,6 +97,7 @@ class HttpxTransport:
                 headers=dict(request.headers),
                 content=request.body,
                 follow_redirects=False,
+                timeout=self._request_timeout,
             ) as r:
                 body = b"".join([chunk for chunk in r.iter_bytes()])
                 return response_of(r, body)
@@ -101,11 +114,18 @@ class HttpxTransport:
                 headers=dict(request.headers),
                 content=request.body,
                 follow_redirects=False,
+                timeout=self._request_timeout,
             ) as r:
                 head = StreamedResponse(r.status_code, {k.lower(): v for k, v in r.headers.items()})
                 yield head, _wrap_chunks(r.iter_bytes(), request)
         except httpx.HTTPError as exc:
             raise translate(exc, request) from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close the httpx client if this transport created it."""

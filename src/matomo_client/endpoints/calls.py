@@ -41,7 +41,7 @@ class CallTyped(Endpoint[T]):
 
     method: str
     params_: Params
-    result_type: Any
+    result_type: type[T]  # so `CallTyped("X.y", p, list[Row])` is a `CallTyped[list[Row]]`
 
     def __post_init__(self) -> None:
         check_method(self.method)
