@@ -11,7 +11,12 @@ from typing_extensions import assert_type
 import matomo_client
 from matomo_client import AsyncMatomo, Matomo, Params, Site
 from matomo_client.endpoints import CallTyped
-from matomo_client.transports import AsyncHttpxTransport, HttpxTransport, SyncMockTransport
+from matomo_client.transports import (
+    AiohttpTransport,
+    AsyncHttpxTransport,
+    HttpxTransport,
+    SyncMockTransport,
+)
 
 
 class Country(BaseModel):
@@ -69,3 +74,17 @@ def check_misspelt_names_are_refused() -> None:
     """A misspelt public name is an error, not a silent `Any`."""
     matomo_client.AsyncMatomoo("https://stats.example.com/")  # type: ignore[attr-defined]
     matomo_client.endpoints.GetMatomoVersionn()  # type: ignore[attr-defined]
+    matomo_client.transports.AiohttpTransportt("https://x.example/")  # type: ignore[attr-defined]
+
+
+class TracedTransport(AiohttpTransport):
+    """A user's subclass of the aiohttp transport."""
+
+    def traced(self) -> bool:
+        return True
+
+
+async def check_aiohttp_transport_subclass_keeps_its_type() -> None:
+    """`async with Subclass(...) as t` gives the subclass."""
+    async with TracedTransport("https://stats.example.com/") as transport:
+        assert_type(transport, TracedTransport)

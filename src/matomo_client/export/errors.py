@@ -51,7 +51,8 @@ class ExportApiError(ExportError):
         self.id_site = id_site
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_api_error, (str(self), self.method, self.id_site))
+        # with its state, as any exception: `add_note`'s notes and attributes added later
+        return (_rebuild_api_error, (str(self), self.method, self.id_site), self.__dict__ or None)
 
 
 def _rebuild_api_error(message: str, method: str, id_site: int | None) -> ExportApiError:

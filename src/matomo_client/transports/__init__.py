@@ -29,7 +29,8 @@ _LAZY = {
     "HttpxTransport": ".httpx_transport",
 }
 
-__getattr__ = lazy_getattr(__name__, _LAZY)
+if not TYPE_CHECKING:  # for mypy, a module `__getattr__` would make every misspelt name Any
+    __getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

@@ -15,7 +15,7 @@ import dataclasses
 import os
 import ssl
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
@@ -36,6 +36,9 @@ __all__ = ["AiohttpTransport"]
 _CHUNK = 64 * 1024
 # What aiohttp raises when no (whole) answer came: connect/read errors, timeouts, bad payloads.
 _NO_ANSWER = (aiohttp.ClientError, asyncio.TimeoutError)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+
 
 
 def _tls_context(verify: bool) -> ssl.SSLContext | bool:
@@ -200,7 +203,7 @@ class AiohttpTransport:
         if self._env is None:
             self._env_lookup = None  # unfinished: it may belong to an event loop that ends
 
-    async def __aenter__(self) -> AiohttpTransport:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
