@@ -55,7 +55,8 @@ _PART_RE = re.compile(r"(?:period=(?P<period>[^/]+)/)?site=(?P<site>\d+)/date=(?
 _REPORT_FILE_RE = re.compile(r"site=(?P<site>\d+)/(?P<period>[a-z]+)-(?P<day>\d{4}-\d\d-\d\d)\.")
 
 # Where a window's journal record counts the rows of each table: a count of 0 means the window
-# has no part for that table (an empty part is not written); None (not counted) means it may.
+# needs no part for that table (an empty part is written only to give a directory target's
+# table a schema, see `_write_empty_tables`); None (not counted) means it may.
 _COUNT_FIELD = {"visits": "visits", "actions": "actions", "reports": "rows"}
 
 # A part present on disk: (table, kind, id_site, day).
@@ -89,7 +90,10 @@ class FileSink(Sink):
             self.base = p
         else:
             name = p.name
-            stem = name[: -len("." + self.ext)] if name.endswith("." + self.ext) else name
+            # `X.CSV` is a CSV target (`open_target` reads extensions in any case): its tables
+            # are `X.visits.csv`, not `X.CSV.visits.csv`.
+            suffix = "." + self.ext
+            stem = name[: -len(suffix)] if name.lower().endswith(suffix) else name
             self.base = p.with_name(stem)
             # Named after the whole target, so x.jsonl and x.csv in one folder stay apart.
             self.parts_root = p.with_name(name + ".parts")
@@ -113,7 +117,7 @@ class FileSink(Sink):
         """Where a table's single file is built (file targets only)."""
         return self.base.with_name(f"{self.base.name}.{table.name}.{self.ext}")
 
-    def _all_parts(self, table: Table, suffix: str = "") -> list[Path]:
+    def _all_parts(self, table: Table, suffix: str = "", prefix: str = "") -> list[Path]:
         root = self.parts_root / table.name
         if not root.is_dir():
             return []
@@ -121,7 +125,12 @@ class FileSink(Sink):
             pattern = ("*.parquet" if table is REPORTS else "part.parquet") + suffix
         else:
             pattern = f"*.{self.ext}{suffix}"
-        return sorted(p for p in root.rglob(pattern) if p.is_file())
+        return sorted(p for p in root.rglob(prefix + pattern) if p.is_file())
+
+    def _temp_parts(self, table: Table) -> set[Path]:
+        """Parts being written, or left half written by a crash: `.<part>.tmp` (`<part>.tmp`
+        from earlier versions)."""
+        return {*self._all_parts(table, ".tmp"), *self._all_parts(table, ".tmp", prefix=".")}
 
     def _part_key(self, table: Table, part: Path) -> tuple[str, int, date] | None:
         relative = part.relative_to(self.parts_root / table.name).as_posix()
@@ -223,8 +232,8 @@ class FileSink(Sink):
             self._load_journal()
             recorded = self._recorded()
             for table in _TABLES:
-                for tmp in self._all_parts(table, ".tmp"):
-                    tmp.unlink()
+                for tmp in self._temp_parts(table):
+                    tmp.unlink(missing_ok=True)
             if not self.partitioned:
                 for table in _TABLES:
                     leftover = self.final_path(table).with_name(
@@ -307,7 +316,7 @@ class FileSink(Sink):
                             path.unlink()
                         continue
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_name(path.name + ".tmp")
+                    tmp = _temp_path(path)
                     self._write_part(sub, tmp)
                     os.replace(tmp, path)
             self._append([{"type": "window", **r.to_json()} for r in records])
@@ -325,11 +334,13 @@ class FileSink(Sink):
                 ) from e
 
     def finish(self) -> None:
-        """Build each table's single file from its parts (file targets); refuse, leaving the
-        files as they are, while a window the journal counts rows of has lost its part."""
-        if self.partitioned:
-            return
+        """Build each table's single file from its parts (file targets; a directory target
+        gets an empty part for a table that has none); refuse, leaving the files as they are,
+        while a window the journal counts rows of has lost its part."""
         try:
+            if self.partitioned:
+                self._write_empty_tables()
+                return
             parts = {table: self._all_parts(table) for table in _TABLES}
             lost = self._lost(self._present(parts))
             if lost:
@@ -339,6 +350,30 @@ class FileSink(Sink):
         except OSError as e:
             raise TargetError(f"cannot write to {self.target}: {_why(e)}") from e
 
+    def _write_empty_tables(self) -> None:
+        """Give each table of the run's kind that has no part an empty one (with its schema), at
+        the first window recorded: a folder without a Parquet file has no schema, and pyarrow,
+        pandas, DuckDB and Polars refuse to read it (an export of days without visits)."""
+        kind = self._kind
+        windows = sorted(
+            (int(e["id_site"]), e["day"])
+            for e in self._records
+            if e.get("type") == "window" and e.get("kind") == kind
+        )
+        if kind is None or not windows:
+            return
+        id_site, day = windows[0]
+        for table in tables_for(kind):
+            root = self.parts_root / table.name
+            pattern = "*.parquet" if table is REPORTS else "part.parquet"
+            if root.is_dir() and any(root.rglob(pattern)):  # stops at the first part
+                continue
+            path = self._part_path(table, kind, id_site, date.fromisoformat(day))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _temp_path(path)
+            self._write_part(Batch.empty(table), tmp)
+            os.replace(tmp, path)
+
     def close(self) -> None:
         """Release the target's lock (nothing else stays open between calls)."""
         if self._lock is not None:
@@ -346,15 +381,10 @@ class FileSink(Sink):
             self._lock = None
 
     # --- formats --------------------------------------------------------------------------
-    def _open_write(self, path: Path) -> Any:
-        if self.compression == "gz":
-            return gzip.open(path, "wb", compresslevel=6)
-        if self.compression == "zst":
-            import zstandard
-
-            raw = open(path, "wb")  # noqa: SIM115 - closed by the stream writer
-            return zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=True)
-        return open(path, "wb")
+    @contextlib.contextmanager
+    def _open_write(self, path: Path) -> Iterator[Any]:
+        with open(path, "wb") as raw, self._open_write_into(raw) as f:
+            yield f
 
     def _write_part(self, batch: Batch, path: Path) -> None:
         if self.fmt == "parquet":
@@ -400,9 +430,12 @@ class FileSink(Sink):
                     w.write_table(pa.concat_tables(group), row_group_size=_ROW_GROUP)
         else:
             with open(tmp, "wb") as out:
-                if self.fmt == "csv":
+                # CSV: the header. JSONL without parts: one empty gzip member (zstd frame), as
+                # a 0-byte file is not gzip or zstd (zcat and DuckDB refuse an empty table).
+                if self.fmt == "csv" or not parts:
                     with self._open_write_into(out) as f:
-                        f.write(csv_bytes(Batch.empty(table), header=True))
+                        if self.fmt == "csv":
+                            f.write(csv_bytes(Batch.empty(table), header=True))
                 for part in parts:
                     _append_file(part, out)
         os.replace(tmp, final)
@@ -411,7 +444,9 @@ class FileSink(Sink):
     def _open_write_into(self, out: IO[bytes]) -> Iterator[Any]:
         """A compressed member/frame written into an already open file."""
         if self.compression == "gz":
-            with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as g:
+            # No file name in the member's header: it would be the temporary file's (a part's
+            # `date=2024-01-01.jsonl.gz.tmp`), which `gunzip -N` and 7-Zip name the output after.
+            with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6) as g:
                 yield g
         elif self.compression == "zst":
             import zstandard
@@ -423,6 +458,14 @@ class FileSink(Sink):
                 w.close()
         else:
             yield out
+
+
+def _temp_path(path: Path) -> Path:
+    """Where a part is written before it is renamed into place. Hidden (a leading dot): pyarrow,
+    pandas and Spark skip such files in a directory target, so a part being written, or one a
+    crash left behind, is never read as data (a `part.parquet.tmp` failed the whole read, or
+    doubled the window's rows when complete)."""
+    return path.with_name(f".{path.name}.tmp")
 
 
 def _remove_tree(root: Path) -> None:
