@@ -73,12 +73,26 @@ def _looks_like_a_token(path: str) -> bool:
     return bare and not Path(path).exists()
 
 
+# A Matomo token is 32 characters; a token file is read this far (`--token-file /dev/zero` or a
+# log file given by mistake was read whole, then sent: a MemoryError, or minutes of upload).
+MAX_TOKEN_FILE = 4096
+
+
 def _read_token_file(path: str) -> str:
+    where = "the token on stdin" if path == "-" else f"the token file {path!r}"
     try:
         if path == "-":  # the token piped in: `pass matomo | matomo sites --token-file -`
-            text = sys.stdin.buffer.read().decode("utf-8-sig")
-        else:  # utf-8-sig: a byte order mark (Windows editors) is not part of the token
-            text = Path(path).read_text(encoding="utf-8-sig")
+            data = sys.stdin.buffer.read(MAX_TOKEN_FILE + 1)
+        else:
+            with open(path, "rb") as file:
+                data = file.read(MAX_TOKEN_FILE + 1)
+        if len(data) > MAX_TOKEN_FILE:
+            raise UserError(
+                f"{where} holds over {MAX_TOKEN_FILE:,} bytes, far more than a token "
+                "(32 characters): is it the right file?"
+            )
+        # utf-8-sig: a byte order mark (Windows editors) is not part of the token
+        text = data.decode("utf-8-sig")
     except OSError as e:
         if _looks_like_a_token(path):  # never echo what may be the token
             raise UserError(
@@ -87,10 +101,9 @@ def _read_token_file(path: str) -> str:
             ) from None
         raise UserError(f"cannot read the token file {path!r}: {e.strerror or e}") from None
     except UnicodeDecodeError:
-        raise UserError(f"the token file {path!r} is not UTF-8 text") from None
+        raise UserError(f"{where} is not UTF-8 text") from None
     token = text.strip()
     if not token:
-        where = "the token on stdin" if path == "-" else f"the token file {path!r}"
         raise UserError(f"{where} is empty")
     return token
 
@@ -194,6 +207,24 @@ def _check_url(url: str, source: str) -> None:
         raise UserError(f"{source} {display_url(url)!r}: {e}") from None
 
 
+def _check_token(token: str | None, token_file: str | None) -> None:
+    """Refuse a token no Matomo issues (whitespace or control characters inside), naming where
+    it came from: the client refused it as an internal error with --sandbox, and elsewhere
+    without saying which file or variable held it."""
+    if not token or all(c.isprintable() and not c.isspace() for c in token):
+        return
+    where = (
+        "the token on stdin"
+        if token_file == "-"
+        else f"the token file {token_file!r}"
+        if token_file
+        else "MATOMO_TOKEN"
+    )
+    if "\n" in token or "\r" in token:
+        raise UserError(f"{where} holds more than one line: keep only the token in it")
+    raise UserError(f"{where} holds whitespace or control characters, which a token never has")
+
+
 def _resolve(
     url: str | None,
     token_file: str | None,
@@ -202,14 +233,17 @@ def _resolve(
     timeout: float,
     url_source: str = "--url",
 ) -> Connection:
+    if token_file is not None and not token_file.strip():  # was ignored: MATOMO_TOKEN or none
+        raise UserError("--token-file is empty: give the path of a file holding the token")
     token = _read_token_file(token_file) if token_file else os.environ.get("MATOMO_TOKEN")
     token = token.strip() if token else None
     SESSION.add_secret(token)
+    _check_token(token, token_file)
     if sandbox:
         conn = Connection(None, token, sandbox=True, timeout=timeout)
         SESSION.server = conn.server
         return conn
-    if not url:
+    if not url or not url.strip():  # MATOMO_URL=" " said: must start with http://, not ''
         raise UserError(
             "no Matomo URL: pass --url https://stats.example.com/ or set MATOMO_URL "
             "(or try --sandbox)"
@@ -259,7 +293,7 @@ def connection_options(f: F) -> F:
         ),
         click.option(
             "--token-file",
-            type=click.Path(dir_okay=False),
+            type=click.Path(dir_okay=False, allow_dash=True),  # '-': stdin, not a file '-'
             metavar="PATH",
             help="Read the API token from this file, or from stdin for - (default: the "
             "MATOMO_TOKEN env variable).",

@@ -56,7 +56,10 @@ def console(file: TextIO | None = None, **kwargs: Any) -> Console:
         kwargs.setdefault("width", 200)
     if file is sys.stdout:
         file = cast("TextIO", _WholeStdout())  # rich needs only write, flush, isatty, fileno
-    return Console(file=file, highlight=False, soft_wrap=False, markup=False, emoji=False, **kwargs)
+    out = Console(file=file, highlight=False, soft_wrap=False, markup=False, emoji=False, **kwargs)
+    if out.width < 1:  # COLUMNS=0 on a terminal: rich printed nothing at all, and exit 0
+        out.width = 80
+    return out
 
 
 class _WholeStdout(io.TextIOBase):
@@ -298,14 +301,10 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
     kind, _, period = summary.kind.partition(":")
     label = f"{kind} ({period})" if period else kind
     table = Table(title=f"{label} export to {show_target(summary.target)}")
-    table.add_column("site", justify="right")
-    table.add_column("windows", justify="right")
-    if visits:
-        table.add_column("visits", justify="right")
-        table.add_column("actions", justify="right")
-        table.add_column("mismatches", justify="right")
-    else:
-        table.add_column("rows", justify="right")
+    names = ("site", "windows", *(("visits", "actions", "mismatches") if visits else ("rows",)))
+    for name in names:
+        # fold: a narrow terminal wraps a count onto two lines instead of cutting it to "1,2…"
+        table.add_column(name, justify="right", overflow="fold")
     for id_site in summary.sites:
         tally = display.sites.get(id_site, SiteTally())
         row = [str(id_site), f"{tally.windows:,}"]

@@ -56,6 +56,12 @@ def _reports(given: tuple[str, ...]) -> list[str]:
     for text in given:
         names = [text] if "?" in text else [n.strip() for n in text.split(",") if n.strip()]
         for name in names or [text]:
+            keys = [p.partition("=")[0].strip() for p in name.partition("?")[2].split("&")]
+            if "token_auth" in keys:  # refused without quoting the value: it may be the token
+                raise UserError(
+                    "--report: token_auth is refused in a report's parameters; the token is "
+                    "sent from MATOMO_TOKEN or --token-file"
+                )
             try:
                 check_method(name.split("?", 1)[0])
             except ValueError:
@@ -256,7 +262,7 @@ def visits(
         sites=_sites(site),
         start=start,
         end=end,
-        segment=segment or None,
+        segment=segment if segment and segment.strip() else None,  # blank: none
         target=target,
         page_size=page_size,
         restart=restart,
@@ -324,7 +330,7 @@ def reports(
         end=end,
         period=period,
         reports=wanted or None,
-        segment=segment or None,
+        segment=segment if segment and segment.strip() else None,  # blank: none
         target=target,
         restart=restart,
     )

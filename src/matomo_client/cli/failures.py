@@ -175,6 +175,18 @@ def _transport_message(e: TransportError) -> str:
     return f"cannot reach Matomo{server}{detail}: check --url / MATOMO_URL"
 
 
+def _not_found_hint(e: BaseException | None) -> str:
+    """For a plain HTTP 404 to the first request (the version, asked as JSON: a Matomo answers
+    it, or its error body is an ApiError): no Matomo at the URL. `call --raw --format csv`
+    gets Matomo's own 404s ("The plugin Nope was not found") as HttpStatusError too."""
+    if not isinstance(e, HttpStatusError) or e.status != 404:
+        return ""
+    if e.method != "API.getMatomoVersion":
+        return ""
+    server = f" at {SESSION.server}" if SESSION.server else ""
+    return f" (no Matomo API{server}: check --url / MATOMO_URL, the folder Matomo is in)"
+
+
 def _api_message(e: ApiError) -> str:
     where = f" {e.method}" if e.method else ""
     text = f"Matomo refused{where} (HTTP {e.status}): {e.message}"
@@ -209,13 +221,13 @@ def describe(exc: BaseException) -> click.ClickException | None:
             return RemoteError(f"{exc} (an admin can enable the visits log for this website)")
         if isinstance(cause, ApiError) and cause.kind is ApiErrorKind.AUTH:
             return RemoteError(f"{exc}{_AUTH_HINT}")
-        return RemoteError(str(exc))
+        return RemoteError(f"{exc}{_not_found_hint(cause)}")
     if isinstance(exc, ApiError):
         return RemoteError(_api_message(exc))
     if isinstance(exc, TransportError):
         return RemoteError(_transport_message(exc))
     if isinstance(exc, (HttpStatusError, NonJsonBodyError, DecodeError, PreflightError)):
-        return RemoteError(str(exc))
+        return RemoteError(f"{exc}{_not_found_hint(exc)}")
     if isinstance(exc, MatomoError):
         return RemoteError(str(exc))
     if isinstance(exc, ExportError):

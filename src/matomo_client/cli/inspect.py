@@ -109,6 +109,7 @@ def sites(conn: Connection, as_json: bool) -> None:
     """
     import anyio
     import orjson
+    from rich.measure import Measurement
     from rich.table import Table
 
     found = anyio.run(_list_sites, conn)
@@ -118,7 +119,8 @@ def sites(conn: Connection, as_json: bool) -> None:
         return
     table = Table()
     for name in ("id", "name", "URL", "timezone", "currency", "ecommerce", "created"):
-        table.add_column(name, justify="right" if name == "id" else "left")
+        # fold, not rich's "…": a narrow terminal wraps a long name or URL instead of cutting it
+        table.add_column(name, justify="right" if name == "id" else "left", overflow="fold")
     for s in found:
         table.add_row(
             str(s.id_site),
@@ -129,7 +131,11 @@ def sites(conn: Connection, as_json: bool) -> None:
             "yes" if s.ecommerce else "no",
             s.created.strftime("%Y-%m-%d") if s.created else "",
         )
-    console(sys.stdout).print(table)
+    out = console(sys.stdout)
+    if not out.is_terminal:  # a pipe or a file gets each site on one line, however long
+        unbounded = out.options.update_width(sys.maxsize)
+        out.width = max(out.width, Measurement.get(out, unbounded, table).maximum)
+    out.print(table)
 
 
 # --- call -----------------------------------------------------------------------------------
@@ -142,6 +148,12 @@ _SET_BY_THE_COMMAND = {
     "module": "the command always calls module=API",
     "force_api_session": "the command sends the token in the POST body itself",
 }
+
+
+def _next_index(items: dict[str, str], name: str) -> int:
+    """The index PHP gives the next `name[]=`: one past the largest `name[N]` so far."""
+    taken = [k[len(name) + 1 : -1] for k in items if k.startswith(f"{name}[") and k[-1] == "]"]
+    return max((int(n) + 1 for n in taken if n.isdigit()), default=0)
 
 
 def _params(pairs: tuple[str, ...]) -> Params:
@@ -160,6 +172,8 @@ def _params(pairs: tuple[str, ...]) -> Params:
             )
         if key in _SET_BY_THE_COMMAND:
             raise UserError(f"{key}= cannot be passed: {_SET_BY_THE_COMMAND[key]}")
+        if key.endswith("[]"):  # PHP's list push (urls[]=a urls[]=b): the next free index
+            key = f"{key[:-2]}[{_next_index(items, key[:-2])}]"
         if key in items:
             raise UserError(f"parameter {key!r} is given twice")
         items[key] = value

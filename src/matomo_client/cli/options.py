@@ -7,6 +7,8 @@ the text as typed and resolves `today`/`yesterday`/`lastN` in each site's own ti
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -38,6 +40,9 @@ def parse_day(text: str, today: date | None = None) -> date:
 
 # The earliest "today" of any site (UTC-12): where lastN/previousN reach furthest back.
 _WESTMOST = timezone(timedelta(hours=-12))
+# A day as the help writes it. Python 3.11 also reads 20240101 (3.10 does not), and the export
+# records the text as typed: resuming with 2024-01-01 was then "made with other options".
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class DaySpec(click.ParamType):  # type: ignore[type-arg]
@@ -50,6 +55,10 @@ class DaySpec(click.ParamType):  # type: ignore[type-arg]
         text = str(value).strip().lower()
         try:
             day = parse_day(text, datetime.now(_WESTMOST).date())
+            if text[:1].isdigit() and not _ISO_DAY.fullmatch(text):
+                raise ValueError(
+                    f"invalid date {text!r}: use YYYY-MM-DD, today, yesterday, lastN or previousN"
+                )
         except ValueError as e:  # resolve_day's own message (a lastN too large included)
             self.fail(str(e), param, ctx)
         try:
@@ -70,6 +79,26 @@ class _NonEmpty(click.ParamType):  # type: ignore[type-arg]
         text = str(value)
         if not text.strip():
             self.fail("must not be empty", param, ctx)
+        return text
+
+
+class _Target(_NonEmpty):
+    """An export's `--out`: not `-` (an export is no stream), and `~/` is the home folder."""
+
+    name = "TARGET"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The target as the export opens it."""
+        text = super().convert(value, param, ctx)
+        if text.strip() == "-":  # was a hive Parquet folder named '-'
+            self.fail(
+                "an export writes files or a database, not stdout: name a target such as "
+                "visits.jsonl (for stdout, use matomo call ... --raw)",
+                param,
+                ctx,
+            )
+        if text.startswith("~"):  # quoted, the shell left it: a folder named '~' was made here
+            text = os.path.expanduser(text)
         return text
 
 
@@ -146,7 +175,7 @@ def export_options(f: F) -> F:
         click.option(
             "--out",
             "target",
-            type=_NonEmpty(),
+            type=_Target(),
             default=DEFAULT_TARGET,
             show_default=True,
             metavar="TARGET",

@@ -21,7 +21,20 @@ def _token_problem(value: str) -> str | None:
         return "the token must not start or end with whitespace"
     if value == "anonymous":
         return "'anonymous' is Matomo's token for no login"
+    if any(c.isspace() or not c.isprintable() for c in value):  # the client refuses such a token
+        return "the token must not hold whitespace or control characters"
     return None
+
+
+def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # An empty host listened on every interface and printed the URL http://:PORT/.
+    if not value.strip():
+        raise click.BadParameter(
+            "must not be empty: 127.0.0.1 for this machine only, 0.0.0.0 for every interface",
+            ctx,
+            param,
+        )
+    return value.strip()
 
 
 def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -32,7 +45,13 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    callback=_check_host,
+    help="Interface to listen on.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option(
     "--token",
