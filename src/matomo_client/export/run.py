@@ -97,12 +97,24 @@ def _sites_param(sites: SitesArg) -> str | list[int]:
         if sites.strip().lower() == "all":
             return "all"
         try:
-            return sorted({int(s) for s in sites.split(",") if s.strip()})
+            ids = sorted({int(s) for s in sites.split(",") if s.strip()})
         except ValueError:
             raise ExportUsageError(f"invalid site {sites!r}: use a site id or 'all'") from None
-    if isinstance(sites, int):
-        return [sites]
-    return sorted({int(s) for s in sites})
+    elif isinstance(sites, int):
+        ids = [sites]
+    else:
+        ids = sorted({int(s) for s in sites})
+    if not ids:  # it exported nothing, with a warning that the range lies after today
+        raise ExportUsageError("no site to export: give a site id, several, or 'all'")
+    return ids
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    """`ids` as text, the first `_SHOWN_SITES` of them and how many more."""
+    shown = ", ".join(str(i) for i in ids[:_SHOWN_SITES])
+    if len(ids) > _SHOWN_SITES:
+        shown += f" and {len(ids) - _SHOWN_SITES:,} more"
+    return shown
 
 
 def _api_error(e: MatomoError, where: str) -> ExportApiError:
@@ -126,13 +138,15 @@ async def _resolve_sites(client: Any, sites: SitesArg) -> list[SiteInfo]:
     assert not isinstance(wanted, str)
     missing = [i for i in wanted if i not in by_id]
     if missing:
-        ids = sorted(by_id)
-        seen = ", ".join(str(i) for i in ids[:_SHOWN_SITES]) or "none"
-        if len(ids) > _SHOWN_SITES:  # 300 sites made a line of 1,500 characters
-            seen += f" and {len(ids) - _SHOWN_SITES} more: see matomo sites"
+        # Both lists cut: 300 visible sites made a line of 1,500 characters, 20,000 unknown
+        # ids one of 129 KB.
+        seen = _id_list(sorted(by_id)) or "none"
+        if len(by_id) > _SHOWN_SITES:
+            seen += ": see matomo sites"
+        which = f"site {missing[0]} does" if len(missing) == 1 else f"sites {_id_list(missing)} do"
+        it = "it" if len(missing) == 1 else "them"
         raise ExportUsageError(
-            f"site {', '.join(map(str, missing))} does not exist or this token cannot "
-            f"view it (visible sites: {seen})"
+            f"{which} not exist or this token cannot view {it} (visible sites: {seen})"
         )
     return [by_id[i] for i in wanted]
 
@@ -212,6 +226,23 @@ def _check_timezones(
             )
 
 
+def _kept_timezones(
+    old: JobInfo | None,
+    params: dict[str, Any],
+    windows: dict[tuple[int, date], WindowRecord],
+) -> dict[str, Any]:
+    """This run's sites' timezones, and those recorded of the sites with windows that this run
+    has not (out of `all` for a while): a site back with another timezone after a run without
+    it was not refused, and wrote visits near midnight twice."""
+    before = (old.params.get("timezones") if old else None) or {}
+    now = dict(params.get("timezones") or {})
+    recorded = {str(id_site) for id_site, _ in windows}
+    for key, tz in before.items():
+        if key in recorded and key not in now:
+            now[key] = tz
+    return now
+
+
 def _write_resolved(sink: Sink, records: list[WindowRecord], batches: list[Any]) -> None:
     """`sink.write_window` of visits windows, in the writer's thread: each batch (or list of
     batches, concatenated) with its rows in memory, rows spilled to disk read back here."""
@@ -248,6 +279,7 @@ class _Run:
         self.records: dict[tuple[int, date], WindowRecord] = {}
         self.refetching: set[tuple[int, date]] = set()  # done windows fetched again (short)
         self.failure: BaseException | None = None
+        self.site_ids: list[int] = []  # the sites of the run (`start`)
         self._stats0 = self._stats()
 
     def _stats(self) -> tuple[int, int]:
@@ -322,6 +354,7 @@ class _Run:
             raise failure[0]
         run = cls(client, kind, loaded[0], concurrency, progress)
         run._stats0 = before  # the sites' request (and the preflight's) counts too
+        run.site_ids = [s.id_site for s in site_list]
         return run, site_list
 
     async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -414,12 +447,30 @@ class _Run:
         state = await self.in_thread(self.sink.load_state, self.kind)
         # The sites' timezones are recorded, not part of the command: a site added to `all`
         # changes them, and only a changed one matters (`_check_timezones`).
+        if not restart and "timezones" in params:
+            params = {**params, "timezones": _kept_timezones(state.job, params, state.windows)}
         job = JobInfo(self.kind, params, fingerprint(_without(params, "timezones")))
         if not restart:
             state.check_job(job, self.sink.target)
             _check_timezones(state.job, params, state.windows, self.sink.target)
         await self.in_thread(self.sink.start_job, job, restart)
-        return {} if restart else dict(state.windows)
+        if restart:
+            return {}
+        if params.get("sites") == "all":
+            self._warn_gone(state.windows)
+        return dict(state.windows)
+
+    def _warn_gone(self, windows: dict[tuple[int, date], WindowRecord]) -> None:
+        """Warn of the sites an earlier run of `all` exported that the token sees no more:
+        they dropped out of the summary without a word (a rolling export then misses their
+        days)."""
+        gone = sorted({id_site for id_site, _ in windows} - set(self.site_ids))
+        if gone:
+            which = f"site {gone[0]}" if len(gone) == 1 else f"sites {_id_list(gone)}"
+            self.summary.warnings.append(
+                f"{which}: exported by an earlier run, not visible to this token now (deleted, "
+                "or view access removed): left as exported, not updated"
+            )
 
     async def run_all(
         self, items: Sequence[Any], work: Callable[[Any], Awaitable[None]], lanes: int = 0
