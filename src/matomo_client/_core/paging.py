@@ -118,8 +118,9 @@ class Cursor:
         """Rebuild a cursor saved with `to_json`; a malformed text raises ValueError."""
         try:
             data = json.loads(text)
-            if data.get("v") != 1:
-                raise ValueError(f"unsupported cursor version {data.get('v')!r}")
+            version = data.get("v")
+            if type(version) is not int or version != 1:  # not `true` or `1.0`, which equal 1
+                raise ValueError(f"unsupported cursor version {version!r}")
             seen = data.get("seen", [])
             if not isinstance(seen, list):
                 raise ValueError(f"seen must be a list of visit ids, not {seen!r}")
@@ -132,7 +133,9 @@ class Cursor:
                 seen=tuple(seen),
                 caught_up=data.get("caught_up") is True,
             )
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        except KeyError as exc:
+            raise ValueError(f"not a saved Cursor: it has no {exc.args[0]!r}") from None
+        except (TypeError, AttributeError, ValueError) as exc:
             # json.JSONDecodeError is a ValueError too.
             raise ValueError(f"not a saved Cursor: {exc}") from None
 

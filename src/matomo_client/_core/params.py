@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import unquote_plus
 
-from matomo_client._core.periods import Limit, Period
+from matomo_client._core.periods import Date, DateRange, Limit, Period
 
 __all__ = ["MAX_SEGMENT_BYTES", "ParamValue", "Params", "SiteSelector", "site_param"]
 
-ParamValue = str | int | float | bool | dt.date
+#: A value `Params` renders: `Date`/`DateRange` (a `date=`) and `Limit` as Matomo writes them.
+ParamValue = str | int | float | bool | dt.date | Date | DateRange | Limit
 #: Matomo cuts a segment definition (as it reads it, URL-decoded) to its first 8192 bytes.
 MAX_SEGMENT_BYTES = 8192
 SiteSelector = int | str | Iterable[int]
@@ -31,10 +32,16 @@ def _render(key: str, value: object) -> str:
         return value.isoformat()
     if isinstance(value, Limit):
         return str(value.n)
+    if isinstance(value, (Date, DateRange)):  # `date=today`, `date=last7` as `.period()` writes
+        return value.to_param()
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError(f"parameter {key!r} contains a NUL character")
         return value
+    if isinstance(value, Period):
+        raise ValueError(
+            f"parameter {key!r}: a Period sets both period and date: use .period(), not .set()"
+        )
     raise ValueError(f"parameter {key!r}: unsupported value type {type(value).__name__}")
 
 

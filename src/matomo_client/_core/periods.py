@@ -155,6 +155,11 @@ class DateRange:
     @classmethod
     def ymd(cls, start: tuple[int, int, int], end: tuple[int, int, int]) -> DateRange:
         """From (year, month, day) to (year, month, day), both included."""
+        if isinstance(start, dt.date) or isinstance(end, dt.date):
+            raise ValueError(
+                "DateRange.ymd takes (year, month, day) tuples; for datetime.date values use "
+                "DateRange.between(start, end)"
+            )
         try:
             a, b = dt.date(*start), dt.date(*end)
         except (TypeError, ValueError) as exc:

@@ -10,6 +10,7 @@ every `TICK_SECONDS` (cron, CI, a log file); the summary goes to stdout, as a ta
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 import threading
@@ -233,7 +234,13 @@ def _preload(*modules: str) -> None:
 
 
 def show_target(target: str) -> str:
-    """A target as it can be shown: a database URL loses its password."""
+    """A target as it can be shown: a database URL loses its password. A PostgreSQL URL keeps
+    its `//` and query (a socket's `host=`, the schema in `options=`): exports into two schemas
+    of one database showed as the same `postgresql:/wh`."""
+    if target.lower().startswith(("postgresql://", "postgres://")):
+        from ..export.sinks.postgres import redact_url
+
+        return SESSION.scrub(redact_url(target))
     return SESSION.scrub(display_url(target) if "://" in target else target)
 
 
@@ -247,6 +254,8 @@ def summary_json(summary: ExportSummary, display: ExportDisplay) -> dict[str, An
         "kind": kind,
         "period": period or None,
         "target": show_target(summary.target),
+        # a file target's table files (`x.visits.jsonl.gz` for `x.jsonl.gz`); [] for a database
+        "files": _files(summary),
         "sites": [
             {"id_site": id_site, **vars(display.sites.get(id_site, SiteTally()))}
             for id_site in summary.sites
@@ -278,6 +287,13 @@ def summary_json(summary: ExportSummary, display: ExportDisplay) -> dict[str, An
         ],
         "warnings": [SESSION.scrub(w) for w in summary.warnings],
     }
+
+
+def _files(summary: ExportSummary) -> list[str]:
+    """The files (a directory target: the folders) the export's tables are in."""
+    from ..export.sinks import table_files
+
+    return [SESSION.scrub(f) for f in table_files(summary.target, summary.kind)]
 
 
 def orjson_line(value: Any) -> bytes:
@@ -325,6 +341,10 @@ def render_summary(summary: ExportSummary, display: ExportDisplay, out: Console)
     table.add_section()
     table.add_row(*total, style="bold")
     out.print(table)
+    files = _files(summary)
+    if files:  # `--out x.jsonl.gz` writes no `x.jsonl.gz`, but `x.visits.jsonl.gz`, ...
+        what = "Folders" if files[0].endswith(("/", os.sep)) else "Files"
+        out.print(f"{what}: {', '.join(files)}", soft_wrap=not out.is_terminal)
     # One line each, however long, unless a terminal shows them: a log or a pipe that greps
     # `^Mismatch:` got Matomo's longer causes cut into two lines at 200 columns.
     soft_wrap = not out.is_terminal

@@ -108,6 +108,12 @@ def _params_text(params: dict[str, str]) -> str:
     return "&".join(f"{k}={params[k]}" for k in sorted(params))
 
 
+def _spec_text(spec: ReportSpec) -> str:
+    """A report spec as text: `Module.method`, then its parameters sorted, if it has any."""
+    method, params = spec
+    return f"{method}?{_params_text(params)}" if params else method
+
+
 def _rows_of(value: Any) -> list[dict[str, Any]]:
     """A period's value as rows: a DataTable is a list, a simple table one dict, empty `[]`.
 
@@ -226,7 +232,9 @@ async def export_reports(
         "from": _date_spec(start),
         "to": _date_spec(end),
         "segment": segment or None,
-        "reports": sorted(set(reports)) if reports else None,
+        # As specs, not as typed: `Goals.get?` and `Goals.get`, or parameters in another
+        # order, ask for the same rows and are the same options.
+        "reports": sorted(map(_spec_text, wanted)) if wanted else None,
     }
     run, site_list = await _Run.start(client, kind, target, concurrency, progress, sites)
     try:

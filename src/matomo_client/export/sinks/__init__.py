@@ -49,6 +49,7 @@ __all__ = [
     "SQLiteSink",
     "Sink",
     "open_target",
+    "table_files",
 ]
 
 DEFAULT_TARGET = "matomo-export.duckdb"
@@ -94,3 +95,16 @@ def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
             )
         return FileSink(folder + os.sep, "parquet")
     raise ExportUsageError(f"cannot tell the target kind of {t!r}: {_KINDS}")
+
+
+def table_files(target: str, kind: str) -> list[str]:
+    """The files a file target's export of `kind` writes its tables to (`x.visits.jsonl.gz`, not
+    the `x.jsonl.gz` given), a directory target's table folders; none for a database."""
+    if "://" in target:
+        return []
+    sink = open_target(target)
+    from .files import FileSink
+
+    if not isinstance(sink, FileSink):
+        return []
+    return [str(p) + (os.sep if sink.partitioned else "") for p in sink.table_paths(kind)]

@@ -17,6 +17,7 @@ import abc
 import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO, Any
 
 from .. import jsonvalue
@@ -24,7 +25,7 @@ from ..errors import TargetError
 from ..schema import ACTIONS, REPORTS, VISITS, Batch, Table
 from ..state import ExportState, JobInfo, WindowRecord
 
-__all__ = ["Sink", "iso_ts", "json_text", "tables_for", "ts_to_datetime"]
+__all__ = ["Sink", "iso_ts", "json_text", "make_folder", "tables_for", "ts_to_datetime"]
 
 
 def tables_for(kind: str) -> tuple[Table, ...]:
@@ -63,6 +64,19 @@ def json_text(x: Any) -> str | None:
     if x is None:
         return None
     return jsonvalue.dumps(x).decode()
+
+
+def make_folder(folder: Path, target: str) -> None:
+    """Create `folder` and its parents; `TargetError` naming the file in the way when one of
+    them is a regular file (the OS says `File exists` or `Not a directory`, naming neither)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # Path.exists is False below a file (ENOTDIR), so the only existing non-folder is it.
+        file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if file is None:
+            raise
+        raise TargetError(f"cannot open {target}: {file} is a file, not a folder") from None
 
 
 def hold_lock(path: str | os.PathLike[str], target: str) -> IO[bytes] | None:

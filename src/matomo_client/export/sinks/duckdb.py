@@ -20,6 +20,7 @@ from ..errors import TargetError
 from ..schema import Batch, ColumnType, Table
 from ..state import WindowRecord
 from .arrow import to_arrow
+from .base import make_folder
 from .sql import MANIFEST_COLUMNS, MANIFEST_TABLE, SqlSink, manifest_row
 
 __all__ = ["DuckDBSink"]
@@ -77,7 +78,7 @@ class DuckDBSink(SqlSink):
         # 128 MB still grew 361 -> 465 MB between 25k and 250k visits, 64 MB 389 -> 416; one
         # window of 30k visits (one transaction, checkpoint included) still fits.
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # as file targets do
+            make_folder(Path(self.path).parent, self.target)  # as file targets do
         config: dict[str, Any] = {
             "memory_limit": MEMORY_LIMIT,
             "checkpoint_threshold": CHECKPOINT_THRESHOLD,

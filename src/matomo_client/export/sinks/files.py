@@ -45,7 +45,7 @@ import orjson
 from ..errors import TargetError
 from ..schema import REPORTS, Batch, Table
 from ..state import DONE, OPEN, ExportState, JobInfo, WindowRecord, utcnow
-from .base import Sink, hold_lock, period_of, tables_for
+from .base import Sink, hold_lock, make_folder, period_of, tables_for
 from .text import csv_bytes, jsonl_bytes, jsonl_chunks
 
 __all__ = ["FileSink", "jsonl_bytes"]
@@ -116,6 +116,12 @@ class FileSink(Sink):
     def final_path(self, table: Table) -> Path:
         """Where a table's single file is built (file targets only)."""
         return self.base.with_name(f"{self.base.name}.{table.name}.{self.ext}")
+
+    def table_paths(self, kind: str) -> list[Path]:
+        """Where the tables of `kind` are read: their files, or a directory target's folders."""
+        if self.partitioned:
+            return [self.parts_root / t.name for t in tables_for(kind)]
+        return [self.final_path(t) for t in tables_for(kind)]
 
     def _all_parts(self, table: Table, suffix: str = "", prefix: str = "") -> list[Path]:
         root = self.parts_root / table.name
@@ -223,7 +229,7 @@ class FileSink(Sink):
         try:
             if not self.journal_path.exists():
                 self._refuse_foreign_files()
-            self.parts_root.mkdir(parents=True, exist_ok=True)
+            make_folder(self.parts_root, self.target)
             # Before anything is deleted: another export's unrecorded parts are its own.
             self._lock = self._lock or hold_lock(
                 self.parts_root / "_matomo_export.lock", self.target
@@ -407,6 +413,15 @@ class FileSink(Sink):
     def _compact(self, table: Table, parts: list[Path]) -> None:
         final = self.final_path(table)
         tmp = final.with_name(final.name + ".tmp")
+        try:
+            self._build(table, parts, tmp)
+        except TargetError:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, final)
+
+    def _build(self, table: Table, parts: list[Path], tmp: Path) -> None:
+        """Write `table`'s single file from its parts to `tmp`."""
         if self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -420,7 +435,16 @@ class FileSink(Sink):
                 group: list[Any] = []
                 rows = 0
                 for part in parts:  # ParquetFile: no hive-partition columns from the path
-                    t = pq.ParquetFile(part).read().cast(schema)
+                    try:
+                        t = pq.ParquetFile(part).read()
+                    except pa.ArrowException as e:  # not Parquet, or cut short
+                        raise self._unreadable(part, e) from e
+                    if t.column_names != schema.names:
+                        raise self._other_columns(table, part, len(t.column_names))
+                    try:
+                        t = t.cast(schema)
+                    except pa.ArrowException:  # the same names, a type it cannot convert
+                        raise self._other_columns(table, part) from None
                     group.append(t)
                     rows += t.num_rows
                     if rows >= _ROW_GROUP:
@@ -437,8 +461,49 @@ class FileSink(Sink):
                         if self.fmt == "csv":
                             f.write(csv_bytes(Batch.empty(table), header=True))
                 for part in parts:
+                    if self.fmt == "csv":  # headerless: another column count shifts its rows
+                        fields = self._csv_fields(part)
+                        if fields is not None and fields != len(table.columns):
+                            raise self._other_columns(table, part, fields)
                     _append_file(part, out)
-        os.replace(tmp, final)
+
+    def _csv_fields(self, part: Path) -> int | None:
+        """The number of fields in a CSV part's first record (None if it has none)."""
+        with open(part, "rb") as raw:
+            f: Any = raw
+            if self.compression == "gz":
+                f = gzip.GzipFile(fileobj=raw, mode="rb")
+            elif self.compression == "zst":
+                import zstandard
+
+                f = zstandard.ZstdDecompressor().stream_reader(raw)
+            try:
+                return _first_record_fields(f)
+            except Exception as e:  # gzip's OSError/EOFError/zlib.error, zstandard's ZstdError
+                raise self._unreadable(part, e) from e
+
+    def _unreadable(self, part: Path, error: Exception) -> TargetError:
+        """The error for a part that cannot be read (damaged, or not of the target's format)."""
+        return TargetError(
+            f"cannot build {self.target}'s files: cannot read its part {part} ({error}): "
+            "delete that part, and the next run exports its window again"
+        )
+
+    def _other_columns(self, table: Table, part: Path, found: int | None = None) -> TargetError:
+        """The error for a part an earlier version wrote with other columns than `table`'s."""
+        key = self._part_key(table, part)
+        kind = key[0] if key is not None else self._kind
+        again = (
+            "run the same command again with --restart"
+            if kind is None or kind == self._kind
+            else f"run {_command(kind)} again with --restart and its own options"
+        )
+        count = f" ({found}, not {len(table.columns)})" if found is not None else ""
+        return TargetError(
+            f"cannot build {self.final_path(table)}: its part {part} was written with other "
+            f"columns{count}, by another version of matomo-client: {again}, which exports "
+            "those windows again"
+        )
 
     @contextlib.contextmanager
     def _open_write_into(self, out: IO[bytes]) -> Iterator[Any]:
@@ -525,6 +590,35 @@ def _command(kind: str) -> str:
     if kind == "visits":
         return "`matomo export visits`"
     return f"`matomo export reports --period {period_of(kind)}`"
+
+
+_CSV_SPECIAL = re.compile(rb'[",\n]')
+
+
+def _first_record_fields(f: IO[bytes]) -> int | None:
+    """The number of fields in the first record of RFC 4180 CSV read from `f` (None when it is
+    empty), read a few KB at a time up to its end (a quoted text may hold commas and newlines)."""
+    fields, quoted, seen = 1, False, False
+    while chunk := f.read(1 << 12):
+        seen, pos = True, 0
+        while pos < len(chunk):
+            if quoted:  # a doubled quote closes and reopens: the same as staying quoted
+                end = chunk.find(b'"', pos)
+                if end < 0:
+                    break
+                quoted, pos = False, end + 1
+                continue
+            m = _CSV_SPECIAL.search(chunk, pos)
+            if m is None:
+                break
+            pos = m.end()
+            if m[0] == b'"':
+                quoted = True
+            elif m[0] == b",":
+                fields += 1
+            else:
+                return fields
+    return fields if seen else None
 
 
 def _append_file(path: Path, out: IO[bytes]) -> None:

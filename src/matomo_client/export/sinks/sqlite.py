@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from ..schema import Batch, ColumnType, Table
-from .base import hold_lock, iso_ts, json_text
+from .base import hold_lock, iso_ts, json_text, make_folder
 from .sql import SqlSink
 
 __all__ = ["SQLiteSink"]
@@ -49,7 +49,7 @@ class SQLiteSink(SqlSink):
     def _connect(self) -> None:
         # Locked before SQLite opens the file: closing another descriptor of a file drops the
         # process's fcntl locks on it, SQLite's included, so ours is closed only after it.
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # as file targets do
+        make_folder(Path(self.path).parent, self.target)  # as file targets do
         self._lock = self._lock or hold_lock(self.path, self.target)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves; the engine serialises calls.
         self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
