@@ -99,9 +99,21 @@ _RESERVED = frozenset(
 )  # fmt: skip
 
 
-# Why a report of a bulk answer may fail this time only (a deadlock, a time limit): its periods
-# stay open. Other refusals (no such report for the site, no access) would fail every time.
-_MAY_PASS = frozenset({ApiErrorKind.RATE_LIMITED, ApiErrorKind.TOO_SLOW, ApiErrorKind.UNKNOWN})
+# Why a report of a bulk answer may fail this time only (a deadlock, a time limit; access taken
+# away, which may be given back): its periods stay open. Other refusals (no such report for the
+# site, a parameter it refuses) would fail every time.
+_MAY_PASS = frozenset(
+    {
+        ApiErrorKind.RATE_LIMITED,
+        ApiErrorKind.TOO_SLOW,
+        ApiErrorKind.UNKNOWN,
+        ApiErrorKind.AUTH,
+        ApiErrorKind.PERMISSION,
+    }
+)
+# A bulk answer whose every report failed with one of these: the site itself is out of reach
+# (access removed mid-run, the token revoked), not a report. The export stops, as for visits.
+_NO_ACCESS = frozenset({ApiErrorKind.AUTH, ApiErrorKind.PERMISSION})
 
 
 def _params_text(params: dict[str, str]) -> str:
@@ -404,6 +416,12 @@ async def _fetch_chunk(
         keep = [k for k in range(len(slots)) if k not in refused]
         slots = [slots[k] for k in keep] + more
         results = [results[k] for k in keep] + list(answers)
+    kinds = {getattr(r.error, "kind", None) for r in results if not r.ok}
+    if results and not any(r.ok for r in results) and kinds <= _NO_ACCESS:
+        # each report "skipped" and the site's periods recorded done with no rows: a re-run
+        # after access came back skipped them all
+        error = next(r.error for r in results if r.error is not None)
+        raise error
     out = Batch.empty(REPORTS)
     again = False
     wanted_starts = set(starts)
