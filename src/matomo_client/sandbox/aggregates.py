@@ -63,6 +63,7 @@ from .day_sums import (
     Table,
     sum_day,
 )
+from .page_goals import page_goal_metrics
 from .records import Visit, gc_paused
 from .world import World
 
@@ -328,10 +329,7 @@ def _page_acc(row: Row) -> Acc:
     acc["nb_uniq_visitors"] = row[P_UNIQ]
     goals = row[P_GOALS]
     if goals:
-        acc["goals"] = {
-            name: {"nb_conversions": g[0], "revenue": g[1], "nb_conversions_page_uniq": g[2]}
-            for name, g in goals.items()
-        }
+        acc["goals"] = {name: page_goal_metrics(name, g) for name, g in goals.items()}
     if row[E_VISITS]:
         acc["entry_nb_visits"] = row[E_VISITS]
         acc["entry_nb_actions"] = row[E_ACTIONS]

@@ -20,7 +20,7 @@ from .datatable import apply_filters, find_subtable, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .live import live_visits
 from .metadata import report_metadata
-from .reports import BUILDERS, actions_object, goals_object, summary_object
+from .reports import BUILDERS, actions_object, event_builder, goals_object, summary_object
 from .segments import parse_segment
 from .world import World
 
@@ -77,6 +77,7 @@ _SUBTABLE_ALIASES = {
     "Referrers.getUrlsFromWebsiteId": "Referrers.getWebsites",
     "Referrers.getUrlsForSocial": "Referrers.getSocials",
     "Events.getActionFromCategoryId": "Events.getCategory",
+    "Events.getNameFromCategoryId": "Events.getCategory",
 }
 _OWN_SUBTABLE_METHOD = frozenset(
     {
@@ -421,9 +422,8 @@ class Api:
 
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
             f = self._facts(id_site, p, params)
-            rows = builder(
-                f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None
-            )
+            build = event_builder(method, params) if method.startswith("Events.") else builder
+            rows = build(f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None)
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
             if page_url is not None:

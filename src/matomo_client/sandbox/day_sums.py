@@ -17,6 +17,7 @@ from operator import add, itemgetter
 from typing import Any
 
 from . import catalog as c
+from .page_goals import attribute_visit, finish_page_goals, new_page_goal
 from .records import DOWNLOAD, EVENT, GOAL, ORDER, OUTLINK, PAGE, SEARCH, Visit
 
 __all__ = ["DayFacts", "Row", "Table", "sum_day"]
@@ -97,14 +98,14 @@ def _visit_goals(
 
 
 def _page_goals(timeline: list[tuple[int, str, float]], ts: int) -> dict[str, Row]:
-    """Conversions at or after a page view, per goal: [conversions, revenue, 1]."""
+    """Conversions at or after a page view, per goal: [conversions, revenue, 1, ...] (`G_*`)."""
     goals: dict[str, Row] = {}
     for cts, name, revenue in timeline:
         if cts < ts:
             continue
         g = goals.get(name)
         if g is None:
-            g = goals[name] = [0, 0, 1]
+            g = goals[name] = new_page_goal()
         g[0] += 1
         g[1] += revenue
     return goals
@@ -154,6 +155,7 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
             if vgoals:
                 _goal_summary(goal_rows, vgoals, v.returning, v, with_goals)
         n = len(acts)
+        hits: list[tuple[int, Row, Row]] | None = [] if timeline else None
         after_search = False
         first_page = True
         last_rows: tuple[Row, Row] | None = None
@@ -211,6 +213,8 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                         else:
                             entry[1].append(v)
                 last_rows = (prow, trow)
+                if hits is not None:
+                    hits.append((ts, prow, trow))
             elif kind == SEARCH:
                 n_searches += 1
                 after_search = True
@@ -250,6 +254,8 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                     lrow[-1] = id_visit
                     lrow[L_VISITS] += 1
                     lrow[L_UNIQ].add(visitor)
+        if hits:
+            attribute_visit(hits, timeline, P_GOALS)
         if last_rows is not None:
             for row in last_rows:
                 leaving = exits.get(id(row))
@@ -389,6 +395,7 @@ def _finish_page(row: Row) -> Row:
         row[P_PERF_SUM : P_PERF_SUM + 6] = map(sum, columns)
         row[P_PERF_MIN : P_PERF_MIN + 6] = map(min, columns)
         row[P_PERF_MAX : P_PERF_MAX + 6] = map(max, columns)
+    finish_page_goals(row[P_GOALS], row[E_VISITS])
     return _finish(row, (P_UNIQ, E_UNIQ, X_UNIQ))
 
 

@@ -46,9 +46,21 @@ def uniq_keys(row: Row, acc: Acc, is_day: bool, keys: tuple[str, ...]) -> None:
 def goals_block(acc: Acc) -> dict[str, Any]:
     """A row's `goals` object: ecommerce goals first, revenues as PHP-like numbers."""
     return {
-        name: {k: money(v) if isinstance(v, float) else v for k, v in metrics.items()}
+        name: {k: _number(k, v) if isinstance(v, float) else v for k, v in metrics.items()}
         for name, metrics in sorted(acc.get("goals", {}).items(), key=_goal_order)
     }
+
+
+# page goal metrics Matomo rounds to more decimals than cents when it archives a day
+_DIGITS = {"nb_conversions_attrib": 4, "nb_conversions_entry_rate": 3, "revenue_per_entry": 3}
+
+
+def _number(key: str, value: float) -> int | float:
+    digits = _DIGITS.get(key)
+    if digits is None:
+        return money(value)
+    value = round(value, digits)
+    return int(value) if value == int(value) else value
 
 
 def _goal_order(item: tuple[str, Any]) -> tuple[int, str]:

@@ -11,13 +11,14 @@ Row keys and value kinds follow the recorded 5.11.2 answers: day periods carry
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
 from . import catalog as c
 from .aggregates import Acc, Facts, merge_acc
 from .datatable import percent
+from .dates import ApiFailure
 from .formats import money
 from .records import page_url
 from .referrer_reports import REFERRER_BUILDERS
@@ -32,8 +33,9 @@ from .report_rows import (
     visit_row,
 )
 
-__all__ = ["BUILDERS", "actions_object", "goals_object", "summary_object"]
+__all__ = ["BUILDERS", "actions_object", "event_builder", "goals_object", "summary_object"]
 
+_CART = "idgoal=ecommerceAbandonedCart"
 _PERF = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
 
 
@@ -94,12 +96,32 @@ def actions_object(f: Facts, kind: str) -> dict[str, Any]:
     }
 
 
+# Goals.get's extra columns for the ecommerce goals (Goals::getGoalColumns in Matomo 5)
+_ECOMMERCE_COLUMNS = {
+    "ecommerceOrder": (
+        "revenue_subtotal",
+        "revenue_tax",
+        "revenue_shipping",
+        "revenue_discount",
+        "items",
+        "avg_order_revenue",
+    ),
+    "ecommerceAbandonedCart": ("items", "avg_order_revenue"),
+}
+
+
 def goals_object(f: Facts, kind: str, id_goal: str | None = None) -> dict[str, Any]:
-    """Goals.get: conversions overall, for new and for returning visits."""
+    """Goals.get: conversions overall, for new and for returning visits.
+
+    Overall figures leave abandoned carts out; `idGoal=ecommerceOrder` and
+    `ecommerceAbandonedCart` add their order parts, items and average order revenue.
+    """
     del kind
-    names = [k for k in f.goals if k.startswith("idgoal=") and k != "idgoal=ecommerceAbandonedCart"]
     if id_goal:
-        names = [k for k in names if k == f"idgoal={id_goal}"]
+        names = [k for k in f.goals if k == f"idgoal={id_goal}"]
+    else:
+        names = [k for k in f.goals if k.startswith("idgoal=") and k != _CART]
+    extra = _ECOMMERCE_COLUMNS.get(id_goal or "", ())
     total: Acc = {}
     for name in names:
         merge_acc(total, f.goals[name])
@@ -107,9 +129,18 @@ def goals_object(f: Facts, kind: str, id_goal: str | None = None) -> dict[str, A
     for suffix in ("", "_new_visit", "_returning_visit"):
         visits = f.goals.get("nb_visits" + suffix, 0)
         converted = total.get("nb_visits_converted" + suffix, 0)
-        out["nb_conversions" + suffix] = total.get("nb_conversions" + suffix, 0)
+        conversions = total.get("nb_conversions" + suffix, 0)
+        revenue = total.get("revenue" + suffix, 0)
+        out["nb_conversions" + suffix] = conversions
         out["nb_visits_converted" + suffix] = converted
-        out["revenue" + suffix] = money(total.get("revenue" + suffix, 0))
+        out["revenue" + suffix] = money(revenue)
+        for key in extra:
+            if key == "avg_order_revenue":
+                out[key + suffix] = money(revenue / conversions) if conversions else 0
+            elif key == "items":
+                out[key + suffix] = total.get(key + suffix, 0)
+            else:
+                out[key + suffix] = money(total.get(key + suffix, 0))
         out["conversion_rate" + suffix] = _rate(converted, visits)
     return out
 
@@ -146,10 +177,9 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
         row["exit_nb_visits"] = as_text(acc["exit_nb_visits"])
     if acc.get("goals"):
         goals = goals_block(acc)
-        for metrics in goals.values():
-            metrics["nb_conversions_page_rate"] = round(
-                metrics["nb_conversions"] / max(1, row["nb_visits"]), 3
-            )
+        for name, metrics in goals.items():
+            rate = round(metrics["nb_conversions"] / max(1, row["nb_visits"]), 3)
+            goals[name] = _with_page_rate(metrics, rate)
         row["goals"] = goals
     if leaf and not is_day:
         uniq_keys(
@@ -169,6 +199,16 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
     row["bounce_rate"] = percent(acc.get("entry_bounce_count", 0), acc.get("entry_nb_visits", 0))
     row["exit_rate"] = percent(acc.get("exit_nb_visits", 0), row["nb_visits"])
     return row
+
+
+def _with_page_rate(metrics: dict[str, Any], rate: float) -> dict[str, Any]:
+    """A page goal's metrics with `nb_conversions_page_rate` after `nb_conversions_page_uniq`."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        out[key] = value
+        if key == "nb_conversions_page_uniq":
+            out["nb_conversions_page_rate"] = rate
+    return out
 
 
 def page_urls(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
@@ -345,35 +385,73 @@ def _event_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
     return row
 
 
-def event_categories(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
-    """Events.getCategory with event actions as subtables."""
-    items = f.tables.get("event", {})
-    rows = []
-    for category, acc in group(items, lambda k: k[0]).items():
-        subs = {k[1]: a for k, a in items.items() if k[0] == category}
-        if flat:
-            for action, a in subs.items():
-                row = _event_row(f"{category} - {action}", a, is_day, {})
-                row.update(Events_EventCategory=category, Events_EventAction=action)
-                rows.append(row)
-            continue
-        row = _event_row(
-            category, acc, is_day, {"segment": f"eventCategory=={quote_plus(category)}"}
-        )
-        row["_sub"] = [
-            _event_row(
-                action,
-                a,
-                is_day,
-                {
-                    "segment": f"eventCategory=={quote_plus(category)};"
-                    f"eventAction=={quote_plus(action)}"
-                },
+# the event name of each (category, action): one name per pair in the catalogue
+_EVENT_NAMES = {(e[0], e[1]): e[2] for e in c.EVENTS}
+
+
+def _event_report(dimension: str, flat_key: str) -> Builder:
+    """Events.getCategory with event actions or names (`dimension`) as subtables.
+
+    As Matomo's archiver, rows of (category, action, name) are added up: a category's or a
+    name's visits are the sum of its (category, action) rows' visits.
+    """
+    by_name = dimension == "eventName"
+
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        items = f.tables.get("event", {})
+        rows = []
+        for category, acc in group(items, lambda k: k[0]).items():
+            mine = {k: a for k, a in items.items() if k[0] == category}
+            if by_name:
+                subs = group(mine, lambda k: _EVENT_NAMES[k])
+            else:
+                subs = {k[1]: a for k, a in mine.items()}
+            if flat:
+                for second, a in subs.items():
+                    row = _event_row(f"{category} - {second}", a, is_day, {})
+                    row.update({"Events_EventCategory": category, flat_key: second})
+                    rows.append(row)
+                continue
+            row = _event_row(
+                category, acc, is_day, {"segment": f"eventCategory=={quote_plus(category)}"}
             )
-            for action, a in subs.items()
-        ]
-        rows.append(row)
-    return rows if flat else numbered(rows)
+            row["_sub"] = [
+                _event_row(
+                    second,
+                    a,
+                    is_day,
+                    {
+                        "segment": f"eventCategory=={quote_plus(category)};"
+                        f"{dimension}=={quote_plus(second)}"
+                    },
+                )
+                for second, a in subs.items()
+            ]
+            rows.append(row)
+        return rows if flat else numbered(rows)
+
+    return build
+
+
+event_categories = _event_report("eventAction", "Events_EventAction")
+_event_categories_by_name = _event_report("eventName", "Events_EventName")
+# Events.getCategory's secondary dimensions (plugins/Events/API.php), the default first
+_EVENT_SECONDARY = {"eventAction": event_categories, "eventName": _event_categories_by_name}
+
+
+def event_builder(method: str, params: Mapping[str, str]) -> Builder:
+    """The Events builder for `method`: getCategory picks its subtables by `secondaryDimension`."""
+    if method == "Events.getNameFromCategoryId":
+        return _event_categories_by_name
+    if method != "Events.getCategory":
+        return event_categories  # Events.getActionFromCategoryId ignores secondaryDimension
+    secondary = params.get("secondaryDimension") or "eventAction"
+    if secondary not in _EVENT_SECONDARY:
+        raise ApiFailure(
+            f"Secondary dimension '{secondary}' is not valid for the API getCategory. "
+            f"Use one of: {', '.join(_EVENT_SECONDARY)}"
+        )
+    return _EVENT_SECONDARY[secondary]
 
 
 BUILDERS: dict[str, Builder] = {
