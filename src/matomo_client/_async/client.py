@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from matomo_client._async import _backend
-from matomo_client._async.driver import out_of_time, pause, run_flow
+from matomo_client._async.driver import (
+    log_failed,
+    log_response,
+    out_of_time,
+    pause,
+    run_flow,
+)
 from matomo_client._async.modules import (
     AsyncActionsModule,
     AsyncApiModule,
@@ -304,19 +310,29 @@ class AsyncMatomo:
             self.stats.requests += 1
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(self._limiter)
+                sent = time.perf_counter()
+                head: Any = None
                 try:
                     head, chunks = await stack.enter_async_context(opener(request))
                     first = await self._stream_start(method, head, chunks, endpoint.expects_json)
                 except MatomoError as exc:
                     failure = exc
+                    if head is None:
+                        log_failed(request, exc, sent, attempt + 1)
+                    else:
+                        log_response(request, head.status, None, sent, attempt + 1)
                 else:
-                    last = first
-                    if first:
-                        yield first
-                    async for chunk in chunks:
-                        if chunk.strip():
-                            last = chunk
-                        yield chunk
+                    last, size = first, len(first)
+                    try:
+                        if first:
+                            yield first
+                        async for chunk in chunks:
+                            if chunk.strip():
+                                last = chunk
+                            size += len(chunk)
+                            yield chunk
+                    finally:  # also when the caller stops reading early
+                        log_response(request, head.status, size, sent, attempt + 1)
                     if endpoint.expects_json:
                         _check_json_end(method, head, first, last, self._auth.secrets)
                     return
@@ -327,7 +343,7 @@ class AsyncMatomo:
             if wait is None or out_of_time(step, time.monotonic() - started):
                 raise failure
             waited += wait
-            await pause(step, self._on_retry)
+            await pause(step, self._on_retry, request)
 
     async def _stream_start(
         self, method: str, head: Any, chunks: AsyncIterator[bytes], expect_json: bool

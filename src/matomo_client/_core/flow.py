@@ -29,9 +29,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send this request through the transport and return its Response (or the TransportError)."""
+    """Send this request through the transport and return its Response (or the TransportError);
+    `attempt` counts the tries of this call, 1 for the first."""
 
     request: Request
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ def call_flow(
     attempt = 0
     waited = 0.0
     while True:
-        outcome = yield Send(request)
+        outcome = yield Send(request, attempt + 1)
         try:
             if isinstance(outcome, MatomoError):
                 raise outcome

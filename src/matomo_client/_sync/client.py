@@ -20,7 +20,13 @@ from matomo_client._core.params import Params
 from matomo_client._core.retry import RetryPolicy, next_wait
 from matomo_client._core.url import normalise_base_url
 from matomo_client._sync import _backend
-from matomo_client._sync.driver import out_of_time, pause, run_flow
+from matomo_client._sync.driver import (
+    log_failed,
+    log_response,
+    out_of_time,
+    pause,
+    run_flow,
+)
 from matomo_client._sync.modules import (
     ActionsModule,
     ApiModule,
@@ -301,19 +307,29 @@ class Matomo:
             self.stats.requests += 1
             with contextlib.ExitStack() as stack:
                 stack.enter_context(self._limiter)
+                sent = time.perf_counter()
+                head: Any = None
                 try:
                     head, chunks = stack.enter_context(opener(request))
                     first = self._stream_start(method, head, chunks, endpoint.expects_json)
                 except MatomoError as exc:
                     failure = exc
+                    if head is None:
+                        log_failed(request, exc, sent, attempt + 1)
+                    else:
+                        log_response(request, head.status, None, sent, attempt + 1)
                 else:
-                    last = first
-                    if first:
-                        yield first
-                    for chunk in chunks:
-                        if chunk.strip():
-                            last = chunk
-                        yield chunk
+                    last, size = first, len(first)
+                    try:
+                        if first:
+                            yield first
+                        for chunk in chunks:
+                            if chunk.strip():
+                                last = chunk
+                            size += len(chunk)
+                            yield chunk
+                    finally:  # also when the caller stops reading early
+                        log_response(request, head.status, size, sent, attempt + 1)
                     if endpoint.expects_json:
                         _check_json_end(method, head, first, last, self._auth.secrets)
                     return
@@ -324,7 +340,7 @@ class Matomo:
             if wait is None or out_of_time(step, time.monotonic() - started):
                 raise failure
             waited += wait
-            pause(step, self._on_retry)
+            pause(step, self._on_retry, request)
 
     def _stream_start(
         self, method: str, head: Any, chunks: Iterator[bytes], expect_json: bool

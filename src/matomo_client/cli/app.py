@@ -8,6 +8,7 @@ It runs for the installed `matomo` script and for click's `CliRunner` alike.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -26,11 +27,30 @@ from .sandbox import sandbox
 __all__ = ["MatomoGroup", "cli", "main"]
 
 
+# `MATOMO_LOG`: the same as -v (info) or -vv (debug), for a job whose command line stays put.
+_LOG_LEVELS = {"info": logging.INFO, "debug": logging.DEBUG}
+
+
 def _usage_line(e: click.UsageError) -> str:
     text = one_line(e.format_message())
-    if e.ctx is not None:
+    if isinstance(e, click.NoSuchOption) and e.option_name in ("-v", "--verbose") and e.ctx:
+        where = e.ctx.command_path.removeprefix("matomo ")
+        text += f" (-v goes before the command: 'matomo -v {where} ...')"
+    elif e.ctx is not None:
         text += f" (see '{e.ctx.command_path} --help')"
     return text
+
+
+def _start_verbose(ctx: click.Context, param: click.Parameter, count: int) -> None:
+    """-v: retries (INFO); -vv: every request (DEBUG); else `MATOMO_LOG` says."""
+    if count:
+        SESSION.start_verbose(logging.DEBUG if count > 1 else logging.INFO)
+        return
+    name = os.environ.get("MATOMO_LOG", "").strip()
+    if name.lower() in _LOG_LEVELS:
+        SESSION.start_verbose(_LOG_LEVELS[name.lower()])
+    elif name:  # a typo in a debugging switch must not stop the night's export
+        click.echo(f"Warning: MATOMO_LOG={name!r} is ignored: use info or debug", err=True)
 
 
 def _silence_stdout() -> None:
@@ -102,7 +122,8 @@ class MatomoGroup(click.Group):
             code = EXIT_USER
             # An unknown option stops the parsing before `--json` is read: look for it.
             argv = list(args) if args is not None else sys.argv[1:]
-            SESSION.json |= argv[:1] == ["export"] and "--json" in argv
+            command = next((a for a in argv if not a.startswith("-")), "")  # after -v, -vv
+            SESSION.json |= command == "export" and "--json" in argv
             json_failure(_usage_line(e), code)
         except BrokenPipeError:
             # `matomo sites --json | head -1`: the reader left; say nothing more.
@@ -127,6 +148,16 @@ class MatomoGroup(click.Group):
 
 @click.group(cls=MatomoGroup)
 @click.version_option(__version__, prog_name="matomo")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_start_verbose,
+    help="Log to stderr with timestamps: -v each retry, -vv each request too "
+    "(or MATOMO_LOG=info|debug). The token is never shown.",
+)
 def cli() -> None:
     """Get data out of Matomo: completely, resumably, and without leaking the token.
 
@@ -146,6 +177,10 @@ def cli() -> None:
       130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
     An export stopped with 1, 129, 130 or 143 (or 2 for its target) resumes when the same
     command is run again.
+
+    \b
+    Debugging: 'matomo -vv export ...' logs each request (method, site, dates, paging, status,
+    size, time, attempt) and each retry on stderr; stdout and --json stay as they are.
     """
 
 

@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import click
 
@@ -85,6 +86,27 @@ class _ScrubbingFormatter(logging.Formatter):
         return SESSION.scrub(super().format(record))
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to `sys.stderr` as it is at each record, so that a progress bar that takes
+    stderr over (rich's) prints the line above the bar instead of through it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
+_PLAIN = "%(levelname)s %(name)s: %(message)s"
+_TIMED = "%(asctime)s.%(msecs)03d " + _PLAIN
+_DATE = "%Y-%m-%d %H:%M:%S"  # local time, as cron's and the shell's
+
+
 @dataclass
 class Session:
     """Per-invocation state: secrets to scrub, `--debug`, the server we talk to."""
@@ -98,6 +120,7 @@ class Session:
     json: bool = False  # `export --json`: stdout holds one JSON object, failures included
     _handler: logging.Handler | None = None
     _old_level: int = logging.WARNING
+    _old_client_level: int | None = None
 
     def reset(self) -> None:
         """Forget everything from a previous invocation (tests run many in one process)."""
@@ -122,23 +145,41 @@ class Session:
     def start_debug(self) -> None:
         """`--debug`: log everything (scrubbed) to stderr and show tracebacks on failure."""
         self.debug = True
-        if self._handler is not None:
-            return
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
-        root = logging.getLogger()
-        self._old_level = root.level
-        root.addHandler(handler)
-        root.setLevel(logging.DEBUG)
-        self._handler = handler
+        self._add_handler(_PLAIN)
+        logging.getLogger().setLevel(logging.DEBUG)
+        if self._old_client_level is not None:  # `-v` set the client's level: lower it too
+            logging.getLogger("matomo_client").setLevel(logging.DEBUG)
+
+    def start_verbose(self, level: int) -> None:
+        """`matomo -v` (INFO: retries) or `-vv` (DEBUG: every request): the client's log, with
+        timestamps and scrubbed, on stderr; other libraries' only with `--debug`."""
+        client = logging.getLogger("matomo_client")
+        if self._old_client_level is None:
+            self._old_client_level = client.level
+        client.setLevel(level)
+        self._add_handler(_TIMED)
+
+    def _add_handler(self, fmt: str) -> None:
+        """Put the one stderr handler on the root logger; timestamps once any caller asks."""
+        if self._handler is None:
+            self._handler = _StderrHandler()
+            self._handler.setFormatter(_ScrubbingFormatter(fmt, _DATE))
+            root = logging.getLogger()
+            self._old_level = root.level
+            root.addHandler(self._handler)
+        elif fmt == _TIMED:
+            self._handler.setFormatter(_ScrubbingFormatter(fmt, _DATE))
 
     def stop_logging(self) -> None:
-        """Remove the debug handler again."""
+        """Remove the stderr handler again and restore the levels it changed."""
         if self._handler is not None:
             root = logging.getLogger()
             root.removeHandler(self._handler)
             root.setLevel(self._old_level)
             self._handler = None
+        if self._old_client_level is not None:
+            logging.getLogger("matomo_client").setLevel(self._old_client_level)
+            self._old_client_level = None
 
 
 SESSION = Session()
