@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--html-error-rate", type=float, default=0.0)
     p.add_argument("--hang-rate", type=float, default=0.0)
     p.add_argument("--hang-s", type=float, default=30.0)
+    p.add_argument(
+        "--max-failed-logins",
+        type=int,
+        default=None,
+        help="block every token after this many refused ones, as Matomo's brute-force check",
+    )
     p.add_argument("--live-traffic", action="store_true")
     p.add_argument("--accept-token-in-get", action="store_true")
     p.add_argument("--live-disabled-site", type=int, action="append", default=[])
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             html_error_rate=a.html_error_rate,
             hang_rate=a.hang_rate,
             hang_s=a.hang_s,
+            max_failed_logins=a.max_failed_logins,
         )
     except ValueError as e:
         p.error(str(e))

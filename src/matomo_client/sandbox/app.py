@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,11 +42,32 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _FORMATS = ("console", "csv", "html", "json", "original", "rss", "tsv", "xml")
+#: from this many visits a day, a day takes about a second to draw and sum: requests that may
+#: need visits run in a worker thread, one at a time, so that the methods below still answer
+OFFLOAD_VISITS_PER_DAY = 20_000
+# methods that read no visits (nor the clock-driven days): answered at once, even while
+# another request draws a big day
+_CHEAP_METHODS = frozenset(
+    {
+        "API.getMatomoVersion",
+        "API.getPiwikVersion",
+        "SitesManager.getSitesWithAtLeastViewAccess",
+        "SitesManager.getSitesIdWithAtLeastViewAccess",
+        "SitesManager.getSiteFromId",
+        "SitesManager.getAllSitesId",
+    }
+)
 _POST_ONLY = (
     "Unable to authenticate with the provided token. It is either invalid, expired or is "
     "required to be sent as a POST parameter."
 )
 _INVALID = "Unable to authenticate with the provided token. It is either invalid or expired."
+# plugins/Login: Login_LoginNotAllowedBecauseBlocked, thrown during init (recorded 229, 230)
+_BLOCKED = "Too many failed logins. Please wait and try logging in again later."
+# failed logins count for this long (Matomo's loginAttemptsTimeRange, 60 minutes)
+_FAILED_LOGIN_WINDOW_S = 3600.0
+# Matomo's own HTML error pages are never cached (recorded 182-189, 222, 229)
+_NO_STORE = (("Cache-Control", "private, no-cache, no-store"),)
 _NOT_API = (
     "This user has super-user access. Embedding widgets with super-user token authentication "
     'is not allowed. <a target="_blank" rel="noreferrer noopener" '
@@ -73,6 +96,7 @@ class _Answer:
     body: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...] = ()
+    failed_login: bool = False  # an unknown token: counts toward the brute-force block
 
 
 def _xml(value: Any, indent: str = "\t") -> str:
@@ -152,6 +176,11 @@ class Sandbox:
         self.requests: list[LoggedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        # big worlds: data requests run in a worker thread holding this lock (see `_answer`)
+        self.offload = cfg.visits_per_day >= OFFLOAD_VISITS_PER_DAY
+        self._world_lock = threading.Lock()
+        # monotonic times of failed logins in the last hour (Faults.max_failed_logins)
+        self._failed_logins: deque[float] = deque()
         self._faults = random.Random(f"faults/{cfg.seed}")
         self._latency = random.Random(f"latency/{cfg.seed}")
         if cfg.live_traffic:
@@ -220,7 +249,8 @@ class Sandbox:
     async def _handle(self, scope: Scope, body: bytes) -> _Answer:
         started = time.perf_counter()
         self.request_count += 1
-        self._advance_clock()
+        if not self.offload:
+            self._advance_clock()
         cfg = self.config
         query = _php_params(scope.get("query_string", b"").decode("latin-1"))
         form = _php_params(body.decode("utf-8", "replace"))
@@ -236,8 +266,13 @@ class Sandbox:
         if answer is None:
             if scope.get("path", "/") not in ("/", "/index.php"):
                 answer = _Answer(404, b"Not Found", "text/plain; charset=utf-8")
+            elif self._logins_blocked() and self._is_login(scope, query, form, params):
+                fault = "brute-force"
+                answer = self._init_error(ApiFailure(_BLOCKED, 500), query, params)
             else:
-                answer = self._dispatch(scope, query, form, params)
+                answer = await self._answer(scope, query, form, params)
+                if answer.failed_login and cfg.faults.max_failed_logins is not None:
+                    self._failed_logins.append(time.monotonic())
             if fault == "truncated":
                 answer.body = answer.body[: len(answer.body) // 2]
         request = LoggedRequest(scope.get("method", "GET"), logged, answer.status, fault)
@@ -273,6 +308,62 @@ class Sandbox:
             return "truncated", None
         return None, None
 
+    async def _answer(
+        self, scope: Scope, query: dict[str, str], form: dict[str, str], params: dict[str, str]
+    ) -> _Answer:
+        """`_dispatch` on the event loop; in a big world (`offload`), every method that may
+        read visits runs in a worker thread under the world lock instead, so that a day that
+        takes seconds to draw leaves version and site requests answering meanwhile."""
+        if not self.offload:
+            return self._dispatch(scope, query, form, params)
+        if params.get("method", "").strip() in _CHEAP_METHODS:
+            # the clock moves under the lock only: a request drawing a day may be reading it
+            if self._world_lock.acquire(blocking=False):
+                try:
+                    self._advance_clock()
+                finally:
+                    self._world_lock.release()
+            return self._dispatch(scope, query, form, params)
+        return await anyio.to_thread.run_sync(self._locked_dispatch, scope, query, form, params)
+
+    def _locked_dispatch(
+        self, scope: Scope, query: dict[str, str], form: dict[str, str], params: dict[str, str]
+    ) -> _Answer:
+        with self._world_lock:
+            self._advance_clock()
+            return self._dispatch(scope, query, form, params)
+
+    def unblock_logins(self) -> None:
+        """Forget the failed logins, lifting a brute-force block (Faults.max_failed_logins), as
+        Matomo's `console login:unblock-blocked-ips` does."""
+        self._failed_logins.clear()
+
+    def _logins_blocked(self) -> bool:
+        """Whether more logins than `Faults.max_failed_logins` failed in the last hour."""
+        limit = self.config.faults.max_failed_logins
+        if limit is None:
+            return False
+        failed = self._failed_logins
+        horizon = time.monotonic() - _FAILED_LOGIN_WINDOW_S
+        while failed and failed[0] <= horizon:
+            failed.popleft()
+        return len(failed) > limit
+
+    @staticmethod
+    def _is_login(
+        scope: Scope, query: dict[str, str], form: dict[str, str], params: dict[str, str]
+    ) -> bool:
+        """Whether an API request carries a token (any but 'anonymous'): the requests Matomo's
+        brute-force check refuses while blocked; anonymous ones still answer (recorded 231)."""
+        if params.get("module") != "API":
+            return False
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+                return True
+        if "token_auth" in query:
+            return query["token_auth"] != "anonymous"
+        return form.get("token_auth", "") not in ("", "anonymous")
+
     def _user(self, token: str) -> Access | None:
         """The access `token` grants: the super user's, a viewer's, or None (unknown token)."""
         if token == self.config.token:
@@ -306,13 +397,11 @@ class Sandbox:
         access = self._access(scope, query, form)
         fmt = (params.get("format") or "xml").lower()
         if isinstance(access, ApiFailure):
-            # errors during authentication come back in API format only when module and
-            # method are in the query string (core/ExceptionHandler.php)
-            if "module" in query and "method" in query:
-                return self._error(access, fmt)
-            return _Answer(access.status, error_page(access.message), "text/html; charset=utf-8")
+            answer = self._init_error(access, query, params)
+            answer.failed_login = True
+            return answer
         if params.get("module") != "API":
-            return _Answer(500, error_page(_NOT_API), "text/html; charset=utf-8")
+            return _Answer(500, error_page(_NOT_API), "text/html; charset=utf-8", _NO_STORE)
         if fmt not in _FORMATS:
             text = (
                 f"Error: Renderer format '{params.get('format')}' not valid. Try any of the "
@@ -324,6 +413,17 @@ class Sandbox:
         except ApiFailure as failure:
             return self._error(failure, fmt)
         return self._render(value, fmt)
+
+    def _init_error(
+        self, failure: ApiFailure, query: dict[str, str], params: dict[str, str]
+    ) -> _Answer:
+        """An error thrown while Matomo starts up (authentication, brute-force block): in API
+        format only when module and method are in the query string, else Matomo's HTML page
+        (core/ExceptionHandler.php)."""
+        if "module" in query and "method" in query:
+            return self._error(failure, (params.get("format") or "xml").lower())
+        page = error_page(failure.message)
+        return _Answer(failure.status, page, "text/html; charset=utf-8", _NO_STORE)
 
     def _error(self, failure: ApiFailure, fmt: str) -> _Answer:
         message = failure.message.replace("\n", " ")

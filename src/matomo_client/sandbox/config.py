@@ -21,6 +21,13 @@ class Faults:
 
     Each request draws once from a seeded Random: the first matching fault in the order
     hang, 429, 5xx, HTML page, truncated body is applied.
+
+    `max_failed_logins` is Matomo's brute-force detection instead (plugins/Login, default 20
+    failures per IP in 60 minutes; None leaves it off): once more requests than that have
+    failed to log in (an unknown token) within 60 minutes, every API request that carries a
+    token, valid or not, gets Matomo's HTTP 500 "Too many failed logins" page (recorded
+    229-230); anonymous requests still answer (231). `Sandbox.unblock_logins()` lifts it, as
+    `console login:unblock-blocked-ips` does (232).
     """
 
     error_5xx_rate: float = 0.0
@@ -30,6 +37,7 @@ class Faults:
     html_error_rate: float = 0.0
     hang_rate: float = 0.0
     hang_s: float = 30.0
+    max_failed_logins: int | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -44,10 +52,15 @@ class Faults:
                 raise ValueError(f"Faults.{name} must be between 0 and 1, got {value!r}")
         if self.retry_after_s < 0 or self.hang_s < 0:
             raise ValueError("Faults.retry_after_s and Faults.hang_s must not be negative")
+        limit = self.max_failed_logins
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ValueError(f"Faults.max_failed_logins must be None or >= 0, got {limit!r}")
 
     @property
     def any(self) -> bool:
-        """Whether any fault can happen at all."""
+        """Whether any random fault can happen at all (the brute-force block is not drawn)."""
         return any(
             (
                 self.error_5xx_rate,

@@ -7,16 +7,23 @@ seed and the idVisit when a visit is rendered (`render.py`). Draws are plain
 `random()` floats looked up in precomputed cumulative tables (one draw per weighted
 choice), and records are built as named tuples directly, so a day of 5,000 visits takes
 a few tens of milliseconds.
+
+Big days (`--visits-per-day` in the hundreds of thousands) are bounded by memory: times are
+drawn as offsets into the day, and from `_SHARED_SECONDS` visits on every visit of the day
+shares one int object per second; page timings come from tables of shared ints; a visit is
+built once with a placeholder id and rebuilt with its rank, each draft freed as it goes.
 """
 
 from __future__ import annotations
 
 import random
 from bisect import bisect
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 from itertools import accumulate
 from math import log
+from typing import Any
 from urllib.parse import quote
 
 from . import catalog as c
@@ -43,16 +50,17 @@ _HOUR_WEIGHTS = (2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 8, 8, 8, 9, 10, 9,
 _PERF_RANGES = ((5, 120), (40, 900), (5, 200), (100, 1500), (50, 700), (5, 80))
 
 
-def _timings(bits: int) -> tuple[int, int, int, int, int, int]:
-    """Six page timings from 60 random bits, 10 bits each scaled into `_PERF_RANGES`."""
-    return (
-        5 + ((bits & 1023) * 116 >> 10),
-        40 + ((bits >> 10 & 1023) * 861 >> 10),
-        5 + ((bits >> 20 & 1023) * 196 >> 10),
-        100 + ((bits >> 30 & 1023) * 1401 >> 10),
-        50 + ((bits >> 40 & 1023) * 651 >> 10),
-        5 + ((bits >> 50 & 1023) * 76 >> 10),
-    )
+# each timing is 10 random bits scaled into its range: one table of shared ints per timing
+_PERF_TABLES = tuple(
+    tuple(low + (x * (high - low + 1) >> 10) for x in range(1024)) for low, high in _PERF_RANGES
+)
+# visits end after midnight and start at most 18 gaps of 300 s earlier: seconds are offsets
+# from `_LEAD` seconds before midnight
+_LEAD = 7200
+# from this many visits a day, timestamps are shared int objects (one per second of the day)
+_SHARED_SECONDS = 10_000
+# (product, quantity) pairs of order items, shared between orders
+_ITEM_PAIRS: dict[tuple[int, int], tuple[int, int]] = {}
 
 
 _CAMPAIGN_QUERIES = tuple(
@@ -142,7 +150,7 @@ def _hour_cum(span_hours: int) -> list[int]:
     return list(accumulate(weights[:span_hours]))
 
 
-def _order(rng: random.Random, day: date, i: int) -> Order:
+def _order(rng: random.Random, prefix: str, i: int) -> Order:
     r = rng.random
     items: dict[int, int] = {}
     for _ in range(1 + int(r() * 3)):
@@ -153,10 +161,10 @@ def _order(rng: random.Random, day: date, i: int) -> Order:
     shipping = 0.0 if subtotal > 100 else 4.95
     discount = 10.0 if r() < 0.25 else 0.0
     revenue = round(subtotal + tax + shipping - discount, 2)
-    order_id = f"ORD-{day.strftime('%y%m%d')}-{i:05d}"
+    pairs = _ITEM_PAIRS
     return Order(
-        order_id,
-        tuple(sorted(items.items())),
+        f"{prefix}{i:05d}",
+        tuple(pairs.setdefault(pair, pair) for pair in sorted(items.items())),
         subtotal,
         tax,
         shipping,
@@ -186,25 +194,36 @@ def generate_day(
     cum, total, choices = plan.cum, plan.total, plan.choices
     n_pages = plan.n_pages
     timed = plan.timed
+    p0, p1, p2, p3, p4, p5 = _PERF_TABLES
     hour_cum = _hour_cum((end - start) // 3600)
     hour_total = hour_cum[-1]
     id_site = site.id
     ordinal = day.toordinal()
     same_day_pool = max(3, visits_per_day // 8)
     new_base = pool + 100_000 * ordinal
-    drafts: list[tuple[int, int, tuple[object, ...]]] = []
-    last_prev = start + 1
+    order_prefix = f"ORD-{day.strftime('%y%m%d')}-"
+    # times are offsets into `seconds` (UTC timestamps from _LEAD s before midnight): a big day
+    # shares one int per second, a small one makes each as it goes (a range) instead
+    span = end - start + _LEAD
+    seconds: Sequence[int] = range(start - _LEAD, end)
+    if n >= _SHARED_SECONDS:
+        seconds = list(seconds)
+    second = seconds.__getitem__
+    # visits as drawn, idVisit 0 until ranked; sort keys: (first action, last action)
+    drafts: list[Any] = []  # Visit, None once ranked
+    keys: list[int] = []
+    last_prev = 0
     for i in range(n):
         # -- when the visit ends
         if i > 0 and r() < 0.12:
             last = last_prev  # several visits end in the same second (real traffic does)
         elif r() < 0.02:
-            last = start + 1 + int(r() * 900)  # started just before midnight, ended after
+            last = _LEAD + 1 + int(r() * 900)  # started just before midnight, ended after
         else:
             hour = bisect(hour_cum, r() * hour_total)
-            last = start + hour * 3600 + int(r() * 3600)
-        if last >= end:
-            last = end - 1
+            last = _LEAD + hour * 3600 + int(r() * 3600)
+        if last >= span:
+            last = span - 1
         last_prev = last
         referrer = _REFERRERS[bisect(_REF_CUM, r() * _REF_TOTAL)]
         # -- what the visit does: kinds and catalogue indexes, the first always a pageview
@@ -224,14 +243,12 @@ def generate_day(
         # -- when each step happens: 5 to 300 s apart, ending at `last`
         n_steps = len(steps)
         if n_steps == 1:
-            times = [last]
+            first = last
+            times = [second(last)]
         else:
             gaps = [5 + int(r() * 296) for _ in range(n_steps - 1)]
-            t = last - sum(gaps)
-            times = [t]
-            for g in gaps:
-                t += g
-                times.append(t)
+            first = last - sum(gaps)
+            times = list(map(second, accumulate(gaps, initial=first)))
         query = _CAMPAIGN_QUERIES[int(r() * 9)] if referrer.type == "campaign" else ""
         actions: list[Action] = []
         position = 0
@@ -248,7 +265,14 @@ def generate_day(
                 perf = None
                 if timed[ref] and r() < 0.5:
                     bits = getrandbits(60)
-                    perf = _timings(bits)
+                    perf = (
+                        p0[bits & 1023],
+                        p1[bits >> 10 & 1023],
+                        p2[bits >> 20 & 1023],
+                        p3[bits >> 30 & 1023],
+                        p4[bits >> 40 & 1023],
+                        p5[bits >> 50],
+                    )
                 actions.append(_new(Action, (PAGE, ts, ref, position, query, perf, None)))
                 query = ""
                 if ref == plan.contact and not goals_done & 1:
@@ -270,7 +294,7 @@ def generate_day(
             elif kind >= GOAL:  # ORDER or CART
                 if kind == ORDER:
                     conversions += 1
-                order = _order(rng, day, i)
+                order = _order(rng, order_prefix, i)
                 actions.append(_new(Action, (kind, ts, 0, position, "", None, order)))
             else:
                 counted += 1
@@ -292,28 +316,37 @@ def generate_day(
         n_browsers, browsers = plan.devices[device]
         country = int(r() * len(c.COUNTRIES))
         language = country if r() < 0.8 else int(r() * len(c.LANGUAGES))
-        head = (
-            visitor,
-            user_id,
-            returning,
-            referrer,
-            device,
-            browsers[int(r() * n_browsers)],
-            country,
-            language,
-            tuple(actions),
-            times[0],
-            last,
-            counted,
-            conversions,
+        drafts.append(
+            _new(
+                Visit,
+                (
+                    id_site,
+                    0,
+                    visitor,
+                    user_id,
+                    returning,
+                    referrer,
+                    device,
+                    browsers[int(r() * n_browsers)],
+                    country,
+                    language,
+                    tuple(actions),
+                    times[0],
+                    times[-1],
+                    counted,
+                    conversions,
+                ),
+            )
         )
-        drafts.append((times[0], last, head))
-    # idVisit grows with the first action time within the day
-    drafts.sort(key=_draft_order)
-    return tuple(
-        _new(Visit, (id_site, first_id + rank, *head)) for rank, (_, _, head) in enumerate(drafts)
-    )
-
-
-def _draft_order(draft: tuple[int, int, tuple[object, ...]]) -> tuple[int, int]:
-    return draft[0], draft[1]
+        # a visit lasts under 8192 s: one small int orders by first, then last action
+        keys.append(first * 8192 + last - first)
+    # idVisit grows with the first action time within the day (a stable sort: ties keep the
+    # order drawn); each draft is dropped as its ranked copy is made
+    ranked = sorted(range(n), key=keys.__getitem__)
+    del keys
+    visits: list[Visit] = []
+    for id_visit, k in zip(range(first_id, first_id + n), ranked, strict=True):
+        draft = drafts[k]
+        drafts[k] = None
+        visits.append(_new(Visit, (id_site, id_visit, *draft[2:])))
+    return tuple(visits)
