@@ -187,7 +187,10 @@ class ExportDisplay:
             m = _SITE.match(p.last_window)
             if m:
                 tally = self.sites.setdefault(int(m.group(1)), SiteTally())
-                tally.windows += _fetched(p) - _fetched(prev)
+                # not a done window fetched again and kept (`refetch_short`): counted skipped
+                tally.windows += (
+                    _fetched(p) - p.windows_skipped - _fetched(prev) + prev.windows_skipped
+                )
                 tally.visits += p.visits - prev.visits
                 tally.actions += p.actions - prev.actions
                 tally.rows += p.report_rows - prev.report_rows

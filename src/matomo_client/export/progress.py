@@ -88,13 +88,13 @@ class ExportSummary:
         ]
         if self.kind == "visits":
             out.append(f"{self.visits} visits and {self.actions} actions written")
+        else:
+            out.append(f"{self.report_rows} report rows written")
         if self.windows_refetched:
             out.append(
                 f"{self.windows_refetched} done window(s) fetched again and replaced: Matomo "
                 "counted more visits than were exported"
             )
-        else:
-            out.append(f"{self.report_rows} report rows written")
         if self.reconciled and not self.mismatches:
             out.append("reconciled: every window matches VisitsSummary.nb_visits")
         out.extend(m.describe() for m in self.mismatches)

@@ -22,9 +22,10 @@ __all__ = ["PostgresSink", "redact_url", "url_passwords"]
 _LOCK_KEY = 0x6D746D6F
 
 
-# `user:password@` (the user may be empty; an unencoded `@` in the password reaches the last one),
-# and the query's parameters, whose names libpq also percent-decodes.
-_USERINFO = re.compile(r"(://[^:/@?#]*:)([^/?#]*)@")
+# `user:password@` (the user may be empty; an unencoded `@` in the password reaches the last one;
+# libpq reads up to an `@` before any `/`, so `?` and `#` are part of a password), and the
+# query's parameters, whose names libpq also percent-decodes.
+_USERINFO = re.compile(r"(://[^:/@]*:)([^/]*)@")
 _QUERY_PARAM = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
 _PASSWORD_KEYS = ("password", "sslpassword")
 
