@@ -7,6 +7,7 @@ as by Matomo) the query string; none of them may appear in the log.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 
 import anyio
@@ -21,6 +22,7 @@ TOKEN = "s3cret-super-tok"
 VIEWER = "v13wer-tok"
 VERSION = "index.php?module=API&method=API.getMatomoVersion&format=json"
 SITES = "index.php?module=API&method=SitesManager.getSitesIdWithAtLeastViewAccess&format=json"
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ")  # as -v's lines
 
 
 def _requests(client: httpx.Client) -> list[int]:
@@ -33,7 +35,8 @@ def _requests(client: httpx.Client) -> list[int]:
 
 
 def test_served_sandbox_logs_each_request_without_tokens() -> None:
-    """Served with --debug: stderr has method, Matomo method, status and time per request."""
+    """Served with --debug: stderr has a timestamped line per request with method, Matomo
+    method, status and time."""
     argv = ["-m", "matomo_client.cli", "sandbox", "--port", "0", "--debug", "--days", "3"]
     argv += ["--visits-per-day", "2", "--token", TOKEN, "--viewer", f"{VIEWER}:1"]
     with (
@@ -45,11 +48,12 @@ def test_served_sandbox_logs_each_request_without_tokens() -> None:
     stderr = served.process.stderr.read()
     lines = [line for line in stderr.splitlines() if "matomo_client.sandbox" in line]
     assert len(lines) == 3, stderr
-    assert lines[0].startswith("DEBUG matomo_client.sandbox: POST /index.php API.getMatomoVersion")
+    assert all(STAMP.match(line) for line in lines), stderr
+    assert " DEBUG matomo_client.sandbox: POST /index.php API.getMatomoVersion" in lines[0]
     assert "-> HTTP 200" in lines[0]
     assert lines[0].endswith(" ms")
     assert "SitesManager.getSitesIdWithAtLeastViewAccess -> HTTP 200" in lines[1]
-    assert lines[2].startswith("DEBUG matomo_client.sandbox: GET /index.php API.getMatomoVersion")
+    assert " DEBUG matomo_client.sandbox: GET /index.php API.getMatomoVersion" in lines[2]
     assert "-> HTTP 401" in lines[2]
     assert TOKEN not in stderr
     assert VIEWER not in stderr

@@ -155,8 +155,8 @@ class MatomoGroup(click.Group):
     expose_value=False,
     is_eager=True,
     callback=_start_verbose,
-    help="Log to stderr with timestamps: -v each retry, -vv each request too "
-    "(or MATOMO_LOG=info|debug). The token is never shown.",
+    help="Log to stderr with timestamps: -v each retry and the export's progress, -vv each "
+    "request too (or MATOMO_LOG=info|debug). The token is never shown.",
 )
 def cli() -> None:
     """Get data out of Matomo: completely, resumably, and without leaking the token.

@@ -102,8 +102,8 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass  # always the current sys.stderr
 
 
-_PLAIN = "%(levelname)s %(name)s: %(message)s"
-_TIMED = "%(asctime)s.%(msecs)03d " + _PLAIN
+# `2026-11-30 03:00:01.377 INFO matomo_client.export: ...`, for -v, -vv and --debug alike
+_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
 _DATE = "%Y-%m-%d %H:%M:%S"  # local time, as cron's and the shell's
 
 
@@ -143,32 +143,32 @@ class Session:
         return scrub(text, self.secrets)
 
     def start_debug(self) -> None:
-        """`--debug`: log everything (scrubbed) to stderr and show tracebacks on failure."""
+        """`--debug`: log everything (scrubbed, with timestamps) to stderr and show tracebacks
+        on failure."""
         self.debug = True
-        self._add_handler(_PLAIN)
+        self._add_handler()
         logging.getLogger().setLevel(logging.DEBUG)
         if self._old_client_level is not None:  # `-v` set the client's level: lower it too
             logging.getLogger("matomo_client").setLevel(logging.DEBUG)
 
     def start_verbose(self, level: int) -> None:
-        """`matomo -v` (INFO: retries) or `-vv` (DEBUG: every request): the client's log, with
-        timestamps and scrubbed, on stderr; other libraries' only with `--debug`."""
+        """`matomo -v` (INFO: retries, the export's windows) or `-vv` (DEBUG: every request):
+        the client's log, with timestamps and scrubbed, on stderr; other libraries' only with
+        `--debug`."""
         client = logging.getLogger("matomo_client")
         if self._old_client_level is None:
             self._old_client_level = client.level
         client.setLevel(level)
-        self._add_handler(_TIMED)
+        self._add_handler()
 
-    def _add_handler(self, fmt: str) -> None:
-        """Put the one stderr handler on the root logger; timestamps once any caller asks."""
+    def _add_handler(self) -> None:
+        """Put the one stderr handler on the root logger."""
         if self._handler is None:
             self._handler = _StderrHandler()
-            self._handler.setFormatter(_ScrubbingFormatter(fmt, _DATE))
+            self._handler.setFormatter(_ScrubbingFormatter(_FORMAT, _DATE))
             root = logging.getLogger()
             self._old_level = root.level
             root.addHandler(self._handler)
-        elif fmt == _TIMED:
-            self._handler.setFormatter(_ScrubbingFormatter(fmt, _DATE))
 
     def stop_logging(self) -> None:
         """Remove the stderr handler again and restore the levels it changed."""

@@ -39,6 +39,7 @@ from .run import (
     _sites_param,
     nothing_to_export,
 )
+from .runlog import log
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
 from .spill import SpillDir
@@ -143,6 +144,11 @@ async def export_visits(
             or (w.id_site, w.day) in short
         ]
         summary.windows_skipped = len(windows) - len(todo)
+        run.log_start(params, [w.day for w in windows])
+        if short:
+            log.info(
+                "%d done window(s) Matomo now counts more visits for: fetched again", len(short)
+            )
         run.emit("exporting")
         run.records.update(
             {
@@ -217,9 +223,15 @@ async def export_visits(
         if counts is not None and windows:
             run.emit("reconciling")
             await _reconcile(run, site_list, windows, counts, segment)
+        if windows:
+            run.log_reconciled(reconcile)
         run.emit("finishing")
         await run.in_thread(run.sink.finish)
         run.emit("done")
+        run.log_end()
+    except BaseException as e:
+        run.log_end(e)
+        raise
     finally:
         await encoder.aclose()
         await run.close()

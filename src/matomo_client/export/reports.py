@@ -270,6 +270,7 @@ async def export_reports(
             x for x in plan if getattr(recorded.get((x[0].id_site, x[1])), "status", None) != DONE
         ]
         summary.windows_skipped = len(plan) - len(todo)
+        run.log_start(params, [d for x in plan for d in x[1:3]])
         run.emit("exporting")
         work = chunks(site_list, todo, CHUNK[period])
         report_lists: dict[int, list[ReportSpec]] = {}
@@ -307,11 +308,16 @@ async def export_reports(
             summary.windows_open += sum(r.status == OPEN for r in recs)
             summary.report_rows += len(batch)
             run.emit("exporting", where)
+            run.log_reports(where, recs, len(batch))
 
         await run.run_all(work, one)
         run.emit("finishing")
         await run.in_thread(run.sink.finish)
         run.emit("done")
+        run.log_end()
+    except BaseException as e:
+        run.log_end(e)
+        raise
     finally:
         await run.close()
     return summary

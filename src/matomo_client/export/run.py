@@ -3,13 +3,15 @@
 A run resolves the sites while its target's module loads, opens the target and checks its
 manifest against the command, runs windows side by side (`run_all`), and writes through one
 worker thread at a time: visits windows to SQL targets go several to a transaction
-(`FLUSH_VISITS`).
+(`FLUSH_VISITS`). It logs on `matomo_client.export` (INFO: the start, each window written, the
+reconciliation and the end; WARNING: the summary's warnings).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -21,6 +23,7 @@ from ..errors import MatomoError
 from .errors import ExportApiError, ExportUsageError
 from .pages import concat
 from .progress import ExportProgress, ExportSummary, ProgressCallback
+from .runlog import SHOWN_SITES, RunLog, id_list
 from .schema import Batch
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
@@ -36,7 +39,6 @@ SitesArg = Sequence[int] | int | str
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
 MAX_PAGE_SIZE = MAX_LIMIT  # the most rows one request may ask for (`Limit`)
-_SHOWN_SITES = 20  # visible sites an unknown site's error lists
 
 
 def _date_spec(value: date | str) -> str:
@@ -109,14 +111,6 @@ def _sites_param(sites: SitesArg) -> str | list[int]:
     return ids
 
 
-def _id_list(ids: Sequence[int]) -> str:
-    """`ids` as text, the first `_SHOWN_SITES` of them and how many more."""
-    shown = ", ".join(str(i) for i in ids[:_SHOWN_SITES])
-    if len(ids) > _SHOWN_SITES:
-        shown += f" and {len(ids) - _SHOWN_SITES:,} more"
-    return shown
-
-
 def _api_error(e: MatomoError, where: str) -> ExportApiError:
     message = getattr(e, "message", None) or str(e)
     return ExportApiError(f"{where}: {message}")
@@ -140,10 +134,10 @@ async def _resolve_sites(client: Any, sites: SitesArg) -> list[SiteInfo]:
     if missing:
         # Both lists cut: 300 visible sites made a line of 1,500 characters, 20,000 unknown
         # ids one of 129 KB.
-        seen = _id_list(sorted(by_id)) or "none"
-        if len(by_id) > _SHOWN_SITES:
+        seen = id_list(sorted(by_id)) or "none"
+        if len(by_id) > SHOWN_SITES:
             seen += ": see matomo sites"
-        which = f"site {missing[0]} does" if len(missing) == 1 else f"sites {_id_list(missing)} do"
+        which = f"site {missing[0]} does" if len(missing) == 1 else f"sites {id_list(missing)} do"
         it = "it" if len(missing) == 1 else "them"
         raise ExportUsageError(
             f"{which} not exist or this token cannot view {it} (visible sites: {seen})"
@@ -254,7 +248,7 @@ def _write_resolved(sink: Sink, records: list[WindowRecord], batches: list[Any])
         batches.clear()
 
 
-class _Run:
+class _Run(RunLog):
     """State shared by the windows of one export run."""
 
     def __init__(
@@ -281,16 +275,22 @@ class _Run:
         self.failure: BaseException | None = None
         self.site_ids: list[int] = []  # the sites of the run (`start`)
         self._stats0 = self._stats()
+        self._started = time.monotonic()
+        self._logged_start = False  # `log_end` follows a `log_start` only
 
     def _stats(self) -> tuple[int, int]:
         stats = getattr(self.client, "stats", None)
         return (getattr(stats, "requests", 0), getattr(stats, "retries", 0))
 
-    def emit(self, phase: str, last: str | None = None) -> None:
-        """Update request counters and call the progress callback."""
+    def count_requests(self) -> None:
+        """Update the summary's request counters."""
         req, ret = self._stats()
         self.summary.requests = req - self._stats0[0]
         self.summary.retries = ret - self._stats0[1]
+
+    def emit(self, phase: str, last: str | None = None) -> None:
+        """Update request counters and call the progress callback."""
+        self.count_requests()
         if self.progress is None:
             return
         s = self.summary
@@ -427,6 +427,7 @@ class _Run:
         self.summary.windows_skipped += 1
         self.summary.windows_kept.append((id_site, day))
         self.emit("exporting", f"site {id_site}, {day}")
+        self.log_kept(id_site, day)
 
     def written(self, rec: WindowRecord) -> None:
         """Count a committed visits window and report progress."""
@@ -438,6 +439,7 @@ class _Run:
         s.visits += rec.visits or 0
         s.actions += rec.actions or 0
         self.emit("exporting", f"site {rec.id_site}, {rec.day}")
+        self.log_written(rec)
 
     async def open_sink(
         self, params: dict[str, Any], restart: bool
@@ -466,7 +468,7 @@ class _Run:
         days)."""
         gone = sorted({id_site for id_site, _ in windows} - set(self.site_ids))
         if gone:
-            which = f"site {gone[0]}" if len(gone) == 1 else f"sites {_id_list(gone)}"
+            which = f"site {gone[0]}" if len(gone) == 1 else f"sites {id_list(gone)}"
             self.summary.warnings.append(
                 f"{which}: exported by an earlier run, not visible to this token now (deleted, "
                 "or view access removed): left as exported, not updated"
