@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def test_the_first_record_s_fields_are_counted_as_csv_reads_them(
 ) -> None:
     """Commas and newlines in a quoted text are not separators; `""` is a quote in a text."""
     assert _first_record_fields(io.BytesIO(text)) == fields
-    if fields is not None:
+    # Python 3.10's csv module refuses NUL (3.11 reads it): no cross-check there
+    if fields is not None and (sys.version_info >= (3, 11) or b"\x00" not in text):
         assert len(next(csv.reader(io.StringIO(text.decode(), newline="")))) == fields
 
 
