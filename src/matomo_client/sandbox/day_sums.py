@@ -4,8 +4,9 @@ Each table keeps one row (a list) per key; `_LAYOUTS` in `aggregates.py` says wh
 add up, which take the minimum or maximum, and whether the last slot holds goals. While a
 day is summed, unique-visitor slots hold sets and rows carry one extra trailing slot, the
 last visit that touched them (so "visits" count each visit once); `_finish` turns sets
-into counts and drops that slot. Sums run in visit and action order, as Matomo's archiver
-and the tests that recount visits expect.
+into counts and drops that slot. Float sums (revenue, attribution) run in visit and action
+order, as Matomo's archiver and the tests that recount visits expect; a title row's integer
+counters (hits, time, timings, entries, exits) are added up from its URL rows at the end.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import add, itemgetter
+from operator import add
 from typing import Any
 
 from . import catalog as c
@@ -65,7 +66,7 @@ class DayFacts:
 
 
 def _visit_goals(
-    site: c.SiteInfo, convs: list[Any]
+    revenues: dict[int, float], convs: list[Any]
 ) -> tuple[dict[str, Row], list[tuple[int, str, float]]]:
     """Goal slots of one visit, and (time, goal, revenue) of each conversion for pages."""
     goals: dict[str, Row] = {}
@@ -75,7 +76,7 @@ def _visit_goals(
         order = a.order
         if kind == GOAL:
             name = f"idgoal={a[2]}"
-            revenue = next((g[2] for g in site.goals if g[0] == a[2]), 0.0)
+            revenue = revenues.get(a[2], 0.0)
         elif order is None:
             continue
         else:
@@ -121,44 +122,86 @@ def _add_goals(into: dict[str, Row], goals: dict[str, Row]) -> None:
 
 
 def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
-    """Sum one day's visits (or a segment of them) into counters and compact rows."""
+    """Sum one day's visits (or a segment of them) into counters and compact rows.
+
+    One pass: each visit's fields are read once, while it is in the CPU cache, and added
+    to its rows (integer sums in any order are exact; float sums keep visit order).
+    """
     titles = [p.title for p in site.pages]
+    goal_revenue: dict[int, float] = {}
+    for g in site.goals:
+        goal_revenue.setdefault(g[0], g[2])
     event_keys = [(e[0], e[1]) for e in c.EVENTS]
     event_values = [e[3] for e in c.EVENTS]
-    pages: Table = {}
+    pages: dict[Any, tuple[Row, Row]] = {}  # page key -> (URL row, title row)
     page_titles: Table = {}
     downloads: Table = {}
     outlinks: Table = {}
     events: Table = {}
-    # visit-level tables and page entries/exits: visits grouped per key, summed at the end
-    by_referrer: dict[Any, list[Visit]] = {}
-    by_country: dict[Any, list[Visit]] = {}
-    by_browser: dict[Any, list[Visit]] = {}
-    entries: dict[int, tuple[Row, list[Visit]]] = {}
-    exits: dict[int, tuple[Row, list[int]]] = {}
-    with_goals: list[tuple[Visit, dict[str, Row], int, float]] = []
+    referrers: Table = {}
+    countries: Table = {}
+    browsers: Table = {}
     goal_rows: dict[str, Row] = {}
     goal_visits = [0, 0, 0]
+    visitors: set[int] = set()
+    users: set[str] = set()
+    n_actions = n_converted = n_bounced = total_length = max_actions = 0
     n_pageviews = n_downloads = n_outlinks = n_searches = n_events = 0
     for v in visits:
-        id_visit = v.id_visit
-        visitor = v.visitor
-        acts = v.actions
-        _group(by_referrer, v.referrer, v)
-        _group(by_country, v.country, v)
-        _group(by_browser, v.browser, v)
-        goal_visits[2 if v.returning else 1] += 1
+        (_, id_visit, visitor, user, returning, referrer, _, browser, country, _, acts,
+         first_ts, last_ts, counted, conversions) = v  # fmt: skip
+        length = last_ts - first_ts
+        visitors.add(visitor)
+        if user:
+            users.add(user)
+        n_actions += counted
+        total_length += length
+        if counted > max_actions:
+            max_actions = counted
+        bounced = counted == 1
+        if bounced:
+            n_bounced += 1
+        if conversions:
+            n_converted += 1
+        vrows = (
+            referrers.get(referrer) or _new_row(referrers, referrer),
+            countries.get(country) or _new_row(countries, country),
+            browsers.get(browser) or _new_row(browsers, browser),
+        )
+        for row in vrows:
+            row[V_VISITS] += 1
+            row[V_ACTIONS] += counted
+            row[V_LENGTH] += length
+            row[V_UNIQ].add(visitor)
+            if counted > row[V_MAX_ACTIONS]:
+                row[V_MAX_ACTIONS] = counted
+            if bounced:
+                row[V_BOUNCE] += 1
+            if conversions:
+                row[V_CONVERTED] += 1
+            if user is not None:
+                row[V_USERS].add(user)
+        goal_visits[2 if returning else 1] += 1
         timeline: list[tuple[int, str, float]] = []
-        goal_actions = [a for a in acts if a[0] >= GOAL]
-        if goal_actions:
-            vgoals, timeline = _visit_goals(site, goal_actions)
-            if vgoals:
-                _goal_summary(goal_rows, vgoals, v.returning, v, with_goals)
         n = len(acts)
-        hits: list[tuple[int, Row, Row]] | None = [] if timeline else None
+        if n != counted:  # goals, orders or an abandoned cart (not counted in `actions`)
+            vgoals, timeline = _visit_goals(goal_revenue, [a for a in acts if a[0] >= GOAL])
+            if vgoals:
+                vconv, vrevenue = _goal_summary(goal_rows, vgoals, returning)
+                for row in vrows:
+                    row[V_CONV] += vconv
+                    row[V_REVENUE] += vrevenue
+                    if row[V_GOALS] is None:
+                        row[V_GOALS] = {}
+                    _add_goals(row[V_GOALS], vgoals)
+        hits: list[tuple[int, tuple[Row, Row]]] | None = None
+        if timeline:
+            hits = []
+            # pages viewed up to the first conversion all lead to every conversion
+            first_conversion = min(t[0] for t in timeline)
+            all_goals = _page_goals(timeline, first_conversion)
         after_search = False
-        first_page = True
-        last_rows: tuple[Row, Row] | None = None
+        last_page: Row | None = None
         for i in range(n):
             a = acts[i]
             kind = a[0]
@@ -172,49 +215,43 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                 ref = a[2]
                 query = a[4]
                 pkey = (ref, query) if query else ref
-                prow = pages.get(pkey)
-                if prow is None:
-                    prow = pages[pkey] = _page_row()
-                title = titles[ref]
-                trow = page_titles.get(title)
-                if trow is None:
-                    trow = page_titles[title] = _page_row()
+                pair = pages.get(pkey) or _new_pair(pages, pkey, page_titles, titles[ref])
+                perf = a[5]
+                page_goals = None
+                prow = pair[0]  # the title row gets hits, timings and entries at the end
                 prow[P_HITS] += 1
                 prow[P_TIME] += spent
-                trow[P_HITS] += 1
-                trow[P_TIME] += spent
                 if after_search:
                     prow[P_FOLLOW] += 1
-                    trow[P_FOLLOW] += 1
                     after_search = False
-                perf = a[5]
                 if perf is not None:
                     prow[_PERF_LIST].append(perf)
-                    trow[_PERF_LIST].append(perf)
-                page_goals = None
-                for row in (prow, trow):
+                for row in pair:
                     if row[-1] != id_visit:
                         row[-1] = id_visit
                         row[P_VISITS] += 1
                         row[P_UNIQ].add(visitor)
                         if timeline:
                             if page_goals is None:
-                                page_goals = _page_goals(timeline, ts)
+                                page_goals = (
+                                    all_goals
+                                    if ts <= first_conversion
+                                    else _page_goals(timeline, ts)
+                                )
                             if page_goals:
                                 if row[P_GOALS] is None:
                                     row[P_GOALS] = {}
                                 _add_goals(row[P_GOALS], page_goals)
-                if first_page:
-                    first_page = False
-                    for row in (prow, trow):
-                        entry = entries.get(id(row))
-                        if entry is None:
-                            entries[id(row)] = (row, [v])
-                        else:
-                            entry[1].append(v)
-                last_rows = (prow, trow)
+                if last_page is None:  # the entry page
+                    prow[E_VISITS] += 1
+                    prow[E_ACTIONS] += counted
+                    prow[E_LENGTH] += length
+                    if bounced:
+                        prow[E_BOUNCE] += 1
+                    prow[E_UNIQ].add(visitor)
+                last_page = prow
                 if hits is not None:
-                    hits.append((ts, prow, trow))
+                    hits.append((ts, pair))
             elif kind == SEARCH:
                 n_searches += 1
                 after_search = True
@@ -256,119 +293,86 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                     lrow[L_UNIQ].add(visitor)
         if hits:
             attribute_visit(hits, timeline, P_GOALS)
-        if last_rows is not None:
-            for row in last_rows:
-                leaving = exits.get(id(row))
-                if leaving is None:
-                    exits[id(row)] = (row, [visitor])
-                else:
-                    leaving[1].append(visitor)
-    for row, entered in entries.values():
-        counted = list(map(_N_ACTIONS, entered))
-        row[E_VISITS] = len(entered)
-        row[E_ACTIONS] = sum(counted)
-        row[E_LENGTH] = sum(map(_LAST_TS, entered)) - sum(map(_FIRST_TS, entered))
-        row[E_BOUNCE] = counted.count(1)
-        row[E_UNIQ] = set(map(_VISITOR, entered))
-    for row, left in exits.values():
-        row[X_VISITS] = len(left)
-        row[X_UNIQ] = set(left)
-    referrers = {key: _visit_row(vs) for key, vs in by_referrer.items()}
-    countries = {key: _visit_row(vs) for key, vs in by_country.items()}
-    browsers = {key: _visit_row(vs) for key, vs in by_browser.items()}
-    for v, vgoals, vconv, vrevenue in with_goals:
-        for row in (referrers[v.referrer], countries[v.country], browsers[v.browser]):
-            row[V_CONV] += vconv
-            row[V_REVENUE] += vrevenue
-            if row[V_GOALS] is None:
-                row[V_GOALS] = {}
-            _add_goals(row[V_GOALS], vgoals)
+        if last_page is not None:
+            last_page[X_VISITS] += 1
+            last_page[X_UNIQ].add(visitor)
+    for prow, trow in pages.values():
+        _add_to_title(trow, prow)
     goal_visits[0] = len(visits)
-    counted = list(map(_N_ACTIONS, visits))
-    users = {u for u in map(_USER_ID, visits) if u}
     f = DayFacts(
         nb_visits=len(visits),
-        nb_actions=sum(counted),
-        nb_visits_converted=len(visits) - list(map(_CONVERSIONS, visits)).count(0),
-        bounce_count=counted.count(1),
-        sum_visit_length=sum(map(_LAST_TS, visits)) - sum(map(_FIRST_TS, visits)),
-        max_actions=max(counted, default=0),
+        nb_actions=n_actions,
+        nb_visits_converted=n_converted,
+        bounce_count=n_bounced,
+        sum_visit_length=total_length,
+        max_actions=max_actions,
         nb_pageviews=n_pageviews,
         nb_downloads=n_downloads,
         nb_outlinks=n_outlinks,
         nb_searches=n_searches,
         nb_events=n_events,
-        visitor_ids=array("q", set(map(_VISITOR, visits))),
+        visitor_ids=array("q", visitors),
         user_ids=frozenset(users),
         goal_visits=goal_visits,
         goal_rows=goal_rows,
     )
     f.rows = {
         "page": {
-            (k if isinstance(k, tuple) else (k, "")): _finish_page(r) for k, r in pages.items()
+            (k if isinstance(k, tuple) else (k, "")): _finish_page(r[0]) for k, r in pages.items()
         },
         "title": {k: _finish_page(r) for k, r in page_titles.items()},
         "download": {k: _finish(r, (L_UNIQ,)) for k, r in downloads.items()},
         "outlink": {k: _finish(r, (L_UNIQ,)) for k, r in outlinks.items()},
         "event": {k: _finish(r, (EV_UNIQ,)) for k, r in events.items()},
-        "referrer": {_referrer_key(k): r for k, r in referrers.items()},
-        "country": countries,
-        "browser": browsers,
+        "referrer": {_referrer_key(k): _finish_visit(r) for k, r in referrers.items()},
+        "country": {k: _finish_visit(r) for k, r in countries.items()},
+        "browser": {k: _finish_visit(r) for k, r in browsers.items()},
     }
     return f
 
 
-_VISITOR = itemgetter(Visit._fields.index("visitor"))
-_USER_ID = itemgetter(Visit._fields.index("user_id"))
-_FIRST_TS = itemgetter(Visit._fields.index("first_ts"))
-_LAST_TS = itemgetter(Visit._fields.index("last_ts"))
-_N_ACTIONS = itemgetter(Visit._fields.index("n_actions"))
-_CONVERSIONS = itemgetter(Visit._fields.index("conversions"))
+def _new_row(table: Table, key: Any) -> Row:
+    """A visit-table row while summing: unique visitors and users as sets (`_finish_visit`)."""
+    row = table[key] = [0, 0, 0, 0, 0, 0, 0, set(), set(), 0, None]
+    return row
 
 
-def _group(groups: dict[Any, list[Visit]], key: Any, v: Visit) -> None:
-    members = groups.get(key)
-    if members is None:
-        groups[key] = [v]
-    else:
-        members.append(v)
+def _finish_visit(row: Row) -> Row:
+    row[V_UNIQ] = len(row[V_UNIQ])
+    row[V_USERS] = len(row[V_USERS])
+    return row
 
 
-def _visit_row(vs: list[Visit]) -> Row:
-    """A visit-table row (goals added separately) from the visits of one key."""
-    counted = list(map(_N_ACTIONS, vs))
-    users = set(map(_USER_ID, vs))
-    users.discard(None)
-    return [
-        len(vs),
-        sum(counted),
-        sum(map(_LAST_TS, vs)) - sum(map(_FIRST_TS, vs)),
-        counted.count(1),
-        len(vs) - list(map(_CONVERSIONS, vs)).count(0),
-        0,
-        0,
-        len(set(map(_VISITOR, vs))),
-        len(users),
-        max(counted),
-        None,
-    ]
+def _add_to_title(trow: Row, prow: Row) -> None:
+    """Add a URL row's hits, time, timings, entries and exits to its title row (all ints)."""
+    for i in (P_HITS, P_TIME, P_FOLLOW, E_VISITS, E_ACTIONS, E_LENGTH, E_BOUNCE, X_VISITS):
+        trow[i] += prow[i]
+    trow[_PERF_LIST] += prow[_PERF_LIST]
+    trow[E_UNIQ] |= prow[E_UNIQ]
+    trow[X_UNIQ] |= prow[X_UNIQ]
+
+
+def _new_pair(
+    pages: dict[Any, tuple[Row, Row]], pkey: Any, page_titles: Table, title: str
+) -> tuple[Row, Row]:
+    """The (URL row, title row) of a page key seen for the first time."""
+    trow = page_titles.get(title)
+    if trow is None:
+        trow = page_titles[title] = _page_row()
+    pair = pages[pkey] = (_page_row(), trow)
+    return pair
 
 
 def _goal_summary(
-    goal_rows: dict[str, Row],
-    vgoals: dict[str, Row],
-    returning: bool,
-    v: Visit,
-    with_goals: list[tuple[Visit, dict[str, Row], int, float]],
-) -> None:
-    """Add a visit's goals to Goals.get's rows and note them for the visit tables."""
+    goal_rows: dict[str, Row], vgoals: dict[str, Row], returning: bool
+) -> tuple[int, float]:
+    """Add a visit's goals to Goals.get's rows; its conversions and revenue for visit tables."""
     vconv = 0
     vrevenue: float = 0
     for name, g in vgoals.items():
         if name != _CART:
             vconv += g[0]
             vrevenue += g[2]
-    with_goals.append((v, vgoals, vconv, vrevenue))
     off = 16 if returning else 8
     for name, g in vgoals.items():
         r = goal_rows.get(name)
@@ -376,6 +380,7 @@ def _goal_summary(
             r = goal_rows[name] = [0] * 24
         r[0:8] = map(add, r[0:8], g)
         r[off : off + 8] = map(add, r[off : off + 8], g)
+    return vconv, vrevenue
 
 
 _PERF_LIST = P_PERF_N  # while summing: the page timings of the row's hits

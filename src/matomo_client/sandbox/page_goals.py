@@ -38,6 +38,7 @@ __all__ = [
 
 Row = list[Any]
 _CART = "idgoal=ecommerceAbandonedCart"
+_NONE: dict[str, Row] = {}  # read only: a page row without goals yet
 (G_CONV, G_REVENUE, G_UNIQ, G_BEFORE, G_ATTRIB, G_REVENUE_ATTRIB, G_ENTRY, G_REVENUE_ENTRY,
  G_ENTRY_RATE, G_REVENUE_PER_ENTRY) = range(10)  # fmt: skip
 
@@ -48,11 +49,11 @@ def new_page_goal() -> Row:
 
 
 def attribute_visit(
-    hits: list[tuple[int, Row, Row]], timeline: list[tuple[int, str, float]], slot: int
+    hits: list[tuple[int, tuple[Row, Row]]], timeline: list[tuple[int, str, float]], slot: int
 ) -> None:
     """Add a visit's attribution and entry slots to the goals dicts at `slot` of its page rows.
 
-    `hits` are the visit's page views in time order (time, URL row, title row); `timeline`
+    `hits` are the visit's page views in time order (time, (URL row, title row)); `timeline`
     its conversions (time, goal, revenue).
     """
     n_hits = len(hits)
@@ -68,7 +69,7 @@ def attribute_visit(
         share = round(1 / before, 4)
         part = revenue / before
         for i in range(before):
-            for row in hits[i][1:]:
+            for row in hits[i][1]:
                 g = row[slot].get(name) or _goal(row, slot, name)
                 if g[G_BEFORE] < before:
                     g[G_BEFORE] = before
@@ -82,12 +83,12 @@ def attribute_visit(
     for g, revenue in revenues.values():
         g[G_REVENUE_ATTRIB] += round(revenue, 2)  # Matomo rounds per visit, page and goal
     if n_hits:
-        entry = hits[0][1:]
+        entry = hits[0][1]
         for _, name, revenue in timeline:
             if name == _CART:
                 continue
             for row in entry:
-                g = _goal(row, slot, name)
+                g = (row[slot] or _NONE).get(name) or _goal(row, slot, name)
                 g[G_ENTRY] += 1
                 g[G_REVENUE_ENTRY] += revenue
 
