@@ -7,6 +7,7 @@ Each method builds an endpoint value (`matomo_client.endpoints`) and runs it thr
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Generator, Mapping, Sequence
@@ -390,8 +391,11 @@ class LiveModule(_Module):
         """Every visit of the period, oldest first, each once; ends on a page with nothing new."""
         from matomo_client.models import Visit
 
-        for raw in self.stream_raw(id_site, period, page_size, segment):
-            yield _validate(LivePage.method, Visit, raw)
+        # Closed with this generator (a `break`), not left to the garbage collector (trio warns).
+        raws = self.stream_raw(id_site, period, page_size, segment)
+        with contextlib.closing(raws):
+            for raw in raws:
+                yield _validate(LivePage.method, Visit, raw)
 
 
 class SitesModule(_Module):
