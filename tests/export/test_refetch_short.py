@@ -174,3 +174,34 @@ def test_the_command_takes_refetch_short_and_reports_it_in_json(tmp_path: Path) 
     data = json.loads(again.stdout)
     assert data["windows_refetched"] == 0
     assert data["windows_exported"] == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("sites", [[1], "all"])
+async def test_a_short_day_whose_visits_log_is_now_off_keeps_its_rows(
+    tmp_path: Path, sites: list[int] | str
+) -> None:
+    """The site's visits log was turned off since: the done day cannot be fetched again. The
+    export goes on as it would without `refetch_short` (it failed, or with `all` left the site
+    out as if never exported), keeping the rows, with a warning."""
+    world = FakeMatomo(TODAY, days=6)
+    target = str(tmp_path / "x.jsonl")
+    async with world.client(MockTransport(world.handle)) as m:
+        await export_visits(m, sites=sites, start=START, end="yesterday", target=target, now=NOW)
+    before = _ids(target)
+    _late_visit(world, 1, DAY)
+    world.disabled_sites.add(1)
+    async with world.client(MockTransport(world.handle)) as m:
+        summary = await export_visits(
+            m, sites=sites, start=START, end="yesterday", target=target, now=NOW,
+            refetch_short=True,
+        )  # fmt: skip
+    assert _ids(target) == before
+    assert summary.windows_refetched == 0
+    assert summary.windows_kept == []
+    assert summary.windows_skipped == summary.windows_total
+    assert not [w for w in summary.warnings if "left out" in w]
+    assert [w for w in summary.warnings if "not fetched again" in w]
+    [mm] = summary.mismatches
+    assert (mm.id_site, mm.day) == (1, DAY)
+    assert "fetched again by this run" not in mm.cause

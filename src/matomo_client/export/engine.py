@@ -171,11 +171,16 @@ async def export_visits(
             if last is not first:
                 where += f" to {last.day}"
             fetched = fetch_run(client, windows, page_size, segment, encoder, in_flight, spill_dir)
+            seen: set[tuple[int, date]] = set()
             async with contextlib.aclosing(fetched) as stream:
                 while True:
                     try:
                         item = await anext(stream, None)
                     except MatomoError as e:  # the fetch's, not the target's (written below)
+                        if _log_off(e) and all((w.id_site, w.day) in short for w in windows):
+                            # done days fetched again only for late visits: they keep their rows
+                            _refetch_refused(run, windows, seen, e)
+                            return
                         if every_site and _log_off(e):
                             log_off.setdefault(first.id_site, getattr(e, "message", str(e)))
                             return
@@ -183,6 +188,7 @@ async def export_visits(
                     if item is None:
                         return
                     window, visits, actions = item
+                    seen.add((window.id_site, window.day))
                     if len(visits) <= short.get((window.id_site, window.day), -1):
                         run.kept(window.id_site, window.day)  # no more visits than it has
                         del item, visits, actions
@@ -237,6 +243,24 @@ async def export_visits(
         await run.close()
         spill_dir.close()
     return summary
+
+
+def _refetch_refused(
+    run: _Run, windows: list[Window], seen: set[tuple[int, date]], e: MatomoError
+) -> None:
+    """Keep the done windows of a run fetched again for late visits (`refetch_short`) that
+    Matomo refused (its visits log now off): their rows stay, with a warning, and the export
+    goes on as it would have without `refetch_short`."""
+    for w in windows:
+        if (w.id_site, w.day) not in seen:  # counted as done before, not as fetched and kept
+            run.summary.windows_skipped += 1
+            run.emit("exporting", f"site {w.id_site}, {w.day}")
+    note = (
+        f"site {windows[0].id_site}: done days Matomo counts more visits for were not fetched "
+        f"again ({getattr(e, 'message', None) or e}); their rows are kept"
+    )
+    if note not in run.summary.warnings:
+        run.summary.warnings.append(note)
 
 
 def _log_off(e: MatomoError) -> bool:
