@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import re
 import time
@@ -191,6 +192,7 @@ class AsyncMatomo:
         self._transport: Any = transport
         self._limiter = _backend.Limiter(max_concurrency)
         self._preflight_lock = _backend.Lock()
+        self._pid = os.getpid()  # see `_after_fork`
         self._version: str | None = None
         self._preflight_done = skip_preflight
         self._rand = random.Random()
@@ -223,7 +225,16 @@ class AsyncMatomo:
     def _on_retry(self, step: Sleep) -> None:
         self.stats.retries += 1
 
+    def _after_fork(self) -> None:
+        """In a forked child, new limiter and preflight lock: those another thread of the parent
+        held at the fork are never given back in the child, whose calls then waited for ever."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._limiter = _backend.Limiter(self.max_concurrency)
+            self._preflight_lock = _backend.Lock()
+
     async def _run(self, endpoint: Endpoint[T]) -> T:
+        self._after_fork()
         self.stats.requests += 1
         flow = endpoint.flow(self._auth, self.retry, self._rand.random)
         return await run_flow(flow, self._transport, limiter=self._limiter, on_retry=self._on_retry)
@@ -252,6 +263,7 @@ class AsyncMatomo:
 
     async def preflight(self) -> str | None:
         """Check once that the server is a Matomo this client speaks to; return its version."""
+        self._after_fork()
         if self._preflight_done:
             return self._version
         async with self._preflight_lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import re
 import time
@@ -192,6 +193,7 @@ class Matomo:
         self._transport: Any = transport
         self._limiter = _backend.Limiter(max_concurrency)
         self._preflight_lock = _backend.Lock()
+        self._pid = os.getpid()  # see `_after_fork`
         self._version: str | None = None
         self._preflight_done = skip_preflight
         self._rand = random.Random()
@@ -224,7 +226,16 @@ class Matomo:
     def _on_retry(self, step: Sleep) -> None:
         self.stats.retries += 1
 
+    def _after_fork(self) -> None:
+        """In a forked child, new limiter and preflight lock: those another thread of the parent
+        held at the fork are never given back in the child, whose calls then waited for ever."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._limiter = _backend.Limiter(self.max_concurrency)
+            self._preflight_lock = _backend.Lock()
+
     def _run(self, endpoint: Endpoint[T]) -> T:
+        self._after_fork()
         self.stats.requests += 1
         flow = endpoint.flow(self._auth, self.retry, self._rand.random)
         return run_flow(flow, self._transport, limiter=self._limiter, on_retry=self._on_retry)
@@ -251,6 +262,7 @@ class Matomo:
 
     def preflight(self) -> str | None:
         """Check once that the server is a Matomo this client speaks to; return its version."""
+        self._after_fork()
         if self._preflight_done:
             return self._version
         with self._preflight_lock:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator
@@ -27,6 +28,8 @@ __all__ = ["log_failed", "log_response", "out_of_time", "pause", "reason", "run_
 T = TypeVar("T")
 logger = logging.getLogger("matomo_client")
 _REASON_MAX = 160  # characters of an error message a log line shows
+# Before Python 3.11, asyncio's timeout (`asyncio.wait_for`) is not the builtin TimeoutError.
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 
 
 def _send(transport: SyncTransport, step: Send) -> Outcome:
@@ -36,9 +39,9 @@ def _send(transport: SyncTransport, step: Send) -> Outcome:
     except MatomoError as exc:
         log_failed(step.request, exc, started, step.attempt)
         return exc
-    except (OSError, TimeoutError) as exc:  # a user transport that does not translate
+    except (OSError, *_TIMEOUTS) as exc:  # a user transport that does not translate
         error = TransportError(
-            step.request.matomo_method, type(exc).__name__, isinstance(exc, TimeoutError)
+            step.request.matomo_method, type(exc).__name__, isinstance(exc, _TIMEOUTS)
         )
         log_failed(step.request, error, started, step.attempt)
         return error
