@@ -214,3 +214,11 @@ async def test_an_asyncio_timeout_from_a_users_transport_is_a_retried_timeout() 
     assert [s.id_site for s in sites] == [1]
     assert calls == 2
     assert m.stats.retries == 1
+
+
+def test_content_type_is_read_whatever_the_header_names_case() -> None:
+    """A user's transport may pass headers as the server spelt them."""
+    response = Response(200, {"Content-Type": "Text/HTML; charset=utf-8"}, b"<html>")
+    assert response.content_type == "text/html"
+    assert "text/html" in repr(response)
+    assert Response(200, {}, b"").content_type == ""

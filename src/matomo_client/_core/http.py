@@ -91,7 +91,9 @@ class Response:
     @property
     def content_type(self) -> str:
         """The media type without parameters, lower-cased ('' when absent)."""
-        raw = self.headers.get("content-type", "")
+        raw = self.headers.get("content-type")
+        if raw is None:  # a user's transport may keep the server's spelling ("Content-Type")
+            raw = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
         return raw.split(";", 1)[0].strip().lower()
 
     def __repr__(self) -> str:
