@@ -65,3 +65,13 @@ def test_bulk_request(tmp_path: Path) -> None:
     out = run("bulk_request.py", cwd=tmp_path)
     assert "VisitsSummary.nope: failed (NOT_FOUND)" in out
     assert "VisitsSummary.get: {" in out
+
+
+def test_the_readme_names_every_example() -> None:
+    """The README's list of examples/ is the scripts that are there (not the shared helper)."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    import re
+
+    named = set(re.findall(r"`(?:examples/)?([a-z_]+\.py)`", readme))
+    assert named == scripts, (sorted(scripts - named), sorted(named - scripts))

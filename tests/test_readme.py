@@ -25,6 +25,7 @@ PRINTS: dict[str, list[str]] = {
     "transport = MockTransport(answer)": [r"^5\.11\.2$"],
     "print(site.id_site, site.name": [r"^1 Shop UTC \d+$", r"^2 Blog Europe/Berlin \d+$"],
     "with serve_in_thread(sb) as url": [r"^\['Shop', 'Blog', 'Empty'\]$"],
+    "summary = await export_visits(": [r"^ok: True \d+ visits \d+ actions \[\]$", r"│ week +│"],
 }
 
 

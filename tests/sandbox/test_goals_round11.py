@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from sandbox_support import api_json, client_for, load_case, recorded_config
@@ -216,7 +217,7 @@ async def test_events_by_category_and_name(sandbox: Sandbox) -> None:
         assert sum(r["nb_events"] for r in sub) == row["nb_events"]
         for r in sub:
             assert counts[f"{row['label']} - {r['label']}"] == r["nb_events"]
-            assert r["segment"].endswith(";eventName==" + r["segment"].split("eventName==")[1])
+            assert r["segment"] == "eventName==" + quote_plus(r["label"])  # recording 119
     refused = await _get(sandbox, **base, secondaryDimension="eventLabel")
     assert refused == {
         "result": "error",

@@ -7,7 +7,8 @@
 Pieces: `world` keeps the sites and a bounded cache of days, generated lazily per
 (site, day) by `generate` as compact `records`; `day_sums` sums a day and `aggregates`
 caches closed days and merges them into any period; `reports`, `referrer_reports` and
-`datatable` shape report rows; `render`/`render_actions` build Live's dicts; `api`
+`datatable` shape report rows, `metadata` and `settings` the catalogue's report list,
+goals and custom dimensions; `render`/`render_actions` build Live's dicts; `api`
 dispatches methods with Matomo 5.11.2's validation and error texts; `app` is the ASGI
 layer with auth, faults and counters; `server` runs it under uvicorn (`serve_in_thread`
 for blocking clients in tests).

@@ -20,8 +20,17 @@ from .datatable import apply_filters, find_subtable, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .live import live_visits
 from .metadata import report_metadata
-from .reports import BUILDERS, actions_object, event_builder, goals_object, summary_object
+from .reports import (
+    BUILDERS,
+    EVENT_SUBTABLE_METHODS,
+    actions_object,
+    drop_untimed,
+    event_builder,
+    goals_object,
+    summary_object,
+)
 from .segments import parse_segment
+from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
 from .world import World
 
 __all__ = ["MATOMO_VERSION", "Access", "Api"]
@@ -76,8 +85,7 @@ _SUBTABLE_ALIASES = {
     "Referrers.getKeywordsFromCampaignId": "Referrers.getCampaigns",
     "Referrers.getUrlsFromWebsiteId": "Referrers.getWebsites",
     "Referrers.getUrlsForSocial": "Referrers.getSocials",
-    "Events.getActionFromCategoryId": "Events.getCategory",
-    "Events.getNameFromCategoryId": "Events.getCategory",
+    **EVENT_SUBTABLE_METHODS,
 }
 _OWN_SUBTABLE_METHOD = frozenset(
     {
@@ -88,6 +96,8 @@ _OWN_SUBTABLE_METHOD = frozenset(
         "Referrers.getSocials",
     }
 )
+# reports whose rows have PagePerformance's timing columns
+_PAGE_REPORTS = frozenset({"Actions.getPageUrls", "Actions.getPageTitles"})
 # Referrers methods that refuse several sites (plugins/Referrers/API.php, checkSingleSite)
 _SINGLE_SITE_ONLY = frozenset({"Referrers.getReferrerType", "Referrers.getAll"})
 # super-user-only methods of a stock Matomo 5 (`Piwik::checkUserHasSuperUserAccess()` first
@@ -146,6 +156,11 @@ class Api:
             "Live.getLastVisitsDetails": self._live,
             "Actions.get": self._actions_get,
             "Goals.get": self._goals_get,
+            "Goals.getGoals": self._goals,
+            "CustomDimensions.getConfiguredCustomDimensions": self._custom_dimensions,
+            "API.getPhpVersion": lambda params, access: dict(PHP_VERSION),
+            "API.getIpFromHeader": self._ip_from_header,
+            "UsersManager.hasSuperUserAccess": lambda p, access: {"value": access.superuser},
         }
         for name in _SUMMARY_SCALARS:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
@@ -225,9 +240,21 @@ class Api:
 
     def _report_metadata(self, params: Mapping[str, str], access: Access) -> Any:
         ids, _ = self._site_ids_param(params, access)
-        rows = report_metadata(ids[0], self.world.today)
+        rows = report_metadata(self.world.site(ids[0]), self.world.today)
         limit, offset = limit_and_offset(params)
         return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+
+    def _ip_from_header(self, params: Mapping[str, str], access: Access) -> Any:
+        self._require_view(access)
+        return {"value": "127.0.0.1"}  # the sandbox serves 127.0.0.1 only
+
+    def _goals(self, params: Mapping[str, str], access: Access) -> Any:
+        ids, _ = self._site_ids_param(params, access)
+        return [row for i in ids for row in site_goals(self.world.site(i))]
+
+    def _custom_dimensions(self, params: Mapping[str, str], access: Access) -> Any:
+        ids, _ = self._site_ids_param(params, access)
+        return configured_custom_dimensions(self.world.site(ids[0]))
 
     def _site_row(self, id_site: int, access: Access) -> dict[str, Any]:
         s = self.world.site(id_site)
@@ -431,6 +458,8 @@ class Api:
             if page_name is not None:
                 rows = [r for r in rows if r["label"].strip() == page_name.strip()]
             value = apply_filters(rows, params)
+            if method in _PAGE_REPORTS:
+                value = drop_untimed(value)
             return value, not value
 
         return self._per_site_period(params, access, one)

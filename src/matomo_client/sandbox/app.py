@@ -55,6 +55,11 @@ _CHEAP_METHODS = frozenset(
         "SitesManager.getSitesIdWithAtLeastViewAccess",
         "SitesManager.getSiteFromId",
         "SitesManager.getAllSitesId",
+        "API.getPhpVersion",
+        "API.getIpFromHeader",
+        "UsersManager.hasSuperUserAccess",
+        "Goals.getGoals",
+        "CustomDimensions.getConfiguredCustomDimensions",
     }
 )
 _POST_ONLY = (

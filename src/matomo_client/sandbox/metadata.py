@@ -2,6 +2,8 @@
 
 The entries are the recorded Matomo 5.11.2 metadata of those reports
 (`report_metadata.json`), with the site id and the graph date range filled in per request.
+As in Matomo, the ecommerce reports are listed for ecommerce sites only, and
+`Goals.get&idGoal=N` once per goal of the site (the `{idGoal}` entry).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .catalog import SiteInfo
+
 __all__ = ["report_metadata"]
+
+_PER_GOAL = "Goals_get_idGoal--{idGoal}"
+_ECOMMERCE = frozenset(
+    {"Goals_get_idGoal--ecommerceOrder", "Goals_get_idGoal--ecommerceAbandonedCart"}
+)
 
 
 @lru_cache(maxsize=1)
@@ -20,9 +29,23 @@ def _template() -> str:
     return resources.files(__package__).joinpath("report_metadata.json").read_text("utf-8")
 
 
-def report_metadata(id_site: int, today: date) -> list[dict[str, Any]]:
+def report_metadata(site: SiteInfo, today: date) -> list[dict[str, Any]]:
     """The metadata list for one site, graph URLs pointing at the last 30 days."""
     date_range = f"{(today - timedelta(days=29)).isoformat()},{today.isoformat()}"
-    text = _template().replace("{idSite}", str(id_site)).replace("{dateRange}", date_range)
-    rows: list[dict[str, Any]] = json.loads(text)
+    text = _template().replace("{idSite}", str(site.id)).replace("{dateRange}", date_range)
+    rows: list[dict[str, Any]] = []
+    for row in json.loads(text):
+        if row["uniqueId"] == _PER_GOAL:
+            rows.extend(_goal_entry(row, id_goal, name) for id_goal, name, _ in site.goals)
+        elif row["uniqueId"] not in _ECOMMERCE or site.ecommerce:
+            rows.append(row)
     return rows
+
+
+def _goal_entry(template: dict[str, Any], id_goal: int, name: str) -> dict[str, Any]:
+    """The template's `Goals.get&idGoal=N` entry for one goal (`Goal <name>`)."""
+    text = json.dumps(template, ensure_ascii=False)
+    text = text.replace("{idGoal}", str(id_goal)).replace("{goalName}", json.dumps(name)[1:-1])
+    row: dict[str, Any] = json.loads(text)
+    row["parameters"] = {"idGoal": id_goal}
+    return row

@@ -33,7 +33,15 @@ from .report_rows import (
     visit_row,
 )
 
-__all__ = ["BUILDERS", "actions_object", "event_builder", "goals_object", "summary_object"]
+__all__ = [
+    "BUILDERS",
+    "EVENT_SUBTABLE_METHODS",
+    "actions_object",
+    "drop_untimed",
+    "event_builder",
+    "goals_object",
+    "summary_object",
+]
 
 _CART = "idgoal=ecommerceAbandonedCart"
 _PERF = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
@@ -155,12 +163,13 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
         row["nb_uniq_visitors"] = acc["nb_uniq_visitors"]
     row["nb_hits"] = acc.get("nb_hits", 0)
     row["sum_time_spent"] = acc.get("sum_time_spent", 0)
+    # every page row has the timing columns (0 and null when untimed); `drop_untimed` then
+    # removes those no row of the answered table has, as PagePerformance does
     for name in _PERF:
         n = acc.get(f"nb_hits_with_time_{name}", 0)
-        if n:
-            row[f"nb_hits_with_time_{name}"] = as_text(n)
-            row[f"min_time_{name}"] = f"{acc[f'min_time_{name}']:.4f}"
-            row[f"max_time_{name}"] = f"{acc[f'max_time_{name}']:.4f}"
+        row[f"nb_hits_with_time_{name}"] = as_text(n)
+        row[f"min_time_{name}"] = f"{acc[f'min_time_{name}']:.4f}" if n else None
+        row[f"max_time_{name}"] = f"{acc[f'max_time_{name}']:.4f}" if n else None
     if acc.get("entry_nb_visits"):
         if is_day and leaf:
             row["entry_nb_uniq_visitors"] = acc.get("entry_nb_uniq_visitors", 0)
@@ -190,15 +199,33 @@ def _page_metrics(label: str, acc: Acc, is_day: bool, leaf: bool) -> Row:
     total = 0.0
     for name in _PERF:
         n = acc.get(f"nb_hits_with_time_{name}", 0)
-        if n:
-            avg = round(acc.get(f"sum_time_{name}", 0) / n, 3)
-            total += avg
-            row[f"avg_time_{name}"] = avg
+        avg = round(acc.get(f"sum_time_{name}", 0) / n, 3) if n else 0
+        total += avg
+        row[f"avg_time_{name}"] = avg
     row["avg_page_load_time"] = round(total, 3)
     row["avg_time_on_page"] = round(row["sum_time_spent"] / row["nb_hits"]) if row["nb_hits"] else 0
     row["bounce_rate"] = percent(acc.get("entry_bounce_count", 0), acc.get("entry_nb_visits", 0))
     row["exit_rate"] = percent(acc.get("exit_nb_visits", 0), row["nb_visits"])
     return row
+
+
+def drop_untimed(rows: list[Row]) -> list[Row]:
+    """An answered page table without the timings none of its rows has, as Matomo's
+    PagePerformance drops them per table (`subtable` rows included); rows have 0 and null."""
+    for name in _PERF:
+        count = f"nb_hits_with_time_{name}"
+        if any(row.get(count) not in (None, 0, "0") for row in rows):
+            continue
+        _delete_keys(rows, (count, f"min_time_{name}", f"max_time_{name}", f"avg_time_{name}"))
+    return rows
+
+
+def _delete_keys(rows: list[Row], keys: tuple[str, ...]) -> None:
+    for row in rows:
+        for key in keys:
+            row.pop(key, None)
+        if isinstance(row.get("subtable"), list):
+            _delete_keys(row["subtable"], keys)
 
 
 def _with_page_rate(metrics: dict[str, Any], rate: float) -> dict[str, Any]:
@@ -389,43 +416,39 @@ def _event_row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any]) -> Row:
 _EVENT_NAMES = {(e[0], e[1]): e[2] for e in c.EVENTS}
 
 
-def _event_report(dimension: str, flat_key: str) -> Builder:
-    """Events.getCategory with event actions or names (`dimension`) as subtables.
+# each event dimension: its part of an event table key (category, action), its flat column
+_EVENT_DIMENSIONS: dict[str, tuple[Callable[[Any], str], str]] = {
+    "eventCategory": (lambda k: k[0], "Events_EventCategory"),
+    "eventAction": (lambda k: k[1], "Events_EventAction"),
+    "eventName": (lambda k: _EVENT_NAMES[k], "Events_EventName"),
+}
+
+
+def _event_report(primary: str, secondary: str) -> Builder:
+    """An Events report: rows by `primary`, subtables by `secondary` (both event dimensions).
 
     As Matomo's archiver, rows of (category, action, name) are added up: a category's or a
     name's visits are the sum of its (category, action) rows' visits.
     """
-    by_name = dimension == "eventName"
+    first, first_key = _EVENT_DIMENSIONS[primary]
+    second, second_key = _EVENT_DIMENSIONS[secondary]
 
     def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
         items = f.tables.get("event", {})
         rows = []
-        for category, acc in group(items, lambda k: k[0]).items():
-            mine = {k: a for k, a in items.items() if k[0] == category}
-            if by_name:
-                subs = group(mine, lambda k: _EVENT_NAMES[k])
-            else:
-                subs = {k[1]: a for k, a in mine.items()}
+        for label, acc in group(items, first).items():
+            subs = group({k: a for k, a in items.items() if first(k) == label}, second)
             if flat:
-                for second, a in subs.items():
-                    row = _event_row(f"{category} - {second}", a, is_day, {})
-                    row.update({"Events_EventCategory": category, flat_key: second})
+                for sub, a in subs.items():
+                    row = _event_row(f"{label} - {sub}", a, is_day, {})
+                    row.update({first_key: label, second_key: sub})
                     rows.append(row)
                 continue
-            row = _event_row(
-                category, acc, is_day, {"segment": f"eventCategory=={quote_plus(category)}"}
-            )
+            row = _event_row(label, acc, is_day, {"segment": f"{primary}=={quote_plus(label)}"})
+            # a sub-row's segment names its own dimension only (recorded 119)
             row["_sub"] = [
-                _event_row(
-                    second,
-                    a,
-                    is_day,
-                    {
-                        "segment": f"eventCategory=={quote_plus(category)};"
-                        f"{dimension}=={quote_plus(second)}"
-                    },
-                )
-                for second, a in subs.items()
+                _event_row(sub, a, is_day, {"segment": f"{secondary}=={quote_plus(sub)}"})
+                for sub, a in subs.items()
             ]
             rows.append(row)
         return rows if flat else numbered(rows)
@@ -433,25 +456,43 @@ def _event_report(dimension: str, flat_key: str) -> Builder:
     return build
 
 
-event_categories = _event_report("eventAction", "Events_EventAction")
-_event_categories_by_name = _event_report("eventName", "Events_EventName")
-# Events.getCategory's secondary dimensions (plugins/Events/API.php), the default first
-_EVENT_SECONDARY = {"eventAction": event_categories, "eventName": _event_categories_by_name}
+# Events reports and their secondary dimensions, the default first (plugins/Events/API.php)
+_EVENT_SECONDARY = {
+    "getCategory": ("eventAction", "eventName"),
+    "getAction": ("eventName", "eventCategory"),
+    "getName": ("eventAction", "eventCategory"),
+}
+_EVENT_BUILDERS = {
+    (report, dim): _event_report(f"event{report[3:]}", dim)
+    for report, dims in _EVENT_SECONDARY.items()
+    for dim in dims
+}
+# subtable methods: the report whose subtables they read, and which
+_EVENT_SUBTABLES = {
+    "getActionFromCategoryId": ("getCategory", "eventAction"),
+    "getNameFromCategoryId": ("getCategory", "eventName"),
+    "getNameFromActionId": ("getAction", "eventName"),
+    "getCategoryFromActionId": ("getAction", "eventCategory"),
+    "getActionFromNameId": ("getName", "eventAction"),
+    "getCategoryFromNameId": ("getName", "eventCategory"),
+}
+event_categories = _EVENT_BUILDERS["getCategory", "eventAction"]
 
 
 def event_builder(method: str, params: Mapping[str, str]) -> Builder:
-    """The Events builder for `method`: getCategory picks its subtables by `secondaryDimension`."""
-    if method == "Events.getNameFromCategoryId":
-        return _event_categories_by_name
-    if method != "Events.getCategory":
-        return event_categories  # Events.getActionFromCategoryId ignores secondaryDimension
-    secondary = params.get("secondaryDimension") or "eventAction"
-    if secondary not in _EVENT_SECONDARY:
+    """The Events builder for `method`: a report picks its subtables by `secondaryDimension`,
+    a subtable method (which ignores it) reads the subtables it names."""
+    action = method.partition(".")[2]
+    if action in _EVENT_SUBTABLES:
+        return _EVENT_BUILDERS[_EVENT_SUBTABLES[action]]
+    dims = _EVENT_SECONDARY[action]
+    secondary = params.get("secondaryDimension") or dims[0]
+    if secondary not in dims:
         raise ApiFailure(
-            f"Secondary dimension '{secondary}' is not valid for the API getCategory. "
-            f"Use one of: {', '.join(_EVENT_SECONDARY)}"
+            f"Secondary dimension '{secondary}' is not valid for the API {action}. "
+            f"Use one of: {', '.join(dims)}"
         )
-    return _EVENT_SECONDARY[secondary]
+    return _EVENT_BUILDERS[action, secondary]
 
 
 BUILDERS: dict[str, Builder] = {
@@ -463,4 +504,7 @@ BUILDERS: dict[str, Builder] = {
     "UserCountry.getCountry": countries,
     "DevicesDetection.getBrowsers": browsers,
     "Events.getCategory": event_categories,
+    "Events.getAction": _EVENT_BUILDERS["getAction", "eventName"],
+    "Events.getName": _EVENT_BUILDERS["getName", "eventAction"],
 }
+EVENT_SUBTABLE_METHODS = {f"Events.{m}": f"Events.{r}" for m, (r, _) in _EVENT_SUBTABLES.items()}
