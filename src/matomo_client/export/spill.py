@@ -8,6 +8,10 @@ together, twice that at most: past it, the window that has just received a page 
 with an empty hand. The writer's
 thread reads them back when it takes the window, so a spilled window is in memory only while it
 is written. Exports whose days in progress stay under the budget (most) never touch the disk.
+
+An export killed (`kill -9`, out of memory) cannot remove its directory: each holds an `flock`
+on a `<directory>.lock` file beside it while it lives, and the next export that spills in the
+same place removes the directories whose lock is free (their export is gone).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 __all__ = ["SPILL_MIN", "SPILL_ROWS", "SpillDir", "Spilled"]
 
@@ -30,6 +34,8 @@ __all__ = ["SPILL_MIN", "SPILL_ROWS", "SpillDir", "Spilled"]
 SPILL_ROWS = 100_000
 # The fewest rows a window writes to disk at once: smaller hands stay (no file for a few rows).
 SPILL_MIN = 5_000
+
+_PREFIX = "matomo-export-"
 
 
 class SpillDir:
@@ -42,6 +48,7 @@ class SpillDir:
         self._path: Path | None = None
         self._names = itertools.count()
         self._lock = threading.Lock()
+        self._held_open: IO[bytes] | None = None  # the directory's lock file, held while alive
         self.held = 0  # rows the windows in progress hold in memory (changed in the event loop)
 
     @property
@@ -61,7 +68,14 @@ class SpillDir:
         """A fresh file name in the directory (made now if need be)."""
         with self._lock:
             if self._path is None:
-                self._path = Path(tempfile.mkdtemp(prefix="matomo-export-", dir=self._parent))
+                parent = Path(self._parent if self._parent is not None else tempfile.gettempdir())
+                _remove_orphans(parent)
+                self._path = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
+                # Locked before it has its name: another export never finds it free.
+                temp = self._path / "lock"
+                self._held_open = _flock(temp)
+                if self._held_open is not None:
+                    os.replace(temp, _lock_of(self._path))
             return self._path / f"window-{next(self._names)}.pickle"
 
     def close(self) -> None:
@@ -69,7 +83,52 @@ class SpillDir:
         with self._lock:
             if self._path is not None:
                 shutil.rmtree(self._path, ignore_errors=True)
+                if self._held_open is not None:
+                    _lock_of(self._path).unlink(missing_ok=True)
+                    self._held_open.close()
+                    self._held_open = None
                 self._path = None
+
+
+def _flock(path: Path) -> IO[bytes] | None:
+    """The open file `path` with an exclusive `flock` taken on it; None when it is held by a
+    live process, or the platform has no `flock` (Windows: orphans are then left)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    try:
+        f = open(path, "ab")  # noqa: SIM115 - held open while the lock is needed
+    except OSError:
+        return None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove the spill directories in `parent` left by exports that were killed (their lock is
+    free); those of live exports, and older versions' (no lock file), stay."""
+    try:
+        found = list(parent.glob(_PREFIX + "*"))
+    except OSError:
+        return
+    for lock in found:
+        if lock.suffix != ".lock":
+            continue
+        held = _flock(lock)
+        if held is not None:
+            with held:  # the lock is ours while the directory goes
+                shutil.rmtree(lock.with_suffix(""), ignore_errors=True)
+                lock.unlink(missing_ok=True)
+
+
+def _lock_of(path: Path) -> Path:
+    """The lock file of the spill directory `path`, beside it: `<name>.lock`."""
+    return path.with_name(path.name + ".lock")
 
 
 def write_parts(path: Path, parts: Sequence[tuple[Any, Any]]) -> None:

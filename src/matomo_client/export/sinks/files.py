@@ -11,6 +11,11 @@ Layout, for a target `out/x.jsonl.gz`:
 
 A part is in place before its journal line is written, so after `kill -9` a window is either
 recorded with its part or not recorded at all; parts without a record are deleted on open.
+A window written again (today's, or a day fetched again for late visits) has parts in place: its
+new parts are written to temp files first, then a `replace` line naming them is journalled, then
+they are renamed into place and the window journalled. A crash among the renames would leave new
+visits beside old actions: `open` finishes the renames of a `replace` line whose windows were not
+journalled after it, so a window's parts change together.
 A window recorded with rows whose part is gone (someone deleted `x.jsonl.gz.parts`) is journalled
 as open on open, so the run fetches it again; the final files are not rebuilt while a recorded
 window's part is missing, so they never lose rows. The final files are concatenations of the
@@ -175,6 +180,27 @@ class FileSink(Sink):
         os.replace(tmp, self.journal_path)
         self._records = entries
 
+    def _finish_replace(self) -> None:
+        """Finish a `replace` a crash cut short (the journal's last line but for some of its
+        windows): rename its temp files still there into place, journal its other windows."""
+        i = len(self._records) - 1
+        while i >= 0 and self._records[i].get("type") == "window":
+            i -= 1
+        if i < 0 or self._records[i].get("type") != "replace":
+            return
+        entry = self._records[i]
+        after = {_window_key(e) for e in self._records[i + 1 :]}
+        if not after <= {_window_key(w) for w in entry["windows"]}:
+            return  # other windows were written after it: it was finished
+        missing = [w for w in entry["windows"] if _window_key(w) not in after]
+        if not missing:
+            return
+        for tmp, part in entry["parts"]:
+            temp = None if tmp is None else self.parts_root / tmp
+            if temp is None or temp.exists():  # else already renamed
+                _move(temp, self.parts_root / part)
+        self._append(missing)
+
     def _recorded(self) -> set[tuple[str, int, date]]:
         return {
             (e["kind"], int(e["id_site"]), date.fromisoformat(e["day"]))
@@ -236,6 +262,7 @@ class FileSink(Sink):
             )
             self.journal_path.touch(exist_ok=True)
             self._load_journal()
+            self._finish_replace()
             recorded = self._recorded()
             for table in _TABLES:
                 for tmp in self._temp_parts(table):
@@ -313,19 +340,33 @@ class FileSink(Sink):
     ) -> None:
         """Write each window's part files atomically, then journal the windows."""
         try:
+            staged: list[tuple[Path | None, Path]] = []  # (temp file, part); None: no part now
             for batch in batches:
                 for rec in records:
                     sub = batch if len(records) == 1 else _rows_of_day(batch, rec.day)
                     path = self._part_path(batch.table, kind, rec.id_site, rec.day)
                     if len(sub) == 0:
-                        with contextlib.suppress(FileNotFoundError):
-                            path.unlink()
+                        staged.append((None, path))
                         continue
                     path.parent.mkdir(parents=True, exist_ok=True)
                     tmp = _temp_path(path)
                     self._write_part(sub, tmp)
-                    os.replace(tmp, path)
-            self._append([{"type": "window", **r.to_json()} for r in records])
+                    staged.append((tmp, path))
+            windows = [{"type": "window", **r.to_json()} for r in records]
+            # Parts of a window written before are replaced together (see the module doc).
+            if len(staged) > 1 and any(path.exists() for _, path in staged):
+                root = self.parts_root
+                parts = [
+                    [None if t is None else t.relative_to(root).as_posix(),
+                     p.relative_to(root).as_posix()]
+                    for t, p in staged
+                ]  # fmt: skip
+                self._append(
+                    [{"type": "replace", "kind": kind, "parts": parts, "windows": windows}]
+                )
+            for temp, part in staged:
+                _move(temp, part)
+            self._append(windows)
         except OSError as e:
             raise TargetError(f"cannot write to {self.target}: {_why(e)}") from e
 
@@ -531,6 +572,20 @@ def _temp_path(path: Path) -> Path:
     crash left behind, is never read as data (a `part.parquet.tmp` failed the whole read, or
     doubled the window's rows when complete)."""
     return path.with_name(f".{path.name}.tmp")
+
+
+def _window_key(e: dict[str, Any]) -> tuple[Any, ...]:
+    """A journal line's window: (kind, id_site, day)."""
+    return (e.get("kind"), e.get("id_site"), e.get("day"))
+
+
+def _move(tmp: Path | None, path: Path) -> None:
+    """Put a part written to `tmp` in place at `path` (atomic), or delete `path` if `tmp` is
+    None (the window has no rows of that table now)."""
+    if tmp is None:
+        path.unlink(missing_ok=True)
+    else:
+        os.replace(tmp, path)
 
 
 def _remove_tree(root: Path) -> None:
