@@ -202,11 +202,6 @@ def test_which_options_may_change_between_runs(tmp_path: Path) -> None:
     assert _cli(*base, "--segment", "countryCode==de", "--restart", cwd=tmp_path)["ok"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="code bug (reported in qa13_docs3): Matomo shifts actionDetails[].timestamp by the site's "
-    "UTC offset, and the export stores it as if it were UTC",
-)
 def test_action_timestamps_are_utc_instants(tmp_path: Path) -> None:
     """'Timestamps are UTC instants': a one-action visit's action happened at its first action time,
     on a site that is not in UTC too."""

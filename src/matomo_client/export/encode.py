@@ -24,11 +24,13 @@ from __future__ import annotations
 import gc
 import os
 from dataclasses import dataclass
+from datetime import timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from .._core.paging import Cursor, advance, keys_of, step
+from .._core.periods import site_tz
 from ..errors import DecodeError
 from ._workers import WorkerError, WorkerPool, WorkerStartError
 from .rows import build_visit_rows
@@ -59,14 +61,19 @@ class PageRows:
 
 
 def encode_visits(
-    page: list[dict[str, Any]], cursor: Cursor | None, bounds: tuple[int, int], encoding: Encoding
+    page: list[dict[str, Any]],
+    cursor: Cursor | None,
+    bounds: tuple[int, int],
+    encoding: Encoding,
+    tz: str | None = None,
 ) -> PageRows:
-    """The rows of the decoded, not yet seen visits `page` that the window `bounds` owns."""
+    """The rows of the decoded, not yet seen visits `page` that the window `bounds` owns (`tz`:
+    the site's timezone, by which Matomo shifts its actions' times)."""
     timestamps = [v.get("lastActionTimestamp") for v in page]
     mine, ids = _owned(timestamps, [v.get("idVisit") for v in page], bounds)
     if len(mine) != len(page):
         page = [page[i] for i in mine]
-    n_actions, visits, actions = build_visit_rows(page, arrow=encoding == "arrow")
+    n_actions, visits, actions = build_visit_rows(page, encoding == "arrow", _tz(tz))
     del page
     stamps = [timestamps[i] for i in mine]
     return _page_rows(cursor, ids, n_actions, visits, actions, encoding, stamps)
@@ -126,7 +133,7 @@ def _structs() -> PageStructs:
 
 
 def encode_page(
-    body: bytes, cursor: Cursor, bounds: tuple[int, int], encoding: Encoding
+    body: bytes, cursor: Cursor, bounds: tuple[int, int], encoding: Encoding, tz: str | None = None
 ) -> PageRows | None:
     """The `PageRows` of a Live page's body, or None when the page is not an ordinary one."""
     enabled = gc.isenabled()
@@ -135,7 +142,7 @@ def encode_page(
         structs = _structs() if len(body) >= MIN_STRUCT_BODY else None
         decoded = structs.decode(body) if structs is not None else None
         if decoded is not None:
-            return _encode_structs(decoded, cursor, bounds, encoding)
+            return _encode_structs(decoded, cursor, bounds, encoding, tz)
         try:
             page = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -151,14 +158,14 @@ def encode_page(
         except (DecodeError, ValueError):
             return None
         del page
-        return encode_visits(fresh, following, bounds, encoding)
+        return encode_visits(fresh, following, bounds, encoding, tz)
     finally:
         if enabled:
             gc.enable()
 
 
 def _encode_structs(
-    page: DecodedPage, cursor: Cursor, bounds: tuple[int, int], encoding: Encoding
+    page: DecodedPage, cursor: Cursor, bounds: tuple[int, int], encoding: Encoding, tz: str | None
 ) -> PageRows | None:
     """`encode_page` of a page decoded into structs: the same steps, by position."""
     timestamps, ids = page.keys()
@@ -168,9 +175,19 @@ def _encode_structs(
         return None
     fresh_ts = [timestamps[i] for i in fresh]
     mine, owned = _owned(fresh_ts, [ids[i] for i in fresh], bounds)
-    n_actions, visits, actions = page.batches([fresh[i] for i in mine], encoding == "arrow")
+    n_actions, visits, actions = page.batches(
+        [fresh[i] for i in mine], encoding == "arrow", _tz(tz)
+    )
     stamps = [fresh_ts[i] for i in mine]
     return _page_rows(following, owned, n_actions, visits, actions, encoding, stamps)
+
+
+def _tz(name: str | None) -> tzinfo | None:
+    """The tzinfo of a site timezone name; None for UTC (nothing to shift)."""
+    if name is None:
+        return None
+    tz = site_tz(name)
+    return None if tz is timezone.utc else tz
 
 
 def default_workers() -> int:
@@ -190,6 +207,8 @@ class PageEncoder:
         self.encoding: Encoding = _WORKER_ENCODINGS.get(encoding, "batch")
         self.workers = workers if self.encoding != "batch" else 0
         self._pool: WorkerPool | None = None
+        # Each site's timezone, once the sites are known: Matomo shifts action times by it.
+        self.timezones: dict[int, str | None] = {}
 
     async def start(self) -> None:
         """Start the worker processes ahead of the first page (they take ~0.2 s to import)."""
@@ -202,25 +221,32 @@ class PageEncoder:
 
     async def encode(self, body: bytes, cursor: Cursor, bounds: tuple[int, int]) -> PageRows | None:
         """The `PageRows` of one page's body (None: read the page the ordinary way)."""
+        tz = self.timezones.get(cursor.id_site)
         if not self.workers or len(body) < MIN_WORKER_BODY:
-            return encode_page(body, cursor, bounds, self.encoding)
+            return encode_page(body, cursor, bounds, self.encoding, tz)
         if self._pool is None:
             self._pool = WorkerPool(self.workers)
         try:
-            rows: PageRows | None = await self._pool.run((cursor, bounds, self.encoding), body)
+            rows: PageRows | None = await self._pool.run((cursor, bounds, self.encoding, tz), body)
         except WorkerError as e:
             # The page is still here: encode it in this process. A worker that died is replaced
             # on the next page; if none can be started, the rest of the run stays here.
             if isinstance(e, WorkerStartError):
                 self.workers = 0
-            return encode_page(body, cursor, bounds, self.encoding)
+            return encode_page(body, cursor, bounds, self.encoding, tz)
         return rows
 
     def encode_decoded(
-        self, page: list[dict[str, Any]], cursor: Cursor | None, bounds: tuple[int, int]
+        self,
+        page: list[dict[str, Any]],
+        cursor: Cursor | None,
+        bounds: tuple[int, int],
+        id_site: int | None = None,
     ) -> PageRows:
-        """The `PageRows` of a page the client decoded itself (the ordinary way)."""
-        return encode_visits(page, cursor, bounds, self.encoding)
+        """The `PageRows` of a page of site `id_site` the client decoded itself (the ordinary
+        way)."""
+        tz = None if id_site is None else self.timezones.get(id_site)
+        return encode_visits(page, cursor, bounds, self.encoding, tz)
 
     async def aclose(self) -> None:
         """Stop the worker processes, if any were started."""

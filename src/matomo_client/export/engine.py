@@ -122,6 +122,7 @@ async def export_visits(
             await encoders[0].aclose()
         raise
     encoder = encoders[0]
+    encoder.timezones = {s.id_site: s.timezone for s in site_list}
     spill_dir = SpillDir()  # a busy day's rows wait there, not in memory (spill.py)
     summary = run.summary
     summary.sites = [s.id_site for s in site_list]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from operator import attrgetter
 from typing import Any
 
@@ -118,8 +119,11 @@ class DecodedPage:
             list(map(self.layout.id_visit, self.visits)),
         )
 
-    def batches(self, keep: Sequence[int], arrow: bool) -> tuple[list[int], Batch, Batch]:
-        """The actions count of each kept visit (`keep`: positions), and their rows."""
+    def batches(
+        self, keep: Sequence[int], arrow: bool, tz: tzinfo | None = None
+    ) -> tuple[list[int], Batch, Batch]:
+        """The actions count of each kept visit (`keep`: positions), and their rows (`tz`: the
+        site's timezone, see `rows.batches_from_columns`)."""
         visits = self.visits
         if len(keep) != len(visits):
             visits = [visits[i] for i in keep]
@@ -133,7 +137,7 @@ class DecodedPage:
         v_extra = _extras(v_cols[nv:-1], self.layout.visit_extra, len(visits))
         a_extra = _extras(a_cols[na:], self.layout.action_extra, len(actions))
         visit_rows, action_rows = batches_from_columns(
-            v_cols[:nv], v_extra, a_cols[:na], a_extra, counts, arrow
+            v_cols[:nv], v_extra, a_cols[:na], a_extra, counts, arrow, tz
         )
         return counts, visit_rows, action_rows
 

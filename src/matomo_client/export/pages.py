@@ -47,7 +47,7 @@ async def _next_page(
         # errors are raised (or retried) exactly as they would be there.
         async with in_flight:
             page, following = await client.live.next_page_raw(cursor)
-        rows = encoder.encode_decoded(page, following, bounds)
+        rows = encoder.encode_decoded(page, following, bounds, cursor.id_site)
     return rows
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import gc
 import operator
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timezone, tzinfo
 from itertools import repeat
 from typing import Any
 
 from .coerce import as_number, convert_columns
+from .localtime import utc_action_times
 from .schema import (
     ACTION_RECORD,
     ACTIONS,
@@ -30,6 +31,10 @@ from .schema import (
 __all__ = ["batches_from_columns", "build_report_rows", "build_visit_batches", "build_visit_rows"]
 
 _Getter = Callable[[Sequence[Any]], tuple[Any, ...]]
+# Where the times `localtime.utc_action_times` reads and rewrites are in the raw columns.
+_ACTION_TIME = [src for src, _, _ in ACTION_RECORD.fields].index("timestamp")
+_FIRST_ACTION = [src for src, _, _ in VISIT_RECORD.fields].index("firstActionTimestamp")
+_LAST_ACTION = [src for src, _, _ in VISIT_RECORD.fields].index("lastActionTimestamp")
 
 
 def _getter(positions: Sequence[int]) -> _Getter:
@@ -113,17 +118,18 @@ def _one_shape(
 
 
 def build_visit_batches(
-    raw_visits: Sequence[dict[str, Any]], arrow: bool = False
+    raw_visits: Sequence[dict[str, Any]], arrow: bool = False, tz: tzinfo | None = None
 ) -> tuple[Batch, Batch]:
     """Build the `visits` and `actions` batches from raw `Live.getLastVisitsDetails` rows."""
-    _, visits, actions = build_visit_rows(raw_visits, arrow)
+    _, visits, actions = build_visit_rows(raw_visits, arrow, tz)
     return visits, actions
 
 
 def build_visit_rows(
-    raw_visits: Sequence[dict[str, Any]], arrow: bool = False
+    raw_visits: Sequence[dict[str, Any]], arrow: bool = False, tz: tzinfo | None = None
 ) -> tuple[list[int], Batch, Batch]:
-    """Each visit's number of actions rows, and the `visits` and `actions` batches.
+    """Each visit's number of actions rows, and the `visits` and `actions` batches (`tz`: the
+    site's timezone, None for UTC; see `localtime.py`).
 
     With `arrow`, the batches are bound for `sinks.arrow.to_arrow` only: a column whose values
     already have their declared type is an Arrow array at once, sparing the Python scan that
@@ -136,7 +142,7 @@ def build_visit_rows(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build_visit_rows(raw_visits, arrow)
+        return _build_visit_rows(raw_visits, arrow, tz)
     finally:
         if enabled:
             gc.enable()
@@ -157,7 +163,7 @@ def _action_list(details: Any) -> list[dict[str, Any]] | None:
 
 
 def _build_visit_rows(
-    raw_visits: Sequence[dict[str, Any]], arrow: bool
+    raw_visits: Sequence[dict[str, Any]], arrow: bool, tz: tzinfo | None
 ) -> tuple[list[int], Batch, Batch]:
     v_raw, v_extra = _raw_columns(raw_visits, VISIT_RECORD)
     actions: list[dict[str, Any]] = []
@@ -173,7 +179,7 @@ def _build_visit_rows(
         if details and listed is None:  # kept whole, its keys still sorted
             v_extra[i] = dict(sorted({**(v_extra[i] or {}), "actionDetails": details}.items()))
     a_raw, a_extra = _raw_columns(actions, ACTION_RECORD)
-    return counts, *batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow)
+    return counts, *batches_from_columns(v_raw, v_extra, a_raw, a_extra, counts, arrow, tz)
 
 
 def batches_from_columns(
@@ -183,11 +189,18 @@ def batches_from_columns(
     a_extra: list[dict[str, Any] | None],
     counts: Sequence[int],
     arrow: bool = False,
+    tz: tzinfo | None = None,
 ) -> tuple[Batch, Batch]:
     """The `visits` and `actions` batches of uncoerced columns: the visits' (in
     `VISIT_RECORD` order), their actions' (in `ACTION_RECORD` order, the visits' actions one
-    after another) and each visit's number of actions (`counts`). GC as `build_visit_rows`.
+    after another) and each visit's number of actions (`counts`). GC as `build_visit_rows`;
+    `tz` is the site's timezone (None: UTC), by which Matomo shifts the actions' times.
     """
+    if tz is not None and tz is not timezone.utc:
+        a_raw = list(a_raw)
+        a_raw[_ACTION_TIME] = utc_action_times(
+            a_raw[_ACTION_TIME], tz, counts, v_raw[_FIRST_ACTION], v_raw[_LAST_ACTION]
+        )
     vcols = convert_columns(v_raw, v_extra, VISIT_RECORD.fields, arrow)
     vcols["extra"] = v_extra
     a_site: list[Any] = []

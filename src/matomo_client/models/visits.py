@@ -4,7 +4,8 @@ Matomo builds each visit in ``plugins/Live/Visitor.php`` and the plugins' ``Visi
 classes; every core plugin may add keys, so anything not declared here is kept in
 ``model_extra`` (custom dimensions ``dimension1``..., ``location``, third-party plugin data).
 Attributes are Matomo's camelCase keys in snake_case (``idVisit`` -> ``id_visit``). Times are
-UTC: ``*_timestamp`` are unix seconds, ``last_action_date_time`` is an aware datetime.
+UTC: ``*_timestamp`` are unix seconds, ``last_action_date_time`` is an aware datetime. One
+exception, Matomo's own: an action's ``timestamp`` is shifted by the site's UTC offset.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class Action(_CamelModel):
     page_id: LooseIntOrNone = None
     """The row id of this action (``log_link_visit_action.idlink_va``)."""
     timestamp: LooseIntOrNone = None
-    """When the action happened, unix seconds (UTC)."""
+    """When the action happened, as Matomo writes it: unix seconds of the site's wall-clock time
+    (the UTC instant plus the site's UTC offset then; UTC only on UTC sites). The export stores the
+    UTC instant."""
     time_spent: LooseIntOrNone = None
     """Seconds spent on the page before the next action."""
     pageview_position: LooseIntOrNone = None
