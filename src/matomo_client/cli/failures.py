@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Iterable
@@ -238,6 +239,14 @@ def _api_message(e: ApiError) -> str:
     return text
 
 
+def _restart_deletes(message: str) -> str:
+    """What `--restart` deletes, from a "holds a <kind> export" message."""
+    m = re.search(r"holds an? reports:(\w+) export", message)
+    if m:
+        return f"the {m.group(1)} reports it holds"
+    return "the visits and actions it holds"
+
+
 def describe(exc: BaseException) -> click.ClickException | None:
     """The one-line failure for a known exception, or None for a bug."""
     leaves = _leaves(exc)
@@ -246,9 +255,11 @@ def describe(exc: BaseException) -> click.ClickException | None:
     if isinstance(exc, click.ClickException):
         return exc
     if isinstance(exc, StateMismatchError):
-        text = str(exc).replace("pass restart", "pass --restart")
+        # "start over" alone reads as harmless: --restart first deletes what that export wrote
+        restart = f"pass --restart to delete {_restart_deletes(str(exc))} and start over"
+        text = str(exc).replace("pass restart to start over", restart)
         if "--restart" not in text:
-            text += " (pass --restart to start over)"
+            text += f" ({restart})"
         return UserError(text)
     if isinstance(exc, (ExportUsageError, TargetError)):
         return UserError(str(exc))

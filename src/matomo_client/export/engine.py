@@ -37,6 +37,7 @@ from .run import (
     _date_spec,
     _Run,
     _sites_param,
+    before_creation,
     nothing_to_export,
 )
 from .runlog import log
@@ -219,6 +220,7 @@ async def export_visits(
                 await run.flush()
             raise
         _left_out(run, log_off, {w.id_site for w in windows})
+        _warn_before_created(run, site_list, windows)
         # Matomo's own counts are asked for while the last windows are written and the target
         # made durable: on a real server the summary request can take as long as that.
         counts = await _write_rest_while(
@@ -284,6 +286,19 @@ def _left_out(run: _Run, log_off: dict[int, str], sites: set[int]) -> None:
             f"({', '.join(map(str, sorted(log_off)))})",
             "Live.getLastVisitsDetails",
         )
+
+
+def _warn_before_created(run: _Run, site_list: Sequence[SiteInfo], windows: list[Window]) -> None:
+    """Warn of the sites whose days all lie before they were created and gave no visit: a
+    range that misses them (a mistyped year) looked like a site without traffic."""
+    for site in site_list:
+        days = [w.day for w in windows if w.id_site == site.id_site]
+        if site.created is None or not days or max(days) >= site.created:
+            continue
+        if not any(getattr(run.records.get((site.id_site, d)), "visits", 0) for d in days):
+            run.summary.warnings.append(
+                before_creation(site.id_site, min(days), max(days), site.created)
+            )
 
 
 def _plan(

@@ -48,6 +48,7 @@ from .run import (
     _date_spec,
     _Run,
     _sites_param,
+    before_creation,
     nothing_to_export,
 )
 from .schema import REPORTS, Batch
@@ -262,6 +263,13 @@ async def export_reports(
     summary.windows_total = len(plan)
     if not plan:
         summary.warnings.append(nothing_to_export(start, end))
+    for site in site_list:
+        mine = [(first, last) for s, first, last, _ in plan if s.id_site == site.id_site]
+        if site.created and mine and all(before_created(site, last) for _, last in mine):
+            # asked nothing, recorded done: without a word it looked like a site without data
+            summary.warnings.append(
+                before_creation(site.id_site, mine[0][0], mine[-1][1], site.created)
+            )
     try:
         recorded = await run.open_sink(params, restart)
         plan = with_left_open(plan, recorded, site_list, period, now, settle)

@@ -94,6 +94,14 @@ def nothing_to_export(start: date | str, end: date | str) -> str:
     )
 
 
+def before_creation(id_site: int, first: date, last: date, created: date) -> str:
+    """The warning of a site whose days all lie before it was created (a mistyped year?)."""
+    return (
+        f"site {id_site}: nothing from {first} to {last}, which lies before the site was "
+        f"created ({created})"
+    )
+
+
 def _sites_param(sites: SitesArg) -> str | list[int]:
     if isinstance(sites, str):
         if sites.strip().lower() == "all":
