@@ -372,7 +372,7 @@ class SqlSink(Sink):
         tables_for(kind)  # validates the kind
         what = ", ".join(f"site {r.id_site} {r.day}" for r in records[:3])
         if kind == "visits":
-            deleting = self._windows_to_clear(records, batches[0])
+            deleting, ranged = self._windows_to_clear(records, batches[0])
         with self._transaction(what):
             if kind == "visits":
                 visits = batches[0]
@@ -383,7 +383,7 @@ class SqlSink(Sink):
                         if s in deleting:
                             by_site[s].append(v)
                 for rec in records:
-                    if rec.bounds is not None and rec.id_site in deleting:
+                    if rec.bounds is not None and (rec.id_site, rec.day) in ranged:
                         self._delete_visits_in_window(rec.id_site, rec.bounds)
                 for s, ids in by_site.items():
                     self._delete_visits(VISITS, s, ids)
@@ -411,18 +411,26 @@ class SqlSink(Sink):
                     (id_site, period, *some),
                 )
 
-    def _windows_to_clear(self, records: Sequence[WindowRecord], visits: Batch) -> set[int]:
-        """The sites whose windows in this call need the visit deletes (see the module doc).
+    def _windows_to_clear(
+        self, records: Sequence[WindowRecord], visits: Batch
+    ) -> tuple[set[int], set[tuple[int, date]]]:
+        """The sites whose windows in this call need the visit deletes (see the module doc),
+        and the windows among them whose visits are also deleted by their time range.
 
-        Deletes go by site: one window of a site that needs them clears the site's visits of
-        the whole call (a scan costs the same whatever the number of ids). The windows are
-        then noted as recorded, before the write: noting too much only costs deletes.
+        Deletes by id go by site: one window of a site that needs them clears the site's visits
+        of the whole call (a scan costs the same whatever the number of ids). A delete by time
+        range is one statement a window, so only the windows that need it get one (a window
+        written open made hundreds of fresh windows of its site pay one each, ~1 s each in a
+        big PostgreSQL table). The windows are then noted as recorded, before the write:
+        noting too much only costs deletes.
         """
         fresh = self._fresh
         if fresh is None:
+            ranged = {(r.id_site, r.day) for r in records}
             sites = {r.id_site for r in records}
         else:
-            sites = {r.id_site for r in records if fresh.needs_deletes(r)}
+            ranged = {(r.id_site, r.day) for r in records if fresh.needs_deletes(r)}
+            sites = {s for s, _ in ranged}
             if visits.has_nulls("last_action_timestamp"):
                 untimed = visits.column("last_action_timestamp")
                 sites.update(
@@ -430,7 +438,7 @@ class SqlSink(Sink):
                 )
             for r in records:
                 fresh.add(r.id_site, r.day, r.status, at_start=False)
-        return sites
+        return sites, ranged
 
     def _delete_visits_in_window(self, id_site: int, bounds: tuple[int, int]) -> None:
         p = self.placeholder
