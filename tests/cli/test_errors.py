@@ -240,10 +240,14 @@ def test_insecure_warns(closed_port_url: str) -> None:
 
 
 def test_changed_command_line_needs_restart(tmp_path: Path) -> None:
-    """Another export into an existing target is refused (exit 2) until --restart is given."""
+    """An export of other data (another segment) into an existing target is refused (exit 2)
+    until --restart is given; another site is not."""
     first = invoke(_export("--site", "1", "--from", "last2", "--to", "yesterday"))
     assert first.exit_code == 0, first.stderr
-    changed = _export("--site", "2", "--from", "last2", "--to", "yesterday")
+    assert invoke(_export("--site", "2", "--from", "last2", "--to", "yesterday")).exit_code == 0
+    changed = _export(
+        "--site", "2", "--from", "last2", "--to", "yesterday", "--segment", "visitorType==new"
+    )
     r = invoke(changed)
     assert r.exit_code == 2
     assert "--restart" in one_error_line(r.stderr)

@@ -450,7 +450,18 @@ def test_missing_parent_directories_are_created(name: str, tmp_path: Path) -> No
 def test_a_job_whose_recorded_options_are_lost_says_so() -> None:
     """A fingerprint that no longer matches its options (a state table edited by hand) was
     reported as "made with other options ()"."""
-    state = ExportState("visits", job=JobInfo("visits", {"kind": "visits"}, "0" * 16))
+    state = ExportState("visits", job=JobInfo("visits", {}, "0" * 16))
     state.windows[(1, date(2026, 11, 28))] = WindowRecord("visits", 1, date(2026, 11, 28), DONE)
     with pytest.raises(StateMismatchError, match=r"\(its recorded options cannot be read\)"):
         state.check_job(_job({"kind": "visits"}), "t.duckdb")
+
+
+def test_a_job_with_the_same_options_under_another_fingerprint_resumes() -> None:
+    """Options recorded with a fingerprint computed otherwise (an earlier version hashed the
+    range too) but asking the same data: resumed, not refused."""
+    old = {"kind": "visits", "sites": [1], "from": "last3", "to": "today", "segment": None}
+    state = ExportState("visits", job=JobInfo("visits", old, "0" * 16))
+    state.windows[(1, date(2026, 11, 28))] = WindowRecord("visits", 1, date(2026, 11, 28), DONE)
+    state.check_job(_job({**old, "sites": "all", "from": "2020-01-01"}), "t.duckdb")
+    with pytest.raises(StateMismatchError, match=r"segment: None -> 'visitorType==new'"):
+        state.check_job(_job({**old, "segment": "visitorType==new"}), "t.duckdb")

@@ -193,7 +193,8 @@ def export_options(f: F) -> F:
         click.option(
             "--restart",
             is_flag=True,
-            help="Start over: needed when the target holds an export made with other options.",
+            help="Delete what the target holds of this export, then start over: needed for "
+            "another --segment (or --report list); other sites and dates need none.",
         ),
         quiet_option,
         click.option(

@@ -84,8 +84,9 @@ async def export_visits(
 
     `client` is an `AsyncMatomo`. `start`/`end` take dates or `YYYY-MM-DD`, `today`,
     `yesterday`, `lastN`, `previousN`, resolved in each site's timezone. Re-running the same
-    call after a crash finishes the export with every visit exactly once; a different call
-    against the same target raises `StateMismatchError` unless `restart=True`.
+    call after a crash finishes the export with every visit exactly once. Other sites or dates
+    against the same target add their windows; another `segment` raises `StateMismatchError`
+    unless `restart=True`.
     `workers` is how many processes turn pages into rows for DuckDB, Parquet and JSONL
     targets (default: one per CPU, at most 8, none on a single CPU; 0 keeps it all in this
     process). They start with the export; pages under 64 KB are turned into rows here.

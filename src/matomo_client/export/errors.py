@@ -5,7 +5,7 @@ MatomoError                             (matomo_client.errors: the library's one
 └── ExportError
     ├── ExportUsageError (also ValueError)  bad options: dates, sites, unknown target kind
     ├── TargetError                     the target cannot be opened or written (disk full, ...)
-    ├── StateMismatchError              the target holds an export made with other options
+    ├── StateMismatchError              the target holds an export of other data (segment, reports)
     └── ExportApiError                  Matomo refused a window (visits log disabled, no access)
 ```
 Messages name the target or the site/day, never the token.
@@ -40,7 +40,7 @@ class TargetError(ExportError):
 
 
 class StateMismatchError(ExportError):
-    """The target already holds an export made with different options (use restart)."""
+    """The target holds an export of other data: another segment or report list (restart)."""
 
 
 class ExportApiError(ExportError):

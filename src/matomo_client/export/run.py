@@ -201,10 +201,6 @@ def _check_async(client: Any) -> None:
         )
 
 
-def _without(params: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k != key}
-
-
 def _check_timezones(
     old: JobInfo | None,
     params: dict[str, Any],
@@ -459,7 +455,7 @@ class _Run(RunLog):
         # changes them, and only a changed one matters (`_check_timezones`).
         if not restart and "timezones" in params:
             params = {**params, "timezones": _kept_timezones(state.job, params, state.windows)}
-        job = JobInfo(self.kind, params, fingerprint(_without(params, "timezones")))
+        job = JobInfo(self.kind, params, fingerprint(params))
         if not restart:
             state.check_job(job, self.sink.target)
             _check_timezones(state.job, params, state.windows, self.sink.target)

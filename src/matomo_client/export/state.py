@@ -4,10 +4,10 @@ Every target keeps it next to the data (the `_matomo_export` table, or a
 `<name>._matomo_export.jsonl` journal beside file targets), updated in the same transaction as
 the window's rows (or right after its part file is in place), so a crash never leaves a window
 marked done without its data. It records the command's parameters and their fingerprint (a
-different command against the same target is refused), and per window: status (`done` when the
-window is closed, `open` when it must be fetched again), rows exported, and Matomo's own
-`VisitsSummary.nb_visits` for reconciliation. It never holds the API token: the parameters
-are built by the engine from an explicit list of fields.
+command asking other data of the same windows, another segment or other reports, is refused),
+and per window: status (`done` when the window is closed, `open` when it must be fetched
+again), rows exported, and Matomo's own `VisitsSummary.nb_visits` for reconciliation. It never
+holds the API token: the parameters are built by the engine from an explicit list of fields.
 """
 
 from __future__ import annotations
@@ -21,15 +21,23 @@ import orjson
 
 from .errors import StateMismatchError
 
-__all__ = ["DONE", "OPEN", "ExportState", "JobInfo", "WindowRecord", "fingerprint"]
+__all__ = ["DONE", "OPEN", "RANGE_PARAMS", "ExportState", "JobInfo", "WindowRecord", "fingerprint"]
 
 DONE = "done"
 OPEN = "open"
 
 
+# What a command may change from run to run against one target: which sites and days it covers
+# (a window is one site's day, the same whatever the range around it), and the sites' timezones
+# (recorded beside the command; `run._check_timezones` guards them). What defines a window's
+# data (the kind, the segment, the reports) may not change without a restart.
+RANGE_PARAMS = frozenset({"sites", "from", "to", "timezones"})
+
+
 def fingerprint(params: dict[str, Any]) -> str:
-    """A short stable hash of the command's data-defining parameters."""
-    return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    """A short stable hash of the command's data-defining parameters (not `RANGE_PARAMS`)."""
+    defining = {k: v for k, v in params.items() if k not in RANGE_PARAMS}
+    return hashlib.sha256(orjson.dumps(defining, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 def utcnow() -> datetime:
@@ -112,7 +120,8 @@ class ExportState:
     windows: dict[tuple[int, date], WindowRecord] = field(default_factory=dict)
 
     def check_job(self, job: JobInfo, target: str) -> None:
-        """Refuse a different command against a target that already holds an export.
+        """Refuse a command that would fill a target's windows with other data (another segment
+        or other reports) than the export it holds; other sites or days are welcome.
 
         A job that recorded no window yet (its first run failed before writing, say on a
         misspelt report or segment) holds nothing to protect: the new command replaces it.
@@ -120,9 +129,12 @@ class ExportState:
         if self.job is None or self.job.fingerprint == job.fingerprint or not self.windows:
             return
         old, new = self.job.params, job.params
-        # The sites' timezones are recorded beside the command, not part of it (`run.py`).
-        keys = (set(old) | set(new)) - {"timezones"}
+        keys = (set(old) | set(new)) - RANGE_PARAMS
         diff = sorted(k for k in keys if old.get(k) != new.get(k))
+        if not diff and old:  # the same data, recorded with an older fingerprint
+            return
+        if not old:  # a state table edited by hand
+            diff = []
         detail = (
             ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
             or "its recorded options cannot be read"  # a state table edited by hand
