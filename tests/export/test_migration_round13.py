@@ -66,3 +66,37 @@ async def test_reports_wholly_before_the_site_was_created_are_named(tmp_path: Pa
     ]
     assert later.report_rows > 0
     assert later.warnings == []
+
+
+async def test_days_no_run_covered_between_runs_are_named(tmp_path: Path) -> None:
+    """A daily cron that missed two runs: the next run's range leaves those days out, and the
+    summary says which days of which site were never exported, and how to fill them."""
+    target = str(tmp_path / "v.duckdb")
+    async with sandbox_client(Sandbox(CONFIG)) as m:
+        await export_visits(
+            m, sites=[1, 2], start="2026-11-20", end="2026-11-22", now=NOW, target=target,
+            workers=0,
+        )  # fmt: skip
+        missed = await export_visits(
+            m, sites=[1, 2], start="2026-11-25", end="2026-11-26", now=NOW, target=target,
+            workers=0,
+        )  # fmt: skip
+        backfill = await export_visits(
+            m, sites=[1], start="2026-11-10", end="2026-11-18", now=NOW, target=target,
+            workers=0,
+        )  # fmt: skip
+        filled = await export_visits(
+            m, sites=[1, 2], start="2026-11-10", end="2026-11-26", now=NOW, target=target,
+            workers=0,
+        )  # fmt: skip
+    assert missed.warnings == [
+        f"site {i}: 2026-11-23 to 2026-11-24 never exported into this target (no run's range "
+        "covered them); an export from 2026-11-23 to 2026-11-24 fills the gap"
+        for i in (1, 2)
+    ]
+    assert backfill.warnings == [
+        "site 1: 2026-11-19 never exported into this target (no run's range covered it); an "
+        "export from 2026-11-19 to 2026-11-19 fills the gap"
+    ]
+    assert filled.warnings == []
+    assert filled.windows_exported == 3 + 12  # site 1's three missing days, site 2's twelve

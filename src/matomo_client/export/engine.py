@@ -135,6 +135,7 @@ async def export_visits(
         params["timezones"] = {str(s.id_site): s.timezone for s in site_list}
         recorded = await run.open_sink(params, restart)
         windows = _with_left_open(windows, recorded, site_list, now, settle)
+        summary.warnings.extend(_holes(windows, recorded, site_list))
         summary.windows_total = len(windows)
         short: dict[tuple[int, date], int] = {}
         if refetch_short:
@@ -346,6 +347,44 @@ def _with_left_open(
     if not extra:
         return windows
     return sorted([*windows, *extra], key=lambda w: (order[w.id_site], w.day))
+
+
+def _holes(
+    windows: list[Window],
+    recorded: dict[tuple[int, date], WindowRecord],
+    site_list: Sequence[SiteInfo],
+) -> list[str]:
+    """A warning for each run of days never exported between this run's range and the days a
+    site already has in the target (a cron run missed, or a range moved on too far): the
+    summary was ok and those days were silently missing."""
+    warnings: list[str] = []
+    done_of: dict[int, list[date]] = {}
+    for id_site, day in recorded:
+        done_of.setdefault(id_site, []).append(day)
+    planned_of: dict[int, list[date]] = {}
+    for w in windows:
+        planned_of.setdefault(w.id_site, []).append(w.day)
+    for site in site_list:
+        done = sorted(done_of.get(site.id_site, ()))
+        planned = planned_of.get(site.id_site)
+        if not done or not planned:
+            continue
+        first, last = min(planned), max(planned)
+        before = [d for d in done if d < first]
+        after = [d for d in done if d > last]
+        for lo, hi in (
+            (before[-1] if before else None, first),
+            (last, after[0] if after else None),
+        ):
+            if lo is not None and hi is not None and (hi - lo).days > 1:
+                a, b = lo + timedelta(days=1), hi - timedelta(days=1)
+                days = f"{a}" if a == b else f"{a} to {b}"
+                warnings.append(
+                    f"site {site.id_site}: {days} never exported into this target (no run's "
+                    f"range covered {'it' if a == b else 'them'}); an export from {a} to {b} "
+                    "fills the gap"
+                )
+    return warnings
 
 
 _Counts = list["dict[date, int] | str"]  # per site: Matomo's counts, or why there are none
