@@ -132,6 +132,8 @@ class Facts:
         self._days: list[DayFacts] = []  # rows not merged yet (VisitsSummary never needs them)
         self._rows: dict[str, Table] = {}
         self._goal_visits = [0, 0, 0]
+        self._converted_visits = [0, 0, 0]
+        self._keywords: set[int] = set()
         self._goal_rows: dict[str, Row] = {}
         self._tables: dict[str, dict[Any, Acc]] | None = None
         self._visitors: set[int] | None = None
@@ -160,6 +162,8 @@ class Facts:
                     else:
                         _merge_row(have, row, n_add, n_min, n_max, goals)
             self._goal_visits[:] = map(add, self._goal_visits, day.goal_visits)
+            self._converted_visits[:] = map(add, self._converted_visits, day.converted_visits)
+            self._keywords |= day.search_keywords
             _merge_goals(self._goal_rows, day.goal_rows)
         self._days.clear()
 
@@ -182,14 +186,24 @@ class Facts:
         return self._tables
 
     @property
+    def nb_keywords(self) -> int:
+        """Distinct site search keywords over all days (Matomo counts its keyword rows)."""
+        self._merge_days()
+        return len(self._keywords)
+
+    @property
     def goals(self) -> Acc:
-        """Goals.get accumulators: visits (new/returning) and per goal, plain and suffixed."""
+        """Goals.get accumulators: visits and converted visits (new/returning), and per goal."""
         self._merge_days()
         all_visits, new, returning = self._goal_visits
+        converted, converted_new, converted_returning = self._converted_visits
         out: Acc = {
             "nb_visits": all_visits,
             "nb_visits_new_visit": new,
             "nb_visits_returning_visit": returning,
+            "nb_visits_converted": converted,
+            "nb_visits_converted_new_visit": converted_new,
+            "nb_visits_converted_returning_visit": converted_returning,
         }
         for name, row in self._goal_rows.items():
             slots = _GOAL_SLOTS.get(name, _PLAIN_GOAL_SLOTS)

@@ -63,6 +63,10 @@ class DayFacts:
     rows: dict[str, Table] = field(default_factory=dict)
     goal_visits: list[int] = field(default_factory=lambda: [0, 0, 0])  # all, new, returning
     goal_rows: dict[str, Row] = field(default_factory=dict)  # visit goal slots x (all, new, ret.)
+    # visits with a conversion (abandoned carts aside): all, new, returning (Goals.get's
+    # nb_visits_converted is VisitsSummary's, not a sum over goals)
+    converted_visits: list[int] = field(default_factory=lambda: [0, 0, 0])
+    search_keywords: frozenset[int] = frozenset()  # site search keywords (Actions.get nb_keywords)
 
 
 def _visit_goals(
@@ -143,6 +147,8 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
     browsers: Table = {}
     goal_rows: dict[str, Row] = {}
     goal_visits = [0, 0, 0]
+    converted_visits = [0, 0, 0]
+    keywords: set[int] = set()
     visitors: set[int] = set()
     users: set[str] = set()
     n_actions = n_converted = n_bounced = total_length = max_actions = 0
@@ -163,6 +169,7 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
             n_bounced += 1
         if conversions:
             n_converted += 1
+            converted_visits[2 if returning else 1] += 1
         vrows = (
             referrers.get(referrer) or _new_row(referrers, referrer),
             countries.get(country) or _new_row(countries, country),
@@ -254,6 +261,7 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                     hits.append((ts, pair))
             elif kind == SEARCH:
                 n_searches += 1
+                keywords.add(a[2])
                 after_search = True
             elif kind == EVENT:
                 n_events += 1
@@ -299,6 +307,7 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
     for prow, trow in pages.values():
         _add_to_title(trow, prow)
     goal_visits[0] = len(visits)
+    converted_visits[0] = n_converted
     f = DayFacts(
         nb_visits=len(visits),
         nb_actions=n_actions,
@@ -315,6 +324,8 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
         user_ids=frozenset(users),
         goal_visits=goal_visits,
         goal_rows=goal_rows,
+        converted_visits=converted_visits,
+        search_keywords=frozenset(keywords),
     )
     f.rows = {
         "page": {

@@ -136,6 +136,10 @@ def _top_segment(rtype: str, seg_name: str, name: str) -> str:
     return f"{prefix}{seg_name}=={value}"
 
 
+# the link Matomo gives a search engine's "Keyword not defined" row (recording 099)
+_NO_KEYWORD_URL = "https://matomo.org/faq/general/faq_144"
+
+
 def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str, Any]:
     """Segment (and for search keywords the engine's result URL) of a subtable row."""
     name, detail = (parent, child) if by_name else (child, parent)
@@ -147,8 +151,8 @@ def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str,
         engine = _engine_meta(name).get("url", "")
         if by_name and detail and detail != "Keyword not defined":
             return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
-        if by_name:  # recording 099: the "Keyword not defined" row has no segment
-            return {}
+        if by_name:  # recording 099: the "Keyword not defined" row links Matomo's FAQ
+            return {"url": _NO_KEYWORD_URL}
         return {"segment": seg}
     if rtype == "campaign":
         seg = (

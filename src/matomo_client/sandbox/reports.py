@@ -99,7 +99,7 @@ def actions_object(f: Facts, kind: str) -> dict[str, Any]:
         "nb_outlinks": f.nb_outlinks,
         "nb_uniq_outlinks": sum(a.get("nb_visits", 0) for a in outlinks.values()),
         "nb_searches": f.nb_searches,
-        "nb_keywords": min(f.nb_searches, len(c.SITE_SEARCH_KEYWORDS)),
+        "nb_keywords": f.nb_keywords,
         "hits": f.nb_actions,
     }
 
@@ -121,8 +121,10 @@ _ECOMMERCE_COLUMNS = {
 def goals_object(f: Facts, kind: str, id_goal: str | None = None) -> dict[str, Any]:
     """Goals.get: conversions overall, for new and for returning visits.
 
-    Overall figures leave abandoned carts out; `idGoal=ecommerceOrder` and
-    `ecommerceAbandonedCart` add their order parts, items and average order revenue.
+    Overall figures leave abandoned carts out and count converted visits once, however
+    many goals they converted (Matomo takes VisitsSummary's nb_visits_converted);
+    `idGoal=ecommerceOrder` and `ecommerceAbandonedCart` add their order parts, items and
+    average order revenue.
     """
     del kind
     if id_goal:
@@ -136,7 +138,7 @@ def goals_object(f: Facts, kind: str, id_goal: str | None = None) -> dict[str, A
     out: dict[str, Any] = {}
     for suffix in ("", "_new_visit", "_returning_visit"):
         visits = f.goals.get("nb_visits" + suffix, 0)
-        converted = total.get("nb_visits_converted" + suffix, 0)
+        converted = (total if id_goal else f.goals).get("nb_visits_converted" + suffix, 0)
         conversions = total.get("nb_conversions" + suffix, 0)
         revenue = total.get("revenue" + suffix, 0)
         out["nb_conversions" + suffix] = conversions
