@@ -17,12 +17,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from .coerce import _to_ts
+
 __all__ = ["utc_action_times"]
 
 _EPOCH = datetime(1970, 1, 1)
-# Offsets are sampled this far apart over a page's times: changes come months apart.
+# Offsets are sampled this far apart around a page's times: changes come months apart.
 _STEP = 3 * 3600
 _MARGIN = 15 * 3600  # more than any UTC offset
+_REACH = -(-_MARGIN // _STEP)  # steps within any offset of a time
+# The times shifted: those a datetime holds with a day to spare (years 1 to 9999). Others stay
+# as they are (`coerce` keeps one out of range in `extra`); asking their offset raised, or took
+# 40 s a page.
+_LOWEST, _HIGHEST = -62_135_596_800 + 86_400, 253_402_300_799 - 86_400
 
 
 def utc_action_times(
@@ -34,37 +41,51 @@ def utc_action_times(
 ) -> Sequence[Any]:
     """The actions' Matomo times `local` as UTC unix seconds, for a site in `tz`; `counts` is
     each visit's number of actions (the actions follow their visits in order), `firsts` and
-    `lasts` each visit's first and last action time (UTC). Values other than integers and
-    strings of digits stay as they are."""
+    `lasts` each visit's first and last action time (UTC). Values the export does not store as
+    a time stay as they are."""
     ints = [v for v in local if type(v) is int]
-    if len(ints) != len(local) and any(
-        type(v) is str and v.isascii() and v.isdigit() for v in local
-    ):
-        local = [
-            int(v) if type(v) is str and v.isascii() and v.isdigit() else v for v in local
-        ]  # "1795894563"
-        ints = [v for v in local if type(v) is int]
+    if len(ints) != len(local) and any(type(v) not in (int, type(None)) for v in local):
+        parsed = [v if type(v) is int else _as_time(v) for v in local]  # "1795894563", 1.79e9
+        if sum(type(v) is int for v in parsed) != len(ints):
+            local = parsed
+            ints = [v for v in local if type(v) is int]
+    ints = [v for v in ints if _LOWEST <= v <= _HIGHEST]
     if not ints:
         return local
-    lo, hi = min(ints), max(ints)
-    offsets = {_offset(t, tz) for t in range(lo - _MARGIN, hi + _MARGIN + _STEP, _STEP)}
+    # Sampled around each 3-hour slot that holds a time, not over the page's whole span: one
+    # time far from the others (0, say) made it hundreds of thousands of samples.
+    slots = {v // _STEP for v in ints}
+    slots = {slot + k for slot in slots for k in range(-_REACH, _REACH + 2)}
+    offsets = {_offset(slot * _STEP, tz) for slot in slots}
     if len(offsets) == 1:
         shift = offsets.pop()
         if not shift:
             return local
-        return [v - shift if type(v) is int else v for v in local]
+        return [v - shift if type(v) is int and _LOWEST <= v <= _HIGHEST else v for v in local]
     out: list[Any] = []
     at = 0
     for n, first, last in zip(counts, firsts, lasts, strict=True):
         # A visit's actions come in time order: each is the first reading not before the last.
+        first, last = _as_time(first), _as_time(last)
         after = first if type(first) is int else None
         for v in local[at : at + n]:
-            if type(v) is int:
+            if type(v) is int and _LOWEST <= v <= _HIGHEST:
                 v = _resolve(v, tz, after, last if type(last) is int else None)
                 after = v
             out.append(v)
         at += n
     return out
+
+
+def _as_time(value: Any) -> Any:
+    """`value` as the integer the export stores for it (`coerce`: "1795894563", 1795894563.0,
+    " 1795894563 "), else as it is: shifted or not, it is stored as the same kind of value."""
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return _to_ts(value)
+    except (TypeError, ValueError, OverflowError):
+        return value
 
 
 def _offset(instant: int, tz: tzinfo) -> int:
