@@ -138,3 +138,34 @@ def test_every_target_stores_action_times_inside_their_visit(
         previous[id_visit] = ts
         repeated += _utc("2026-10-25 00:00:00") <= ts < _utc("2026-10-25 02:00:00")
     assert repeated  # actions in the hour Berlin's clocks show twice were checked too
+
+
+def test_a_target_from_before_utc_action_times_warns_until_restarted(tmp_path: Path) -> None:
+    """A target whose job has no record of how action times were stored (written before they
+    were UTC instants) holds site-local ones: resuming it warns for the sites not in UTC, on
+    every run, until a restart; a new target never warns."""
+    import duckdb
+
+    sb = Sandbox(SandboxConfig(days=6, visits_per_day=20, today=date(2026, 11, 30)))
+    target = str(tmp_path / "x.duckdb")
+    now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+
+    async def export(start: str, restart: bool = False) -> list[str]:
+        async with sandbox_client(sb) as m:
+            summary = await export_visits(
+                m, sites=[1, 2], start=start, end="yesterday", target=target, now=now,
+                workers=0, restart=restart,
+            )  # fmt: skip
+        return summary.warnings
+
+    assert anyio.run(export, "last3") == []
+    with duckdb.connect(target) as db:  # as an earlier version recorded the job
+        (params,) = db.execute("SELECT params FROM _matomo_export WHERE status = 'job'").fetchone()
+        old = {k: v for k, v in json.loads(params).items() if k != "action_times"}
+        db.execute("UPDATE _matomo_export SET params = ? WHERE status = 'job'", [json.dumps(old)])
+    warned = anyio.run(export, "last4")
+    assert len(warned) == 1
+    assert warned[0].startswith("site 2: actions exported by an earlier version hold Matomo's")
+    assert anyio.run(export, "last4") == warned  # still mixed
+    assert anyio.run(export, "last4", True) == []
+    assert anyio.run(export, "last4") == []

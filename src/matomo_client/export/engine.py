@@ -31,6 +31,7 @@ from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
 from .reconcile import compare, fetch_counts
 from .run import (
+    UTC_TIMES,
     SitesArg,
     _api_error,
     _check_common,
@@ -102,6 +103,7 @@ async def export_visits(
         "from": _date_spec(start),
         "to": _date_spec(end),
         "segment": segment or None,
+        "action_times": UTC_TIMES,  # see run._kept_action_times
     }
     encoders: list[PageEncoder] = []
 

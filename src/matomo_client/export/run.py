@@ -224,6 +224,20 @@ def _check_timezones(
             )
 
 
+# How a visits export stores action times: "utc" (the offset Matomo adds taken off), or "mixed"
+# once a target written before that (no such record) is resumed.
+UTC_TIMES = "utc"
+MIXED = "mixed"
+
+
+def _kept_action_times(old: JobInfo | None, windows: dict[tuple[int, date], WindowRecord]) -> str:
+    """This run's record of how the target's action times are stored: as before when the
+    target holds windows, else as this version stores them."""
+    if old is None or not windows:
+        return UTC_TIMES
+    return UTC_TIMES if old.params.get("action_times") == UTC_TIMES else MIXED
+
+
 def _kept_timezones(
     old: JobInfo | None,
     params: dict[str, Any],
@@ -455,6 +469,8 @@ class _Run(RunLog):
         # changes them, and only a changed one matters (`_check_timezones`).
         if not restart and "timezones" in params:
             params = {**params, "timezones": _kept_timezones(state.job, params, state.windows)}
+        if not restart and "action_times" in params:
+            params = {**params, "action_times": _kept_action_times(state.job, state.windows)}
         job = JobInfo(self.kind, params, fingerprint(params))
         if not restart:
             state.check_job(job, self.sink.target)
@@ -464,7 +480,24 @@ class _Run(RunLog):
             return {}
         if params.get("sites") == "all":
             self._warn_gone(state.windows)
+        if params.get("action_times") == MIXED:
+            self._warn_local_action_times(params, state.windows)
         return dict(state.windows)
+
+    def _warn_local_action_times(
+        self, params: dict[str, Any], windows: dict[tuple[int, date], WindowRecord]
+    ) -> None:
+        """Warn of the sites not in UTC whose actions an earlier version stored as Matomo sends
+        their times (the site's wall-clock time read as UTC), beside this version's instants."""
+        zones = params.get("timezones") or {}
+        local = sorted({s for s, _ in windows if zones.get(str(s)) not in (None, "", "UTC")})
+        if local:
+            which = f"site {local[0]}" if len(local) == 1 else f"sites {id_list(local)}"
+            self.summary.warnings.append(
+                f"{which}: actions exported by an earlier version hold Matomo's site-local times "
+                "(read as UTC, an hour late in Berlin's winter), not UTC instants as this "
+                "version's do; export again with --restart (restart=True) to store them all in UTC"
+            )
 
     def _warn_gone(self, windows: dict[tuple[int, date], WindowRecord]) -> None:
         """Warn of the sites an earlier run of `all` exported that the token sees no more:

@@ -21,22 +21,23 @@ import orjson
 
 from .errors import StateMismatchError
 
-__all__ = ["DONE", "OPEN", "RANGE_PARAMS", "ExportState", "JobInfo", "WindowRecord", "fingerprint"]
+__all__ = ["DONE", "FREE_PARAMS", "OPEN", "ExportState", "JobInfo", "WindowRecord", "fingerprint"]
 
 DONE = "done"
 OPEN = "open"
 
 
 # What a command may change from run to run against one target: which sites and days it covers
-# (a window is one site's day, the same whatever the range around it), and the sites' timezones
-# (recorded beside the command; `run._check_timezones` guards them). What defines a window's
-# data (the kind, the segment, the reports) may not change without a restart.
-RANGE_PARAMS = frozenset({"sites", "from", "to", "timezones"})
+# (a window is one site's day, the same whatever the range around it), and what is recorded
+# beside the command: the sites' timezones (`run._check_timezones` guards them) and how action
+# times were stored (`run._kept_action_times`). What defines a window's data (the kind, the
+# segment, the reports) may not change without a restart.
+FREE_PARAMS = frozenset({"sites", "from", "to", "timezones", "action_times"})
 
 
 def fingerprint(params: dict[str, Any]) -> str:
-    """A short stable hash of the command's data-defining parameters (not `RANGE_PARAMS`)."""
-    defining = {k: v for k, v in params.items() if k not in RANGE_PARAMS}
+    """A short stable hash of the command's data-defining parameters (not `FREE_PARAMS`)."""
+    defining = {k: v for k, v in params.items() if k not in FREE_PARAMS}
     return hashlib.sha256(orjson.dumps(defining, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
@@ -129,7 +130,7 @@ class ExportState:
         if self.job is None or self.job.fingerprint == job.fingerprint or not self.windows:
             return
         old, new = self.job.params, job.params
-        keys = (set(old) | set(new)) - RANGE_PARAMS
+        keys = (set(old) | set(new)) - FREE_PARAMS
         diff = sorted(k for k in keys if old.get(k) != new.get(k))
         if not diff and old:  # the same data, recorded with an older fingerprint
             return
