@@ -41,7 +41,7 @@ from .run import (
     before_creation,
     nothing_to_export,
 )
-from .runlog import log
+from .runlog import id_list, log
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
 from .spill import SpillDir
@@ -362,8 +362,9 @@ def _holes(
     """A warning for each run of days never exported between this run's range and the days a
     site already has in the target (a cron run missed, or a range moved on too far): the
     summary was ok and those days were silently missing. Days before the site was created
-    are not missing: Matomo has no visit there (its `ts_created` moves back before any)."""
-    warnings: list[str] = []
+    are not missing: Matomo has no visit there (its `ts_created` moves back before any). Sites
+    missing the same days share one warning (a missed cron run of `all`: one line, not 300)."""
+    gaps: dict[tuple[date, date], list[int]] = {}
     done_of: dict[int, list[date]] = {}
     for id_site, day in recorded:
         done_of.setdefault(id_site, []).append(day)
@@ -389,12 +390,15 @@ def _holes(
                     a = max(a, site.created - timedelta(days=1))
                     if a > b:
                         continue
-                days = f"{a}" if a == b else f"{a} to {b}"
-                warnings.append(
-                    f"site {site.id_site}: {days} never exported into this target (no run's "
-                    f"range covered {'it' if a == b else 'them'}); an export from {a} to {b} "
-                    "fills the gap"
-                )
+                gaps.setdefault((a, b), []).append(site.id_site)
+    warnings = []
+    for (a, b), sites in sorted(gaps.items()):
+        which = f"site {sites[0]}" if len(sites) == 1 else f"sites {id_list(sorted(sites))}"
+        days = f"{a}" if a == b else f"{a} to {b}"
+        warnings.append(
+            f"{which}: {days} never exported into this target (no run's range covered "
+            f"{'it' if a == b else 'them'}); an export from {a} to {b} fills the gap"
+        )
     return warnings
 
 

@@ -8,7 +8,9 @@ export stores instants, so each action time goes back by the offset its site had
 
 One offset covers nearly every page, so the common case is one subtraction per action. Around a
 daylight-saving change each time is resolved on its own; a wall-clock time that happened twice
-(the hour repeated in autumn) is the first reading not before the visit's previous action.
+(the hour repeated in autumn) is the first reading not before the visit's previous action;
+a visit whose actions fall in both passes of that hour can still have its later ones read an
+hour early (both readings keep them in order, and nothing else in the page tells them apart).
 """
 
 from __future__ import annotations
