@@ -7,7 +7,7 @@ from the raw tables as the reports: these are the recipes the report of round 14
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -23,11 +23,20 @@ TODAY = date(2026, 10, 28)
 NOW = datetime(2026, 10, 28, 12, 0, tzinfo=timezone.utc)
 START, END = date(2026, 10, 24), date(2026, 10, 26)  # Berlin leaves summer time on the 25th
 
-# a visit's day is the day of its last action in the site's timezone
-_VISITS = """
-CREATE TEMP VIEW vd AS SELECT *, CAST(CASE id_site
+# A visit's day is the day of its last action in the site's timezone (VisitsSummary, visit
+# tables, entry and exit pages); an action's or conversion's day is its own (Actions, Events,
+# Goals' conversions), and time spent on a page counts on the day of the next action. The
+# visits are exported a day further: the next day's visits may have begun before midnight.
+_VISITS = f"""
+CREATE TEMP VIEW vd AS SELECT * FROM (SELECT *, CAST(CASE id_site
     WHEN 2 THEN timezone('Europe/Berlin', last_action_timestamp::TIMESTAMPTZ)
-    ELSE last_action_timestamp END AS DATE) AS day FROM visits
+    ELSE last_action_timestamp END AS DATE) AS day FROM visits)
+    WHERE day BETWEEN '{START}' AND '{END}';
+CREATE TEMP VIEW ad AS SELECT *, CAST(CASE id_site
+    WHEN 2 THEN timezone('Europe/Berlin', timestamp::TIMESTAMPTZ) ELSE timestamp END AS DATE)
+    AS day, CAST(CASE id_site
+    WHEN 2 THEN timezone('Europe/Berlin', (timestamp + to_seconds(time_spent))::TIMESTAMPTZ)
+    ELSE timestamp + to_seconds(time_spent) END AS DATE) AS time_day FROM actions
 """
 
 
@@ -43,7 +52,9 @@ async def db(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     sb = Sandbox(SandboxConfig(seed=5, days=10, visits_per_day=60, today=TODAY))
     target = str(tmp_path / "a.duckdb")
     async with _client(sb) as m:
-        await export_visits(m, sites=[1, 2], start=START, end=END, target=target, now=NOW)
+        await export_visits(
+            m, sites=[1, 2], start=START, end=END + timedelta(days=1), target=target, now=NOW
+        )
         await export_reports(
             m,
             sites=[1, 2],
@@ -94,16 +105,26 @@ async def test_page_urls_from_actions(db: duckdb.DuckDBPyConnection) -> None:
         db,
         """
         WITH pv AS (
-          SELECT a.*, v.day, v.actions AS visit_actions,
-                 url_decode(regexp_replace(a.url, '^[a-z]+://[^/]+', '')) AS label,
-                 row_number() OVER (PARTITION BY a.id_site, a.id_visit ORDER BY a.position) AS n,
-                 count(*) OVER (PARTITION BY a.id_site, a.id_visit) AS of
-          FROM actions a JOIN vd v USING (id_site, id_visit) WHERE a.type = 'action'),
-        mine AS (
-          SELECT id_site, day, label, count(*) AS hits, count(DISTINCT id_visit) AS visits,
-                 sum(time_spent) AS t, count(*) FILTER (n = 1) AS entries,
-                 count(*) FILTER (n = of) AS exits
+          SELECT *, url_decode(regexp_replace(url, '^[a-z]+://[^/]+', '')) AS label,
+                 row_number() OVER (PARTITION BY id_site, id_visit ORDER BY position) AS n,
+                 count(*) OVER (PARTITION BY id_site, id_visit) AS of
+          FROM ad WHERE type = 'action'),
+        hits AS (
+          SELECT id_site, day, label, count(*) AS hits, count(DISTINCT id_visit) AS visits
           FROM pv GROUP BY ALL),
+        spent AS (
+          SELECT id_site, time_day AS day, label, sum(time_spent) AS t FROM pv GROUP BY ALL),
+        ends AS (
+          SELECT id_site, v.day, label, count(*) FILTER (n = 1) AS entries,
+                 count(*) FILTER (n = of) AS exits
+          FROM pv JOIN vd v USING (id_site, id_visit) GROUP BY ALL),
+        mine AS (
+          SELECT id_site, day, label, coalesce(hits, 0) AS hits, coalesce(visits, 0) AS visits,
+                 coalesce(t, 0) AS t, coalesce(entries, 0) AS entries,
+                 coalesce(exits, 0) AS exits
+          FROM hits FULL JOIN spent USING (id_site, day, label)
+          FULL JOIN ends USING (id_site, day, label)
+          WHERE day BETWEEN (SELECT min(day) FROM vd) AND (SELECT max(day) FROM vd)),
         rep AS (
           SELECT id_site, date AS day, label, nb_hits, nb_visits, sum_time_spent,
                  coalesce(entry_nb_visits, 0) AS e, coalesce(exit_nb_visits, 0) AS x
@@ -114,6 +135,10 @@ async def test_page_urls_from_actions(db: duckdb.DuckDBPyConnection) -> None:
         """,
     )
     assert rows == []
+    across = db.sql(
+        "SELECT count(*) FROM ad JOIN vd v USING (id_site, id_visit) WHERE ad.day <> v.day"
+    ).fetchall()
+    assert across[0][0] > 0  # actions of visits across midnight are covered
 
 
 async def test_goals_and_keywords_from_actions(db: duckdb.DuckDBPyConnection) -> None:
@@ -121,11 +146,12 @@ async def test_goals_and_keywords_from_actions(db: duckdb.DuckDBPyConnection) ->
         db,
         """
         WITH conv AS (
-          SELECT a.id_site, v.day, a.id_visit, a.revenue FROM actions a JOIN vd v
-          USING (id_site, id_visit) WHERE a.type IN ('goal', 'ecommerceOrder')),
-        mine AS (
-          SELECT id_site, day, count(*) AS n, count(DISTINCT id_visit) AS vc,
-                 round(sum(revenue), 2) AS r FROM conv GROUP BY ALL),
+          SELECT id_site, day, count(*) AS n, round(sum(revenue), 2) AS r FROM ad
+          WHERE type IN ('goal', 'ecommerceOrder') GROUP BY ALL),
+        converted AS (
+          SELECT id_site, day, count(*) FILTER (visit_converted = 1) AS vc FROM vd GROUP BY ALL),
+        mine AS (SELECT * FROM conv FULL JOIN converted USING (id_site, day)
+          WHERE day BETWEEN (SELECT min(day) FROM vd) AND (SELECT max(day) FROM vd)),
         rep AS (
           SELECT id_site, date AS day, nb_conversions, nb_visits_converted,
                  round(revenue, 2) AS revenue
@@ -140,8 +166,9 @@ async def test_goals_and_keywords_from_actions(db: duckdb.DuckDBPyConnection) ->
         db,
         """
         WITH mine AS (
-          SELECT a.id_site, v.day, count(*) AS s, count(DISTINCT site_search_keyword) AS k
-          FROM actions a JOIN vd v USING (id_site, id_visit) WHERE a.type = 'search'
+          SELECT id_site, day, count(*) AS s, count(DISTINCT site_search_keyword) AS k
+          FROM ad WHERE type = 'search'
+            AND day BETWEEN (SELECT min(day) FROM vd) AND (SELECT max(day) FROM vd)
           GROUP BY ALL),
         rep AS (
           SELECT id_site, date AS day, (metrics->>'nb_searches')::INT AS s2,

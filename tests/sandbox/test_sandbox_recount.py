@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -41,18 +42,34 @@ def _pages(visit: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in visit["actionDetails"] if a["type"] == "action"]
 
 
-def _title_counts(visits: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+def _wall_day(action: dict[str, Any]) -> str:
+    """The site's date of an action: Live's `timestamp` is shifted to the site's wall clock."""
+    return datetime.fromtimestamp(action["timestamp"], timezone.utc).date().isoformat()
+
+
+def _title_counts(visits: list[dict[str, Any]], days: set[str]) -> dict[str, dict[str, int]]:
+    """Title rows of `days` from `visits` (those days' and the next's): hits, time spent and
+    visits on each action's own day, the time on its next action's day (Matomo's
+    `time_spent_ref_action`); entries and exits on the visit's day."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for v in visits:
-        pages = _pages(v)
-        for a in pages:
-            row = out[a["pageTitle"]]
-            row["nb_hits"] += 1
-            row["sum_time_spent"] += a["timeSpent"]
-            row["timed"] += "pageLoadTimeMilliseconds" in a
-        for title in {a["pageTitle"] for a in pages}:
+        actions = v["actionDetails"]
+        hit_titles = set()
+        for i, a in enumerate(actions):
+            if a["type"] != "action":
+                continue
+            if _wall_day(a) in days:
+                row = out[a["pageTitle"]]
+                row["nb_hits"] += 1
+                row["timed"] += "pageLoadTimeMilliseconds" in a
+                hit_titles.add(a["pageTitle"])
+            after = [b for b in actions[i + 1 :] if b["timestamp"] > a["timestamp"]]
+            if after and _wall_day(after[0]) in days:
+                out[a["pageTitle"]]["sum_time_spent"] += a["timeSpent"]
+        for title in hit_titles:
             out[title]["nb_visits"] += 1
-        if pages:
+        pages = _pages(v)
+        if pages and _wall_day(actions[-1]) in days:
             out[pages[0]["pageTitle"]]["entry_nb_visits"] += 1
             out[pages[0]["pageTitle"]]["entry_nb_actions"] += v["actions"]
             out[pages[0]["pageTitle"]]["entry_bounce_count"] += v["actions"] == 1
@@ -65,8 +82,9 @@ def _title_counts(visits: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 async def test_page_titles_recount_from_visits(sandbox: Sandbox, id_site: int) -> None:
     """Per title: hits, time spent, timed hits, visits, entries (with bounces) and exits."""
     rows = await _report(sandbox, "Actions.getPageTitles", id_site, "day", DAY)
-    visits = await _visits(sandbox, id_site, "day", DAY)
-    expected = _title_counts(visits)
+    after = (date.fromisoformat(DAY) + timedelta(days=1)).isoformat()
+    visits = await _visits(sandbox, id_site, "range", f"{DAY},{after}")
+    expected = _title_counts(visits, {DAY})
     for row in rows:
         want = expected[row["label"]]
         assert row["nb_hits"] == want["nb_hits"], row["label"]
@@ -76,17 +94,22 @@ async def test_page_titles_recount_from_visits(sandbox: Sandbox, id_site: int) -
         for key in ("entry_nb_visits", "entry_nb_actions", "entry_bounce_count", "exit_nb_visits"):
             assert int(row.get(key, 0)) == want[key], (row["label"], key)
         visitors = {
-            v["visitorId"] for v in visits if row["label"] in {a["pageTitle"] for a in _pages(v)}
+            v["visitorId"]
+            for v in visits
+            if any(a["pageTitle"] == row["label"] and _wall_day(a) == DAY for a in _pages(v))
         }
         assert row["nb_uniq_visitors"] == len(visitors), row["label"]
     assert {r["label"] for r in rows} == set(expected)
+    assert any(_wall_day(v["actionDetails"][0]) != DAY for v in visits)  # across midnight
 
 
 @pytest.mark.anyio
 async def test_week_page_titles_merge_days(sandbox: Sandbox) -> None:
     """A week's title rows add up its days' hits, visits, entries and exits."""
     rows = await _report(sandbox, "Actions.getPageTitles", 1, "week", WEEK[0])
-    expected = _title_counts(await _visits(sandbox, 1, "range", ",".join(WEEK)))
+    after = (date.fromisoformat(WEEK[1]) + timedelta(days=1)).isoformat()
+    days = {(date.fromisoformat(WEEK[0]) + timedelta(days=i)).isoformat() for i in range(7)}
+    expected = _title_counts(await _visits(sandbox, 1, "range", f"{WEEK[0]},{after}"), days)
     got = {
         r["label"]: (r["nb_hits"], r["nb_visits"], int(r.get("entry_nb_visits", 0)),
                      int(r.get("exit_nb_visits", 0)))

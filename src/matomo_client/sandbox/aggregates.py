@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, timedelta
 from operator import add
 from typing import Any
 
@@ -64,7 +64,7 @@ from .day_sums import (
     sum_day,
 )
 from .page_goals import page_goal_metrics
-from .records import Visit, gc_paused
+from .records import Visit, gc_paused, local_midnight
 from .world import World
 
 __all__ = ["DayFacts", "Facts", "FactsCache", "compute_day", "facts_for", "merge_acc"]
@@ -255,16 +255,24 @@ class FactsCache:
 
 
 def facts_for(world: World, cache: FactsCache, id_site: int, days: Iterable[date]) -> Facts:
-    """Merged facts of `days` for one site, from the per-day cache where days are final."""
-    total = Facts()
-    for day in days:
+    """Merged facts of `days` for one site, from the per-day cache where days are final.
+
+    Days are summed last first: each needs the next day's early visits, which the day summed
+    just before drew (a big day is not kept drawn), then added in order.
+    """
+    summed: dict[date, DayFacts] = {}
+    days = list(days)
+    for day in reversed(days):
         key = (id_site, day)
         day_facts = cache.get(key)
         if day_facts is None:
-            day_facts = compute_day(world, world.day_visits(id_site, day), id_site)
+            day_facts = compute_day(world, world.day_visits(id_site, day), id_site, day)
             if world.day_is_final(id_site, day):
                 cache.put(key, day_facts)
-        total.add(day_facts)
+        summed[day] = day_facts
+    total = Facts()
+    for day in days:
+        total.add(summed[day])
     return total
 
 
@@ -394,7 +402,20 @@ _ACC = {
 # -- one day ---------------------------------------------------------------------------
 
 
-def compute_day(world: World, visits: Sequence[Visit], id_site: int) -> DayFacts:
-    """Sum one day's visits (or a segment of them) into counters and compact rows."""
+def compute_day(
+    world: World,
+    visits: Sequence[Visit],
+    id_site: int,
+    day: date,
+    segment: Callable[[Visit], bool] | None = None,
+) -> DayFacts:
+    """Sum one day's visits (or a segment of them) into counters and compact rows; actions
+    and conversions on their own day, those of the next day's visits begun before midnight
+    included (`sum_day`)."""
+    tz = world.site(id_site).timezone
+    bounds = (local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz))
+    spill = world.early_visits(id_site, day + timedelta(days=1))
+    if segment is not None:
+        spill = tuple(filter(segment, spill))
     with gc_paused():
-        return sum_day(world.site(id_site), visits)
+        return sum_day(world.site(id_site), visits, bounds, spill)

@@ -344,7 +344,7 @@ class Api:
         total = Facts()
         for day in days:
             visits = tuple(v for v in self.world.day_visits(id_site, day) if segment(v))
-            total.add(compute_day(self.world, visits, id_site))
+            total.add(compute_day(self.world, visits, id_site, day, segment))
         return total
 
     def _per_site_period(

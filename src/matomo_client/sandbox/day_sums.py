@@ -7,6 +7,7 @@ last visit that touched them (so "visits" count each visit once); `_finish` turn
 into counts and drops that slot. Float sums (revenue, attribution) run in visit and action
 order, as Matomo's archiver and the tests that recount visits expect; a title row's integer
 counters (hits, time, timings, entries, exits) are added up from its URL rows at the end.
+Actions and conversions count on their own day, visits on their last action's (`sum_day`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import add
 from typing import Any
 
@@ -26,6 +28,7 @@ __all__ = ["DayFacts", "Row", "Table", "sum_day"]
 Row = list[Any]
 Table = dict[Any, Row]
 _INF = float("inf")
+_NEVER = 1 << 62  # an instant after any action
 _CART = "idgoal=ecommerceAbandonedCart"
 _ORDER = "idgoal=ecommerceOrder"
 
@@ -125,11 +128,20 @@ def _add_goals(into: dict[str, Row], goals: dict[str, Row]) -> None:
             have[:] = map(add, have, g)
 
 
-def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
+def sum_day(
+    site: c.SiteInfo,
+    visits: Sequence[Visit],
+    bounds: tuple[int, int] | None = None,
+    spill: Sequence[Visit] = (),
+) -> DayFacts:
     """Sum one day's visits (or a segment of them) into counters and compact rows.
 
     One pass: each visit's fields are read once, while it is in the CPU cache, and added
-    to its rows (integer sums in any order are exact; float sums keep visit order).
+    to its rows (integer sums in any order are exact; float sums keep visit order). With
+    `bounds`, the day's [start, end) in UTC seconds, actions and conversions count on their
+    own day, as Matomo's archivers put them (`server_time`): those of `visits` before `start`
+    are left out, those of `spill` (the next day's visits) before `end` are added. Visit
+    figures (VisitsSummary, visit tables, entry and exit pages) stay with `visits`.
     """
     titles = [p.title for p in site.pages]
     goal_revenue: dict[int, float] = {}
@@ -153,48 +165,71 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
     users: set[str] = set()
     n_actions = n_converted = n_bounced = total_length = max_actions = 0
     n_pageviews = n_downloads = n_outlinks = n_searches = n_events = 0
-    for v in visits:
+    start, end = bounds or (-1, _NEVER)
+    for v in chain(visits, spill):
         (_, id_visit, visitor, user, returning, referrer, _, browser, country, _, acts,
          first_ts, last_ts, counted, conversions) = v  # fmt: skip
-        length = last_ts - first_ts
-        visitors.add(visitor)
-        if user:
-            users.add(user)
-        n_actions += counted
-        total_length += length
-        if counted > max_actions:
-            max_actions = counted
-        bounced = counted == 1
-        if bounced:
-            n_bounced += 1
-        if conversions:
-            n_converted += 1
-            converted_visits[2 if returning else 1] += 1
-        vrows = (
-            referrers.get(referrer) or _new_row(referrers, referrer),
-            countries.get(country) or _new_row(countries, country),
-            browsers.get(browser) or _new_row(browsers, browser),
-        )
-        for row in vrows:
-            row[V_VISITS] += 1
-            row[V_ACTIONS] += counted
-            row[V_LENGTH] += length
-            row[V_UNIQ].add(visitor)
-            if counted > row[V_MAX_ACTIONS]:
-                row[V_MAX_ACTIONS] = counted
-            if bounced:
-                row[V_BOUNCE] += 1
-            if conversions:
-                row[V_CONVERTED] += 1
-            if user is not None:
-                row[V_USERS].add(user)
-        goal_visits[2 if returning else 1] += 1
-        timeline: list[tuple[int, str, float]] = []
         n = len(acts)
-        if n != counted:  # goals, orders or an abandoned cart (not counted in `actions`)
-            vgoals, timeline = _visit_goals(goal_revenue, [a for a in acts if a[0] >= GOAL])
+        lo = 0
+        vrows: tuple[Row, ...] | None = None
+        last_page: Row | None = None
+        if last_ts >= end:  # the next day's visit: its actions before `end`, no visit figures
+            n = _first_at(acts, end)
+            if not n:
+                continue
+            last_page = _page_row()  # not None: no entry here
+            length = bounced = 0
+        else:
+            length = last_ts - first_ts
+            visitors.add(visitor)
+            if user:
+                users.add(user)
+            n_actions += counted
+            total_length += length
+            if counted > max_actions:
+                max_actions = counted
+            bounced = counted == 1
+            if bounced:
+                n_bounced += 1
+            if conversions:
+                n_converted += 1
+                converted_visits[2 if returning else 1] += 1
+            vrows = (
+                referrers.get(referrer) or _new_row(referrers, referrer),
+                countries.get(country) or _new_row(countries, country),
+                browsers.get(browser) or _new_row(browsers, browser),
+            )
+            for row in vrows:
+                row[V_VISITS] += 1
+                row[V_ACTIONS] += counted
+                row[V_LENGTH] += length
+                row[V_UNIQ].add(visitor)
+                if counted > row[V_MAX_ACTIONS]:
+                    row[V_MAX_ACTIONS] = counted
+                if bounced:
+                    row[V_BOUNCE] += 1
+                if conversions:
+                    row[V_CONVERTED] += 1
+                if user is not None:
+                    row[V_USERS].add(user)
+            goal_visits[2 if returning else 1] += 1
+            # begun the day before: entry here, earlier actions there (unlike Matomo, its pages
+            # there get no share of conversions here)
+            if first_ts < start:
+                lo = _first_at(acts, start)
+                last_page = _early_pages(acts, lo, pages, page_titles, titles, visitor, counted)
+        timeline: list[tuple[int, str, float]] = []
+        if len(acts) != counted:  # goals, orders or an abandoned cart (not in `actions`)
+            part = acts if n - lo == len(acts) else acts[lo:n]
+            vgoals, timeline = _visit_goals(goal_revenue, [a for a in part if a[0] >= GOAL])
             if vgoals:
                 vconv, vrevenue = _goal_summary(goal_rows, vgoals, returning)
+                if vrows is None:
+                    vrows = (
+                        referrers.get(referrer) or _new_row(referrers, referrer),
+                        countries.get(country) or _new_row(countries, country),
+                        browsers.get(browser) or _new_row(browsers, browser),
+                    )
                 for row in vrows:
                     row[V_CONV] += vconv
                     row[V_REVENUE] += vrevenue
@@ -208,8 +243,7 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
             first_conversion = min(t[0] for t in timeline)
             all_goals = _page_goals(timeline, first_conversion)
         after_search = False
-        last_page: Row | None = None
-        for i in range(n):
+        for i in range(lo, n):
             a = acts[i]
             kind = a[0]
             if kind == PAGE:
@@ -301,7 +335,7 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
                     lrow[L_UNIQ].add(visitor)
         if hits:
             attribute_visit(hits, timeline, P_GOALS)
-        if last_page is not None:
+        if last_page is not None and last_ts < end:  # the next day's visits exit there
             last_page[X_VISITS] += 1
             last_page[X_UNIQ].add(visitor)
     for prow, trow in pages.values():
@@ -340,6 +374,51 @@ def sum_day(site: c.SiteInfo, visits: Sequence[Visit]) -> DayFacts:
         "browser": {k: _finish_visit(r) for k, r in browsers.items()},
     }
     return f
+
+
+def _first_at(acts: Sequence[Any], ts: int) -> int:
+    """The index of a visit's first action at or after `ts` (its length if none)."""
+    i = 0
+    n = len(acts)
+    while i < n and acts[i][1] < ts:
+        i += 1
+    return i
+
+
+def _early_pages(
+    acts: Sequence[Any],
+    lo: int,
+    pages: dict[Any, tuple[Row, Row]],
+    page_titles: Table,
+    titles: list[str],
+    visitor: int,
+    counted: int,
+) -> Row:
+    """For a visit begun the day before (its actions from `lo` on are this day's): add its
+    entry to its first page's row, and the time of an earlier page whose next action is this
+    day's (Matomo's `time_spent_ref_action` counts on the next action's day); the URL row of
+    its last page before `lo`, the exit page unless a later page follows."""
+    last_page: Row | None = None
+    n = len(acts)
+    for i in range(lo):
+        a = acts[i]
+        if a[0] != PAGE:
+            continue
+        pkey = (a[2], a[4]) if a[4] else a[2]
+        prow = (pages.get(pkey) or _new_pair(pages, pkey, page_titles, titles[a[2]]))[0]
+        if last_page is None:
+            prow[E_VISITS] += 1
+            prow[E_ACTIONS] += counted
+            prow[E_LENGTH] += acts[-1][1] - acts[0][1]
+            prow[E_UNIQ].add(visitor)  # not a bounce: it has actions on two days
+        j = i + 1
+        while j < n and acts[j][1] <= a[1]:
+            j += 1
+        if lo <= j < n:
+            prow[P_TIME] += acts[j][1] - a[1]
+        last_page = prow
+    assert last_page is not None  # a visit begins with a page view
+    return last_page
 
 
 def _new_row(table: Table, key: Any) -> Row:

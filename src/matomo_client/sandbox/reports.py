@@ -100,7 +100,8 @@ def actions_object(f: Facts, kind: str) -> dict[str, Any]:
         "nb_uniq_outlinks": sum(a.get("nb_visits", 0) for a in outlinks.values()),
         "nb_searches": f.nb_searches,
         "nb_keywords": f.nb_keywords,
-        "hits": f.nb_actions,
+        # Matomo counts the day's action rows (`server_time`), not the visits' actions
+        "hits": f.nb_pageviews + f.nb_downloads + f.nb_outlinks + f.nb_searches + f.nb_events,
     }
 
 

@@ -7,7 +7,8 @@ bounded by its number of visits. Visits are compact `Visit` records (`records.py
 them into reports.
 
 A visit belongs to the site-local day of its *last* action (as Matomo archives and as the
-Live day window filters); a few visits start just before midnight of the previous day.
+Live day window filters); a few visits start just before midnight of the previous day, and
+their earlier actions count in that day's action reports (`early_visits`).
 A `cutoff` instant hides what has not happened yet: visits that start later are invisible,
 visits in progress show only their actions so far. It is the real clock when no `today`
 is configured, and a virtual clock advancing per request in `live_traffic` mode.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import random
+from bisect import bisect_left
 from collections import OrderedDict
 from datetime import date, timedelta
 from operator import itemgetter
@@ -36,6 +38,10 @@ FREEZE_VISITS = 20_000
 #: idVisit blocks are numbered by days since this date, not since the first day: a day's
 #: ids stay the same whatever `days` and `today` are (a sandbox restarted the next day)
 _ID_EPOCH = date(1970, 1, 1)
+#: a visit lasts less than this many seconds (`generate.py`)
+_LONGEST_VISIT = 8192
+#: days whose early visits are kept (a few visits each)
+_EARLY_DAYS = 4096
 
 
 class _Day:
@@ -50,6 +56,7 @@ class _Day:
 
 
 _LAST_TS = itemgetter(Visit._fields.index("last_ts"))
+_FIRST_TS = itemgetter(Visit._fields.index("first_ts"))
 
 
 def _live_key(v: Visit) -> tuple[int, int]:
@@ -88,6 +95,8 @@ class World:
         self._cached_visits = 0
         # site -> its own date at the real clock, where it differs from `today` (UTC)
         self._local_today: dict[int, date] = {}
+        # (site, day) -> the day's visits begun the day before (`early_visits`)
+        self._early: dict[tuple[int, date], tuple[Visit, ...]] = {}
 
     # -- sites -------------------------------------------------------------------------
     def site(self, id_site: int) -> c.SiteInfo:
@@ -111,6 +120,8 @@ class World:
         if day > old:
             for key in [k for k in self._cache if k[0] == id_site and k[1] > old]:
                 self._cached_visits -= len(self._cache.pop(key).visits)
+            for key in [k for k in self._early if k[0] == id_site and k[1] > old]:
+                del self._early[key]
         if day == self.today:
             self._local_today.pop(id_site, None)
         else:
@@ -123,6 +134,8 @@ class World:
             # generated empty (a site whose own date was ahead has its new day already)
             for key in [k for k in self._cache if k[1] > self.site_today(k[0])]:
                 self._cached_visits -= len(self._cache.pop(key).visits)
+            for key in [k for k in self._early if k[1] > self.site_today(k[0])]:
+                del self._early[key]
             self.today = today
             self.days = (today - self.first_day).days + 1
 
@@ -155,11 +168,42 @@ class World:
         return tuple(sorted(self.day_visits(id_site, day), key=_live_key))
 
     def day_is_final(self, id_site: int, day: date) -> bool:
-        """Whether `day` can no longer change (safe to cache its aggregates)."""
+        """Whether `day` can no longer change (safe to cache its aggregates): its actions
+        include those of the next day's visits begun before midnight."""
         if self.cutoff is None:
             return True
         tz = self.sites[id_site].timezone
-        return local_midnight(day + timedelta(days=1), tz) <= self.cutoff
+        return local_midnight(day + timedelta(days=1), tz) + _LONGEST_VISIT <= self.cutoff
+
+    def early_visits(self, id_site: int, day: date) -> tuple[Visit, ...]:
+        """`day_visits` that began before the day's midnight (their early actions are the
+        previous day's). A day not in memory is drawn for them; a big one is not kept (it
+        would push out the day asked for), only these few visits are."""
+        key = (id_site, day)
+        early = self._early.get(key)
+        if early is None:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._keep_early(key, hit.visits)
+            elif 2 * self.visit_count(id_site, day) <= self.max_cached_visits:
+                self._generated(id_site, day)  # keeps them too
+            else:
+                self._keep_early(key, self._generate(id_site, day))
+            early = self._early[key]
+        cutoff = self.cutoff
+        if cutoff is None or not early:
+            return early
+        start = local_midnight(day, self.sites[id_site].timezone)
+        seen = (v.until(cutoff) for v in early)
+        return tuple(v for v in seen if v is not None and v.last_ts >= start)
+
+    def _keep_early(self, key: tuple[int, date], visits: tuple[Visit, ...]) -> None:
+        """Remember a drawn day's visits begun the day before: a prefix, as ids follow the
+        first action's time."""
+        start = local_midnight(key[1], self.sites[key[0]].timezone)
+        self._early[key] = visits[: bisect_left(visits, start, key=_FIRST_TS)]
+        if len(self._early) > _EARLY_DAYS:
+            del self._early[next(iter(self._early))]
 
     def visits(self, id_site: int, day: date) -> list[dict[str, Any]]:
         """The visits of one site-local day as Matomo Live dicts, ordered by idVisit."""
@@ -182,6 +226,7 @@ class World:
             self._cache.move_to_end(key)
             return hit
         hit = _Day(self._generate(id_site, day))
+        self._keep_early(key, hit.visits)
         self._cache[key] = hit
         self._cached_visits += len(hit.visits)
         # keep at least the day just generated, however big
