@@ -6,7 +6,13 @@ UV_VERSION := 0.13.8
 
 .PHONY: venv dev test lint typecheck demo bench sync-check clean
 
+# An older Python would fail further on with an error about uv or the lock file, not about itself.
 $(BIN)/uv:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+		found=$$($(PYTHON) -c 'import platform; print("Python " + platform.python_version())' 2>/dev/null); \
+		echo "matomo-client needs Python 3.10 or newer; $(PYTHON) is $${found:-not found}." >&2; \
+		echo "Name another one: make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12" >&2; \
+		exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
@@ -30,6 +36,9 @@ demo: venv
 	rm -f demo.duckdb
 	$(BIN)/matomo export visits --sandbox --site all --from last7 --to yesterday --out demo.duckdb
 	$(BIN)/python examples/show_export.py demo.duckdb
+
+sync-check: dev
+	$(BIN)/python scripts/unasync.py --check
 
 bench: dev
 	$(BIN)/python benchmarks/run_all.py
