@@ -195,7 +195,22 @@ def test_unusual_bodies_are_encoded_as_before(structs: PageStructs, body: bytes)
         cursor = Cursor(1, DAY, Limit(10))
         by_structs = encode_page(body, cursor, EVERYTHING, encoding)
         structs.__init__()  # type: ignore[misc]
-        _same(by_structs, encode_page(body, cursor, EVERYTHING, encoding))
+        by_orjson = encode_page(body, cursor, EVERYTHING, encoding)
+        if by_orjson is None and _deeper_than_orjson_reads(body):
+            # msgspec reads deeper on some Pythons (3.13: 5,000 levels) than orjson's 1,024:
+            # the structs keep the page's rows, where orjson sends it the ordinary way.
+            assert by_structs is None or len(by_structs.visits) == 1
+            continue
+        _same(by_structs, by_orjson)
+
+
+def _deeper_than_orjson_reads(body: bytes) -> bool:
+    """Whether orjson refuses `body` for its depth alone (its limit is 1,024 levels)."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        return "recursion" in str(e).lower() or "depth" in str(e).lower()
+    return False
 
 
 def test_a_new_key_is_learnt_not_dropped(

@@ -40,6 +40,7 @@ import gzip
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -593,10 +594,27 @@ def _remove_tree(root: Path) -> None:
     program) would be built into the final file, or read from the target's directory."""
     if not root.exists():
         return
+    failed: list[OSError] = []
+
+    def note(_function: Any, path: str, error: Any) -> None:
+        # The callback names the file it could not delete; the error rmtree raises named its
+        # folder instead on Python 3.13. `error`: the exception (onexc), or its exc_info.
+        e = error if isinstance(error, BaseException) else error[1]
+        if not isinstance(e, OSError):
+            raise e
+        failed.append(OSError(e.errno, e.strerror, path))
+
     try:
-        shutil.rmtree(root)
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(root, onexc=note)
+        else:
+            shutil.rmtree(root, onerror=note)
     except OSError as e:
-        raise TargetError(f"cannot delete the old parts in {root}: {_why(e)}") from e
+        failed.append(e)
+    if failed:
+        raise TargetError(f"cannot delete the old parts in {root}: {_why(failed[0])}") from failed[
+            0
+        ]
 
 
 def _why(e: OSError) -> str:
