@@ -44,4 +44,4 @@ bench: dev
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .venv310 .mypy_cache .pytest_cache .ruff_cache demo.duckdb
+	rm -rf $(VENV) .venv310 .venv313 .mypy_cache .pytest_cache .ruff_cache demo.duckdb
