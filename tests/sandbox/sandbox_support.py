@@ -54,6 +54,12 @@ async def api_json(client: httpx.AsyncClient, **params: Any) -> Any:
     return response.json()
 
 
+async def get_all(sb: Sandbox, **params: Any) -> Any:
+    """One API call to `sb` over a fresh client, every row (`filter_limit=-1`), decoded."""
+    async with client_for(sb) as client:
+        return await api_json(client, filter_limit=-1, **params)
+
+
 def load_case(number: int) -> tuple[dict[str, Any], bytes]:
     """The request description and raw body of recorded case `number`."""
     (req_path,) = RECORDED.glob(f"{number:03d}_*.request.json")

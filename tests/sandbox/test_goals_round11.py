@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from sandbox_support import api_json, client_for, load_case, recorded_config
+from sandbox_support import get_all, load_case, recorded_config
 
 from matomo_client.sandbox import Sandbox
 
@@ -30,9 +30,7 @@ def sandbox() -> Sandbox:
     return Sandbox(recorded_config(visits_per_day=120))
 
 
-async def _get(sb: Sandbox, **params: Any) -> Any:
-    async with client_for(sb) as client:
-        return await api_json(client, filter_limit=-1, **params)
+_get = get_all
 
 
 async def _visits(sb: Sandbox, date: str) -> list[dict[str, Any]]:
