@@ -1,10 +1,16 @@
 """Worker processes that turn Live page bodies into rows (see `encode.py`).
 
 Each worker is `python -c <bootstrap>` with the parent's `sys.path`, talking over its stdin and
-stdout: a request is a length-prefixed pickle of the call's small arguments followed by the
-page body as raw bytes; an answer is a length-prefixed pickle of `PageRows` (or of an error
-text). Unlike `multiprocessing` and `anyio.to_process`, nothing re-imports the caller's main
-script, so an export started from a script without an `if __name__ == "__main__"` guard works.
+stdout: a request is a length-prefixed pickle of the call's small arguments, then the page body;
+an answer is a length-prefixed pickle of `PageRows` (or of an error text). Unlike
+`multiprocessing` and `anyio.to_process`, nothing re-imports the caller's main script, so an
+export started from a script without an `if __name__ == "__main__"` guard works.
+
+Where the system has `memfd_create` (Linux), a page body goes through a memory file the
+exporting process shares with the worker (one each) instead of down the pipe: one copy into
+memory instead of a write into the pipe and a read out of it, each of which cost more CPU than
+the copy (about 0.3 ms against 0.05 ms for a page of 100 visits, 450 KB, measured alone).
+Elsewhere the body follows the arguments down the pipe.
 
 A worker ignores Ctrl-C (the export stops it) and exits when its stdin closes, which is also
 what happens when the exporting process dies, even by `kill -9`.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
 import os
 import pickle
 import signal
@@ -25,7 +32,9 @@ __all__ = ["WorkerError", "WorkerPool", "WorkerStartError", "serve"]
 
 _HEADER = struct.Struct("<QQ")  # lengths of the pickled arguments and of the body / answer
 _PIPE_SIZE = 1 << 20
-_BOOTSTRAP = "import sys; sys.path[:] = {path!r}; from {module} import serve; serve()"
+_BOOTSTRAP = "import sys; sys.path[:] = {path!r}; from {module} import serve; serve({fd})"
+_IN_PIPE = 1 << 63  # set in a request's body length: the body follows in the pipe
+_SHARED_SIZE = 1 << 20  # a memory file's first size; it grows to the largest body sent
 
 
 class WorkerError(RuntimeError):
@@ -36,13 +45,17 @@ class WorkerStartError(WorkerError):
     """No worker process could be started (no interpreter to run, no processes left)."""
 
 
-def serve() -> None:
-    """The worker's loop: read a request, encode the page, write the answer, until EOF."""
+def serve(fd: int | None = None) -> None:
+    """The worker's loop: read a request, encode the page, write the answer, until EOF.
+
+    `fd`: the memory file the exporting process writes bodies into (None: they come by pipe).
+    """
     from .encode import encode_page
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _grow_pipes()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    shared: mmap.mmap | None = None
     while True:
         header = stdin.read(_HEADER.size)
         if len(header) < _HEADER.size:
@@ -52,11 +65,21 @@ def serve() -> None:
             return
         n_args, n_body = _HEADER.unpack(header)
         args = pickle.loads(stdin.read(n_args))
-        body = stdin.read(n_body)
+        body: bytes | memoryview
+        if n_body & _IN_PIPE or fd is None:
+            body = stdin.read(n_body & ~_IN_PIPE)
+        else:
+            if shared is None or len(shared) < n_body:
+                # The file grew for a bigger body: map it whole again. The old map closes
+                # once nothing decoded from it is left.
+                shared = mmap.mmap(fd, os.fstat(fd).st_size, access=mmap.ACCESS_READ)
+            body = memoryview(shared)[:n_body]
         try:
             answer: Any = ("ok", encode_page(body, *args))
         except Exception as e:  # a bug, reported to the export rather than lost
             answer = ("error", f"{type(e).__name__}: {e}")
+        if isinstance(body, memoryview):
+            body.release()  # the answer holds copies: the next body may overwrite this one
         del body
         out = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         stdout.write(_HEADER.pack(len(out), 0))
@@ -80,20 +103,62 @@ def _worker_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "MATOMO_TOKEN"}
 
 
+class _SharedBody:
+    """A memory file this process writes page bodies into and one worker reads them from."""
+
+    def __init__(self) -> None:
+        self.fd = os.memfd_create("matomo-client-page")  # close-on-exec; passed on by number
+        try:
+            os.ftruncate(self.fd, _SHARED_SIZE)
+            self.map = mmap.mmap(self.fd, _SHARED_SIZE)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def put(self, body: bytes) -> None:
+        """Write `body` at the start of the file, growing it first if it is too small."""
+        if len(body) > len(self.map):
+            size = max(len(body), 2 * len(self.map))
+            os.ftruncate(self.fd, size)
+            self.map.close()
+            self.map = mmap.mmap(self.fd, size)
+        self.map[: len(body)] = body
+
+    def close(self) -> None:
+        """Unmap and close the file (the worker's map keeps it until the worker exits)."""
+        self.map.close()
+        os.close(self.fd)
+
+
+def _shared_body() -> _SharedBody | None:
+    """A new memory file for a worker's bodies; None where there are none (bodies go by pipe)."""
+    if not hasattr(os, "memfd_create"):
+        return None
+    try:
+        return _SharedBody()
+    except (OSError, ValueError):  # no memory files allowed (a sandbox), or no memory left
+        return None
+
+
 class _Worker:
-    def __init__(self, process: Any) -> None:
+    def __init__(self, process: Any, shared: _SharedBody | None = None) -> None:
         from anyio.streams.buffered import BufferedByteReceiveStream
 
         self.process = process
         self.stdin = process.stdin
         self.stdout = BufferedByteReceiveStream(process.stdout)
+        self.shared = shared
         self.used = False
 
     async def call(self, args: tuple[Any, ...], body: bytes) -> Any:
         self.used = True
         pickled = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
-        await self.stdin.send(_HEADER.pack(len(pickled), len(body)) + pickled)
-        await self.stdin.send(body)
+        if self.shared is not None:
+            self.shared.put(body)
+            await self.stdin.send(_HEADER.pack(len(pickled), len(body)) + pickled)
+        else:
+            await self.stdin.send(_HEADER.pack(len(pickled), len(body) | _IN_PIPE) + pickled)
+            await self.stdin.send(body)
         n, _ = _HEADER.unpack(await self.stdout.receive_exactly(_HEADER.size))
         status, value = pickle.loads(await self.stdout.receive_exactly(n))
         if status != "ok":
@@ -121,7 +186,9 @@ class WorkerPool:
             # A frozen application (PyInstaller, py2exe): its executable would run the
             # application itself, which may start an export of its own.
             raise WorkerStartError("cannot start a page encoder process: no Python to run")
-        code = _BOOTSTRAP.format(path=list(sys.path), module=__name__)
+        shared = _shared_body()
+        fd = None if shared is None else shared.fd
+        code = _BOOTSTRAP.format(path=list(sys.path), module=__name__, fd=fd)
         try:
             process = await anyio.open_process(
                 [sys.executable, "-c", code],
@@ -129,14 +196,18 @@ class WorkerPool:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 env=_worker_env(),
+                pass_fds=() if fd is None else (fd,),
             )
-        except OSError as e:
-            raise WorkerStartError(f"cannot start a page encoder process: {e}") from None
-        except NotImplementedError:  # asyncio's SelectorEventLoop on Windows (Jupyter, psycopg)
+        except (OSError, NotImplementedError) as e:
+            if shared is not None:
+                shared.close()
+            if isinstance(e, OSError):
+                raise WorkerStartError(f"cannot start a page encoder process: {e}") from None
+            # asyncio's SelectorEventLoop on Windows (Jupyter, psycopg)
             raise WorkerStartError(
                 "cannot start a page encoder process: this event loop runs no subprocesses"
             ) from None
-        worker = _Worker(process)
+        worker = _Worker(process, shared)
         self._all.append(worker)
         return worker
 
@@ -172,6 +243,9 @@ class WorkerPool:
             if worker.process.returncode is None:
                 worker.process.kill()
             await worker.process.aclose()
+        if worker.shared is not None:
+            worker.shared.close()
+            worker.shared = None
 
     async def aclose(self) -> None:
         """Stop every worker: close its stdin (it exits), kill it if it does not within 5 s.

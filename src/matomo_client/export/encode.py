@@ -133,7 +133,11 @@ def _structs() -> PageStructs:
 
 
 def encode_page(
-    body: bytes, cursor: Cursor, bounds: tuple[int, int], encoding: Encoding, tz: str | None = None
+    body: bytes | memoryview,
+    cursor: Cursor,
+    bounds: tuple[int, int],
+    encoding: Encoding,
+    tz: str | None = None,
 ) -> PageRows | None:
     """The `PageRows` of a Live page's body, or None when the page is not an ordinary one."""
     enabled = gc.isenabled()

@@ -175,7 +175,7 @@ class PageStructs:
         self._layout: _Layout | None = None
         self._growing = True  # False once a kind of record has more than MAX_KEYS keys
 
-    def decode(self, body: bytes) -> DecodedPage | None:
+    def decode(self, body: bytes | memoryview) -> DecodedPage | None:
         """The page's visits as structs; None when they are not a list of visit objects with
         known keys (decode it the orjson way, then `learn` from it)."""
         layout = self._layout
