@@ -63,11 +63,33 @@ from .day_sums import (
     Table,
     sum_day,
 )
+from .dimensions import (
+    DIMENSION_TABLES,
+    I_CART_QTY,
+    I_CART_REVENUE,
+    I_CARTS,
+    I_HITS,
+    I_ORDERS,
+    I_QTY,
+    I_REVENUE,
+    I_UNIQ,
+    I_VISITS,
+    ITEM_TABLES,
+    sum_dimensions,
+)
 from .page_goals import page_goal_metrics
 from .records import Visit, gc_paused, local_midnight
 from .world import World
 
-__all__ = ["DayFacts", "Facts", "FactsCache", "compute_day", "facts_for", "merge_acc"]
+__all__ = [
+    "DayFacts",
+    "Facts",
+    "FactsCache",
+    "compute_day",
+    "dimension_facts",
+    "facts_for",
+    "merge_acc",
+]
 
 Acc = dict[str, Any]
 _PERF = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
@@ -96,6 +118,8 @@ _LAYOUTS: dict[str, tuple[int, int, int, bool]] = {
     "download": (4, 0, 0, False),
     "outlink": (4, 0, 0, False),
     "event": (5, 1, 1, False),
+    **dict.fromkeys(DIMENSION_TABLES, _VISIT_LAYOUT),
+    **dict.fromkeys(ITEM_TABLES, (9, 0, 0, False)),
 }
 # visit goal slots: conversions, visits converted, revenue, order parts, items
 _GOAL_KEYS = (
@@ -276,6 +300,42 @@ def facts_for(world: World, cache: FactsCache, id_site: int, days: Iterable[date
     return total
 
 
+def dimension_facts(
+    world: World,
+    cache: FactsCache,
+    id_site: int,
+    days: Iterable[date],
+    segment: Callable[[Visit], bool] | None = None,
+) -> Facts:
+    """Merged dimension and item tables (`dimensions.py`) of `days` for one site, from
+    `cache` (its own, apart from `facts_for`'s) where days are final and not segmented."""
+    site = world.site(id_site)
+    summed: dict[date, DayFacts] = {}
+    days = list(days)
+    for day in reversed(days):  # as `facts_for`: the next day's early visits drawn first
+        key = (id_site, day)
+        day_facts = cache.get(key) if segment is None else None
+        if day_facts is None:
+            visits = world.day_visits(id_site, day)
+            spill = world.early_visits(id_site, day + timedelta(days=1))
+            if segment is not None:
+                visits = tuple(filter(segment, visits))
+                spill = tuple(filter(segment, spill))
+            bounds = (
+                local_midnight(day, site.timezone),
+                local_midnight(day + timedelta(days=1), site.timezone),
+            )
+            with gc_paused():
+                day_facts = sum_dimensions(site, visits, bounds, spill, world.seed)
+            if segment is None and world.day_is_final(id_site, day):
+                cache.put(key, day_facts)
+        summed[day] = day_facts
+    total = Facts()
+    for day in days:
+        total.add(summed[day])
+    return total
+
+
 # -- merging compact rows --------------------------------------------------------------
 
 
@@ -387,7 +447,23 @@ def _event_acc(row: Row) -> Acc:
     return acc
 
 
+def _item_acc(row: Row) -> Acc:
+    return {
+        "nb_visits": row[I_VISITS],
+        "nb_actions": row[I_HITS],
+        "nb_uniq_visitors": row[I_UNIQ],
+        "revenue": row[I_REVENUE],
+        "quantity": row[I_QTY],
+        "orders": row[I_ORDERS],
+        "cart_revenue": row[I_CART_REVENUE],
+        "cart_quantity": row[I_CART_QTY],
+        "abandoned_carts": row[I_CARTS],
+    }
+
+
 _ACC = {
+    **dict.fromkeys(DIMENSION_TABLES, _visit_acc),
+    **dict.fromkeys(ITEM_TABLES, _item_acc),
     "referrer": _visit_acc,
     "country": _visit_acc,
     "browser": _visit_acc,

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .aggregates import Facts, FactsCache, compute_day, facts_for
+from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_for
 from .datatable import apply_filters, find_subtable, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .live import live_visits
@@ -31,6 +32,13 @@ from .reports import (
 )
 from .segments import parse_segment
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
+from .visit_reports import (
+    DIMENSION_BUILDERS,
+    ITEM_METHODS,
+    NATURAL_ORDER,
+    PAGE_BUILDERS,
+    items_builder,
+)
 from .world import World
 
 __all__ = ["MATOMO_VERSION", "Access", "Api"]
@@ -97,7 +105,12 @@ _OWN_SUBTABLE_METHOD = frozenset(
     }
 )
 # reports whose rows have PagePerformance's timing columns
-_PAGE_REPORTS = frozenset({"Actions.getPageUrls", "Actions.getPageTitles"})
+_PAGE_REPORTS = frozenset({"Actions.getPageUrls", "Actions.getPageTitles", *PAGE_BUILDERS})
+_ALL_BUILDERS = {**BUILDERS, **PAGE_BUILDERS, **DIMENSION_BUILDERS}
+# reports over the dimension and item tables, summed apart (`dimension_facts`)
+_DIMENSION_REPORTS = frozenset({*DIMENSION_BUILDERS, *ITEM_METHODS})
+# reports Matomo's archiver sorts by another column than nb_visits
+_DEFAULT_SORT = dict.fromkeys(ITEM_METHODS, "revenue")
 # Referrers methods that refuse several sites (plugins/Referrers/API.php, checkSingleSite)
 _SINGLE_SITE_ONLY = frozenset({"Referrers.getReferrerType", "Referrers.getAll"})
 # super-user-only methods of a stock Matomo 5 (`Piwik::checkUserHasSuperUserAccess()` first
@@ -110,6 +123,16 @@ _SUPERUSER_ONLY = frozenset(
         "SitesManager.getAllSites",
         "SitesManager.getAllSitesId",
     }
+)
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_COLUMNS = (
+    "nb_visits",
+    "nb_uniq_visitors",
+    "nb_actions",
+    "nb_users",
+    "sum_visit_length",
+    "bounce_count",
+    "nb_visits_converted",
 )
 _NEED_SUPERUSER = "You can't access this resource as it requires a 'superuser' access."
 _NEED_SOME_VIEW = (
@@ -143,6 +166,7 @@ class Api:
         self.world = world
         self.live_disabled_sites = live_disabled_sites
         self.day_cache = FactsCache()
+        self.dimension_cache = FactsCache()
         self._methods: dict[str, Callable[[Mapping[str, str], Access], Any]] = {
             "API.getMatomoVersion": self._version,
             "API.getPiwikVersion": self._version,
@@ -164,8 +188,9 @@ class Api:
         }
         for name in _SUMMARY_SCALARS:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
-        for name in [*BUILDERS, *_SUBTABLE_ALIASES]:
+        for name in [*_ALL_BUILDERS, *_SUBTABLE_ALIASES, *ITEM_METHODS]:
             self._methods[name] = self._report
+        self._methods["VisitTime.getByDayOfWeek"] = self._by_day_of_week
         self._methods["Actions.getPageUrl"] = self._page_lookup
         self._methods["Actions.getPageTitle"] = self._page_lookup
 
@@ -335,10 +360,19 @@ class Api:
         today = self.world.site_today(ids[0]) if len(ids) == 1 else self.world.today
         return resolve(params.get("period"), params.get("date"), today)
 
-    def _facts(self, id_site: int, period: Period, params: Mapping[str, str]) -> Facts:
+    def _facts(
+        self, id_site: int, period: Period, params: Mapping[str, str], dimensions: bool = False
+    ) -> Facts:
         last = self.world.site_today(id_site)
         days = [d for d in period.days() if self.world.first_day <= d <= last]
+        return self._days_facts(id_site, days, params, dimensions)
+
+    def _days_facts(
+        self, id_site: int, days: list[date], params: Mapping[str, str], dimensions: bool = False
+    ) -> Facts:
         segment = parse_segment(params.get("segment"))
+        if dimensions:
+            return dimension_facts(self.world, self.dimension_cache, id_site, days, segment)
         if segment is None:
             return facts_for(self.world, self.day_cache, id_site, days)
         total = Facts()
@@ -433,7 +467,13 @@ class Api:
     # -- reports -------------------------------------------------------------------------
     def _report(self, params: Mapping[str, str], access: Access) -> Any:
         method = params["method"]
-        builder = BUILDERS[_SUBTABLE_ALIASES.get(method, method)]
+        builder = (
+            items_builder(method, params)
+            if method in ITEM_METHODS
+            else _ALL_BUILDERS[_SUBTABLE_ALIASES.get(method, method)]
+        )
+        dimensions = method in _DIMENSION_REPORTS
+        default_sort = None if method in NATURAL_ORDER else _DEFAULT_SORT.get(method, "nb_visits")
         flat = params.get("flat") in ("1", "true")
         id_subtable = params.get("idSubtable")
         if method in _OWN_SUBTABLE_METHOD:
@@ -448,7 +488,7 @@ class Api:
             self._single_site_and_period(method, params, access)
 
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            f = self._facts(id_site, p, params)
+            f = self._facts(id_site, p, params, dimensions)
             build = event_builder(method, params) if method.startswith("Events.") else builder
             rows = build(f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None)
             if id_subtable is not None:
@@ -457,10 +497,35 @@ class Api:
                 rows = [r for r in _leaves(rows) if r.get("url") == page_url]
             if page_name is not None:
                 rows = [r for r in rows if r["label"].strip() == page_name.strip()]
-            value = apply_filters(rows, params)
+            value = apply_filters(rows, params, default_sort=default_sort)
             if method in _PAGE_REPORTS:
                 value = drop_untimed(value)
             return value, not value
+
+        return self._per_site_period(params, access, one)
+
+    def _by_day_of_week(self, params: Mapping[str, str], access: Access) -> Any:
+        """VisitTime.getByDayOfWeek: each day's VisitsSummary added up by weekday (daily
+        unique visitors and users included, recorded 137), one row per weekday the period
+        has, Monday first; Matomo refuses several periods."""
+        ids, _ = self._site_ids_param(params, access)
+        if self._periods(params, ids).multi:
+            raise ApiFailure("VisitTime.getByDayOfWeek does not support multiple dates.")
+
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
+            last = self.world.site_today(id_site)
+            totals: dict[int, dict[str, int]] = {}
+            for day in p.days():
+                total = totals.setdefault(day.weekday(), dict.fromkeys(_WEEKDAY_COLUMNS, 0))
+                if self.world.first_day <= day <= last:
+                    summary = summary_object(self._days_facts(id_site, [day], params), "day")
+                    for key in _WEEKDAY_COLUMNS:
+                        total[key] += summary[key]
+            rows = [
+                {"label": _WEEKDAYS[i], **totals[i], "day_of_week": i + 1} for i in sorted(totals)
+            ]
+            value = apply_filters(rows, params, default_sort=None)
+            return value, not any(t["nb_visits"] for t in totals.values())
 
         return self._per_site_period(params, access, one)
 

@@ -66,9 +66,10 @@ def find_subtable(rows: list[Row], raw_id: str) -> list[Row]:
 
 
 def apply_filters(
-    rows: list[Row], params: Mapping[str, str], *, default_sort: str = "nb_visits"
+    rows: list[Row], params: Mapping[str, str], *, default_sort: str | None = "nb_visits"
 ) -> list[Row]:
-    """Apply pattern, sort and paging filters, then render (expanded, strip private keys)."""
+    """Apply pattern, sort and paging filters, then render (expanded, strip private keys);
+    without `filter_sort_column`, a `default_sort` of None keeps the rows' own order."""
     pattern = params.get("filter_pattern")
     if pattern:
         column = params.get("filter_column") or "label"
@@ -77,10 +78,11 @@ def apply_filters(
         except re.error:
             regex = re.compile(re.escape(pattern), re.IGNORECASE)
         rows = [r for r in rows if regex.search(str(r.get(column, "")))]
-    column = params.get("filter_sort_column") or default_sort
+    sort = params.get("filter_sort_column") or default_sort
     descending = (params.get("filter_sort_order") or "desc").lower() != "asc"
-    rows = sorted(rows, key=lambda r: str(r.get("label", "")))
-    rows = sorted(rows, key=lambda r: _sort_value(r.get(column)), reverse=descending)
+    if sort is not None:
+        rows = sorted(rows, key=lambda r: str(r.get("label", "")))
+        rows = sorted(rows, key=lambda r: _sort_value(r.get(sort)), reverse=descending)
     limit, offset = limit_and_offset(params)
     rows = rows[offset:] if limit < 0 else rows[offset : offset + limit]
     expanded = params.get("expanded") in ("1", "true")

@@ -20,7 +20,13 @@ __all__ = ["report_metadata"]
 
 _PER_GOAL = "Goals_get_idGoal--{idGoal}"
 _ECOMMERCE = frozenset(
-    {"Goals_get_idGoal--ecommerceOrder", "Goals_get_idGoal--ecommerceAbandonedCart"}
+    {
+        "Goals_get_idGoal--ecommerceOrder",
+        "Goals_get_idGoal--ecommerceAbandonedCart",
+        "Goals_getItemsName",
+        "Goals_getItemsSku",
+        "Goals_getItemsCategory",
+    }
 )
 
 

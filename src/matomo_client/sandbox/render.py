@@ -16,7 +16,7 @@ from .formats import ICONS, MORPHEUS, clock, money, pretty_date, pretty_duration
 from .records import CART, EVENT, ORDER, PAGE, SEARCH, Visit, utc_offset
 from .render_actions import render_actions
 
-__all__ = ["render_visit"]
+__all__ = ["render_visit", "visit_resolution"]
 
 _TYPE_NAMES = {
     "direct": "Direct Entry",
@@ -56,6 +56,15 @@ class _Details:
             bits, digit = divmod(bits, 62)
             chars.append(_ALNUM[digit])
         return "".join(chars)
+
+
+def visit_resolution(visit: Visit, seed: int) -> str:
+    """The screen resolution Live shows for `visit` (drawn from the seed and idVisit)."""
+    rng = random.Random(f"detail/{seed}/{visit.id_visit}")
+    rng.random()  # the IP's two draws come first (`_Details`)
+    rng.random()
+    resolutions = c.RESOLUTIONS[c.DEVICES[visit.device][0]]
+    return resolutions[int(rng.random() * len(resolutions))]
 
 
 def _hex(*parts: object) -> str:

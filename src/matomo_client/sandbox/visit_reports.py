@@ -1,0 +1,359 @@
+"""Report builders over the visit dimension and item tables (`dimensions.py`), and the
+entry and exit page reports (rows of the page reports).
+
+DevicesDetection, Resolution, UserLanguage, UserCountry.getContinent, VisitTime and
+VisitorInterest rows are visit rows, shaped as the recorded Matomo 5.11.2 answers (cases
+125-139): goals on the reports that show them, Matomo's zero rows for device types and hours,
+each bucket of VisitorInterest. Goals.getItems* (cases 112-115) join product page views with
+the items of orders (or abandoned carts with `abandonedCarts=1`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote_plus
+
+from . import catalog as c
+from .aggregates import Acc, Facts, merge_acc
+from .dimensions import DURATION_BUCKETS, PAGES_BUCKETS
+from .formats import money
+from .report_rows import Builder, Row, visit_row
+from .reports import page_titles, page_urls
+
+__all__ = ["DIMENSION_BUILDERS", "ITEM_METHODS", "NATURAL_ORDER", "PAGE_BUILDERS", "items_builder"]
+
+_ICONS = "plugins/Morpheus/icons/dist/"
+# every device type Matomo's DeviceDetector knows: those without visits are zero rows
+_DEVICE_TYPES = (
+    "Desktop",
+    "Smartphone",
+    "Tablet",
+    "Camera",
+    "Car browser",
+    "Console",
+    "Feature phone",
+    "Peripheral",
+    "Phablet",
+    "Portable media player",
+    "Smart display",
+    "Smart speaker",
+    "Tv",
+    "Wearable",
+)
+_LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "German",
+    "it": "Italian",
+    "fr": "French",
+    "pl": "Polish",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "ja": "Japanese",
+}
+_REGION_NAMES = {code.upper(): name for _, _, name, code in c.COUNTRIES}
+_GOAL_KEYS = ("goals", "nb_conversions", "revenue")
+
+
+def _row(label: str, acc: Acc, is_day: bool, meta: dict[str, Any], goals: bool) -> Row:
+    row = visit_row(label, acc, is_day, meta)
+    if not goals:
+        for key in _GOAL_KEYS:
+            row.pop(key, None)
+    return row
+
+
+def _grouped(f: Facts, table: str, key: Any) -> dict[Any, Acc]:
+    out: dict[Any, Acc] = {}
+    for k, acc in f.tables.get(table, {}).items():
+        merge_acc(out.setdefault(key(k), {}), acc)
+    return out
+
+
+def device_types(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """DevicesDetection.getType: every device type, zero rows for those without visits."""
+    rows = []
+    table = f.tables.get("device_type", {})
+    for name in _DEVICE_TYPES:
+        code = name.lower()
+        meta = {
+            "segment": f"deviceType=={quote_plus(code)}",
+            "logo": f"{_ICONS}devices/{code.replace(' ', '_')}.png",
+        }
+        acc = table.get(name)
+        rows.append(
+            _row(name, acc, is_day, meta, True) if acc else {"label": name, "nb_visits": 0, **meta}
+        )
+    return rows
+
+
+def device_brands(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """DevicesDetection.getBrand."""
+    return [
+        _row(
+            brand,
+            acc,
+            is_day,
+            {
+                "logo": f"{_ICONS}brand/{'unk' if brand == 'Unknown' else brand}.png",
+                "segment": f"deviceBrand=={quote_plus(brand)}",
+            },
+            True,
+        )
+        for brand, acc in f.tables.get("device_brand", {}).items()
+    ]
+
+
+def os_families(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """DevicesDetection.getOsFamilies (rows without a segment, as recorded)."""
+    return [
+        _row(name, acc, is_day, {"logo": f"{_ICONS}os/{code}.png"}, False)
+        for (name, code), acc in f.tables.get("os_family", {}).items()
+    ]
+
+
+def os_versions(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """DevicesDetection.getOsVersions."""
+    return [
+        _row(
+            f"{name} {version}".strip(),
+            acc,
+            is_day,
+            {
+                "segment": f"operatingSystemCode=={code};operatingSystemVersion=={version}",
+                "logo": f"{_ICONS}os/{code}.png",
+            },
+            False,
+        )
+        for (name, code, version), acc in f.tables.get("os_version", {}).items()
+    ]
+
+
+def browser_versions(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """DevicesDetection.getBrowserVersions."""
+    return [
+        _row(
+            f"{c.BROWSERS[code][0]} {version}",
+            acc,
+            is_day,
+            {
+                "segment": f"browserCode=={code};browserVersion=={version}",
+                "logo": f"{_ICONS}browsers/{code}.png",
+            },
+            False,
+        )
+        for (code, version), acc in f.tables.get("browser_version", {}).items()
+    ]
+
+
+def resolutions(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Resolution.getResolution."""
+    return [
+        _row(size, acc, is_day, {"segment": f"resolution=={size}"}, False)
+        for size, acc in f.tables.get("resolution", {}).items()
+    ]
+
+
+def _language_name(code: str) -> str:
+    language, _, region = code.partition("-")
+    name = _LANGUAGE_NAMES.get(language, language)
+    if region:
+        return f"{name} - {_REGION_NAMES.get(region.upper(), region.upper())} ({code})"
+    return f"{name} ({code})"
+
+
+def language_codes(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """UserLanguage.getLanguageCode: 'English - United States (en-us)'."""
+    return [
+        _row(_language_name(code), acc, is_day, {"segment": f"languageCode=={code}"}, False)
+        for code, acc in f.tables.get("language_code", {}).items()
+    ]
+
+
+def languages(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """UserLanguage.getLanguage: languages without their region."""
+    return [
+        _row(
+            _LANGUAGE_NAMES.get(code, code),
+            acc,
+            is_day,
+            {"segment": f"languageCode=={code},languageCode=@{code}-"},
+            False,
+        )
+        for code, acc in f.tables.get("language", {}).items()
+    ]
+
+
+def continents(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """UserCountry.getContinent (recorded 125: `code` repeats the name, no segment)."""
+    return [
+        _row(name, acc, is_day, {"code": name}, True)
+        for (name, _), acc in f.tables.get("continent", {}).items()
+    ]
+
+
+def server_time(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """VisitTime.getVisitInformationPerServerTime: the site's hours 00-23 of visit starts,
+    segments on the UTC hour; hours without visits are zero rows."""
+    by_hour = _grouped(f, "server_hour", lambda k: k[0])
+    shifts = _grouped(f, "server_hour", lambda k: (k[0] - k[1]) % 24)
+    # the site's offset from UTC in hours for most visits (a period across DST has two)
+    shift = max(shifts, key=lambda k: shifts[k]["nb_visits"], default=0)
+    rows = []
+    for hour in range(24):
+        meta = {"segment": f"visitStartServerHour=={(hour - shift) % 24}"}
+        acc = by_hour.get(hour)
+        label = f"{hour:02d}"
+        rows.append(_row(label, acc, is_day, meta, True) if acc else _zero(label, meta))
+    return rows
+
+
+def local_time(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """VisitTime.getVisitInformationPerLocalTime: the visitors' hours 00-23."""
+    table = f.tables.get("local_hour", {})
+    rows = []
+    for hour in range(24):
+        meta = {"segment": f"visitLocalHour=={hour}"}
+        acc = table.get(hour)
+        label = f"{hour:02d}"
+        rows.append(_row(label, acc, is_day, meta, True) if acc else _zero(label, meta))
+    return rows
+
+
+def _zero(label: str, meta: dict[str, Any]) -> Row:
+    return {"label": label, "nb_visits": 0, **meta}
+
+
+def _buckets(table: str, buckets: tuple[tuple[float, str, str], ...]) -> Builder:
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        counts = f.tables.get(table, {})
+        return [
+            {"label": label, "nb_visits": counts.get(i, {}).get("nb_visits", 0), "segment": seg}
+            for i, (_, label, seg) in enumerate(buckets)
+        ]
+
+    return build
+
+
+# -- entry and exit pages --------------------------------------------------------------
+
+
+def _entry_exit(base: Builder, kind: str, flat_key: str) -> Builder:
+    """Entry (`kind='entry'`) or exit page rows: the rows of the page report `base` that
+    have such visits, their flat label column and segment renamed (`entryPageUrl==`)."""
+    count = f"{kind}_nb_visits"
+
+    def keep(rows: list[Row]) -> list[Row]:
+        out = []
+        for row in rows:
+            if not row.get(count):
+                continue
+            row = dict(row)
+            if row.get("_sub"):
+                row["_sub"] = keep(row["_sub"])
+            for old in ("Actions_PageUrl", "Actions_PageTitle"):
+                if old in row:
+                    row[flat_key] = row.pop(old)
+            segment = row.get("segment")
+            if segment:
+                row["segment"] = kind + segment[0].upper() + segment[1:]
+            out.append(row)
+        return out
+
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        return keep(base(f, site, is_day, flat))
+
+    return build
+
+
+# -- ecommerce items ---------------------------------------------------------------------
+
+
+def items_builder(method: str, params: Mapping[str, str]) -> Builder:
+    """Goals.getItemsSku/Name/Category; `abandonedCarts=1` reads the abandoned carts' items."""
+    carts = (params.get("abandonedCarts") or "").strip() in ("1", "true")
+    action = method.partition(".")[2]
+
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        if action == "getItemsCategory":
+            named = [(name, name, acc) for name, acc in f.tables.get("item_category", {}).items()]
+        else:
+            named = []
+            for index, acc in f.tables.get("item", {}).items():
+                product = c.PRODUCTS[index]
+                label = product.sku if action == "getItemsSku" else product.name
+                named.append((label, label, acc))
+        column = {"getItemsSku": "productSku", "getItemsName": "productName"}.get(
+            action, "productCategory"
+        )
+        rows = []
+        for label, value, acc in named:
+            revenue = acc["cart_revenue" if carts else "revenue"]
+            quantity = acc["cart_quantity" if carts else "quantity"]
+            orders = acc["abandoned_carts" if carts else "orders"]
+            if not acc["nb_visits"] and not orders:
+                continue
+            row: Row = {"label": label, "nb_visits": acc["nb_visits"]}
+            row["nb_actions"] = acc["nb_actions"]
+            uniq = "nb_uniq_visitors" if is_day else "sum_daily_nb_uniq_visitors"
+            row[uniq] = acc["nb_uniq_visitors"]
+            row["revenue"] = money(revenue)
+            row["quantity"] = quantity
+            row["abandoned_carts" if carts else "orders"] = orders
+            row["avg_price"] = money(revenue / quantity) if quantity else 0
+            row["avg_quantity"] = _one_decimal(quantity / orders) if orders else 0
+            row["conversion_rate"] = _rate(orders, acc["nb_visits"])
+            row["segment"] = f"{column}=={quote_plus(value)}"
+            rows.append(row)
+        return rows
+
+    return build
+
+
+def _one_decimal(value: float) -> int | float:
+    value = round(value, 1)
+    return int(value) if value == int(value) else value
+
+
+def _rate(part: float, whole: float) -> str:
+    if not whole:
+        return "0%"
+    text = f"{round(part / whole * 100, 2):.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+PAGE_BUILDERS: dict[str, Builder] = {
+    "Actions.getEntryPageUrls": _entry_exit(page_urls, "entry", "Actions_EntryPageUrl"),
+    "Actions.getExitPageUrls": _entry_exit(page_urls, "exit", "Actions_ExitPageUrl"),
+    "Actions.getEntryPageTitles": _entry_exit(page_titles, "entry", "Actions_EntryPageTitle"),
+    "Actions.getExitPageTitles": _entry_exit(page_titles, "exit", "Actions_ExitPageTitle"),
+}
+#: the Goals.getItems* methods (their builder depends on `abandonedCarts`: `items_builder`)
+ITEM_METHODS = frozenset({"Goals.getItemsSku", "Goals.getItemsName", "Goals.getItemsCategory"})
+#: builders over the dimension and item tables (`aggregates.dimension_facts`)
+DIMENSION_BUILDERS: dict[str, Builder] = {
+    "DevicesDetection.getType": device_types,
+    "DevicesDetection.getBrand": device_brands,
+    "DevicesDetection.getOsFamilies": os_families,
+    "DevicesDetection.getOsVersions": os_versions,
+    "DevicesDetection.getBrowserVersions": browser_versions,
+    "Resolution.getResolution": resolutions,
+    "UserLanguage.getLanguage": languages,
+    "UserLanguage.getLanguageCode": language_codes,
+    "UserCountry.getContinent": continents,
+    "VisitTime.getVisitInformationPerServerTime": server_time,
+    "VisitTime.getVisitInformationPerLocalTime": local_time,
+    "VisitorInterest.getNumberOfVisitsPerVisitDuration": _buckets(
+        "visit_duration", DURATION_BUCKETS
+    ),
+    "VisitorInterest.getNumberOfVisitsPerPage": _buckets("visit_pages", PAGES_BUCKETS),
+}
+#: reports Matomo answers in their own order (hours, ranges), not by visits
+NATURAL_ORDER = frozenset(
+    {
+        "VisitTime.getVisitInformationPerServerTime",
+        "VisitTime.getVisitInformationPerLocalTime",
+        "VisitorInterest.getNumberOfVisitsPerVisitDuration",
+        "VisitorInterest.getNumberOfVisitsPerPage",
+    }
+)
