@@ -29,7 +29,7 @@ from .encode import PageEncoder, default_workers
 from .errors import ExportApiError, ExportUsageError
 from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
-from .reconcile import compare, fetch_counts
+from .reconcile import compare, fetch_counts_of_sites
 from .run import (
     UTC_TIMES,
     SitesArg,
@@ -413,7 +413,7 @@ async def _short_days(
     segment: str | None,
 ) -> dict[tuple[int, date], int]:
     """The done windows of `windows` Matomo now counts more visits for than were exported
-    (tracked late), with the visits exported: one `VisitsSummary` request a site."""
+    (tracked late), with the visits exported: one `VisitsSummary` call a site (`_fetch_counts`)."""
     done = [w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) == DONE]
     if not done:
         return {}
@@ -437,28 +437,22 @@ async def _fetch_counts(
     segment: str | None,
     failed: str = "not reconciled",
 ) -> _Counts:
-    """Matomo's daily visit counts for every site at once: one request each, side by side
-    (the client's own concurrency limit applies), so many sites cost about one round trip."""
+    """Matomo's daily visit counts for every site at once: the sites' requests in a few bulk
+    requests side by side (the client's own concurrency limit applies), so many sites cost
+    about one round trip and few requests."""
+    days: dict[int, tuple[date, date]] = {}
+    for w in windows:
+        first, last = days.get(w.id_site, (w.day, w.day))
+        days[w.id_site] = (min(first, w.day), max(last, w.day))
+    asked = [(i, site.id_site) for i, site in enumerate(site_list) if site.id_site in days]
+    got = await fetch_counts_of_sites(run.client, [(s, *days[s]) for _, s in asked], segment)
     results: _Counts = [{} for _ in site_list]
-    failure: list[Exception] = []
-
-    async def one(i: int, site: SiteInfo) -> None:
-        days = [w.day for w in windows if w.id_site == site.id_site]
-        if not days:
-            return
-        try:
-            results[i] = await fetch_counts(run.client, site.id_site, min(days), max(days), segment)
-        except MatomoError as e:
-            message = getattr(e, "message", None) or str(e)
-            results[i] = f"site {site.id_site}: {failed} ({message})"
-        except Exception as e:  # raised as it is below, not inside an exception group
-            failure.append(e)
-
-    async with anyio.create_task_group() as tg:
-        for i, site in enumerate(site_list):
-            tg.start_soon(one, i, site)
-    if failure:
-        raise failure[0]
+    for (i, id_site), counts in zip(asked, got, strict=True):
+        if isinstance(counts, MatomoError):
+            message = getattr(counts, "message", None) or str(counts)
+            results[i] = f"site {id_site}: {failed} ({message})"
+        else:
+            results[i] = counts
     return results
 
 

@@ -1,8 +1,9 @@
 """Reconciliation: exported visits per window against Matomo's own `VisitsSummary.nb_visits`.
 
 One multi-period `VisitsSummary.get` (`period=day&date=A,B`) per site covers every window,
-however many days (`fetch_counts`); the counts go into the manifest next to ours and any
-difference is named with its most likely cause (`compare`).
+however many days (`fetch_counts`); many sites' requests go together in `API.getBulkRequest`s
+(`fetch_counts_of_sites`). The counts go into the manifest next to ours and any difference is
+named with its most likely cause (`compare`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import anyio
+
 from .._core.params import Params
-from ..errors import DecodeError
+from .._core.retry import is_transient
+from ..errors import DecodeError, MatomoError
 from .coerce import as_number
 from .progress import Mismatch
 from .state import OPEN, WindowRecord
 
-__all__ = ["compare", "explain", "fetch_counts", "read_counts"]
+__all__ = ["compare", "explain", "fetch_counts", "fetch_counts_of_sites", "read_counts"]
 
 
 def explain(
@@ -77,17 +81,102 @@ async def fetch_counts(
     the `VisitsSummary` model, so that an export never loads pydantic.
     """
     counts: dict[date, int] = {}
-    while first <= last:
-        stop = min(last, first + timedelta(days=MAX_DAYS - 1))
-        params = Params().id_site(id_site).set("period", "day")
-        params = params.set("date", f"{first.isoformat()},{stop.isoformat()}").segment(segment)
+    for params in _requests(id_site, first, last, segment):
         counts.update(read_counts(await client.call(_METHOD, params)))
-        first = stop + timedelta(days=1)
     return counts
 
 
 _METHOD = "VisitsSummary.get"
 MAX_DAYS = 1825  # Matomo's cap on the days of one multi-day request (_core/series.py)
+# Requests in one API.getBulkRequest: Matomo answers them one after another, and the body
+# stays a few kB (segments included).
+BULK_ITEMS = 50
+
+
+def _requests(id_site: int, first: date, last: date, segment: str | None) -> list[Params]:
+    """The requests for `first`..`last`, `MAX_DAYS` days each at most."""
+    out: list[Params] = []
+    while first <= last:
+        stop = min(last, first + timedelta(days=MAX_DAYS - 1))
+        params = Params().id_site(id_site).set("period", "day")
+        out.append(params.set("date", f"{first.isoformat()},{stop.isoformat()}").segment(segment))
+        first = stop + timedelta(days=1)
+    return out
+
+
+async def fetch_counts_of_sites(
+    client: Any, ranges: Sequence[tuple[int, date, date]], segment: str | None
+) -> list[dict[date, int] | MatomoError]:
+    """`fetch_counts` of each `(id_site, first, last)`, or the MatomoError it raises, in order.
+
+    Few requests, side by side: the sites' requests go in `API.getBulkRequest`s of at most
+    `BULK_ITEMS`, as many as the client has requests in flight (`max_concurrency`); with no
+    more requests than that, each goes alone, as one site's does. An item Matomo failed for a
+    reason that may pass (too slow), and every item of a bulk request that failed as a whole,
+    is asked again alone, with the client's retries: a site fails as its own request would.
+    Any other exception is raised as it is, once every request is done.
+    """
+    items = [(i, p) for i, r in enumerate(ranges) for p in _requests(*r, segment)]
+    got: list[dict[date, int] | MatomoError] = [{} for _ in items]
+    failure: list[Exception] = []
+
+    async def alone(k: int) -> None:
+        try:
+            got[k] = read_counts(await client.call(_METHOD, items[k][1]))
+        except MatomoError as e:
+            got[k] = e
+        except Exception as e:  # raised as it is below, not inside an exception group
+            failure.append(e)
+
+    async def together(ks: range) -> None:
+        try:
+            answers = await client.api.bulk([(_METHOD, items[k][1]) for k in ks])
+        except MatomoError:
+            answers = [None] * len(ks)  # each asked alone: its own failure, or its counts
+        except Exception as e:
+            failure.append(e)
+            return
+        again: list[int] = []
+        for k, res in zip(ks, answers, strict=True):
+            if res is None or (res.error is not None and is_transient(res.error)):
+                again.append(k)
+            elif res.error is not None:
+                got[k] = res.error
+            else:
+                try:
+                    got[k] = read_counts(res.value)
+                except MatomoError as e:
+                    got[k] = e
+        async with anyio.create_task_group() as tg:
+            for k in again:
+                tg.start_soon(alone, k)
+
+    async with anyio.create_task_group() as tg:
+        for ks in _batches(len(items), getattr(client, "max_concurrency", 1)):
+            if len(ks) == 1:
+                tg.start_soon(alone, ks[0])
+            else:
+                tg.start_soon(together, ks)
+    if failure:
+        raise failure[0]
+    merged: list[dict[date, int]] = [{} for _ in ranges]
+    failed: dict[int, MatomoError] = {}
+    for (i, _), counts in zip(items, got, strict=True):
+        if isinstance(counts, MatomoError):
+            failed.setdefault(i, counts)  # the first in date order, as `fetch_counts` raises
+        else:
+            merged[i].update(counts)
+    return [failed.get(i, merged[i]) for i in range(len(ranges))]
+
+
+def _batches(n: int, lanes: int) -> list[range]:
+    """`n` requests in one batch per request slot (`lanes`), or more when a batch would hold
+    over `BULK_ITEMS`: never more round trips side by side than the client allows."""
+    if n == 0:
+        return []
+    count = max(-(-n // BULK_ITEMS), min(n, lanes))
+    size = -(-n // count)
+    return [range(s, min(s + size, n)) for s in range(0, n, size)]
 
 
 def read_counts(data: Any) -> dict[date, int]:
