@@ -1,11 +1,19 @@
 """PostgreSQL target (`postgresql://...`, psycopg 3): `timestamp` (UTC), `date`, `jsonb`.
 
 Rows are loaded with `COPY ... FROM STDIN`. The URL's password never appears in messages.
+
+A statement waits at most `LOCK_TIMEOUT` for a lock another session holds (an open transaction
+that wrote or `SELECT ... FOR UPDATE` the same rows, `LOCK TABLE`, `ALTER TABLE`, `VACUUM FULL`,
+`CREATE INDEX`), unless the URL (`?options=-clock_timeout%3D10min`), the role, the database or
+the server sets PostgreSQL's `lock_timeout`; then it fails naming the table and the session, and
+its window's transaction is rolled back: a new run resumes there. Readers' `SELECT`s (ACCESS
+SHARE) block nothing an export does.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import unquote
@@ -20,6 +28,12 @@ __all__ = ["PostgresSink", "redact_url", "url_passwords"]
 
 # "mtmo": with the hash of the schema, the advisory lock every export to a schema takes.
 _LOCK_KEY = 0x6D746D6F
+
+#: How long a statement waits for another session's lock when nothing sets `lock_timeout`.
+LOCK_TIMEOUT = "1min"
+_LOCK_NOT_AVAILABLE = "55P03"
+# The relation a row lock wait names in its context: `... in relation "visits"`.
+_CONTEXT_RELATION = re.compile(r'in relation "([^"]+)"')
 
 
 # `user:password@` (the user may be empty; an unencoded `@` in the password reaches the last one;
@@ -96,6 +110,7 @@ class PostgresSink(SqlSink):
         self.url = url
         self.target = redact_url(url)
         self._con: Any = None
+        self._lock_timeout = LOCK_TIMEOUT
 
     def _connect(self) -> None:
         try:
@@ -114,6 +129,13 @@ class PostgresSink(SqlSink):
         # Timestamps are written as UTC wall times: into a `timestamptz` column (a table made
         # by hand) they are read in the session's TimeZone, the database's own otherwise.
         self._con.execute("SET TimeZone TO 'UTC'")
+        # PostgreSQL waits for a lock without limit by default: a BI tool's open transaction or
+        # an admin's ALTER TABLE held the export, silently, for as long as it lasted.
+        self._lock_timeout = self._con.execute(
+            "SELECT CASE WHEN source = 'default' THEN set_config('lock_timeout', %s, false) "
+            "ELSE current_setting('lock_timeout') END FROM pg_settings WHERE name = 'lock_timeout'",
+            [LOCK_TIMEOUT],
+        ).fetchone()[0]
         schema, path = self._con.execute(
             "SELECT current_schema(), current_setting('search_path')"
         ).fetchone()
@@ -190,7 +212,8 @@ class PostgresSink(SqlSink):
             super()._create_indexes()
 
     def _failure(self, error: Exception) -> str:
-        """PostgreSQL's message; for a missing privilege, the ones an export needs."""
+        """PostgreSQL's message; for a missing privilege, the ones an export needs; for a lock
+        wait that ran out, the table, the sessions holding it up and what to do."""
         diag = getattr(error, "diag", None)
         if diag is not None and getattr(error, "sqlstate", None) == "42501":  # no privilege
             return (
@@ -198,7 +221,73 @@ class PostgresSink(SqlSink):
                 f"DELETE on the tables visits, actions, reports and {MANIFEST_TABLE}, and "
                 "CREATE on the schema while any of them is missing"
             )
+        if diag is not None and getattr(error, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            return self._lock_failure(diag.context or "")
         return str(error)
+
+    def _lock_failure(self, context: str) -> str:
+        """A lock wait that ran out: which table, which sessions hold or queue for its locks,
+        how to end them, and that a new run resumes (the transaction was rolled back)."""
+        named = _CONTEXT_RELATION.search(context)
+        tables, sessions = self._lock_holders(named[1] if named else None)
+        where = ""
+        if tables:
+            where = f" on {'table' if len(tables) == 1 else 'tables'} {' and '.join(tables)}"
+        if not sessions:  # released since
+            held = "another session held"
+        else:
+            ends = ", ".join(f"SELECT pg_terminate_backend({pid})" for pid in list(sessions)[:3])
+            held = (
+                f"held up by another session: {'; '.join(list(sessions.values())[:3])}; end "
+                f"that transaction or the session ({ends})"
+            )
+        return (
+            f"waited {self._lock_timeout} (lock_timeout) for a lock{where}, {held}, then run "
+            "the export again: it resumes where it stopped, what it wrote is kept (to wait "
+            "longer, add options=-clock_timeout%3D10min to the URL)"
+        )
+
+    def _lock_holders(self, relation: str | None) -> tuple[list[str], dict[int, str]]:
+        """The export tables other sessions hold a lock on that can hold up a write (any but a
+        reader's ACCESS SHARE) or queue for one, and those sessions described by pid; those on
+        `relation` (a table or its index) first."""
+        names = [t.name for t in (VISITS, ACTIONS, REPORTS)] + [MANIFEST_TABLE]
+        schema = "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+        try:
+            rows = self._con.execute(
+                "SELECT l.pid, c.relname, l.mode, l.granted, a.application_name, a.state, "
+                "a.xact_start::timestamp(0) FROM pg_locks l "
+                "JOIN pg_class c ON c.oid = l.relation "
+                "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                f" AND c.relnamespace = {schema} AND c.relname = ANY(%s)"
+                " AND (NOT l.granted OR l.mode <> 'AccessShareLock') "
+                "ORDER BY c.oid = (SELECT coalesce(i.indrelid, r.oid) FROM pg_class r "
+                "LEFT JOIN pg_index i ON i.indexrelid = r.oid "
+                f"WHERE r.relname = %s AND r.relnamespace = {schema}) DESC NULLS LAST, "
+                "l.granted DESC, l.pid",
+                [names, relation],
+            ).fetchall()
+        except Exception:  # only a detail of the message
+            return [], {}
+        tables: dict[str, None] = {}
+        who: dict[int, str] = {}
+        locks: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for pid, table, mode, granted, app, state, since in rows:
+            tables[table] = None
+            about = [x for x in (app, state) if x]
+            if since is not None:
+                about.append(f"transaction open since {since} UTC")
+            who.setdefault(
+                pid, f"server process {pid}" + (f" ({', '.join(about)})" if about else "")
+            )
+            locks[pid][f"{'holds' if granted else 'waits for'} {mode}"].append(table)
+        sessions = {
+            pid: text + "".join(f" {lock} on {' and '.join(on)}" for lock, on in locks[pid].items())
+            for pid, text in who.items()
+        }
+        return list(tables), sessions
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params) if params else None)
