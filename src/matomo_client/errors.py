@@ -115,8 +115,10 @@ class ApiError(MatomoError):
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        wait = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
         super().__init__(
-            f"Matomo API error{_where(method)} (HTTP {status}, {kind.name}): {message}", method
+            f"Matomo API error{_where(method)} (HTTP {status}, {kind.name}{wait}): {message}",
+            method,
         )
 
     def _fields(self) -> tuple[object, ...]:
@@ -125,7 +127,8 @@ class ApiError(MatomoError):
     def __repr__(self) -> str:
         return (
             f"ApiError(method={self.method!r}, kind={self.kind.name}, status={self.status}, "
-            f"message={_shorten(self.message, _REPR_LIMIT)!r})"
+            + (f"retry_after={self.retry_after!r}, " if self.retry_after is not None else "")
+            + f"message={_shorten(self.message, _REPR_LIMIT)!r})"
         )
 
 

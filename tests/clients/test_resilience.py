@@ -74,19 +74,30 @@ def test_retry_after_sets_the_wait() -> None:
         set_testing(True)
 
 
-def test_retry_after_is_capped_by_max_wait() -> None:
-    """A Retry-After longer than the policy's max_wait waits max_wait."""
+def test_retry_after_is_waited_in_full_past_max_wait_within_max_total() -> None:
+    """A Retry-After longer than max_wait is waited in full while max_total has room (not cut
+    to max_wait, which only earned another 429); one beyond max_total is raised at once."""
     set_testing(False)
     try:
 
-        def fail(response: Response) -> Any:
-            raise HttpStatusError(429, "X.y", retry_after=3600)
+        def fail_after(seconds: float) -> Any:
+            def fail(response: Response) -> Any:
+                raise HttpStatusError(429, "X.y", retry_after=seconds)
 
-        flow = call_flow(Request("POST", "index.php"), fail, RetryPolicy(max_wait=3.0), lambda: 0)
+            return fail
+
+        policy = RetryPolicy(max_wait=3.0, max_total=120.0)
+        flow = call_flow(Request("POST", "index.php"), fail_after(60), policy, lambda: 0)
         next(flow)
         step = flow.send(status(429))
         assert isinstance(step, Sleep)
-        assert step.seconds == 3.0
+        assert step.seconds == 60
+
+        flow = call_flow(Request("POST", "index.php"), fail_after(3600), policy, lambda: 0)
+        next(flow)
+        with pytest.raises(HttpStatusError) as caught:
+            flow.send(status(429))
+        assert caught.value.retry_after == 3600
     finally:
         set_testing(True)
 

@@ -157,10 +157,18 @@ def test_retry_after_of_a_matomo_error_body_is_honoured() -> None:
     assert next_wait(RetryPolicy(jitter=0.5), 1, caught.value, 0.0, 0.9) == 7.0
 
 
-def test_retry_after_beyond_max_wait_waits_max_wait() -> None:
-    """A Retry-After above max_wait is cut to max_wait (then retried), not given up on."""
+def test_retry_after_beyond_max_total_gives_up_at_once() -> None:
+    """A Retry-After is never cut short (an early try earns another refusal): one above
+    max_wait is waited in full when max_total leaves room, and one that max_total does not
+    leave room for is raised at once, with its retry_after."""
     error = HttpStatusError(503, "M.a", "", retry_after=3600.0)
-    assert next_wait(RetryPolicy(max_wait=30.0), 1, error, 0.0, 0.0) == 30.0
+    assert next_wait(RetryPolicy(max_wait=30.0), 1, error, 0.0, 0.0) is None
+    minute = HttpStatusError(429, "M.a", "", retry_after=60.0)
+    assert next_wait(RetryPolicy(max_wait=30.0), 1, minute, 0.0, 0.9) == 60.0
+    assert next_wait(RetryPolicy(max_wait=30.0, max_total=300.0), 1, minute, 250.0, 0.9) is None
+    assert next_wait(RetryPolicy(max_wait=3600.0, max_total=math.inf), 1, error, 0.0, 0.0) == 3600
+    at_cap = HttpStatusError(429, "M.a", "", retry_after=30.0)
+    assert next_wait(RetryPolicy(max_wait=30.0), 1, at_cap, 0.0, 0.9) == 30.0
 
 
 def test_attempts_are_respected() -> None:
@@ -209,7 +217,8 @@ def test_set_testing_makes_waits_zero_but_keeps_decisions() -> None:
     set_testing(True)
     assert is_testing()
     policy = RetryPolicy(attempts=3)
-    assert next_wait(policy, 1, HttpStatusError(429, "M.a", "", 60.0), 0.0, 0.5) == 0.0
+    assert next_wait(policy, 1, HttpStatusError(429, "M.a", "", 20.0), 0.0, 0.5) == 0.0
+    assert next_wait(policy, 1, HttpStatusError(429, "M.a", "", 600.0), 0.0, 0.5) is None
     assert next_wait(policy, 3, BUSY, 0.0, 0.5) is None
     assert next_wait(policy, 1, api(A.AUTH, status=401), 0.0, 0.5) is None
     set_testing(False)

@@ -15,6 +15,8 @@ ParamValue = str | int | float | bool | dt.date | Date | DateRange | Limit
 #: Matomo cuts a segment definition (as it reads it, URL-decoded) to its first 8192 bytes.
 MAX_SEGMENT_BYTES = 8192
 SiteSelector = int | str | Iterable[int]
+# Longer digit strings are no site id (Python's `int()` refuses past 4,300 digits anyway).
+_MAX_DIGITS = 20
 
 # Set by the client itself; a caller setting them would split the request between
 # the query string and the body, or move the token somewhere it must never be.
@@ -56,7 +58,8 @@ def site_param(site: SiteSelector) -> str:
     if isinstance(site, str):
         if site == "all":
             return site
-        if site.isdigit() and int(site) >= 1:
+        # ASCII digits only: "²" is a digit to `isdigit` but not to `int` (nor to Matomo).
+        if site.isascii() and site.isdigit() and len(site) <= _MAX_DIGITS and int(site) >= 1:
             return str(int(site))
         raise ValueError(f"idSite must be a positive integer, 'all' or a list of ids, got {site!r}")
     if not isinstance(site, Iterable):

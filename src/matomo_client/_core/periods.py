@@ -181,17 +181,25 @@ class DateRange:
         return f"{self.start.isoformat()},{end}"
 
     def resolve(self, today: dt.date) -> tuple[dt.date, dt.date]:
-        """The first and last calendar day of the range, given the site's today."""
+        """The first and last calendar day of the range, given the site's today.
+
+        A range ending `today`/`yesterday` that starts later than that day holds no day:
+        ValueError (Matomo answers it "Specified date range is invalid.").
+        """
         if self.kind == "last":
             return today - dt.timedelta(days=self.count - 1), today
         if self.kind == "previous":
             return today - dt.timedelta(days=self.count), today - dt.timedelta(days=1)
         assert self.start is not None
         assert self.end is not None
-        if self.end is RangeEnd.TODAY:
-            return self.start, today
-        if self.end is RangeEnd.YESTERDAY:
-            return self.start, today - dt.timedelta(days=1)
+        if isinstance(self.end, RangeEnd):
+            end = today if self.end is RangeEnd.TODAY else today - dt.timedelta(days=1)
+            if end < self.start:
+                raise ValueError(
+                    f"date range {self.to_param()!r} holds no day: {self.end.value} is "
+                    f"{end.isoformat()} in the site's timezone, before the start"
+                )
+            return self.start, end
         assert isinstance(self.end, dt.date)
         return self.start, self.end
 
@@ -200,8 +208,11 @@ class DateRange:
         """Read Matomo's own text form back (`last7`, `previous30`, `A,B`, `A,today`)."""
         text = text.strip()
         for kind in ("last", "previous"):
-            if text.startswith(kind) and text[len(kind) :].isdigit():
-                return cls(kind, int(text[len(kind) :]))
+            count = text[len(kind) :]
+            if text.startswith(kind) and count.isascii() and count.isdigit():  # not "last²"
+                if len(count) > 9:  # past int()'s 4,300 digits its message would be Python's
+                    raise ValueError(f"{kind}{count[:9]}…: Matomo caps N at {_MAX_LAST}")
+                return cls(kind, int(count))
         a, sep, b = text.partition(",")
         if not sep:
             raise ValueError(f"{text!r} is not a date range: use lastN, previousN or START,END")

@@ -42,7 +42,9 @@ class RetryPolicy:
 
     `attempts` counts every try, the first included (1 = never retry); the n-th wait is
     `min(max_wait, initial_wait * multiplier**(n-1))`, shortened by up to `jitter` (a fraction)
-    at random; no retry starts once `max_total` seconds would be exceeded.
+    at random; no retry starts once `max_total` seconds would be exceeded. `max_wait` caps the
+    waits the client chooses; a server's `Retry-After` is waited in full, longer than `max_wait`
+    too, when `max_total` leaves room for it, and the call fails at once when it does not.
     """
 
     attempts: int = 5
@@ -131,8 +133,10 @@ def next_wait(
 
     `attempt` is 1 after the first failure; `elapsed` the seconds since the first try started;
     `rand` a random number in [0, 1) from the driver. A `Retry-After` (on an HttpStatusError, or
-    an ApiError such as a 429 with Matomo's JSON error body) is waited for in full, but never
-    longer than `policy.max_wait`.
+    an ApiError such as a 429 with Matomo's JSON error body) is waited for in full, even past
+    `policy.max_wait`: a try sooner than the server asked only earns another refusal and spends
+    the tries left. One that `max_total` leaves no room for gives up at once (the error keeps
+    `.retry_after`).
     """
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1, got {attempt}")
@@ -149,7 +153,7 @@ def next_wait(
     wait = policy.backoff(attempt) * (1 - policy.jitter * rand)
     retry_after = getattr(error, "retry_after", None)  # HttpStatusError, ApiError
     if retry_after is not None:
-        wait = min(policy.max_wait, max(wait, retry_after))
+        wait = max(wait, retry_after)
     if elapsed + wait > policy.max_total:
         return None
     return 0.0 if _testing else wait

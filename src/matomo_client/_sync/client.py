@@ -9,7 +9,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,7 +17,7 @@ from matomo_client._core.auth import Auth
 from matomo_client._core.decode import cut_short, plausible_json, read_raw
 from matomo_client._core.flow import Sleep
 from matomo_client._core.http import Response
-from matomo_client._core.params import Params
+from matomo_client._core.params import Params, ParamValue
 from matomo_client._core.retry import RetryPolicy, next_wait
 from matomo_client._core.url import normalise_base_url
 from matomo_client._sync import _backend
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["ClientStats", "Matomo"]
 
 T = TypeVar("T")
+# What the escape hatch takes as parameters: Params, or a dict that Params checks and renders.
+ParamsLike = Params | Mapping[str, ParamValue] | None
 
 # Seconds to wait for the server (to connect, or for the next bytes of an answer).
 DEFAULT_TIMEOUT = 30.0
@@ -95,6 +97,16 @@ class ClientStats:
     retries: int = 0
 
 
+def _params(params: ParamsLike) -> Params:
+    """`params` as Params: a dict is checked and rendered as `Params(d)` would (a `Date` as
+    `today`, `token_auth` refused), not sent as its values' `str`."""
+    if params is None or isinstance(params, Params):
+        return params or Params()
+    if isinstance(params, Mapping):
+        return Params(params)
+    raise ValueError(f"params must be Params or a dict, got {type(params).__name__}")
+
+
 def _version_tuple(version: str) -> tuple[int, ...]:
     parts = []
     for piece in version.split("-", 1)[0].split("."):
@@ -122,11 +134,11 @@ class Matomo:
     Typed modules: `api`, `visits_summary`, `actions`, `referrers`, `live`, `sites`; any other
     method through `call`, `call_typed`, `call_raw` and `stream_raw`. Options: `auth` (default
     anonymous), `timeout` (seconds to wait for the server: to connect, or for the next bytes of
-    an answer), `retry` (a `RetryPolicy`), `max_concurrency`
-    (requests in flight), `skip_preflight`, and either `http_client` (your own httpx client,
-    never closed here; `timeout` holds on it too, unless left at its default while that client
-    has its own) or `transport` (any transport, configured itself; one given is never closed
-    here either), `verify=False` to skip TLS checks (warns).
+    an answer; not a bound on a whole answer that keeps coming), `retry` (a `RetryPolicy`),
+    `max_concurrency` (requests in flight), `skip_preflight`, and either `http_client` (your
+    own httpx client, never closed here; `timeout` holds on it too, unless left at its default
+    while that client has its own) or `transport` (any transport, configured itself; one given
+    is never closed here either), `verify=False` to skip TLS checks (warns).
     """
 
     def __init__(
@@ -284,21 +296,21 @@ class Matomo:
 
     # --- the escape hatch ---------------------------------------------------------------------
 
-    def call(self, method: str, params: Params | None = None) -> Any:
+    def call(self, method: str, params: ParamsLike = None) -> Any:
         """Any Matomo method; returns the decoded JSON."""
-        return self.execute(Call(method, params or Params()), typed=False)
+        return self.execute(Call(method, _params(params)), typed=False)
 
-    def call_typed(self, method: str, params: Params | None, result_type: type[T]) -> T:
+    def call_typed(self, method: str, params: ParamsLike, result_type: type[T]) -> T:
         """Any Matomo method, validated into `result_type` (a pydantic model or any type)."""
-        endpoint: CallTyped[T] = CallTyped(method, params or Params(), result_type)
+        endpoint: CallTyped[T] = CallTyped(method, _params(params), result_type)
         return self.execute(endpoint, typed=False)
 
-    def call_raw(self, method: str, params: Params | None = None, *, fmt: str = "JSON") -> bytes:
+    def call_raw(self, method: str, params: ParamsLike = None, *, fmt: str = "JSON") -> bytes:
         """Any Matomo method; returns the body bytes untouched (errors still raise)."""
-        return self.execute(CallRaw(method, params or Params(), fmt), typed=False)
+        return self.execute(CallRaw(method, _params(params), fmt), typed=False)
 
     def stream_raw(
-        self, method: str, params: Params | None = None, *, fmt: str = "JSON"
+        self, method: str, params: ParamsLike = None, *, fmt: str = "JSON"
     ) -> Generator[bytes, None, None]:
         """Any Matomo method; yields the body in chunks, for payloads too big to hold in memory.
 
@@ -307,7 +319,7 @@ class Matomo:
         the client's `max_concurrency` slots until it ends or is closed
         (`contextlib.closing(m.stream_raw(...))` closes it on an early `break`).
         """
-        endpoint = CallRaw(method, params or Params(), fmt)  # a bad method: ValueError, no request
+        endpoint = CallRaw(method, _params(params), fmt)  # a bad method: ValueError, no request
         self.preflight()
         request = endpoint.request(self._auth)
         opener = getattr(self._transport, "stream", None)

@@ -131,7 +131,12 @@ class ApiModule(_Module):
 def _bulk_batches(items: Sequence[tuple[str, Params]]) -> list[list[tuple[str, Params]]]:
     batches: list[list[tuple[str, Params]]] = [[]]
     size = 0
-    for method, params in items:
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(f"bulk items are (method, Params) pairs, got {item!r:.60}")
+        method, params = item
+        if not isinstance(params, Params):  # checked before it is rendered to count its size
+            raise ValueError(f"bulk item for {method} needs Params, got {type(params).__name__}")
         cost = len(bulk_entry(method, params)) + 16
         if batches[-1] and (len(batches[-1]) >= BULK_MAX_ITEMS or size + cost > BULK_MAX_BYTES):
             batches.append([])
@@ -343,6 +348,11 @@ class LiveModule(_Module):
         paging the same days. A first page of a period holding today (`Date.TODAY` or today's
         date) starts at the period's own first midnight, not at Matomo's (yesterday's).
         """
+        if not isinstance(cursor, Cursor):
+            raise ValueError(
+                f"next_page takes a Cursor, got {cursor!r:.60}: a None cursor means that the "
+                "paging is over (`while cursor: visits, cursor = m.live.next_page(cursor)`)"
+            )
         if cursor.period.is_relative or (
             cursor.min_timestamp is None and _may_be_today(cursor.period)
         ):
