@@ -36,11 +36,10 @@ def _sites(given: tuple[str, ...]) -> str | list[int]:
         return "all"
     ids: list[int] = []
     for text in given:
-        try:
-            parsed = [int(part) for part in text.split(",") if part.strip()]
-        except ValueError:
-            parsed = []
-        if not parsed or any(i < 1 for i in parsed):
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        # ASCII digits only: int() also reads '1_0' (site 10) and '٣' (site 3)
+        parsed = [int(part) for part in parts if part.isascii() and part.isdigit()]
+        if not parsed or len(parsed) < len(parts) or any(i < 1 for i in parsed):
             raise UserError(f"--site {text!r}: use a site id (1), several (1,2) or 'all'")
         ids.extend(i for i in parsed if i not in ids)
     return ids

@@ -24,6 +24,7 @@ import click
 from matomo_client.errors import (
     ApiError,
     ApiErrorKind,
+    BodyProblem,
     DecodeError,
     HttpStatusError,
     MatomoError,
@@ -217,16 +218,29 @@ def _transport_message(e: TransportError) -> str:
     return f"cannot reach Matomo{server}{detail}: check --url / MATOMO_URL"
 
 
+# What a web server that is not Matomo's index.php answers its POST with: nothing here (404),
+# no POST here (405: a static site; 501: `python -m http.server`).
+_NOT_MATOMO_STATUS = frozenset({404, 405, 501})
+
+
 def _not_found_hint(e: BaseException | None) -> str:
-    """For a plain HTTP 404 to the first request (the version, asked as JSON: a Matomo answers
-    it, or its error body is an ApiError): no Matomo at the URL. `call --raw --format csv`
-    gets Matomo's own 404s ("The plugin Nope was not found") as HttpStatusError too."""
-    if not isinstance(e, HttpStatusError) or e.status != 404:
-        return ""
-    if e.method != "API.getMatomoVersion":
+    """For an answer to the first request (the version, asked as JSON: a Matomo answers it, or
+    its error body is an ApiError) that no Matomo gives: a 404, 405 or 501, an HTML page, JSON of
+    another shape. `call --raw --format csv` gets Matomo's own 404s ("The plugin Nope was not
+    found") as HttpStatusError too: only the version's answer says there is no Matomo."""
+    if not isinstance(e, MatomoError) or e.method != "API.getMatomoVersion":
         return ""
     server = f" at {SESSION.server}" if SESSION.server else ""
-    return f" (no Matomo API{server}: check --url / MATOMO_URL, the folder Matomo is in)"
+    if isinstance(e, HttpStatusError) and e.status in _NOT_MATOMO_STATUS:
+        return f" (no Matomo API{server}: check --url / MATOMO_URL, the folder Matomo is in)"
+    if isinstance(e, NonJsonBodyError) and e.problem is BodyProblem.HTML:
+        return (
+            f" (a web page, not Matomo's API, answered{server}: check --url / MATOMO_URL, the "
+            "folder Matomo is in, and that no login page stands in front of it)"
+        )
+    if isinstance(e, DecodeError):
+        return f" (no Matomo API{server}: check --url / MATOMO_URL, the folder Matomo is in)"
+    return ""
 
 
 def _api_message(e: ApiError) -> str:
@@ -236,6 +250,8 @@ def _api_message(e: ApiError) -> str:
         text += _AUTH_HINT
     elif e.kind is ApiErrorKind.DISABLED and "visits log" in e.message.lower():
         text += " (an admin can enable the visits log in the website or general settings)"
+    if e.retry_after is not None:  # longer than the retries could wait: say how long it asked
+        text += f" (it asked to wait {e.retry_after:g} s before trying again)"
     return text
 
 

@@ -17,6 +17,7 @@ import click
 
 from matomo_client._core.periods import date_param
 from matomo_client.export import DEFAULT_TARGET, resolve_day
+from matomo_client.export.sinks.checks import target_problem
 
 from .failures import SESSION
 
@@ -54,6 +55,10 @@ class DaySpec(click.ParamType):  # type: ignore[type-arg]
         """Check `value` and return it normalised (lower case, trimmed)."""
         text = str(value).strip().lower()
         try:
+            if not text.isascii():  # Python's int() reads `last٣` (Arabic-Indic 3) as last3
+                raise ValueError(
+                    f"invalid date {text!r}: use YYYY-MM-DD, today, yesterday, lastN or previousN"
+                )
             day = parse_day(text, datetime.now(_WESTMOST).date())
             if text[:1].isdigit() and not _ISO_DAY.fullmatch(text):
                 raise ValueError(
@@ -99,6 +104,11 @@ class _Target(_NonEmpty):
             )
         if text.startswith("~"):  # quoted, the shell left it: a folder named '~' was made here
             text = os.path.expanduser(text)
+        if "://" not in text:
+            # Refused before any request (the export would refuse it too, `open_target`).
+            problem = target_problem(text)
+            if problem:
+                self.fail(problem, param, ctx)
         return text
 
 

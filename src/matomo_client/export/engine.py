@@ -135,6 +135,10 @@ async def export_visits(
         summary.warnings.append(nothing_to_export(start, end))
     try:
         params["timezones"] = {str(s.id_site): s.timezone for s in site_list}
+        if restart and windows:
+            # `restart` deletes what the target holds: not for a segment Matomo refuses, or a
+            # visits log that is off, which only the first page would have shown.
+            await _probe(client, windows[0], segment, every_site=params["sites"] == "all")
         recorded = await run.open_sink(params, restart)
         # The range's own windows: a day an earlier run left open (today then), fetched again
         # below, is not one of them (it hid the holes before it and a range before creation).
@@ -271,6 +275,20 @@ def _refetch_refused(
     )
     if note not in run.summary.warnings:
         run.summary.warnings.append(note)
+
+
+async def _probe(client: Any, window: Window, segment: str | None, every_site: bool) -> None:
+    """Ask for one visit of `window`, as its pages will be asked for: raise what they would."""
+    from .._core.params import Params
+
+    params = Params().id_site(window.id_site).set("period", "day")
+    params = params.set("date", window.day.isoformat()).set("filter_limit", 1).segment(segment)
+    try:
+        await client.call("Live.getLastVisitsDetails", params)
+    except MatomoError as e:
+        if every_site and _log_off(e):
+            return  # that site is left out with a warning, as without `restart`
+        raise _api_error(e, f"cannot export visits of site {window.id_site}, {window.day}") from e
 
 
 def _log_off(e: MatomoError) -> bool:

@@ -37,7 +37,7 @@ DEFAULT_SETTLE = timedelta(hours=1)
 PERIODS = ("day", "week", "month", "year")
 # The most closed days of one site fetched as one stream of pages (see `group_runs`).
 MAX_RUN_DAYS = 7
-_LAST_N = re.compile(r"^(last|previous)(\d+)$")
+_LAST_N = re.compile(r"^(last|previous)([0-9]+)$")
 
 
 def resolve_day(spec: date | str, today: date) -> date:

@@ -70,6 +70,11 @@ def open_target(target: str | os.PathLike[str] | None = None) -> Sink:
         return PostgresSink(t)
     if "://" in low:
         raise ExportUsageError(f"unsupported target URL scheme in {t.split('://')[0]!r}")
+    from .checks import target_problem
+
+    problem = target_problem(t)
+    if problem:
+        raise ExportUsageError(problem)
     if low.endswith(".duckdb"):
         from .duckdb import DuckDBSink
 

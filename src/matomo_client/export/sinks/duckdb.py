@@ -83,6 +83,10 @@ class DuckDBSink(SqlSink):
             "memory_limit": MEMORY_LIMIT,
             "checkpoint_threshold": CHECKPOINT_THRESHOLD,
             "threads": THREADS,
+            # Never fetch an extension from the internet: a SQLite file given as a .duckdb
+            # target made DuckDB download its SQLite extension to read it.
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
         }
         try:
             self._con = duckdb.connect(self.path, config=config)
