@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from operator import add
 from typing import Any
@@ -64,6 +64,7 @@ from .day_sums import (
     sum_day,
 )
 from .dimensions import (
+    DAYS_TO_CONVERSION,
     DIMENSION_TABLES,
     I_CART_QTY,
     I_CART_REVENUE,
@@ -75,6 +76,12 @@ from .dimensions import (
     I_UNIQ,
     I_VISITS,
     ITEM_TABLES,
+    S_HITS,
+    S_TIME,
+    S_UNIQ,
+    S_VISITS,
+    SEARCH_TABLES,
+    USER_LAST,
     sum_dimensions,
 )
 from .page_goals import page_goal_metrics
@@ -120,6 +127,9 @@ _LAYOUTS: dict[str, tuple[int, int, int, bool]] = {
     "event": (5, 1, 1, False),
     **dict.fromkeys(DIMENSION_TABLES, _VISIT_LAYOUT),
     **dict.fromkeys(ITEM_TABLES, (9, 0, 0, False)),
+    **dict.fromkeys(SEARCH_TABLES, (4, 0, 0, False)),
+    USER_LAST: (0, 0, 1, False),  # the latest (last action, idVisit, visitorId)
+    DAYS_TO_CONVERSION: (1, 0, 0, False),
 }
 # visit goal slots: conversions, visits converted, revenue, order parts, items
 _GOAL_KEYS = (
@@ -159,7 +169,7 @@ class Facts:
         self._converted_visits = [0, 0, 0]
         self._keywords: set[int] = set()
         self._goal_rows: dict[str, Row] = {}
-        self._tables: dict[str, dict[Any, Acc]] | None = None
+        self._tables: _Tables | None = None
         self._visitors: set[int] | None = None
 
     def add(self, other: DayFacts) -> None:
@@ -199,14 +209,12 @@ class Facts:
         return self._visitors
 
     @property
-    def tables(self) -> dict[str, dict[Any, Acc]]:
-        """Keyed accumulators per table, as the report builders read them."""
+    def tables(self) -> Mapping[str, dict[Any, Acc]]:
+        """Keyed accumulators per table, as the report builders read them (each table built
+        the first time a report reads it)."""
         if self._tables is None:
             self._merge_days()
-            self._tables = {
-                table: {key: _ACC[table](row) for key, row in rows.items()}
-                for table, rows in self._rows.items()
-            }
+            self._tables = _Tables(self._rows)
         return self._tables
 
     @property
@@ -236,6 +244,27 @@ class Facts:
                 acc.update({_GOAL_KEYS[i] + suffix: row[offset + i] for i in slots})
             out[name] = acc
         return out
+
+
+class _Tables(Mapping[str, dict[Any, Acc]]):
+    """The accumulators of merged rows, table by table as reports ask for them."""
+
+    def __init__(self, rows: dict[str, Table]) -> None:
+        self._rows = rows
+        self._built: dict[str, dict[Any, Acc]] = {}
+
+    def __getitem__(self, table: str) -> dict[Any, Acc]:
+        built = self._built.get(table)
+        if built is None:
+            acc = _ACC[table]
+            built = self._built[table] = {key: acc(row) for key, row in self._rows[table].items()}
+        return built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def merge_acc(into: Acc, other: Acc) -> None:
@@ -461,9 +490,21 @@ def _item_acc(row: Row) -> Acc:
     }
 
 
-_ACC = {
+def _search_acc(row: Row) -> Acc:
+    return {
+        "nb_visits": row[S_VISITS],
+        "nb_hits": row[S_HITS],
+        "sum_time_spent": row[S_TIME],
+        "nb_uniq_visitors": row[S_UNIQ],
+    }
+
+
+_ACC: dict[str, Callable[[Row], Acc]] = {
     **dict.fromkeys(DIMENSION_TABLES, _visit_acc),
     **dict.fromkeys(ITEM_TABLES, _item_acc),
+    **dict.fromkeys(SEARCH_TABLES, _search_acc),
+    USER_LAST: lambda row: {"last_visit": row[0]},
+    DAYS_TO_CONVERSION: lambda row: {"nb_conversions": row[0]},
     "referrer": _visit_acc,
     "country": _visit_acc,
     "browser": _visit_acc,

@@ -30,13 +30,21 @@ from .reports import (
     goals_object,
     summary_object,
 )
-from .segments import parse_segment
+from .segments import VisitFilter, parse_segment
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
+from .summaries import (
+    FREQUENCY_SEGMENTS,
+    api_get_object,
+    frequency_object,
+    page_performance_object,
+    referrers_object,
+)
 from .visit_reports import (
     DIMENSION_BUILDERS,
     ITEM_METHODS,
     NATURAL_ORDER,
     PAGE_BUILDERS,
+    days_to_conversion_builder,
     items_builder,
 )
 from .world import World
@@ -107,8 +115,9 @@ _OWN_SUBTABLE_METHOD = frozenset(
 # reports whose rows have PagePerformance's timing columns
 _PAGE_REPORTS = frozenset({"Actions.getPageUrls", "Actions.getPageTitles", *PAGE_BUILDERS})
 _ALL_BUILDERS = {**BUILDERS, **PAGE_BUILDERS, **DIMENSION_BUILDERS}
+_DAYS_TO_CONVERSION = "Goals.getDaysToConversion"
 # reports over the dimension and item tables, summed apart (`dimension_facts`)
-_DIMENSION_REPORTS = frozenset({*DIMENSION_BUILDERS, *ITEM_METHODS})
+_DIMENSION_REPORTS = frozenset({*DIMENSION_BUILDERS, *ITEM_METHODS, _DAYS_TO_CONVERSION})
 # reports Matomo's archiver sorts by another column than nb_visits
 _DEFAULT_SORT = dict.fromkeys(ITEM_METHODS, "revenue")
 # Referrers methods that refuse several sites (plugins/Referrers/API.php, checkSingleSite)
@@ -167,6 +176,8 @@ class Api:
         self.live_disabled_sites = live_disabled_sites
         self.day_cache = FactsCache()
         self.dimension_cache = FactsCache()
+        # VisitFrequency's new and returning visits of closed days, when no segment narrows them
+        self.frequency_cache = {kind: FactsCache() for kind in FREQUENCY_SEGMENTS}
         self._methods: dict[str, Callable[[Mapping[str, str], Access], Any]] = {
             "API.getMatomoVersion": self._version,
             "API.getPiwikVersion": self._version,
@@ -185,10 +196,15 @@ class Api:
             "API.getPhpVersion": lambda params, access: dict(PHP_VERSION),
             "API.getIpFromHeader": self._ip_from_header,
             "UsersManager.hasSuperUserAccess": lambda p, access: {"value": access.superuser},
+            "VisitFrequency.get": self._visit_frequency,
+            "Referrers.get": self._merged_object,
+            "PagePerformance.get": self._merged_object,
+            "API.get": self._merged_object,
+            "Live.getMostRecentVisitorId": self._most_recent_visitor,
         }
         for name in _SUMMARY_SCALARS:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
-        for name in [*_ALL_BUILDERS, *_SUBTABLE_ALIASES, *ITEM_METHODS]:
+        for name in [*_ALL_BUILDERS, *_SUBTABLE_ALIASES, *ITEM_METHODS, _DAYS_TO_CONVERSION]:
             self._methods[name] = self._report
         self._methods["VisitTime.getByDayOfWeek"] = self._by_day_of_week
         self._methods["Actions.getPageUrl"] = self._page_lookup
@@ -465,13 +481,79 @@ class Api:
         return self._per_site_period(params, access, one)
 
     # -- reports -------------------------------------------------------------------------
+    def _type_facts(
+        self, id_site: int, period: Period, params: Mapping[str, str], visitor_type: str
+    ) -> Facts:
+        """Facts of the new or the returning visits (VisitsSummary narrowed as VisitFrequency
+        narrows it), cached per closed day when the request has no segment of its own."""
+        last = self.world.site_today(id_site)
+        days = [d for d in period.days() if self.world.first_day <= d <= last]
+        own = parse_segment(params.get("segment"))
+        kind = parse_segment(FREQUENCY_SEGMENTS[visitor_type])
+        assert kind is not None
+        segment: VisitFilter = kind if own is None else (lambda v: kind(v) and own(v))
+        cache = self.frequency_cache[visitor_type]
+        total = Facts()
+        for day in days:
+            day_facts = cache.get((id_site, day)) if own is None else None
+            if day_facts is None:
+                visits = tuple(filter(segment, self.world.day_visits(id_site, day)))
+                day_facts = compute_day(self.world, visits, id_site, day, segment)
+                if own is None and self.world.day_is_final(id_site, day):
+                    cache.put((id_site, day), day_facts)
+            total.add(day_facts)
+        return total
+
+    def _frequency(self, id_site: int, p: Period, params: Mapping[str, str]) -> dict[str, Any]:
+        fmt = params.get("format_metrics", "bc")
+        new, returning = (
+            summary_object(self._type_facts(id_site, p, params, kind), p.kind, fmt)
+            for kind in FREQUENCY_SEGMENTS
+        )
+        return frequency_object(new, returning)
+
+    def _visit_frequency(self, params: Mapping[str, str], access: Access) -> Any:
+        """VisitFrequency.get: VisitsSummary.get of the new and of the returning visits."""
+
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
+            value = self._frequency(id_site, p, params)
+            empty = not value["nb_visits_new"] and not value["nb_visits_returning"]
+            return _with_columns(value, params), empty
+
+        return self._per_site_period(params, access, one)
+
+    def _merged_object(self, params: Mapping[str, str], access: Access) -> Any:
+        """Referrers.get, PagePerformance.get and API.get (`summaries.py`)."""
+        method = params["method"]
+        fmt = params.get("format_metrics", "bc")
+
+        def one(id_site: int, p: Period) -> tuple[Any, bool]:
+            f = self._facts(id_site, p, params)
+            if method == "Referrers.get":
+                value = referrers_object(f, fmt)
+            elif method == "PagePerformance.get":
+                value = page_performance_object(f)
+            else:
+                value = api_get_object(
+                    summary_object(f, p.kind, fmt),
+                    self._frequency(id_site, p, params),
+                    f,
+                    goals_object(f, p.kind),
+                    actions_object(f, p.kind),
+                    fmt,
+                )
+            return _with_columns(value, params), f.nb_visits == 0
+
+        return self._per_site_period(params, access, one)
+
     def _report(self, params: Mapping[str, str], access: Access) -> Any:
         method = params["method"]
-        builder = (
-            items_builder(method, params)
-            if method in ITEM_METHODS
-            else _ALL_BUILDERS[_SUBTABLE_ALIASES.get(method, method)]
-        )
+        if method in ITEM_METHODS:
+            builder = items_builder(method, params)
+        elif method == _DAYS_TO_CONVERSION:
+            builder = days_to_conversion_builder(params)
+        else:
+            builder = _ALL_BUILDERS[_SUBTABLE_ALIASES.get(method, method)]
         dimensions = method in _DIMENSION_REPORTS
         default_sort = None if method in NATURAL_ORDER else _DEFAULT_SORT.get(method, "nb_visits")
         flat = params.get("flat") in ("1", "true")
@@ -552,6 +634,16 @@ class Api:
         return _without_lookup_extras(found)
 
     # -- Live ----------------------------------------------------------------------------
+    def _most_recent_visitor(self, params: Mapping[str, str], access: Access) -> Any:
+        """Live.getMostRecentVisitorId: the visitorId of the latest visit (Live's first row),
+        whatever the period; `false` when there is none."""
+        query = {"idSite": params.get("idSite") or "", "filter_limit": "1"}
+        query["doNotFetchActions"] = "1"
+        if params.get("segment"):
+            query["segment"] = params["segment"]
+        visits = self._live(query, access)
+        return {"value": visits[0]["visitorId"] if visits else False}
+
     def _live(self, params: Mapping[str, str], access: Access) -> Any:
         ids, multi_site = self._site_ids_param(params, access)
         disabled = [i for i in ids if i in self.live_disabled_sites]
@@ -582,6 +674,18 @@ def _without_lookup_extras(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _without_lookup_extras(v) for key, v in value.items()}
     return value
+
+
+def _with_columns(value: dict[str, Any], params: Mapping[str, str]) -> Any:
+    """An object report narrowed to `columns` (or `showColumns`) without `hideColumns`; one
+    column left is its bare value (as VisitsSummary.get, recording 039)."""
+    columns = params.get("showColumns") or params.get("columns")
+    if columns:
+        wanted = [c.strip() for c in columns.split(",")]
+        value = {k: value[k] for k in wanted if k in value}
+    hidden = set((params.get("hideColumns") or "").split(","))
+    value = {k: v for k, v in value.items() if k not in hidden}
+    return next(iter(value.values())) if len(value) == 1 else value
 
 
 def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ __all__ = [
     "Page",
     "Product",
     "SiteInfo",
+    "site_search_results",
 ]
 
 
@@ -262,6 +263,14 @@ SITE_SEARCH_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("返品", ""),
     ("analytics", ""),
 )
+
+
+def site_search_results(ref: int) -> int:
+    """How many results the site search for keyword `ref` found (Live's `siteSearchCount`;
+    0 puts the keyword in Actions.getSiteSearchNoResultKeywords)."""
+    return ref % 3 * 4
+
+
 # (category, action, name, value or None)
 EVENTS: tuple[tuple[str, str, str, float | None], ...] = (
     ("UI", "Click", "Add to wishlist", 1),

@@ -1,12 +1,14 @@
 """One day's visits summed by the visit dimensions `sum_day` leaves out, and ecommerce items.
 
-Devices, operating systems, browser versions, resolutions, languages, continents, the hour a
-visit began, its length and its number of actions: one visit row per value (the layout of
-`sum_day`'s country and browser rows, goals included), so that each of these reports adds up
-to VisitsSummary's visits. Items: product page views and the items of orders and abandoned
-carts, by product and by category. Conversions and views count on their own day, visits on
-their last action's, as in `sum_day`. These tables are summed only when a report asks for
-them (`dimension_facts`), in their own cache: VisitsSummary and the other reports never pay.
+Devices, operating systems, browser versions, resolutions, languages, continents, cities, user
+ids, the hour a visit began, its length and its number of actions: one visit row per value (the
+layout of `sum_day`'s country and browser rows, goals included), so that each of these reports
+adds up to VisitsSummary's visits. Items: product page views and the items of orders and
+abandoned carts, by product and by category. Site searches by keyword and by category, and
+conversions by the visitor's days since the first visit. Conversions, searches and views count
+on their own day, visits on their last action's, as in `sum_day`. These tables are summed only
+when a report asks for them (`dimension_facts`), in their own cache: VisitsSummary and the
+other reports never pay.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ from .day_sums import (
     _new_row,
     _visit_goals,
 )
-from .records import CART, GOAL, ORDER, PAGE, Visit, utc_offset
-from .render import visit_resolution
+from .records import CART, GOAL, ORDER, PAGE, SEARCH, Visit, utc_offset
+from .render import visit_days_since_first, visit_resolution, visitor_hex
 
 __all__ = [
+    "CONVERSION_DAY_BUCKETS",
+    "DAYS_TO_CONVERSION",
     "DIMENSION_TABLES",
     "DURATION_BUCKETS",
     "ITEM_TABLES",
@@ -56,6 +60,12 @@ __all__ = [
     "I_UNIQ",
     "I_VISITS",
     "PAGES_BUCKETS",
+    "SEARCH_TABLES",
+    "S_HITS",
+    "S_TIME",
+    "S_UNIQ",
+    "S_VISITS",
+    "USER_LAST",
     "sum_dimensions",
 ]
 
@@ -87,6 +97,20 @@ PAGES_BUCKETS: tuple[tuple[float, str, str], ...] = (
 )
 
 
+#: (upper bound in days, label) of Goals.getDaysToConversion's ranges (recorded 116)
+CONVERSION_DAY_BUCKETS: tuple[tuple[float, str], ...] = (
+    (0, "0 days"),
+    (1, "1 day"),
+    *((n, f"{n} days") for n in range(2, 8)),
+    (14, "8-14 days"),
+    (30, "15-30 days"),
+    (60, "31-60 days"),
+    (120, "61-120 days"),
+    (364, "121-364 days"),
+    (float("inf"), "365+ days"),
+)
+
+
 def _bucket(value: int, buckets: tuple[tuple[float, str, str], ...]) -> int:
     return next(i for i, (top, _, _) in enumerate(buckets) if value <= top)
 
@@ -115,8 +139,20 @@ _KEYS: dict[str, Callable[[Visit, str, int], Any]] = {
     "local_hour": lambda v, tz, seed: (v.first_ts // 3600) % 24,
     "visit_duration": lambda v, tz, seed: _bucket(v.last_ts - v.first_ts, DURATION_BUCKETS),
     "visit_pages": lambda v, tz, seed: _bucket(v.n_actions, PAGES_BUCKETS),
+    # no GeoIP database: every visit's city is unknown (Live's `city` is null; recorded 126)
+    "city": lambda v, tz, seed: "xx",
+    # visits without a user id fall in the None row, which UserId.getUsers leaves out
+    "user": lambda v, tz, seed: v.user_id,
 }
 DIMENSION_TABLES = tuple(_KEYS)
+#: per user id, (last action, idVisit, Live's visitorId) of the user's latest visit
+USER_LAST = "user_last"
+#: site search tables: by keyword index and by category name, and conversions by
+#: (goal, days since the first visit range)
+SEARCH_TABLES = ("search_keyword", "search_category")
+DAYS_TO_CONVERSION = "days_to_conversion"
+# search row slots: searches, visits, seconds until the next action, unique visitors
+S_HITS, S_VISITS, S_TIME, S_UNIQ = range(4)
 #: ecommerce item tables: by product index and by category name
 ITEM_TABLES = ("item", "item_category")
 # item row slots: product page views (hits, visits, unique visitors), then the items of
@@ -143,6 +179,10 @@ def sum_dimensions(
     categories: Table = {}
     products = {p.sku: i for i, p in enumerate(c.PRODUCTS)}
     page_product = [products.get(p.product or "") for p in site.pages]
+    last_visits: Table = {}
+    keywords: Table = {}
+    search_categories: Table = {}
+    conversion_days: Table = {}
     start, end = bounds
     for v in chain(visits, spill):
         acts = v.actions
@@ -169,6 +209,11 @@ def sum_dimensions(
                     row[V_CONVERTED] += 1
                 if v.user_id is not None:
                     row[V_USERS].add(v.user_id)
+            if v.user_id is not None:
+                latest = (v.last_ts, v.id_visit, visitor_hex(seed, v.id_site, v.visitor))
+                have = last_visits.get(v.user_id)
+                if have is None or latest > have[0]:
+                    last_visits[v.user_id] = [latest]
             if v.first_ts < start:
                 lo = _first_at(acts, start)
         part = acts if lo == 0 and n == len(acts) else acts[lo:n]
@@ -184,13 +229,20 @@ def sum_dimensions(
                     if row[V_GOALS] is None:
                         row[V_GOALS] = {}
                     _add_goals(row[V_GOALS], vgoals)
+                _add_conversion_days(v, part, seed, conversion_days)
         if site.ecommerce:
             _add_items(v, part, page_product, items, categories)
+        if v.n_actions > 1:  # a visit of one action is one page view
+            _add_searches(v, acts, lo, n, keywords, search_categories)
     rows: dict[str, Table] = {
         name: {k: _finish_visit(r) for k, r in table.items()} for name, table in tables.items()
     }
     rows["item"] = {k: _finish(r, (I_UNIQ,)) for k, r in items.items()}
     rows["item_category"] = {k: _finish(r, (I_UNIQ,)) for k, r in categories.items()}
+    rows[USER_LAST] = last_visits
+    rows["search_keyword"] = {k: _finish(r, (S_UNIQ,)) for k, r in keywords.items()}
+    rows["search_category"] = {k: _finish(r, (S_UNIQ,)) for k, r in search_categories.items()}
+    rows[DAYS_TO_CONVERSION] = conversion_days
     return DayFacts(nb_visits=len(visits), rows=rows)
 
 
@@ -249,3 +301,61 @@ def _add_items(
 
 
 _CART_SLOTS = (I_CART_REVENUE, I_CART_QTY, I_CARTS)
+
+
+def _add_searches(
+    v: Visit, acts: Sequence[Any], lo: int, n: int, keywords: Table, categories: Table
+) -> None:
+    """A visit's site searches of the day, by keyword and by category (none for ""); a
+    search's time is until the visit's next later action, as a page view's (`sum_day`)."""
+    for i in range(lo, n):
+        a = acts[i]
+        if a[0] != SEARCH:
+            continue
+        ts = a[1]
+        j = i + 1
+        while j < n and acts[j][1] <= ts:
+            j += 1
+        spent = acts[j][1] - ts if j < n else 0
+        category = c.SITE_SEARCH_KEYWORDS[a[2]][1]
+        for row in (
+            _search_row(keywords, a[2]),
+            *((_search_row(categories, category),) if category else ()),
+        ):
+            row[S_HITS] += 1
+            row[S_TIME] += spent
+            if row[-1] != v.id_visit:
+                row[-1] = v.id_visit
+                row[S_VISITS] += 1
+                row[S_UNIQ].add(v.visitor)
+
+
+def _search_row(table: Table, key: Any) -> Row:
+    row = table.get(key)
+    if row is None:
+        row = table[key] = [0, 0, 0, set(), None]
+    return row
+
+
+def _add_conversion_days(v: Visit, part: Sequence[Any], seed: int, table: Table) -> None:
+    """A visit's conversions of the day by goal and by the range of its visitor's days since
+    the first visit (Live's `daysSinceFirstVisit`), as Goals.getDaysToConversion counts them."""
+    bucket = -1
+    for a in part:
+        kind = a[0]
+        if kind < GOAL:
+            continue
+        if kind == GOAL:
+            name = f"idgoal={a[2]}"
+        elif a.order is None:
+            continue
+        else:
+            name = "idgoal=ecommerceOrder" if kind == ORDER else "idgoal=ecommerceAbandonedCart"
+        if bucket < 0:
+            days = visit_days_since_first(v, seed)
+            bucket = next(i for i, (top, _) in enumerate(CONVERSION_DAY_BUCKETS) if days <= top)
+        row = table.get((name, bucket))
+        if row is None:
+            table[(name, bucket)] = [1]
+        else:
+            row[0] += 1

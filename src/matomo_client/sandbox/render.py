@@ -16,7 +16,7 @@ from .formats import ICONS, MORPHEUS, clock, money, pretty_date, pretty_duration
 from .records import CART, EVENT, ORDER, PAGE, SEARCH, Visit, utc_offset
 from .render_actions import render_actions
 
-__all__ = ["render_visit", "visit_resolution"]
+__all__ = ["render_visit", "visit_days_since_first", "visit_resolution", "visitor_hex"]
 
 _TYPE_NAMES = {
     "direct": "Direct Entry",
@@ -45,7 +45,7 @@ class _Details:
         self.days_since_first = 1 + int(r() * 60) if visit.returning else 0
         since_last = int(r() * 31)
         self.days_since_last = min(self.days_since_first, since_last) if visit.returning else 0
-        self.visitor_id = _hex("visitor", seed, visit.id_site, visit.visitor)
+        self.visitor_id = visitor_hex(seed, visit.id_site, visit.visitor)
         self.fingerprint = _hex("fp", seed, visit.id_site, visit.visitor, visit.device)
 
     def pageview_id(self) -> str:
@@ -65,6 +65,21 @@ def visit_resolution(visit: Visit, seed: int) -> str:
     rng.random()
     resolutions = c.RESOLUTIONS[c.DEVICES[visit.device][0]]
     return resolutions[int(rng.random() * len(resolutions))]
+
+
+def visit_days_since_first(visit: Visit, seed: int) -> int:
+    """The `daysSinceFirstVisit` Live shows for `visit` (same draws as `_Details`)."""
+    if not visit.returning:
+        return 0
+    rng = random.Random(f"detail/{seed}/{visit.id_visit}")
+    for _ in range(4):  # the IP's two draws, the resolution's, the visit count's
+        rng.random()
+    return 1 + int(rng.random() * 60)
+
+
+def visitor_hex(seed: int, id_site: int, visitor: int) -> str:
+    """The 16 hex digit `visitorId` Live shows for a visitor of a site."""
+    return _hex("visitor", seed, id_site, visitor)
 
 
 def _hex(*parts: object) -> str:

@@ -110,7 +110,7 @@ def render_actions(
                 "pageId": visit.id_visit * 64 + i,
                 "siteSearchKeyword": keyword,
                 "siteSearchCategory": category,
-                "siteSearchCount": a.ref % 3 * 4,
+                "siteSearchCount": c.site_search_results(a.ref),
                 "pageviewPosition": a.position,
                 "icon": f"{MORPHEUS}search.png",
                 "iconSVG": f"{MORPHEUS}search.svg",

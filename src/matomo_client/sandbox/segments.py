@@ -16,7 +16,7 @@ from urllib.parse import unquote, unquote_plus
 
 from . import catalog as c
 from .dates import ApiFailure
-from .records import CART, DOWNLOAD, ORDER, OUTLINK, PAGE, Visit, page_url
+from .records import CART, DOWNLOAD, ORDER, OUTLINK, PAGE, SEARCH, Visit, page_url
 
 __all__ = ["parse_segment"]
 
@@ -85,6 +85,12 @@ _ACTION_DIMENSIONS: dict[str, Callable[[Visit], list[str]]] = {
     ],
     "downloadUrl": _urls(DOWNLOAD, lambda site, ref, _: site.downloads[ref]),
     "outlinkUrl": _urls(OUTLINK, lambda site, ref, _: site.outlinks[ref]),
+    "siteSearchKeyword": lambda v: [
+        c.SITE_SEARCH_KEYWORDS[a.ref][0] for a in v.actions if a.kind == SEARCH
+    ],
+    "siteSearchCategory": lambda v: [
+        c.SITE_SEARCH_KEYWORDS[a.ref][1] for a in v.actions if a.kind == SEARCH
+    ],
 }
 # Matomo's operators in the order its pattern tries them; the name is anything before the first.
 _CONDITION = re.compile(r"^(.+?)(==|!=|>=|>|<=|<|=@|!@|=\^|=\$)(.*)$", re.DOTALL)

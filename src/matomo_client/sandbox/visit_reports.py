@@ -2,10 +2,12 @@
 entry and exit page reports (rows of the page reports).
 
 DevicesDetection, Resolution, UserLanguage, UserCountry.getContinent, VisitTime and
-VisitorInterest rows are visit rows, shaped as the recorded Matomo 5.11.2 answers (cases
-125-139): goals on the reports that show them, Matomo's zero rows for device types and hours,
-each bucket of VisitorInterest. Goals.getItems* (cases 112-115) join product page views with
-the items of orders (or abandoned carts with `abandonedCarts=1`).
+VisitorInterest, UserCountry.getCity and UserId.getUsers rows are visit rows, shaped as the
+recorded Matomo 5.11.2 answers (cases 125-140): goals on the reports that show them, Matomo's
+zero rows for device types and hours, each bucket of VisitorInterest. Goals.getItems* (cases
+112-115) join product page views with the items of orders (or abandoned carts with
+`abandonedCarts=1`). Site search keywords and categories (86-88) and Goals.getDaysToConversion
+(116) read their own tables.
 """
 
 from __future__ import annotations
@@ -16,12 +18,25 @@ from urllib.parse import quote_plus
 
 from . import catalog as c
 from .aggregates import Acc, Facts, merge_acc
-from .dimensions import DURATION_BUCKETS, PAGES_BUCKETS
+from .dimensions import (
+    CONVERSION_DAY_BUCKETS,
+    DAYS_TO_CONVERSION,
+    DURATION_BUCKETS,
+    PAGES_BUCKETS,
+    USER_LAST,
+)
 from .formats import money
 from .report_rows import Builder, Row, visit_row
 from .reports import page_titles, page_urls
 
-__all__ = ["DIMENSION_BUILDERS", "ITEM_METHODS", "NATURAL_ORDER", "PAGE_BUILDERS", "items_builder"]
+__all__ = [
+    "DIMENSION_BUILDERS",
+    "ITEM_METHODS",
+    "NATURAL_ORDER",
+    "PAGE_BUILDERS",
+    "days_to_conversion_builder",
+    "items_builder",
+]
 
 _ICONS = "plugins/Morpheus/icons/dist/"
 # every device type Matomo's DeviceDetector knows: those without visits are zero rows
@@ -235,6 +250,109 @@ def _buckets(table: str, buckets: tuple[tuple[float, str, str], ...]) -> Builder
     return build
 
 
+def cities(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """UserCountry.getCity: without a GeoIP database, one "Unknown" row (recorded 126)."""
+    meta = {
+        "city_name": "Unknown",
+        "city": "xx",
+        "region": "xx",
+        "country": "xx",
+        "country_name": "Unknown",
+        "region_name": "Unknown",
+        "logo": f"{_ICONS}flags/xx.png",
+    }
+    return [_row("Unknown", acc, is_day, meta, True) for acc in f.tables.get("city", {}).values()]
+
+
+def users(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """UserId.getUsers: visits per user id, with the visitor id of the user's latest visit."""
+    latest = f.tables.get(USER_LAST, {})
+    return [
+        _row(
+            user,
+            acc,
+            is_day,
+            {
+                "idvisitor": latest[user]["last_visit"][2],
+                "segment": f"userId=={quote_plus(user)}",
+            },
+            False,
+        )
+        for user, acc in f.tables.get("user", {}).items()
+        if user is not None
+    ]
+
+
+def _search_keywords(no_result: bool) -> Builder:
+    """Actions.getSiteSearchKeywords (or its keywords without results). Matomo deletes the
+    unique visitor and entry columns of these rows. The sandbox credits a visit's exit to its
+    last page view, as its page reports do, so keyword rows carry no exits."""
+
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        rows = []
+        for ref, acc in f.tables.get("search_keyword", {}).items():
+            if no_result and c.site_search_results(ref):
+                continue
+            keyword = c.SITE_SEARCH_KEYWORDS[ref][0]
+            hits, visits = acc["nb_hits"], acc["nb_visits"]
+            rows.append(
+                {
+                    "label": keyword,
+                    "nb_visits": visits,
+                    "nb_hits": hits,
+                    "sum_time_spent": acc["sum_time_spent"],
+                    "nb_pages_per_search": _one_decimal(hits / visits) if visits else 0,
+                    "avg_time_on_page": round(acc["sum_time_spent"] / hits) if hits else 0,
+                    "bounce_rate": "0%",  # a search never opens a visit
+                    "exit_rate": "0%",
+                    "segment": f"siteSearchKeyword=={quote_plus(keyword)}",
+                }
+            )
+        return rows
+
+    return build
+
+
+def search_categories(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+    """Actions.getSiteSearchCategories: searches with a category (recorded 088)."""
+    rows = []
+    for name, acc in f.tables.get("search_category", {}).items():
+        hits, visits = acc["nb_hits"], acc["nb_visits"]
+        row: Row = {"label": name, "nb_visits": visits, "nb_actions": hits}
+        row["nb_uniq_visitors" if is_day else "sum_daily_nb_uniq_visitors"] = acc[
+            "nb_uniq_visitors"
+        ]
+        row["nb_pages_per_search"] = _one_decimal(hits / visits) if visits else 0
+        row["segment"] = f"siteSearchCategory=={quote_plus(name)}"
+        rows.append(row)
+    return rows
+
+
+def days_to_conversion_builder(params: Mapping[str, str]) -> Builder:
+    """Goals.getDaysToConversion: conversions of `idGoal` (default: every goal but the
+    ecommerce ones, recorded 116) per range of days since the visitor's first visit."""
+    id_goal = (params.get("idGoal") or "").strip()
+
+    def wanted(name: str) -> bool:
+        if id_goal:
+            return name == f"idgoal={id_goal}"
+        return "ecommerce" not in name
+
+    def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        if not f.nb_visits:  # Matomo archives nothing for a period without visits
+            return []
+        counts = [0] * len(CONVERSION_DAY_BUCKETS)
+        for (name, bucket), acc in f.tables.get(DAYS_TO_CONVERSION, {}).items():
+            if wanted(name):
+                counts[bucket] += acc["nb_conversions"]
+        return [
+            {"label": label, "nb_conversions": n}
+            for (_, label), n in zip(CONVERSION_DAY_BUCKETS, counts, strict=True)
+        ]
+
+    return build
+
+
 # -- entry and exit pages --------------------------------------------------------------
 
 
@@ -347,6 +465,11 @@ DIMENSION_BUILDERS: dict[str, Builder] = {
         "visit_duration", DURATION_BUCKETS
     ),
     "VisitorInterest.getNumberOfVisitsPerPage": _buckets("visit_pages", PAGES_BUCKETS),
+    "UserCountry.getCity": cities,
+    "UserId.getUsers": users,
+    "Actions.getSiteSearchKeywords": _search_keywords(False),
+    "Actions.getSiteSearchNoResultKeywords": _search_keywords(True),
+    "Actions.getSiteSearchCategories": search_categories,
 }
 #: reports Matomo answers in their own order (hours, ranges), not by visits
 NATURAL_ORDER = frozenset(
@@ -355,5 +478,6 @@ NATURAL_ORDER = frozenset(
         "VisitTime.getVisitInformationPerLocalTime",
         "VisitorInterest.getNumberOfVisitsPerVisitDuration",
         "VisitorInterest.getNumberOfVisitsPerPage",
+        "Goals.getDaysToConversion",
     }
 )
