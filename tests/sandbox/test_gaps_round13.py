@@ -245,17 +245,26 @@ async def test_report_metadata_lists_the_goal_and_ecommerce_reports_as_recorded(
 
 @pytest.mark.anyio
 async def test_report_metadata_follows_each_sites_goals() -> None:
-    """The blog lists its one goal and no ecommerce report; the empty site neither."""
+    """The blog lists its one goal's reports and no ecommerce report; the empty site no goal's
+    (as recorded 146/181: Goals.get then getDaysToConversion, overall and per goal)."""
     blog = await _json({"method": "API.getReportMetadata", "idSite": 2})
     goals = [r for r in blog if r["module"] == "Goals"]
     assert [(r["uniqueId"], r.get("parameters")) for r in goals] == [
         ("Goals_get", None),
+        ("Goals_getDaysToConversion", None),
         ("Goals_get_idGoal--1", {"idGoal": 1}),
+        ("Goals_getDaysToConversion_idGoal--1", {"idGoal": 1}),
     ]
-    assert goals[1]["name"] == "Goal Read three posts"
-    assert "idSite=2&apiModule=Goals&apiAction=get&idGoal=1&" in goals[1]["imageGraphUrl"]
+    assert goals[2]["name"] == "Goal Read three posts"
+    assert "idSite=2&apiModule=Goals&apiAction=get&idGoal=1&" in goals[2]["imageGraphUrl"]
+    assert goals[3]["name"] == "Read three posts - Days to Conversion"
+    days_graph = "idSite=2&apiModule=Goals&apiAction=getDaysToConversion&idGoal=1&"
+    assert days_graph in goals[3]["imageGraphUrl"]
     empty = await _json({"method": "API.getReportMetadata", "idSite": 3})
-    assert [r["uniqueId"] for r in empty if r["module"] == "Goals"] == ["Goals_get"]
+    assert [r["uniqueId"] for r in empty if r["module"] == "Goals"] == [
+        "Goals_get",
+        "Goals_getDaysToConversion",
+    ]
 
 
 @pytest.mark.anyio

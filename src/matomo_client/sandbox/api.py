@@ -17,28 +17,15 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_for
-from .datatable import apply_filters, find_subtable, limit_and_offset
+from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .live import live_visits
 from .metadata import report_metadata
-from .reports import (
-    BUILDERS,
-    EVENT_SUBTABLE_METHODS,
-    actions_object,
-    drop_untimed,
-    event_builder,
-    goals_object,
-    summary_object,
-)
-from .segments import VisitFilter, parse_segment
+from .reports import BUILDERS, EVENT_SUBTABLE_METHODS, drop_untimed, event_builder
+from .segments import parse_segment
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
-from .summaries import (
-    FREQUENCY_SEGMENTS,
-    api_get_object,
-    frequency_object,
-    page_performance_object,
-    referrers_object,
-)
+from .summaries import FREQUENCY_SEGMENTS
+from .summary_api import SUMMARY_SCALARS, SummaryMethods
 from .visit_reports import (
     DIMENSION_BUILDERS,
     ITEM_METHODS,
@@ -84,16 +71,6 @@ _KNOWN_PLUGINS = frozenset(
         "VisitsSummary",
     ]
 )
-_SUMMARY_SCALARS = {
-    "getVisits": "nb_visits",
-    "getUniqueVisitors": "nb_uniq_visitors",
-    "getUsers": "nb_users",
-    "getActions": "nb_actions",
-    "getMaxActions": "max_actions",
-    "getBounceCount": "bounce_count",
-    "getVisitsConverted": "nb_visits_converted",
-    "getSumVisitsLength": "sum_visit_length",
-}
 # subtable methods that are another report's idSubtable
 _SUBTABLE_ALIASES = {
     "Referrers.getKeywordsFromSearchEngineId": "Referrers.getSearchEngines",
@@ -133,16 +110,6 @@ _SUPERUSER_ONLY = frozenset(
         "SitesManager.getAllSitesId",
     }
 )
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_WEEKDAY_COLUMNS = (
-    "nb_visits",
-    "nb_uniq_visitors",
-    "nb_actions",
-    "nb_users",
-    "sum_visit_length",
-    "bounce_count",
-    "nb_visits_converted",
-)
 _NEED_SUPERUSER = "You can't access this resource as it requires a 'superuser' access."
 _NEED_SOME_VIEW = (
     "You can't access this resource as it requires view access for at least one website."
@@ -168,8 +135,8 @@ class Access:
         return f"Access(superuser={self.superuser}, sites={sorted(self.sites)})"
 
 
-class Api:
-    """Methods of the sandbox over one `World`."""
+class Api(SummaryMethods):
+    """Methods of the sandbox over one `World` (the summary-like ones in `summary_api.py`)."""
 
     def __init__(self, world: World, live_disabled_sites: frozenset[int] = frozenset()) -> None:
         self.world = world
@@ -202,7 +169,7 @@ class Api:
             "API.get": self._merged_object,
             "Live.getMostRecentVisitorId": self._most_recent_visitor,
         }
-        for name in _SUMMARY_SCALARS:
+        for name in SUMMARY_SCALARS:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
         for name in [*_ALL_BUILDERS, *_SUBTABLE_ALIASES, *ITEM_METHODS, _DAYS_TO_CONVERSION]:
             self._methods[name] = self._report
@@ -425,127 +392,7 @@ class Api:
             return {str(i): for_site(i) for i in ids}
         return for_site(ids[0])
 
-    # -- VisitsSummary / Goals / Actions.get ---------------------------------------------
-    def _visits_summary(self, params: Mapping[str, str], access: Access) -> Any:
-        fmt = params.get("format_metrics", "bc")
-        columns = params.get("showColumns") or params.get("columns")
-        hidden = set((params.get("hideColumns") or "").split(","))
-
-        def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            f = self._facts(id_site, p, params)
-            value = summary_object(f, p.kind, fmt)
-            if columns:
-                wanted = [c.strip() for c in columns.split(",")]
-                value = {k: value[k] for k in wanted if k in value}
-            value = {k: v for k, v in value.items() if k not in hidden}
-            if len(value) == 1:  # a simple table of one column is its bare value (recording 039)
-                return next(iter(value.values())), f.nb_visits == 0
-            return value, f.nb_visits == 0
-
-        return self._per_site_period(params, access, one)
-
-    def _summary_scalar(self, params: Mapping[str, str], access: Access) -> Any:
-        column = _SUMMARY_SCALARS[params["method"].split(".", 1)[1]]
-
-        def one(id_site: int, p: Period) -> Any:
-            return summary_object(self._facts(id_site, p, params), "day").get(column, 0)
-
-        ids, multi_site = self._site_ids_param(params, access)
-        periods = self._periods(params, ids)
-        if not periods.multi and not multi_site:
-            return {"value": one(ids[0], periods.items[0])}
-        values = {
-            str(i): (
-                {p.key: one(i, p) for p in periods.items}
-                if periods.multi
-                else one(i, periods.items[0])
-            )
-            for i in ids
-        }
-        return values if multi_site else values[str(ids[0])]
-
-    def _goals_get(self, params: Mapping[str, str], access: Access) -> Any:
-        id_goal = params.get("idGoal")
-
-        def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            f = self._facts(id_site, p, params)
-            return goals_object(f, p.kind, id_goal), f.nb_visits == 0
-
-        return self._per_site_period(params, access, one)
-
-    def _actions_get(self, params: Mapping[str, str], access: Access) -> Any:
-        def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            f = self._facts(id_site, p, params)
-            return actions_object(f, p.kind), f.nb_visits == 0
-
-        return self._per_site_period(params, access, one)
-
     # -- reports -------------------------------------------------------------------------
-    def _type_facts(
-        self, id_site: int, period: Period, params: Mapping[str, str], visitor_type: str
-    ) -> Facts:
-        """Facts of the new or the returning visits (VisitsSummary narrowed as VisitFrequency
-        narrows it), cached per closed day when the request has no segment of its own."""
-        last = self.world.site_today(id_site)
-        days = [d for d in period.days() if self.world.first_day <= d <= last]
-        own = parse_segment(params.get("segment"))
-        kind = parse_segment(FREQUENCY_SEGMENTS[visitor_type])
-        assert kind is not None
-        segment: VisitFilter = kind if own is None else (lambda v: kind(v) and own(v))
-        cache = self.frequency_cache[visitor_type]
-        total = Facts()
-        for day in days:
-            day_facts = cache.get((id_site, day)) if own is None else None
-            if day_facts is None:
-                visits = tuple(filter(segment, self.world.day_visits(id_site, day)))
-                day_facts = compute_day(self.world, visits, id_site, day, segment)
-                if own is None and self.world.day_is_final(id_site, day):
-                    cache.put((id_site, day), day_facts)
-            total.add(day_facts)
-        return total
-
-    def _frequency(self, id_site: int, p: Period, params: Mapping[str, str]) -> dict[str, Any]:
-        fmt = params.get("format_metrics", "bc")
-        new, returning = (
-            summary_object(self._type_facts(id_site, p, params, kind), p.kind, fmt)
-            for kind in FREQUENCY_SEGMENTS
-        )
-        return frequency_object(new, returning)
-
-    def _visit_frequency(self, params: Mapping[str, str], access: Access) -> Any:
-        """VisitFrequency.get: VisitsSummary.get of the new and of the returning visits."""
-
-        def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            value = self._frequency(id_site, p, params)
-            empty = not value["nb_visits_new"] and not value["nb_visits_returning"]
-            return _with_columns(value, params), empty
-
-        return self._per_site_period(params, access, one)
-
-    def _merged_object(self, params: Mapping[str, str], access: Access) -> Any:
-        """Referrers.get, PagePerformance.get and API.get (`summaries.py`)."""
-        method = params["method"]
-        fmt = params.get("format_metrics", "bc")
-
-        def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            f = self._facts(id_site, p, params)
-            if method == "Referrers.get":
-                value = referrers_object(f, fmt)
-            elif method == "PagePerformance.get":
-                value = page_performance_object(f)
-            else:
-                value = api_get_object(
-                    summary_object(f, p.kind, fmt),
-                    self._frequency(id_site, p, params),
-                    f,
-                    goals_object(f, p.kind),
-                    actions_object(f, p.kind),
-                    fmt,
-                )
-            return _with_columns(value, params), f.nb_visits == 0
-
-        return self._per_site_period(params, access, one)
-
     def _report(self, params: Mapping[str, str], access: Access) -> Any:
         method = params["method"]
         if method in ITEM_METHODS:
@@ -576,38 +423,13 @@ class Api:
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
             if page_url is not None:
-                rows = [r for r in _leaves(rows) if r.get("url") == page_url]
+                rows = [r for r in leaf_rows(rows) if r.get("url") == page_url]
             if page_name is not None:
                 rows = [r for r in rows if r["label"].strip() == page_name.strip()]
             value = apply_filters(rows, params, default_sort=default_sort)
             if method in _PAGE_REPORTS:
                 value = drop_untimed(value)
             return value, not value
-
-        return self._per_site_period(params, access, one)
-
-    def _by_day_of_week(self, params: Mapping[str, str], access: Access) -> Any:
-        """VisitTime.getByDayOfWeek: each day's VisitsSummary added up by weekday (daily
-        unique visitors and users included, recorded 137), one row per weekday the period
-        has, Monday first; Matomo refuses several periods."""
-        ids, _ = self._site_ids_param(params, access)
-        if self._periods(params, ids).multi:
-            raise ApiFailure("VisitTime.getByDayOfWeek does not support multiple dates.")
-
-        def one(id_site: int, p: Period) -> tuple[Any, bool]:
-            last = self.world.site_today(id_site)
-            totals: dict[int, dict[str, int]] = {}
-            for day in p.days():
-                total = totals.setdefault(day.weekday(), dict.fromkeys(_WEEKDAY_COLUMNS, 0))
-                if self.world.first_day <= day <= last:
-                    summary = summary_object(self._days_facts(id_site, [day], params), "day")
-                    for key in _WEEKDAY_COLUMNS:
-                        total[key] += summary[key]
-            rows = [
-                {"label": _WEEKDAYS[i], **totals[i], "day_of_week": i + 1} for i in sorted(totals)
-            ]
-            value = apply_filters(rows, params, default_sort=None)
-            return value, not any(t["nb_visits"] for t in totals.values())
 
         return self._per_site_period(params, access, one)
 
@@ -674,22 +496,3 @@ def _without_lookup_extras(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _without_lookup_extras(v) for key, v in value.items()}
     return value
-
-
-def _with_columns(value: dict[str, Any], params: Mapping[str, str]) -> Any:
-    """An object report narrowed to `columns` (or `showColumns`) without `hideColumns`; one
-    column left is its bare value (as VisitsSummary.get, recording 039)."""
-    columns = params.get("showColumns") or params.get("columns")
-    if columns:
-        wanted = [c.strip() for c in columns.split(",")]
-        value = {k: value[k] for k in wanted if k in value}
-    hidden = set((params.get("hideColumns") or "").split(","))
-    value = {k: v for k, v in value.items() if k not in hidden}
-    return next(iter(value.values())) if len(value) == 1 else value
-
-
-def _leaves(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for row in rows:
-        out.extend(_leaves(row["_sub"]) if row.get("_sub") else [row])
-    return out

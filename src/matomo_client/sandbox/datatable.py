@@ -14,7 +14,14 @@ from typing import Any
 
 from .dates import ApiFailure
 
-__all__ = ["apply_filters", "find_subtable", "limit_and_offset", "number_format", "percent"]
+__all__ = [
+    "apply_filters",
+    "find_subtable",
+    "leaf_rows",
+    "limit_and_offset",
+    "number_format",
+    "percent",
+]
 
 Row = dict[str, Any]
 # Rates Matomo's `format_metrics=bc` (its default) writes as percentages; `0` sends the fractions.
@@ -63,6 +70,14 @@ def find_subtable(rows: list[Row], raw_id: str) -> list[Row]:
             return list(row.get("_sub", []))
         stack.extend(row.get("_sub", []))
     return []
+
+
+def leaf_rows(rows: list[Row]) -> list[Row]:
+    """The rows without children, subtables' rows in their place (a flattened tree's leaves)."""
+    out = []
+    for row in rows:
+        out.extend(leaf_rows(row["_sub"]) if row.get("_sub") else [row])
+    return out
 
 
 def apply_filters(

@@ -2,8 +2,9 @@
 
 The entries are the recorded Matomo 5.11.2 metadata of those reports
 (`report_metadata.json`), with the site id and the graph date range filled in per request.
-As in Matomo, the ecommerce reports are listed for ecommerce sites only, and
-`Goals.get&idGoal=N` once per goal of the site (the `{idGoal}` entry).
+As in Matomo, the ecommerce reports are listed for ecommerce sites only, and each goal of
+the site gets its own `Goals.get` and `Goals.getDaysToConversion` entries (the `{idGoal}`
+entries), goal by goal.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import json
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
+from itertools import groupby
 from typing import Any
 
 from .catalog import SiteInfo
 
 __all__ = ["report_metadata"]
 
-_PER_GOAL = "Goals_get_idGoal--{idGoal}"
+_PER_GOAL = "_idGoal--{idGoal}"
 _ECOMMERCE = frozenset(
     {
         "Goals_get_idGoal--ecommerceOrder",
+        "Goals_getDaysToConversion_idGoal--ecommerceOrder",
         "Goals_get_idGoal--ecommerceAbandonedCart",
+        "Goals_getDaysToConversion_idGoal--ecommerceAbandonedCart",
         "Goals_getItemsName",
         "Goals_getItemsSku",
         "Goals_getItemsCategory",
@@ -40,16 +44,17 @@ def report_metadata(site: SiteInfo, today: date) -> list[dict[str, Any]]:
     date_range = f"{(today - timedelta(days=29)).isoformat()},{today.isoformat()}"
     text = _template().replace("{idSite}", str(site.id)).replace("{dateRange}", date_range)
     rows: list[dict[str, Any]] = []
-    for row in json.loads(text):
-        if row["uniqueId"] == _PER_GOAL:
-            rows.extend(_goal_entry(row, id_goal, name) for id_goal, name, _ in site.goals)
-        elif row["uniqueId"] not in _ECOMMERCE or site.ecommerce:
-            rows.append(row)
+    for per_goal, group in groupby(json.loads(text), lambda r: r["uniqueId"].endswith(_PER_GOAL)):
+        templates = list(group)
+        if per_goal:  # recorded 146: goal 1's reports, then goal 2's ...
+            rows.extend(_goal_entry(t, i, name) for i, name, _ in site.goals for t in templates)
+        else:
+            rows.extend(r for r in templates if r["uniqueId"] not in _ECOMMERCE or site.ecommerce)
     return rows
 
 
 def _goal_entry(template: dict[str, Any], id_goal: int, name: str) -> dict[str, Any]:
-    """The template's `Goals.get&idGoal=N` entry for one goal (`Goal <name>`)."""
+    """A per-goal template's entry for one goal (`Goal <name>`, `<name> - Days to Conversion`)."""
     text = json.dumps(template, ensure_ascii=False)
     text = text.replace("{idGoal}", str(id_goal)).replace("{goalName}", json.dumps(name)[1:-1])
     row: dict[str, Any] = json.loads(text)
