@@ -76,3 +76,32 @@ async def test_restart_with_a_good_segment_still_starts_over(tmp_path: Path) -> 
             now=NOW,
         )
     assert _count(target) == again.visits
+
+
+async def test_a_bad_segment_with_restart_keeps_the_reports(tmp_path: Path) -> None:
+    """The reports export checks the segment the same way before deleting anything."""
+    from matomo_client.export import export_reports
+
+    sb = Sandbox(SandboxConfig(seed=3, days=6, visits_per_day=20, today=TODAY))
+    target = tmp_path / "r.duckdb"
+    async with _client(sb) as m:
+        await export_reports(
+            m, sites=[1], start=FIRST, end=LAST, reports=["VisitsSummary.get"], target=str(target)
+        )
+    with duckdb.connect(str(target), read_only=True) as con:
+        before = con.execute("SELECT count(*) FROM reports").fetchone()
+    assert before is not None and before[0] > 0
+    async with _client(sb) as m:
+        with pytest.raises(ExportApiError, match="segment"):
+            await export_reports(
+                m,
+                sites=[1],
+                start=FIRST,
+                end=LAST,
+                reports=["VisitsSummary.get"],
+                target=str(target),
+                segment="countryCode",
+                restart=True,
+            )
+    with duckdb.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM reports").fetchone() == before

@@ -306,8 +306,9 @@ def reports(
     """Export aggregate reports in long form (table `reports`: one row per label and period).
 
     Reports are fetched flat and never truncated, many periods and reports per request. A
-    period without data has no row, as in Matomo's answer (one-row reports such as
-    VisitsSummary.get too).
+    period without data has the rows Matomo answers for it: none for most reports (one-row
+    reports such as VisitsSummary.get too), zero rows for those listing every hour or type
+    (VisitTime, DevicesDetection.getType).
 
     \b
     Example:

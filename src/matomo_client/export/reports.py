@@ -4,10 +4,11 @@ Per site, the periods not done yet are grouped into chunks of consecutive period
 is one `API.getBulkRequest` (split by size by the client) holding one multi-period request per
 report (`period=day&date=A,B`, `filter_limit=-1`, `flat=1`), or one per period for the reports
 Matomo refuses for several periods (`_ONE_PERIOD`). A chunk Matomo fails to answer as a whole
-(memory or time limits) is asked again in halves. A site's periods before its `ts_created`,
-where Matomo has no data, are recorded without a request. A chunk's rows and its periods'
-manifest records are written in one transaction. Periods that are not over yet are marked
-open and fetched again on the next run.
+(memory or time limits) is asked again in halves; a report it fails on even alone is
+skipped with a warning, its periods left open (an error for a named report). A site's periods
+before its `ts_created`, where Matomo has no data, are recorded without a request. A chunk's
+rows and its periods' manifest records are written in one transaction. Periods that are not
+over yet are marked open and fetched again on the next run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
+from difflib import get_close_matches
 from typing import Any
 
 import anyio
@@ -153,6 +155,7 @@ async def _check_named(
     with 500 sites waited for 500 requests in a row)."""
     missing = {method for method, _ in wanted}
     ids = [s.id_site for s in site_list]
+    known: set[str] = set()
     at, size = 0, 1  # usually the first site lists every name: one request
     while missing and at < len(ids):
         found: list[set[str] | MatomoError] = []
@@ -163,12 +166,18 @@ async def _check_named(
             if isinstance(f, MatomoError):
                 raise _api_error(f, "cannot list the reports") from f
             missing -= f
+            known |= f
         at, size = at + size, _META_AT_ONCE
     if missing:
         names = ", ".join(sorted(missing))
+        close = [m for x in sorted(missing) for m in get_close_matches(x, known, 1, 0.8)]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        # the hint named idSite=1 whatever --site was: `--site 2 --report Goals.getItemsSku`
+        # (ecommerce only) sent the user to a list that has it
         raise ExportUsageError(
             f"unknown report {names}: Matomo's report list (API.getReportMetadata) does not "
-            "have it; `matomo call API.getReportMetadata idSite=1` shows the reports"
+            f"have it{hint}; `matomo call API.getReportMetadata idSite={ids[0] if ids else 1}` "
+            "shows the reports"
         )
 
 
@@ -229,13 +238,18 @@ async def export_reports(
 ) -> ExportSummary:
     """Export aggregate reports (long form, table `reports`), resumable like `export_visits`.
 
-    `reports`: `Module.method` names (`Goals.get?idGoal=1` for parameters), or None for every
-    report in `API.getReportMetadata`. A report that fails is an error when named explicitly
-    (or `strict=True`), and a warning in the summary otherwise.
+    `reports`: `Module.method` names (`Goals.get?idGoal=1` for parameters; one name may be
+    given as a string), or None for every report in `API.getReportMetadata`. A report that
+    fails is an error when named explicitly (or `strict=True`), and a warning in the summary
+    otherwise.
     """
     if period not in PERIODS:
         raise ExportUsageError(f"invalid period {period!r}: use day, week, month or year")
     _check_common(1, concurrency, start, end, segment)
+    if isinstance(reports, str):  # one report, not a report per character ('V', 'i', ...)
+        reports = [reports]
+    elif reports is not None and not reports:  # it exported every report, as None does
+        raise ExportUsageError("no report to export: name some, or reports=None for every one")
     wanted = _unique_specs([parse_report(r) for r in reports]) if reports else None
     strict = (wanted is not None) if strict is None else strict
     kind = f"reports:{period}"
@@ -271,6 +285,9 @@ async def export_reports(
                 before_creation(site.id_site, mine[0][0], mine[-1][1], site.created)
             )
     try:
+        if restart and plan:
+            # `restart` deletes what the target holds: not for a segment Matomo refuses.
+            await _probe(client, plan[0][0].id_site, period, plan[0][1], segment)
         recorded = await run.open_sink(params, restart)
         plan = with_left_open(plan, recorded, site_list, period, now, settle)
         summary.windows_total = len(plan)
@@ -339,11 +356,19 @@ async def _fetch_parts(
     specs: list[ReportSpec],
     segment: str | None,
     strict: bool,
+    alone: set[str] | None = None,
 ) -> tuple[Batch, bool]:
     """`_fetch_chunk`, asked again in halves (of the periods, then of the reports) while
     Matomo fails on an answer that may be too big for it: PHP's memory or time limit, or the
     client's timeout (a month of every report of a big site is hundreds of MB inside PHP; the
-    whole export stopped there)."""
+    whole export stopped there).
+
+    Unless `strict`, a report Matomo fails on alone for one period, while the rest of the
+    split answers, is skipped with a warning for the rest of the chunk (`alone` collects it)
+    and the chunk left open: one report PHP cannot produce stopped every report of every
+    site, on every re-run. When nothing of the split answers, the error is raised (Matomo is
+    down, not one report)."""
+    alone = set() if alone is None else alone
     try:
         return await _fetch_chunk(run, id_site, period, periods, specs, segment, strict)
     except MatomoError as e:
@@ -356,14 +381,54 @@ async def _fetch_parts(
         half = len(specs) // 2
         parts = [(periods, specs[:half]), (periods, specs[half:])]
     out, again = Batch.empty(REPORTS), False
+    failed: MatomoError | None = None
+    answered = False
     for some_periods, some_specs in parts:
-        batch, more = await _fetch_parts(
-            run, id_site, period, some_periods, some_specs, segment, strict
-        )
+        some_specs = [x for x in some_specs if _spec_text(x) not in alone]
+        if not some_specs:  # a report skipped above: its periods stay open
+            again = True
+            continue
+        try:
+            batch, more = await _fetch_parts(
+                run, id_site, period, some_periods, some_specs, segment, strict, alone
+            )
+        except MatomoError as e:
+            if strict or len(some_periods) > 1 or len(some_specs) > 1 or not _maybe_too_big(e):
+                raise
+            failed = failed or e
+            alone.add(_spec_text(some_specs[0]))
+            _skipped(run, id_site, some_specs[0], some_periods[0][0], e)
+            again = True
+            continue
+        answered = True
         for name, col in batch.columns.items():
             out.columns[name].extend(col)
         again = again or more
+    if failed is not None and not answered:
+        raise failed
     return out, again
+
+
+async def _probe(client: Any, id_site: int, period: str, day: date, segment: str | None) -> None:
+    """Ask Matomo for one period's visit count with `segment`: raise what the reports would."""
+    from .._core.params import Params
+
+    params = Params().id_site(id_site).set("period", period).set("date", day.isoformat())
+    try:
+        await client.call("VisitsSummary.get", params.segment(segment))
+    except MatomoError as e:
+        raise _api_error(e, f"cannot export reports of site {id_site}") from e
+
+
+def _skipped(run: _Run, id_site: int, spec: ReportSpec, start: date, e: MatomoError) -> None:
+    """Warn of a report Matomo failed on alone (from `start` on in its chunk)."""
+    msg = getattr(e, "message", None) or str(e)
+    note = (
+        f"site {id_site}: report {_spec_text(spec)} skipped from {start} ({msg}); Matomo fails "
+        "on it alone; its periods stay open and the next run asks again"
+    )
+    if note not in run.summary.warnings:
+        run.summary.warnings.append(note)
 
 
 def _maybe_too_big(e: MatomoError) -> bool:

@@ -279,7 +279,9 @@ def users(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
             False,
         )
         for user, acc in f.tables.get("user", {}).items()
-        if user is not None
+        # A visit of the day before that converts after midnight gives its user a row of
+        # conversions only, and no latest visit of this period: Matomo lists users by visits.
+        if user is not None and user in latest
     ]
 
 
