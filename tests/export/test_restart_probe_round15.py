@@ -90,7 +90,8 @@ async def test_a_bad_segment_with_restart_keeps_the_reports(tmp_path: Path) -> N
         )
     with duckdb.connect(str(target), read_only=True) as con:
         before = con.execute("SELECT count(*) FROM reports").fetchone()
-    assert before is not None and before[0] > 0
+    assert before is not None
+    assert before[0] > 0
     async with _client(sb) as m:
         with pytest.raises(ExportApiError, match="segment"):
             await export_reports(
