@@ -17,7 +17,7 @@ from export_fakeworld import FakeMatomo
 
 from matomo_client.export import ExportSummary, TargetError, export_reports, export_visits
 from matomo_client.export.sinks import open_target, table_files
-from matomo_client.export.sinks.files import _first_record_fields
+from matomo_client.export.sinks.parts import first_record_fields
 
 pytestmark = pytest.mark.anyio
 
@@ -156,7 +156,7 @@ def test_the_first_record_s_fields_are_counted_as_csv_reads_them(
     text: bytes, fields: int | None
 ) -> None:
     """Commas and newlines in a quoted text are not separators; `""` is a quote in a text."""
-    assert _first_record_fields(io.BytesIO(text)) == fields
+    assert first_record_fields(io.BytesIO(text)) == fields
     # Python 3.10's csv module refuses NUL (3.11 reads it): no cross-check there
     if fields is not None and (sys.version_info >= (3, 11) or b"\x00" not in text):
         assert len(next(csv.reader(io.StringIO(text.decode(), newline="")))) == fields

@@ -10,6 +10,7 @@ rows leaves its request slot to another. Fetching is async; each page's bytes be
 worker processes when the target takes Arrow or JSON lines (`encode.py`, `pages.py`); writing
 goes through one worker thread at a time (the sinks are blocking drivers), so a window's rows
 and its manifest record land together, several small windows to one transaction in SQL targets.
+Matomo's own counts (late visits for `refetch_short`, then reconciliation) are `visits_checks.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from .encode import PageEncoder, default_workers
 from .errors import ExportApiError, ExportUsageError
 from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
-from .reconcile import compare, fetch_counts_of_sites
 from .run import (
     UTC_TIMES,
     SitesArg,
@@ -46,6 +46,7 @@ from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
 from .spill import SpillDir
 from .state import DONE, OPEN, WindowRecord
+from .visits_checks import Counts, counts_of_windows, reconcile_windows, short_days
 from .windows import (
     DEFAULT_SETTLE,
     Window,
@@ -148,7 +149,7 @@ async def export_visits(
         summary.windows_total = len(windows)
         short: dict[tuple[int, date], int] = {}
         if refetch_short:
-            short = await _short_days(run, site_list, windows, recorded, segment)
+            short = await short_days(run, site_list, windows, recorded, segment)
         run.refetching = set(short)
         todo = [
             w
@@ -236,13 +237,13 @@ async def export_visits(
         # made durable: on a real server the summary request can take as long as that.
         counts = await _write_rest_while(
             run,
-            functools.partial(_fetch_counts, run, site_list, windows, segment)
+            functools.partial(counts_of_windows, run, site_list, windows, segment)
             if reconcile
             else None,
         )
         if counts is not None and windows:
             run.emit("reconciling")
-            await _reconcile(run, site_list, windows, counts, segment)
+            await reconcile_windows(run, site_list, windows, counts, segment)
         if windows:
             run.log_reconciled(reconcile)
         run.emit("finishing")
@@ -420,69 +421,15 @@ def _holes(
     return warnings
 
 
-_Counts = list["dict[date, int] | str"]  # per site: Matomo's counts, or why there are none
-
-
-async def _short_days(
-    run: _Run,
-    site_list: Sequence[SiteInfo],
-    windows: Sequence[Window],
-    recorded: dict[tuple[int, date], WindowRecord],
-    segment: str | None,
-) -> dict[tuple[int, date], int]:
-    """The done windows of `windows` Matomo now counts more visits for than were exported
-    (tracked late), with the visits exported: one `VisitsSummary` call a site (`_fetch_counts`)."""
-    done = [w for w in windows if getattr(recorded.get((w.id_site, w.day)), "status", None) == DONE]
-    if not done:
-        return {}
-    counts = await _fetch_counts(run, site_list, done, segment, "done days not checked")
-    short: dict[tuple[int, date], int] = {}
-    for site, site_counts in zip(site_list, counts, strict=True):
-        if isinstance(site_counts, str):
-            run.summary.warnings.append(site_counts)
-            continue
-        for w in done:
-            exported = recorded[(w.id_site, w.day)].visits or 0
-            if w.id_site == site.id_site and site_counts.get(w.day, 0) > exported:
-                short[(w.id_site, w.day)] = exported
-    return short
-
-
-async def _fetch_counts(
-    run: _Run,
-    site_list: Sequence[SiteInfo],
-    windows: Sequence[Window],
-    segment: str | None,
-    failed: str = "not reconciled",
-) -> _Counts:
-    """Matomo's daily visit counts for every site at once: the sites' requests in a few bulk
-    requests side by side (the client's own concurrency limit applies), so many sites cost
-    about one round trip and few requests."""
-    days: dict[int, tuple[date, date]] = {}
-    for w in windows:
-        first, last = days.get(w.id_site, (w.day, w.day))
-        days[w.id_site] = (min(first, w.day), max(last, w.day))
-    asked = [(i, site.id_site) for i, site in enumerate(site_list) if site.id_site in days]
-    got = await fetch_counts_of_sites(run.client, [(s, *days[s]) for _, s in asked], segment)
-    results: _Counts = [{} for _ in site_list]
-    for (i, id_site), counts in zip(asked, got, strict=True):
-        if isinstance(counts, MatomoError):
-            message = getattr(counts, "message", None) or str(counts)
-            results[i] = f"site {id_site}: {failed} ({message})"
-        else:
-            results[i] = counts
-    return results
-
-
 async def _write_rest_while(
-    run: _Run, fetch: Callable[[], Awaitable[_Counts]] | None
-) -> _Counts | None:
+    run: _Run, fetch: Callable[[], Awaitable[Counts]] | None
+) -> Counts | None:
     """Write the pending windows and checkpoint the target ("saving"), running `fetch()`
     meanwhile."""
-    got: list[_Counts] = []
+    got: list[Counts] = []
     failure: list[Exception] = []
 
-    async def fetch_in_background(fetch: Callable[[], Awaitable[_Counts]]) -> None:
+    async def fetch_in_background(fetch: Callable[[], Awaitable[Counts]]) -> None:
         try:
             got.append(await fetch())
         except Exception as e:  # raised as it is below, not inside an exception group
@@ -501,30 +448,3 @@ async def _write_rest_while(
     if failure:
         raise failure[0]
     return got[0] if got else None
-
-
-async def _reconcile(
-    run: _Run,
-    site_list: Sequence[SiteInfo],
-    windows: Sequence[Window],
-    counts: _Counts,
-    segment: str | None,
-) -> None:
-    """Compare each site's recorded windows with Matomo's counts; record them, in site order."""
-    updated_all: list[WindowRecord] = []
-    for site, site_counts in zip(site_list, counts, strict=True):
-        if isinstance(site_counts, str):
-            run.summary.warnings.append(site_counts)
-            run.summary.not_reconciled.append(site.id_site)
-            continue
-        recs = [
-            run.records[(w.id_site, w.day)]
-            for w in windows
-            if w.id_site == site.id_site and (w.id_site, w.day) in run.records
-        ]
-        updated, mismatches = compare(recs, site_counts, segment, run.summary.windows_kept)
-        updated_all.extend(updated)
-        run.summary.mismatches.extend(mismatches)
-    await run.in_thread(run.sink.record_windows, updated_all)
-    # "every window matches" only when every site was compared (none failed or left out)
-    run.summary.reconciled = not run.summary.not_reconciled

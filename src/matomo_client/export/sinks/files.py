@@ -31,28 +31,38 @@ state in `out/_matomo_export.jsonl`, and no final files (the parts are the outpu
 part's period and date are in its file name, not in `period=`/`date=` folders: its rows hold
 `period` and `date` columns, and a folder key of the same name makes pyarrow, pandas and Spark
 refuse to read the directory.
+
+`FileSink` lays out the paths and keeps the crash-safety order; the journal's lines are read and
+written in `journal.py`, the part files written, moved and built into final files in `parts.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import os
 import re
-import shutil
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
-
-import orjson
 
 from ..errors import TargetError
 from ..schema import REPORTS, Batch, Table
 from ..state import DONE, OPEN, ExportState, JobInfo, WindowRecord, utcnow
 from .base import Sink, hold_lock, make_folder, period_of, tables_for
-from .text import csv_bytes, jsonl_bytes, jsonl_chunks
+from .journal import (
+    PartKey,
+    append_journal,
+    command,
+    journal_state,
+    lost_message,
+    lost_windows,
+    read_journal,
+    recorded_windows,
+    rewrite_journal,
+    unfinished_replace,
+)
+from .parts import build_file, move, remove_tree, rows_of_day, temp_path, why, write_part
+from .text import jsonl_bytes
 
 __all__ = ["FileSink", "jsonl_bytes"]
 
@@ -60,17 +70,7 @@ _PART_RE = re.compile(r"(?:period=(?P<period>[^/]+)/)?site=(?P<site>\d+)/date=(?
 # A report part of a directory target: `site=<id>/<period>-<day>.parquet`.
 _REPORT_FILE_RE = re.compile(r"site=(?P<site>\d+)/(?P<period>[a-z]+)-(?P<day>\d{4}-\d\d-\d\d)\.")
 
-# Where a window's journal record counts the rows of each table: a count of 0 means the window
-# needs no part for that table (an empty part is written only to give a directory target's
-# table a schema, see `_write_empty_tables`); None (not counted) means it may.
-_COUNT_FIELD = {"visits": "visits", "actions": "actions", "reports": "rows"}
-
-# A part present on disk: (table, kind, id_site, day).
-_PartKey = tuple[str, str, int, date]
-
 _TABLES = tables_for("visits") + tables_for("reports")
-
-_ROW_GROUP = 64 * 1024  # rows per row group of a final Parquet file
 
 
 class FileSink(Sink):
@@ -153,63 +153,33 @@ class FileSink(Sink):
         kind = f"reports:{m['period']}" if table is REPORTS else "visits"
         return kind, int(m["site"]), date.fromisoformat(m["day"])
 
-    # --- journal --------------------------------------------------------------------------
+    # --- journal (journal.py) -------------------------------------------------------------
     def _load_journal(self) -> None:
-        self._records = []
-        if not self.journal_path.exists():
-            return
-        data = self.journal_path.read_bytes()
-        cut = data.rfind(b"\n") + 1
-        if cut != len(data):  # a line cut short by a crash: drop it so appends stay parseable
-            with open(self.journal_path, "r+b") as f:
-                f.truncate(cut)
-        for line in data[:cut].splitlines():
-            if line.strip():
-                self._records.append(orjson.loads(line))
+        self._records = []  # not the records of an earlier open, if the journal cannot be read
+        self._records = read_journal(self.journal_path)
 
     def _append(self, entries: Sequence[dict[str, Any]]) -> None:
-        payload = b"".join(orjson.dumps(e) + b"\n" for e in entries)
-        with open(self.journal_path, "ab") as f:
-            f.write(payload)
-            f.flush()
+        append_journal(self.journal_path, entries)
         self._records.extend(entries)
 
     def _rewrite_journal(self, entries: list[dict[str, Any]]) -> None:
-        tmp = self.journal_path.with_name(self.journal_path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(b"".join(orjson.dumps(e) + b"\n" for e in entries))
-        os.replace(tmp, self.journal_path)
+        rewrite_journal(self.journal_path, entries)
         self._records = entries
 
     def _finish_replace(self) -> None:
         """Finish a `replace` a crash cut short (the journal's last line but for some of its
         windows): rename its temp files still there into place, journal its other windows."""
-        i = len(self._records) - 1
-        while i >= 0 and self._records[i].get("type") == "window":
-            i -= 1
-        if i < 0 or self._records[i].get("type") != "replace":
+        unfinished = unfinished_replace(self._records)
+        if unfinished is None:
             return
-        entry = self._records[i]
-        after = {_window_key(e) for e in self._records[i + 1 :]}
-        if not after <= {_window_key(w) for w in entry["windows"]}:
-            return  # other windows were written after it: it was finished
-        missing = [w for w in entry["windows"] if _window_key(w) not in after]
-        if not missing:
-            return
+        entry, missing = unfinished
         for tmp, part in entry["parts"]:
             temp = None if tmp is None else self.parts_root / tmp
             if temp is None or temp.exists():  # else already renamed
-                _move(temp, self.parts_root / part)
+                move(temp, self.parts_root / part)
         self._append(missing)
 
-    def _recorded(self) -> set[tuple[str, int, date]]:
-        return {
-            (e["kind"], int(e["id_site"]), date.fromisoformat(e["day"]))
-            for e in self._records
-            if e.get("type") == "window"
-        }
-
-    def _present(self, parts: dict[Table, list[Path]]) -> set[_PartKey]:
+    def _present(self, parts: dict[Table, list[Path]]) -> set[PartKey]:
         return {
             (table.name, *key)
             for table, paths in parts.items()
@@ -217,24 +187,10 @@ class FileSink(Sink):
             if (key := self._part_key(table, path)) is not None
         }
 
-    def _lost(self, present: set[_PartKey]) -> list[tuple[dict[str, Any], list[str]]]:
+    def _lost(self, present: set[PartKey]) -> list[tuple[dict[str, Any], list[str]]]:
         """Each window's last record that counts rows in a table whose part is not in
         `present`, with those tables."""
-        last = {
-            (e["kind"], int(e["id_site"]), date.fromisoformat(e["day"])): e
-            for e in self._records
-            if e.get("type") == "window"
-        }
-        lost = []
-        for key, e in last.items():
-            missing = [
-                t.name
-                for t in tables_for(key[0])
-                if e.get(_COUNT_FIELD[t.name]) != 0 and (t.name, *key) not in present
-            ]
-            if missing:
-                lost.append((e, missing))
-        return lost
+        return lost_windows(self._records, present)
 
     def _refuse_foreign_files(self) -> None:
         """A target without a journal holds no export of ours: refuse to overwrite (or, for a
@@ -264,7 +220,7 @@ class FileSink(Sink):
             self.journal_path.touch(exist_ok=True)
             self._load_journal()
             self._finish_replace()
-            recorded = self._recorded()
+            recorded = recorded_windows(self._records)
             for table in _TABLES:
                 for tmp in self._temp_parts(table):
                     tmp.unlink(missing_ok=True)
@@ -292,20 +248,11 @@ class FileSink(Sink):
             if reopened:
                 self._append(reopened)
         except OSError as e:
-            raise TargetError(f"cannot open {self.target}: {_why(e)}") from e
+            raise TargetError(f"cannot open {self.target}: {why(e)}") from e
 
     def load_state(self, kind: str) -> ExportState:
         """The journal's view of `kind`: last header, last record per window."""
-        state = ExportState(kind)
-        for e in self._records:
-            if e.get("kind") != kind:
-                continue
-            if e.get("type") == "job":
-                state.job = JobInfo(kind, e["params"], e["fingerprint"])
-            elif e.get("type") == "window":
-                rec = WindowRecord.from_json(e)
-                state.windows[(rec.id_site, rec.day)] = rec
-        return state
+        return journal_state(self._records, kind)
 
     def start_job(self, job: JobInfo, restart: bool) -> None:
         """Record the header; with `restart`, delete the kind's parts and records first."""
@@ -330,11 +277,11 @@ class FileSink(Sink):
                         continue
                     if table is REPORTS:
                         root = root / f"period={period_of(job.kind)}"
-                    _remove_tree(root)
+                    remove_tree(root)
             else:
                 self._append([header])
         except OSError as e:
-            raise TargetError(f"cannot write the export state of {self.target}: {_why(e)}") from e
+            raise TargetError(f"cannot write the export state of {self.target}: {why(e)}") from e
 
     def write_window(
         self, kind: str, records: Sequence[WindowRecord], batches: Sequence[Batch]
@@ -344,13 +291,13 @@ class FileSink(Sink):
             staged: list[tuple[Path | None, Path]] = []  # (temp file, part); None: no part now
             for batch in batches:
                 for rec in records:
-                    sub = batch if len(records) == 1 else _rows_of_day(batch, rec.day)
+                    sub = batch if len(records) == 1 else rows_of_day(batch, rec.day)
                     path = self._part_path(batch.table, kind, rec.id_site, rec.day)
                     if len(sub) == 0:
                         staged.append((None, path))
                         continue
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = _temp_path(path)
+                    tmp = temp_path(path)
                     self._write_part(sub, tmp)
                     staged.append((tmp, path))
             windows = [{"type": "window", **r.to_json()} for r in records]
@@ -366,10 +313,10 @@ class FileSink(Sink):
                     [{"type": "replace", "kind": kind, "parts": parts, "windows": windows}]
                 )
             for temp, part in staged:
-                _move(temp, part)
+                move(temp, part)
             self._append(windows)
         except OSError as e:
-            raise TargetError(f"cannot write to {self.target}: {_why(e)}") from e
+            raise TargetError(f"cannot write to {self.target}: {why(e)}") from e
 
     def record_windows(self, records: Sequence[WindowRecord]) -> None:
         """Journal updated records (reconciliation)."""
@@ -378,7 +325,7 @@ class FileSink(Sink):
                 self._append([{"type": "window", **r.to_json()} for r in records])
             except OSError as e:
                 raise TargetError(
-                    f"cannot write the export state of {self.target}: {_why(e)}"
+                    f"cannot write the export state of {self.target}: {why(e)}"
                 ) from e
 
     def finish(self) -> None:
@@ -392,11 +339,11 @@ class FileSink(Sink):
             parts = {table: self._all_parts(table) for table in _TABLES}
             lost = self._lost(self._present(parts))
             if lost:
-                raise TargetError(_lost_message(self.target, self.parts_root, lost, self._kind))
+                raise TargetError(lost_message(self.target, self.parts_root, lost, self._kind))
             for table in _TABLES:
                 self._compact(table, parts[table])
         except OSError as e:
-            raise TargetError(f"cannot write to {self.target}: {_why(e)}") from e
+            raise TargetError(f"cannot write to {self.target}: {why(e)}") from e
 
     def _write_empty_tables(self) -> None:
         """Give each table of the run's kind that has no part an empty one (with its schema), at
@@ -418,7 +365,7 @@ class FileSink(Sink):
                 continue
             path = self._part_path(table, kind, id_site, date.fromisoformat(day))
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _temp_path(path)
+            tmp = temp_path(path)
             self._write_part(Batch.empty(table), tmp)
             os.replace(tmp, path)
 
@@ -428,101 +375,20 @@ class FileSink(Sink):
             self._lock.close()
             self._lock = None
 
-    # --- formats --------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _open_write(self, path: Path) -> Iterator[Any]:
-        with open(path, "wb") as raw, self._open_write_into(raw) as f:
-            yield f
-
+    # --- part files and final files (parts.py) --------------------------------------------
     def _write_part(self, batch: Batch, path: Path) -> None:
-        if self.fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            from .arrow import to_arrow
-
-            # A directory target's parts are the output; a file target's are read once more
-            # when the final file is built: snappy there, which costs a third less than zstd.
-            compression = "zstd" if self.partitioned else "snappy"
-            pq.write_table(to_arrow(batch), path, compression=compression)
-            return
-        with self._open_write(path) as f:
-            if self.fmt == "jsonl":
-                for chunk in jsonl_chunks(batch):
-                    f.write(chunk)
-            else:
-                f.write(csv_bytes(batch, header=False))
+        write_part(batch, path, self.fmt, self.compression, self.partitioned)
 
     def _compact(self, table: Table, parts: list[Path]) -> None:
         final = self.final_path(table)
         tmp = final.with_name(final.name + ".tmp")
+        errors = (self._unreadable, self._other_columns)
         try:
-            self._build(table, parts, tmp)
+            build_file(table, parts, tmp, self.fmt, self.compression, errors)
         except TargetError:
             tmp.unlink(missing_ok=True)
             raise
         os.replace(tmp, final)
-
-    def _build(self, table: Table, parts: list[Path], tmp: Path) -> None:
-        """Write `table`'s single file from its parts to `tmp`."""
-        if self.fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            from .arrow import arrow_schema
-
-            schema = arrow_schema(table)
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
-                # Parts are gathered into row groups of about _ROW_GROUP rows: a row group per
-                # window made the final file slow to write and to read when windows are small.
-                group: list[Any] = []
-                rows = 0
-                for part in parts:  # ParquetFile: no hive-partition columns from the path
-                    try:
-                        t = pq.ParquetFile(part).read()
-                    except pa.ArrowException as e:  # not Parquet, or cut short
-                        raise self._unreadable(part, e) from e
-                    if t.column_names != schema.names:
-                        raise self._other_columns(table, part, len(t.column_names))
-                    try:
-                        t = t.cast(schema)
-                    except pa.ArrowException:  # the same names, a type it cannot convert
-                        raise self._other_columns(table, part) from None
-                    group.append(t)
-                    rows += t.num_rows
-                    if rows >= _ROW_GROUP:
-                        w.write_table(pa.concat_tables(group), row_group_size=_ROW_GROUP)
-                        group, rows = [], 0
-                if group:
-                    w.write_table(pa.concat_tables(group), row_group_size=_ROW_GROUP)
-        else:
-            with open(tmp, "wb") as out:
-                # CSV: the header. JSONL without parts: one empty gzip member (zstd frame), as
-                # a 0-byte file is not gzip or zstd (zcat and DuckDB refuse an empty table).
-                if self.fmt == "csv" or not parts:
-                    with self._open_write_into(out) as f:
-                        if self.fmt == "csv":
-                            f.write(csv_bytes(Batch.empty(table), header=True))
-                for part in parts:
-                    if self.fmt == "csv":  # headerless: another column count shifts its rows
-                        fields = self._csv_fields(part)
-                        if fields is not None and fields != len(table.columns):
-                            raise self._other_columns(table, part, fields)
-                    _append_file(part, out)
-
-    def _csv_fields(self, part: Path) -> int | None:
-        """The number of fields in a CSV part's first record (None if it has none)."""
-        with open(part, "rb") as raw:
-            f: Any = raw
-            if self.compression == "gz":
-                f = gzip.GzipFile(fileobj=raw, mode="rb")
-            elif self.compression == "zst":
-                import zstandard
-
-                f = zstandard.ZstdDecompressor().stream_reader(raw)
-            try:
-                return _first_record_fields(f)
-            except Exception as e:  # gzip's OSError/EOFError/zlib.error, zstandard's ZstdError
-                raise self._unreadable(part, e) from e
 
     def _unreadable(self, part: Path, error: Exception) -> TargetError:
         """The error for a part that cannot be read (damaged, or not of the target's format)."""
@@ -538,7 +404,7 @@ class FileSink(Sink):
         again = (
             "run the same command again with --restart"
             if kind is None or kind == self._kind
-            else f"run {_command(kind)} again with --restart and its own options"
+            else f"run {command(kind)} again with --restart and its own options"
         )
         count = f" ({found}, not {len(table.columns)})" if found is not None else ""
         return TargetError(
@@ -546,172 +412,3 @@ class FileSink(Sink):
             f"columns{count}, by another version of matomo-client: {again}, which exports "
             "those windows again"
         )
-
-    @contextlib.contextmanager
-    def _open_write_into(self, out: IO[bytes]) -> Iterator[Any]:
-        """A compressed member/frame written into an already open file."""
-        if self.compression == "gz":
-            # No file name in the member's header: it would be the temporary file's (a part's
-            # `date=2024-01-01.jsonl.gz.tmp`), which `gunzip -N` and 7-Zip name the output after.
-            with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6) as g:
-                yield g
-        elif self.compression == "zst":
-            import zstandard
-
-            w: Any = zstandard.ZstdCompressor(level=3).stream_writer(out, closefd=False)
-            try:
-                yield w
-            finally:
-                w.close()
-        else:
-            yield out
-
-
-def _temp_path(path: Path) -> Path:
-    """Where a part is written before it is renamed into place. Hidden (a leading dot): pyarrow,
-    pandas and Spark skip such files in a directory target, so a part being written, or one a
-    crash left behind, is never read as data (a `part.parquet.tmp` failed the whole read, or
-    doubled the window's rows when complete)."""
-    return path.with_name(f".{path.name}.tmp")
-
-
-def _window_key(e: dict[str, Any]) -> tuple[Any, ...]:
-    """A journal line's window: (kind, id_site, day)."""
-    return (e.get("kind"), e.get("id_site"), e.get("day"))
-
-
-def _move(tmp: Path | None, path: Path) -> None:
-    """Put a part written to `tmp` in place at `path` (atomic), or delete `path` if `tmp` is
-    None (the window has no rows of that table now)."""
-    if tmp is None:
-        path.unlink(missing_ok=True)
-    else:
-        os.replace(tmp, path)
-
-
-def _remove_tree(root: Path) -> None:
-    """Delete a folder of parts, or fail: a part left behind (on Windows, one open in another
-    program) would be built into the final file, or read from the target's directory."""
-    if not root.exists():
-        return
-    failed: list[OSError] = []
-
-    def note(_function: Any, path: str, error: Any) -> None:
-        # The callback names the file it could not delete; the error rmtree raises named its
-        # folder instead on Python 3.13. `error`: the exception (onexc), or its exc_info.
-        e = error if isinstance(error, BaseException) else error[1]
-        if not isinstance(e, OSError):
-            raise e
-        failed.append(OSError(e.errno, e.strerror, path))
-
-    try:
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(root, onexc=note)
-        else:
-            shutil.rmtree(root, onerror=note)
-    except OSError as e:
-        failed.append(e)
-    if failed:
-        raise TargetError(f"cannot delete the old parts in {root}: {_why(failed[0])}") from failed[
-            0
-        ]
-
-
-def _why(e: OSError) -> str:
-    """An OS error's reason and the file it is about: Windows' `Access is denied` names none,
-    and most often means another program (Excel, a reader) has the file open."""
-    name = e.filename2 if e.filename2 is not None else e.filename
-    text = e.strerror or str(e)
-    if name is not None:
-        text = f"{os.fsdecode(name) if isinstance(name, bytes) else name}: {text}"
-    if getattr(e, "winerror", None) in (5, 32):  # access denied; sharing violation
-        text += " (is it open in another program?)"
-    return text
-
-
-def _lost_message(
-    target: str,
-    parts_root: Path,
-    lost: list[tuple[dict[str, Any], list[str]]],
-    kind: str | None = None,
-) -> str:
-    other = [(e, tables) for e, tables in lost if kind is not None and e["kind"] != kind]
-    if other:  # --restart would not help: it resets only this run's export
-        return (
-            f"not rebuilding the files of {target}: {len(other)} window(s) of its other export "
-            f"lost their parts in {parts_root} ({_lost_list(other)}): run that export's command "
-            f"again ({_command(other[0][0]['kind'])} with its own options), which fetches them, "
-            "or restore them"
-        )
-    return (
-        f"not rebuilding the files of {target}: {len(lost)} window(s) recorded as exported "
-        f"lost their parts in {parts_root} ({_lost_list(lost)}) and this run did not fetch them "
-        "again (they are not among its windows); restore them, or start over with --restart "
-        "(restart=True), which keeps only the run's windows"
-    )
-
-
-def _lost_list(lost: list[tuple[dict[str, Any], list[str]]]) -> str:
-    shown = "; ".join(
-        f"{'/'.join(tables)} of site {e['id_site']}, {e['day']}" for e, tables in lost[:3]
-    )
-    return shown + (f" and {len(lost) - 3} more" if len(lost) > 3 else "")
-
-
-def _command(kind: str) -> str:
-    """The command line that runs an export of `kind` (`visits`, `reports:week`)."""
-    if kind == "visits":
-        return "`matomo export visits`"
-    return f"`matomo export reports --period {period_of(kind)}`"
-
-
-_CSV_SPECIAL = re.compile(rb'[",\n]')
-
-
-def _first_record_fields(f: IO[bytes]) -> int | None:
-    """The number of fields in the first record of RFC 4180 CSV read from `f` (None when it is
-    empty), read a few KB at a time up to its end (a quoted text may hold commas and newlines)."""
-    fields, quoted, seen = 1, False, False
-    while chunk := f.read(1 << 12):
-        seen, pos = True, 0
-        while pos < len(chunk):
-            if quoted:  # a doubled quote closes and reopens: the same as staying quoted
-                end = chunk.find(b'"', pos)
-                if end < 0:
-                    break
-                quoted, pos = False, end + 1
-                continue
-            m = _CSV_SPECIAL.search(chunk, pos)
-            if m is None:
-                break
-            pos = m.end()
-            if m[0] == b'"':
-                quoted = True
-            elif m[0] == b",":
-                fields += 1
-            else:
-                return fields
-    return fields if seen else None
-
-
-def _append_file(path: Path, out: IO[bytes]) -> None:
-    """Append the file at `path` to `out`; in the kernel (no copy through Python) when it can."""
-    out.flush()
-    with open(path, "rb") as src:
-        left = os.fstat(src.fileno()).st_size
-        try:
-            while left > 0:
-                n = os.copy_file_range(src.fileno(), out.fileno(), left)
-                if n <= 0:
-                    break
-                left -= n
-        except (AttributeError, OSError):  # not Linux, or a filesystem that cannot
-            pass
-        # What the kernel did not copy follows from where it stopped (both offsets moved).
-        shutil.copyfileobj(src, out, 1 << 20)
-
-
-def _rows_of_day(batch: Batch, day: date) -> Batch:
-    dates = batch.columns["date"]
-    idx = [i for i, d in enumerate(dates) if d == day]
-    return Batch(batch.table, {k: [v[i] for i in idx] for k, v in batch.columns.items()})
