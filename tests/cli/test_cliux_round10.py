@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +21,7 @@ from click.testing import CliRunner
 
 from matomo_client.cli import cli, display
 
-from .conftest import invoke, one_error_line
+from .conftest import http_server, invoke, one_error_line
 
 DAYS = ["--from", "yesterday", "--to", "yesterday"]
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -58,18 +57,8 @@ def _server(status: int) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # a client gone first (BrokenPipeError): printed into the captured stderr
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture

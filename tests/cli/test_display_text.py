@@ -7,14 +7,13 @@ Site names come from the server and targets from the user; `Shop [staging]` used
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import invoke
+from .conftest import http_server, invoke
 
 NAME = "Shop [staging] [/bold] :cat:"
 SITE = {
@@ -49,14 +48,8 @@ class _Matomo(BaseHTTPRequestHandler):
 @pytest.fixture
 def matomo_url() -> Iterator[str]:
     """A 127.0.0.1 Matomo whose one site has brackets and colons in its name."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Matomo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Matomo) as url:
+        yield url
 
 
 def test_sites_table_shows_names_as_they_are(matomo_url: str) -> None:

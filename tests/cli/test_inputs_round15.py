@@ -9,16 +9,15 @@ server with no Matomo behind it (405, 501, an HTML page) said nothing about the 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from .conftest import invoke, one_error_line
+from .conftest import http_server, invoke, one_error_line
 
 DAYS = ["--from", "yesterday", "--to", "yesterday"]
 VISITS = ["export", "visits", "--sandbox", "--site", "1", *DAYS, "-q"]
@@ -147,18 +146,8 @@ def _web_server(status: int, content_type: str, body: bytes) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # a client gone first (BrokenPipeError): printed into the captured stderr
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture(

@@ -10,9 +10,8 @@ import io
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote, quote_plus
@@ -22,7 +21,7 @@ import pytest
 from matomo_client.cli.failures import SESSION
 from matomo_client.sandbox import Faults, Sandbox, SandboxConfig, serve_in_thread
 
-from .conftest import invoke
+from .conftest import http_server, invoke
 
 # Alphanumeric but for characters whose URL-encoded forms differ from the raw one.
 MARKER = "Mark3rTok+en/cli=9MARKER"
@@ -141,14 +140,8 @@ class _Echo(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def echo_server() -> Iterator[str]:
     """Serve `_Echo` on a free loopback port from a thread; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Echo) as url:
+        yield url
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])

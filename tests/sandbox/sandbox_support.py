@@ -54,6 +54,25 @@ async def api_json(client: httpx.AsyncClient, **params: Any) -> Any:
     return response.json()
 
 
+_RECORDED: list[Sandbox] = []
+
+
+def recorded_sandbox() -> Sandbox:
+    """One sandbox of the recorded configuration, built on first use and shared (it is
+    read-only: answers never change it)."""
+    if not _RECORDED:
+        _RECORDED.append(Sandbox(recorded_config()))
+    return _RECORDED[0]
+
+
+async def recorded_json(**params: Any) -> Any:
+    """Decoded JSON of an API call to `recorded_sandbox()` that must not be an error."""
+    async with client_for(recorded_sandbox()) as client:
+        value = await api_json(client, **params)
+    assert not (isinstance(value, dict) and value.get("result") == "error"), value
+    return value
+
+
 async def get_all(sb: Sandbox, **params: Any) -> Any:
     """One API call to `sb` over a fresh client, every row (`filter_limit=-1`), decoded."""
     async with client_for(sb) as client:

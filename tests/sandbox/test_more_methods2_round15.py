@@ -15,12 +15,15 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sandbox_support import TOKEN, client_for, load_case, recorded_config, shape_mismatches
+from sandbox_support import (
+    load_case,
+    recorded_json,
+    recorded_sandbox,
+    shape_mismatches,
+)
 
-from matomo_client.sandbox import Sandbox
 from matomo_client.sandbox.render import render_visit
 
-_SANDBOX: list[Sandbox] = []
 _CASES = [47, 48, 64, 86, 87, 88, 105, 116, 126, 140, 144, 171]
 _MONTH = {"idSite": 1, "period": "month", "date": "2026-10-01"}
 _DAY = date(2026, 11, 27)  # a closed day whose next day is closed too (site 1 is in UTC)
@@ -38,29 +41,12 @@ _NEW_METADATA = [
 ]
 
 
-def _sandbox() -> Sandbox:
-    if not _SANDBOX:
-        _SANDBOX.append(Sandbox(recorded_config()))
-    return _SANDBOX[0]
-
-
-async def _json(**params: Any) -> Any:
-    data = {"module": "API", "format": "JSON", "token_auth": TOKEN}
-    data.update({k: str(v) for k, v in params.items()})
-    async with client_for(_sandbox()) as client:
-        response = await client.post("index.php", data=data)
-    assert response.status_code == 200, response.text[:300]
-    value = response.json()
-    assert not (isinstance(value, dict) and value.get("result") == "error"), value
-    return value
-
-
 def _live_day(
     day: date,
 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], dict[str, Any]]]]:
     """Site 1's Live visits whose last action is on `day`, and (visit, action) of every action
     on `day` (the next day's visits begun before midnight included), as Live renders them."""
-    sb = _sandbox()
+    sb = recorded_sandbox()
     site = sb.world.site(1)
     start = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
     end = start + 86400
@@ -87,7 +73,7 @@ async def test_recorded_requests_answer_in_the_recorded_shape(number: int) -> No
     recording lacks, and objects with the recorded keys in the recorded order."""
     request, body = load_case(number)
     recorded = json.loads(body)
-    actual = await _json(**request["params"])
+    actual = await recorded_json(**request["params"])
     assert shape_mismatches(recorded, actual) == []
     if isinstance(recorded, dict):
         assert list(actual) == list(recorded)
@@ -100,7 +86,7 @@ async def test_recorded_requests_answer_in_the_recorded_shape(number: int) -> No
 async def test_days_to_conversion_has_every_range_in_order() -> None:
     """Goals.getDaysToConversion lists the recorded ranges in Matomo's order, zeros included."""
     request, body = load_case(116)
-    actual = await _json(**request["params"])
+    actual = await recorded_json(**request["params"])
     assert [r["label"] for r in actual] == [r["label"] for r in json.loads(body)]
 
 
@@ -114,13 +100,13 @@ async def test_visit_frequency_is_visits_summary_of_new_and_returning_visits(
 ) -> None:
     """VisitFrequency.get is VisitsSummary.get narrowed to new and to returning visitors (the
     Live visitorTypes new, and returning or returningCustomer), suffixed; they add up."""
-    frequency = await _json(method="VisitFrequency.get", **where)
-    total = await _json(method="VisitsSummary.get", **where)
+    frequency = await recorded_json(method="VisitFrequency.get", **where)
+    total = await recorded_json(method="VisitsSummary.get", **where)
     for suffix, segment in (
         ("_new", "visitorType==new"),
         ("_returning", "visitorType==returning,visitorType==returningCustomer"),
     ):
-        part = await _json(method="VisitsSummary.get", segment=segment, **where)
+        part = await recorded_json(method="VisitsSummary.get", segment=segment, **where)
         assert {k + suffix: v for k, v in part.items()} == {
             k: v for k, v in frequency.items() if k.endswith(suffix)
         }
@@ -133,7 +119,7 @@ async def test_visit_frequency_counts_the_live_visitor_types() -> None:
     """A day's new and returning visits are those of its Live visits by visitorType."""
     visits, _ = _live_day(_DAY)
     types = Counter("new" if v["visitorType"] == "new" else "returning" for v in visits)
-    frequency = await _json(method="VisitFrequency.get", **_ON_DAY)
+    frequency = await recorded_json(method="VisitFrequency.get", **_ON_DAY)
     assert frequency["nb_visits_new"] == types["new"]
     assert frequency["nb_visits_returning"] == types["returning"]
 
@@ -142,8 +128,8 @@ async def test_visit_frequency_counts_the_live_visitor_types() -> None:
 async def test_visit_frequency_keeps_the_requests_segment() -> None:
     """With a segment, each visitor type is narrowed by it too."""
     where = {**_MONTH, "segment": "referrerType==search"}
-    frequency = await _json(method="VisitFrequency.get", **where)
-    new = await _json(
+    frequency = await recorded_json(method="VisitFrequency.get", **where)
+    new = await recorded_json(
         method="VisitsSummary.get", **_MONTH, segment="referrerType==search;visitorType==new"
     )
     assert frequency["nb_visits_new"] == new["nb_visits"]
@@ -153,11 +139,15 @@ async def test_visit_frequency_keeps_the_requests_segment() -> None:
 @pytest.mark.anyio
 async def test_visit_frequency_of_several_periods_and_sites_is_a_map() -> None:
     """Several periods and sites key the answer as VisitsSummary.get does; empty periods `[]`."""
-    value = await _json(method="VisitFrequency.get", idSite="1,3", period="day", date="last2")
+    value = await recorded_json(
+        method="VisitFrequency.get", idSite="1,3", period="day", date="last2"
+    )
     assert set(value) == {"1", "3"}
     assert set(value["1"]) == {"2026-11-28", "2026-11-29"}
     assert value["3"] == {"2026-11-28": [], "2026-11-29": []}
-    one = await _json(method="VisitFrequency.get", idSite=1, period="day", date="2026-11-28")
+    one = await recorded_json(
+        method="VisitFrequency.get", idSite=1, period="day", date="2026-11-28"
+    )
     assert value["1"]["2026-11-28"] == one
 
 
@@ -166,8 +156,8 @@ async def test_visit_frequency_of_several_periods_and_sites_is_a_map() -> None:
 async def test_referrers_get_adds_up_the_referrer_reports(where: dict[str, Any]) -> None:
     """Referrers.get: visits per type as getReferrerType's rows, distinct counts as the rows of
     the by-name reports, percentages of all visits."""
-    value = await _json(method="Referrers.get", **where)
-    types = {r["label"]: r["nb_visits"] for r in await _json(
+    value = await recorded_json(method="Referrers.get", **where)
+    types = {r["label"]: r["nb_visits"] for r in await recorded_json(
         method="Referrers.getReferrerType", filter_limit=-1, **where
     )}  # fmt: skip
     names = {
@@ -180,7 +170,7 @@ async def test_referrers_get_adds_up_the_referrer_reports(where: dict[str, Any])
     for label, name in names.items():
         assert value[f"Referrers_visitorsFrom{name}"] == types.get(label, 0)
     total = sum(types.values())
-    assert total == (await _json(method="VisitsSummary.get", **where))["nb_visits"]
+    assert total == (await recorded_json(method="VisitsSummary.get", **where))["nb_visits"]
     direct = value["Referrers_visitorsFromDirectEntry_percent"]
     assert direct == f"{round(types['Direct Entry'] / total * 100)}%"
     for key, method in (
@@ -190,9 +180,9 @@ async def test_referrers_get_adds_up_the_referrer_reports(where: dict[str, Any])
         ("distinctWebsites", "getWebsites"),
         ("distinctCampaigns", "getCampaigns"),
     ):
-        rows = await _json(method=f"Referrers.{method}", filter_limit=-1, **where)
+        rows = await recorded_json(method=f"Referrers.{method}", filter_limit=-1, **where)
         assert value[f"Referrers_{key}"] == len(rows), key
-    urls = await _json(method="Referrers.getWebsites", flat=1, filter_limit=-1, **where)
+    urls = await recorded_json(method="Referrers.getWebsites", flat=1, filter_limit=-1, **where)
     assert value["Referrers_distinctWebsitesUrls"] == len(urls)
 
 
@@ -203,9 +193,9 @@ async def test_page_performance_averages_the_live_page_timings() -> None:
     _, actions = _live_day(_DAY)
     loads = [a["pageLoadTimeMilliseconds"] for _, a in actions if "pageLoadTimeMilliseconds" in a]
     assert loads
-    value = await _json(method="PagePerformance.get", **_ON_DAY)
+    value = await recorded_json(method="PagePerformance.get", **_ON_DAY)
     assert value["avg_page_load_time"] == round(sum(loads) / len(loads) / 1000, 2)
-    merged = await _json(method="API.get", **_ON_DAY)
+    merged = await recorded_json(method="API.get", **_ON_DAY)
     assert merged["PagePerformance_pageload_hits"] == len(loads)
     assert merged["PagePerformance_pageload_time"] == round(sum(loads) / 1000, 3)
     assert merged["PagePerformance_network_hits"] == len(loads)
@@ -214,8 +204,8 @@ async def test_page_performance_averages_the_live_page_timings() -> None:
 @pytest.mark.anyio
 async def test_page_performance_agrees_with_the_page_report() -> None:
     """Each average is the page rows' averages weighted by their timed hits."""
-    value = await _json(method="PagePerformance.get", **_MONTH)
-    rows = await _json(method="Actions.getPageUrls", flat=1, filter_limit=-1, **_MONTH)
+    value = await recorded_json(method="PagePerformance.get", **_MONTH)
+    rows = await recorded_json(method="Actions.getPageUrls", flat=1, filter_limit=-1, **_MONTH)
     timed = [r for r in rows if r.get("nb_hits_with_time_server")]
     hits = sum(int(r["nb_hits_with_time_server"]) for r in timed)
     weighted = sum(r["avg_time_server"] * int(r["nb_hits_with_time_server"]) for r in timed)
@@ -225,7 +215,7 @@ async def test_page_performance_agrees_with_the_page_report() -> None:
 @pytest.mark.anyio
 async def test_page_performance_without_timings_is_zero() -> None:
     """The blog's pages are never timed: every average is 0."""
-    value = await _json(method="PagePerformance.get", **{**_MONTH, "idSite": 2})
+    value = await recorded_json(method="PagePerformance.get", **{**_MONTH, "idSite": 2})
     assert set(value.values()) == {0}
 
 
@@ -234,7 +224,7 @@ async def test_page_performance_without_timings_is_zero() -> None:
 async def test_api_get_merges_the_other_reports(where: dict[str, Any]) -> None:
     """API.get's values are those of VisitsSummary, VisitFrequency, Referrers, PagePerformance,
     Goals and Actions; no visit is an AI agent's, so the human figures are VisitsSummary's."""
-    merged = await _json(method="API.get", **where)
+    merged = await recorded_json(method="API.get", **where)
     parts: dict[str, Any] = {}
     for method in (
         "VisitFrequency.get",
@@ -244,13 +234,13 @@ async def test_api_get_merges_the_other_reports(where: dict[str, Any]) -> None:
         "Actions.get",
         "VisitsSummary.get",
     ):
-        parts.update(await _json(method=method, **where))
+        parts.update(await recorded_json(method=method, **where))
     shared = [k for k in merged if k in parts]
     assert len(shared) > 60
     assert {k: merged[k] for k in shared} == {k: parts[k] for k in shared}
     assert merged["nb_visits_human"] == parts["nb_visits"]
     assert merged["nb_visits_ai_agent"] == 0
-    only = await _json(method="API.get", columns="nb_visits", **where)
+    only = await recorded_json(method="API.get", columns="nb_visits", **where)
     assert only == {"value": parts["nb_visits"]}
 
 
@@ -262,15 +252,17 @@ async def test_api_get_merges_the_other_reports(where: dict[str, Any]) -> None:
 async def test_most_recent_visitor_is_lives_first_row(segment: str | None) -> None:
     """Live.getMostRecentVisitorId is the visitorId of Live's latest visit (of the segment)."""
     extra = {"segment": segment} if segment else {}
-    live = await _json(method="Live.getLastVisitsDetails", idSite=1, filter_limit=1, **extra)
-    value = await _json(method="Live.getMostRecentVisitorId", idSite=1, **extra)
+    live = await recorded_json(
+        method="Live.getLastVisitsDetails", idSite=1, filter_limit=1, **extra
+    )
+    value = await recorded_json(method="Live.getMostRecentVisitorId", idSite=1, **extra)
     assert value == {"value": live[0]["visitorId"]}
 
 
 @pytest.mark.anyio
 async def test_most_recent_visitor_of_a_site_without_visits_is_false() -> None:
     """A site without visits answers false, as Matomo does."""
-    assert await _json(method="Live.getMostRecentVisitorId", idSite=3) == {"value": False}
+    assert await recorded_json(method="Live.getMostRecentVisitorId", idSite=3) == {"value": False}
 
 
 # -- UserId / UserCountry.getCity -------------------------------------------------------------
@@ -286,12 +278,12 @@ async def test_users_are_the_live_visits_with_a_user_id() -> None:
         if v["userId"] is not None:
             by_user.setdefault(v["userId"], []).append(v)
     assert by_user
-    rows = await _json(method="UserId.getUsers", filter_limit=-1, **_ON_DAY)
+    rows = await recorded_json(method="UserId.getUsers", filter_limit=-1, **_ON_DAY)
     assert {r["label"]: r["nb_visits"] for r in rows} == {u: len(vs) for u, vs in by_user.items()}
     for row in rows:
         latest = max(by_user[row["label"]], key=lambda v: (v["lastActionTimestamp"], v["idVisit"]))
         assert row["idvisitor"] == latest["visitorId"]
-        summary = await _json(method="VisitsSummary.get", segment=row["segment"], **_ON_DAY)
+        summary = await recorded_json(method="VisitsSummary.get", segment=row["segment"], **_ON_DAY)
         assert summary["nb_visits"] == row["nb_visits"]
         assert summary["nb_actions"] == row["nb_actions"]
 
@@ -299,10 +291,10 @@ async def test_users_are_the_live_visits_with_a_user_id() -> None:
 @pytest.mark.anyio
 async def test_users_of_a_month_add_up_to_the_visits_with_a_user() -> None:
     """Over a month the users' visits are VisitsSummary's visits that have a user id."""
-    rows = await _json(method="UserId.getUsers", filter_limit=-1, **_MONTH)
-    with_user = await _json(method="VisitsSummary.get", segment="userId!=", **_MONTH)
+    rows = await recorded_json(method="UserId.getUsers", filter_limit=-1, **_MONTH)
+    with_user = await recorded_json(method="VisitsSummary.get", segment="userId!=", **_MONTH)
     assert sum(r["nb_visits"] for r in rows) == with_user["nb_visits"]
-    assert await _json(method="UserId.getUsers", **{**_MONTH, "idSite": 2}) == []
+    assert await recorded_json(method="UserId.getUsers", **{**_MONTH, "idSite": 2}) == []
 
 
 @pytest.mark.anyio
@@ -310,11 +302,11 @@ async def test_users_of_a_month_add_up_to_the_visits_with_a_user() -> None:
 async def test_the_unknown_city_holds_every_visit(where: dict[str, Any]) -> None:
     """UserCountry.getCity: one Unknown row (Live's city is null) with VisitsSummary's visits
     and UserCountry.getCountry's conversions."""
-    (row,) = await _json(method="UserCountry.getCity", **where)
-    summary = await _json(method="VisitsSummary.get", **where)
+    (row,) = await recorded_json(method="UserCountry.getCity", **where)
+    summary = await recorded_json(method="VisitsSummary.get", **where)
     for key in ("nb_visits", "nb_actions", "bounce_count", "sum_visit_length", "max_actions"):
         assert row[key] == summary[key]
-    countries = await _json(method="UserCountry.getCountry", filter_limit=-1, **where)
+    countries = await recorded_json(method="UserCountry.getCountry", filter_limit=-1, **where)
     assert row["nb_conversions"] == sum(r.get("nb_conversions", 0) for r in countries)
     assert row["revenue"] == pytest.approx(sum(r.get("revenue", 0) for r in countries))
     if where["period"] == "day":
@@ -333,14 +325,16 @@ async def test_site_search_keywords_are_the_live_searches_of_the_day() -> None:
     assert searches
     hits = Counter(a["siteSearchKeyword"] for _, a in searches)
     visits = Counter(k for k, _ in {(a["siteSearchKeyword"], v["idVisit"]) for v, a in searches})
-    rows = await _json(method="Actions.getSiteSearchKeywords", filter_limit=-1, **_ON_DAY)
+    rows = await recorded_json(method="Actions.getSiteSearchKeywords", filter_limit=-1, **_ON_DAY)
     assert {r["label"]: r["nb_hits"] for r in rows} == dict(hits)
     assert {r["label"]: r["nb_visits"] for r in rows} == dict(visits)
     empty = {a["siteSearchKeyword"] for _, a in searches if a["siteSearchCount"] == 0}
-    none = await _json(method="Actions.getSiteSearchNoResultKeywords", filter_limit=-1, **_ON_DAY)
+    none = await recorded_json(
+        method="Actions.getSiteSearchNoResultKeywords", filter_limit=-1, **_ON_DAY
+    )
     assert {r["label"] for r in none} == empty
     categories = Counter(a["siteSearchCategory"] for _, a in searches if a["siteSearchCategory"])
-    rows = await _json(method="Actions.getSiteSearchCategories", filter_limit=-1, **_ON_DAY)
+    rows = await recorded_json(method="Actions.getSiteSearchCategories", filter_limit=-1, **_ON_DAY)
     assert {r["label"]: r["nb_actions"] for r in rows} == dict(categories)
 
 
@@ -348,8 +342,8 @@ async def test_site_search_keywords_are_the_live_searches_of_the_day() -> None:
 @pytest.mark.parametrize("where", [_MONTH, {**_MONTH, "idSite": 2}])
 async def test_site_search_keywords_add_up_to_actions_get(where: dict[str, Any]) -> None:
     """Keyword hits add up to Actions.get's nb_searches, their number is its nb_keywords."""
-    rows = await _json(method="Actions.getSiteSearchKeywords", filter_limit=-1, **where)
-    actions = await _json(method="Actions.get", **where)
+    rows = await recorded_json(method="Actions.getSiteSearchKeywords", filter_limit=-1, **where)
+    actions = await recorded_json(method="Actions.get", **where)
     assert sum(r["nb_hits"] for r in rows) == actions["nb_searches"]
     assert len(rows) == actions["nb_keywords"]
     for row in rows:
@@ -360,12 +354,12 @@ async def test_site_search_keywords_add_up_to_actions_get(where: dict[str, Any])
 @pytest.mark.anyio
 async def test_site_search_segments_select_the_searching_visits() -> None:
     """A keyword row's segment selects the visits that searched it."""
-    rows = await _json(method="Actions.getSiteSearchKeywords", **_ON_DAY)
+    rows = await recorded_json(method="Actions.getSiteSearchKeywords", **_ON_DAY)
     for row in rows:
-        summary = await _json(method="VisitsSummary.get", segment=row["segment"], **_ON_DAY)
+        summary = await recorded_json(method="VisitsSummary.get", segment=row["segment"], **_ON_DAY)
         assert summary["nb_visits"] >= 1
-    for row in await _json(method="Actions.getSiteSearchCategories", **_MONTH):
-        summary = await _json(method="VisitsSummary.get", segment=row["segment"], **_MONTH)
+    for row in await recorded_json(method="Actions.getSiteSearchCategories", **_MONTH):
+        summary = await recorded_json(method="VisitsSummary.get", segment=row["segment"], **_MONTH)
         assert summary["nb_visits"] >= 1
 
 
@@ -377,12 +371,15 @@ async def test_site_search_segments_select_the_searching_visits() -> None:
 async def test_days_to_conversion_adds_up_to_goals_get(where: dict[str, Any]) -> None:
     """Without idGoal the ranges hold every goal's conversions but the ecommerce ones (as
     recorded); with idGoal those of that goal."""
-    rows = await _json(method="Goals.getDaysToConversion", **where)
-    goals = [(await _json(method="Goals.get", idGoal=g, **where))["nb_conversions"] for g in (1, 2)]
+    rows = await recorded_json(method="Goals.getDaysToConversion", **where)
+    goals = [
+        (await recorded_json(method="Goals.get", idGoal=g, **where))["nb_conversions"]
+        for g in (1, 2)
+    ]
     assert sum(r["nb_conversions"] for r in rows) == sum(goals)
     for id_goal in ("1", "ecommerceOrder", "ecommerceAbandonedCart"):
-        rows = await _json(method="Goals.getDaysToConversion", idGoal=id_goal, **where)
-        goal = await _json(method="Goals.get", idGoal=id_goal, **where)
+        rows = await recorded_json(method="Goals.getDaysToConversion", idGoal=id_goal, **where)
+        goal = await recorded_json(method="Goals.get", idGoal=id_goal, **where)
         assert sum(r["nb_conversions"] for r in rows) == goal["nb_conversions"], id_goal
 
 
@@ -392,7 +389,7 @@ async def test_days_to_conversion_reads_lives_days_since_first_visit() -> None:
     _, actions = _live_day(_DAY)
     days = [v["daysSinceFirstVisit"] for v, a in actions if a["type"] == "goal"]
     assert days
-    rows = await _json(method="Goals.getDaysToConversion", **_ON_DAY)
+    rows = await recorded_json(method="Goals.getDaysToConversion", **_ON_DAY)
     counts = {r["label"]: r["nb_conversions"] for r in rows}
     assert counts["0 days"] == sum(1 for d in days if d == 0)
     assert counts["31-60 days"] == sum(1 for d in days if 31 <= d <= 60)
@@ -408,7 +405,7 @@ async def test_report_metadata_lists_the_new_reports_as_recorded() -> None:
     each listed entry answers."""
     request, body = load_case(146)
     recorded = json.loads(body)
-    actual = await _json(**request["params"])
+    actual = await recorded_json(**request["params"])
     by_id = {r["uniqueId"]: r for r in recorded}
     ids = [r["uniqueId"] for r in actual]
     for uid in _NEW_METADATA:

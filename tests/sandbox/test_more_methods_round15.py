@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from sandbox_support import TOKEN, client_for, load_case, recorded_config, shape_mismatches
+from sandbox_support import (
+    TOKEN,
+    client_for,
+    load_case,
+    recorded_json,
+    recorded_sandbox,
+    shape_mismatches,
+)
 
-from matomo_client.sandbox import Sandbox
 from matomo_client.sandbox.render import render_visit
-
-_SANDBOX: list[Sandbox] = []
 
 #: recorded cases of the methods added this round
 _CASES = [
@@ -73,23 +76,6 @@ _WITH_GOALS = [
 ]
 
 
-def _sandbox() -> Sandbox:
-    if not _SANDBOX:
-        _SANDBOX.append(Sandbox(recorded_config()))
-    return _SANDBOX[0]
-
-
-async def _json(**params: Any) -> Any:
-    data = {"module": "API", "format": "JSON", "token_auth": TOKEN}
-    data.update({k: str(v) for k, v in params.items()})
-    async with client_for(_sandbox()) as client:
-        response = await client.post("index.php", data=data)
-    assert response.status_code == 200, response.text[:300]
-    value = response.json()
-    assert not (isinstance(value, dict) and value.get("result") == "error"), value
-    return value
-
-
 # -- shapes ----------------------------------------------------------------------------------
 
 
@@ -99,7 +85,7 @@ async def test_recorded_requests_answer_in_the_recorded_shape(number: int) -> No
     """Each recorded request of the new methods answers rows shaped as recorded."""
     request, body = load_case(number)
     recorded = json.loads(body)
-    actual = await _json(**request["params"])
+    actual = await recorded_json(**request["params"])
     assert actual, "no rows"
     assert shape_mismatches(recorded, actual) == []
     keys = {k for r in recorded for k in r}
@@ -113,7 +99,7 @@ async def test_fixed_rows_come_in_matomos_order(number: int) -> None:
     order (hours and ranges in their own order, not by visits)."""
     request, body = load_case(number)
     recorded = [r["label"] for r in json.loads(body)]
-    actual = [r["label"] for r in await _json(**request["params"])]
+    actual = [r["label"] for r in await recorded_json(**request["params"])]
     if number == 131:  # the types with visits first, the zero rows by name
         assert sorted(actual) == sorted(recorded)
         assert actual[3:] == recorded[3:]
@@ -124,13 +110,13 @@ async def test_fixed_rows_come_in_matomos_order(number: int) -> None:
 @pytest.mark.anyio
 async def test_zero_rows_are_shaped_as_recorded() -> None:
     """A device type or an hour without visits is a row of label, nb_visits 0 and segment."""
-    types = await _json(
+    types = await recorded_json(
         method="DevicesDetection.getType", idSite=2, period="day", date="2026-11-28"
     )
     wearable = next(r for r in types if r["label"] == "Wearable")
     _, body = load_case(131)
     assert wearable == next(r for r in json.loads(body) if r["label"] == "Wearable")
-    hours = await _json(
+    hours = await recorded_json(
         method="VisitTime.getVisitInformationPerServerTime",
         idSite=1,
         period="day",
@@ -154,10 +140,10 @@ async def test_visit_reports_add_up_to_visits_summary(id_site: int, period: str,
     """Every visit report's rows add up to VisitsSummary's visits (and actions, bounces,
     converted visits where the rows have them)."""
     where = {"idSite": id_site, "period": period, "date": day}
-    summary = await _json(method="VisitsSummary.get", **where)
+    summary = await recorded_json(method="VisitsSummary.get", **where)
     assert summary["nb_visits"] > 0
     for method in _VISIT_REPORTS:
-        rows = await _json(method=method, filter_limit=-1, **where)
+        rows = await recorded_json(method=method, filter_limit=-1, **where)
         assert sum(r["nb_visits"] for r in rows) == summary["nb_visits"], method
         if method in _WITH_ACTIONS:
             for key in ("nb_actions", "bounce_count", "nb_visits_converted", "sum_visit_length"):
@@ -168,12 +154,12 @@ async def test_visit_reports_add_up_to_visits_summary(id_site: int, period: str,
 async def test_goal_conversions_agree_with_the_country_report() -> None:
     """Goal conversions and revenue per row add up as in UserCountry.getCountry."""
     where = {"idSite": 1, "period": "month", "date": "2026-10-01", "filter_limit": -1}
-    countries = await _json(method="UserCountry.getCountry", **where)
+    countries = await recorded_json(method="UserCountry.getCountry", **where)
     expected = sum(r.get("nb_conversions", 0) for r in countries)
     revenue = round(sum(r.get("revenue", 0) for r in countries), 2)
     assert expected > 0
     for method in _WITH_GOALS:
-        rows = await _json(method=method, **where)
+        rows = await recorded_json(method=method, **where)
         assert sum(r.get("nb_conversions", 0) for r in rows) == expected, method
         assert round(sum(r.get("revenue", 0) for r in rows), 2) == revenue, method
 
@@ -182,9 +168,11 @@ async def test_goal_conversions_agree_with_the_country_report() -> None:
 async def test_day_of_week_adds_up_each_days_summary() -> None:
     """VisitTime.getByDayOfWeek over a week is that week's daily VisitsSummary by weekday."""
     monday = date(2026, 11, 16)
-    rows = await _json(method="VisitTime.getByDayOfWeek", idSite=1, period="week", date=monday)
+    rows = await recorded_json(
+        method="VisitTime.getByDayOfWeek", idSite=1, period="week", date=monday
+    )
     for i, row in enumerate(rows):
-        day = await _json(
+        day = await recorded_json(
             method="VisitsSummary.get", idSite=1, period="day", date=monday + timedelta(days=i)
         )
         assert row["day_of_week"] == i + 1
@@ -197,7 +185,7 @@ async def test_day_of_week_refuses_several_periods_and_covers_the_periods_weekda
     """As Matomo: several periods are refused (the export asks one at a time); a day period
     has its own weekday's row only."""
     data = {"module": "API", "format": "JSON", "token_auth": TOKEN}
-    async with client_for(_sandbox()) as client:
+    async with client_for(recorded_sandbox()) as client:
         response = await client.post(
             "index.php",
             data={
@@ -212,8 +200,12 @@ async def test_day_of_week_refuses_several_periods_and_covers_the_periods_weekda
         "result": "error",
         "message": "VisitTime.getByDayOfWeek does not support multiple dates.",
     }
-    rows = await _json(method="VisitTime.getByDayOfWeek", idSite=1, period="day", date="2026-11-28")
-    summary = await _json(method="VisitsSummary.get", idSite=1, period="day", date="2026-11-28")
+    rows = await recorded_json(
+        method="VisitTime.getByDayOfWeek", idSite=1, period="day", date="2026-11-28"
+    )
+    summary = await recorded_json(
+        method="VisitsSummary.get", idSite=1, period="day", date="2026-11-28"
+    )
     assert [(r["label"], r["day_of_week"], r["nb_visits"]) for r in rows] == [
         ("Saturday", 6, summary["nb_visits"])
     ]
@@ -222,7 +214,7 @@ async def test_day_of_week_refuses_several_periods_and_covers_the_periods_weekda
 @pytest.mark.anyio
 async def test_rows_match_the_live_visits_of_the_day() -> None:
     """Devices, resolutions, languages and start hours counted from the Live visits of a day."""
-    sb = _sandbox()
+    sb = recorded_sandbox()
     site = sb.world.site(1)
     day = date(2026, 11, 28)
     visits = [
@@ -235,7 +227,7 @@ async def test_rows_match_the_live_visits_of_the_day() -> None:
         return Counter(
             {
                 r["label"]: r["nb_visits"]
-                for r in await _json(method=method, **where)
+                for r in await recorded_json(method=method, **where)
                 if r["nb_visits"]
             }
         )
@@ -249,7 +241,7 @@ async def test_rows_match_the_live_visits_of_the_day() -> None:
         v["browser"] for v in visits
     )
     assert await counts("Resolution.getResolution") == Counter(v["resolution"] for v in visits)
-    codes = await _json(method="UserLanguage.getLanguageCode", **where)
+    codes = await recorded_json(method="UserLanguage.getLanguageCode", **where)
     assert Counter({r["segment"].split("==")[1]: r["nb_visits"] for r in codes}) == Counter(
         v["languageCode"] for v in visits
     )
@@ -261,7 +253,7 @@ async def test_rows_match_the_live_visits_of_the_day() -> None:
 @pytest.mark.anyio
 async def test_server_hours_are_the_sites_and_segment_on_utc() -> None:
     """For the Berlin site, a row's label is the local hour and its segment the UTC hour."""
-    rows = await _json(
+    rows = await recorded_json(
         method="VisitTime.getVisitInformationPerServerTime",
         idSite=2,
         period="day",
@@ -280,9 +272,11 @@ async def test_entry_and_exit_pages_are_the_page_rows_with_such_visits(kind: str
     """get{Entry,Exit}PageUrls: the flat page rows with entries (exits), their counts adding
     up to the period's visits, the flat column and segment renamed."""
     where = {"idSite": 1, "period": "month", "date": "2026-10-01", "flat": 1, "filter_limit": -1}
-    pages = await _json(method="Actions.getPageUrls", **where)
-    rows = await _json(method=f"Actions.get{key}PageUrls", **where)
-    summary = await _json(method="VisitsSummary.get", idSite=1, period="month", date="2026-10-01")
+    pages = await recorded_json(method="Actions.getPageUrls", **where)
+    rows = await recorded_json(method=f"Actions.get{key}PageUrls", **where)
+    summary = await recorded_json(
+        method="VisitsSummary.get", idSite=1, period="month", date="2026-10-01"
+    )
     count = f"{kind}_nb_visits"
     assert [r["label"] for r in rows] == [r["label"] for r in pages if r.get(count)]
     assert sum(int(r[count]) for r in rows) == summary["nb_visits"]
@@ -290,7 +284,7 @@ async def test_entry_and_exit_pages_are_the_page_rows_with_such_visits(kind: str
         assert row[f"Actions_{key}PageUrl"] == row["label"]
         assert "Actions_PageUrl" not in row
         assert row["segment"].startswith(f"{kind}PageUrl==")
-    titles = await _json(method=f"Actions.get{key}PageTitles", **where)
+    titles = await recorded_json(method=f"Actions.get{key}PageTitles", **where)
     assert sum(int(r[count]) for r in titles) == summary["nb_visits"]
     assert all(r["segment"].startswith(f"{kind}PageTitle==") for r in titles)
 
@@ -299,12 +293,12 @@ async def test_entry_and_exit_pages_are_the_page_rows_with_such_visits(kind: str
 async def test_entry_pages_keep_folders_and_subtables() -> None:
     """Without flat, entry pages are folders whose subtables hold only pages with entries."""
     where = {"idSite": 1, "period": "day", "date": "2026-11-28"}
-    rows = await _json(method="Actions.getEntryPageUrls", expanded=1, **where)
+    rows = await recorded_json(method="Actions.getEntryPageUrls", expanded=1, **where)
     folders = [r for r in rows if "idsubdatatable" in r]
     assert folders
     for folder in folders:
         assert folder["segment"].startswith("entryPageUrl=^")
-        sub = await _json(
+        sub = await recorded_json(
             method="Actions.getEntryPageUrls", idSubtable=folder["idsubdatatable"], **where
         )
         assert sub
@@ -322,13 +316,13 @@ async def test_items_add_up_to_the_ecommerce_goals(carts: bool) -> None:
     items of Goals.get; its orders count each order once per product."""
     where = {"idSite": 1, "period": "month", "date": "2026-10-01"}
     id_goal = "ecommerceAbandonedCart" if carts else "ecommerceOrder"
-    goal = await _json(method="Goals.get", idGoal=id_goal, **where)
+    goal = await recorded_json(method="Goals.get", idGoal=id_goal, **where)
     extra = {"abandonedCarts": 1} if carts else {}
-    rows = await _json(method="Goals.getItemsSku", filter_limit=-1, **where, **extra)
+    rows = await recorded_json(method="Goals.getItemsSku", filter_limit=-1, **where, **extra)
     assert sum(r["quantity"] for r in rows) == goal["items"]
     orders = "abandoned_carts" if carts else "orders"
     assert 0 < max(r[orders] for r in rows) <= goal["nb_conversions"]
-    names = await _json(method="Goals.getItemsName", filter_limit=-1, **where, **extra)
+    names = await recorded_json(method="Goals.getItemsName", filter_limit=-1, **where, **extra)
     assert sorted(r["revenue"] for r in names) == sorted(r["revenue"] for r in rows)
     revenues = [r["revenue"] for r in rows]
     assert revenues == sorted(revenues, reverse=True)  # Matomo's order: by revenue
@@ -341,10 +335,10 @@ async def test_items_add_up_to_the_ecommerce_goals(carts: bool) -> None:
 async def test_items_views_come_from_the_product_pages() -> None:
     """An item's nb_visits and nb_actions are its product page's visits and hits."""
     where = {"idSite": 1, "period": "day", "date": "2026-11-28", "filter_limit": -1}
-    pages = await _json(method="Actions.getPageUrls", flat=1, **where)
-    sandbox_site = _sandbox().world.site(1)
+    pages = await recorded_json(method="Actions.getPageUrls", flat=1, **where)
+    sandbox_site = recorded_sandbox().world.site(1)
     by_sku = {p.product: p.path for p in sandbox_site.pages if p.product}
-    rows = await _json(method="Goals.getItemsSku", **where)
+    rows = await recorded_json(method="Goals.getItemsSku", **where)
     assert rows
     for row in rows:
         path = by_sku[row["label"]]
@@ -358,9 +352,11 @@ async def test_items_views_come_from_the_product_pages() -> None:
 @pytest.mark.anyio
 async def test_sites_without_ecommerce_have_no_items() -> None:
     """The blog (no ecommerce) answers an empty items table and lists no items report."""
-    rows = await _json(method="Goals.getItemsSku", idSite=2, period="month", date="2026-10-01")
+    rows = await recorded_json(
+        method="Goals.getItemsSku", idSite=2, period="month", date="2026-10-01"
+    )
     assert rows == []
-    listed = {r["uniqueId"] for r in await _json(method="API.getReportMetadata", idSite=2)}
+    listed = {r["uniqueId"] for r in await recorded_json(method="API.getReportMetadata", idSite=2)}
     assert "Goals_getItemsSku" not in listed
     assert "VisitTime_getByDayOfWeek" in listed
 
@@ -373,7 +369,7 @@ async def test_report_metadata_lists_the_new_reports_as_recorded() -> None:
     """API.getReportMetadata lists the new reports with the recorded entries, in order."""
     request, body = load_case(146)
     recorded = json.loads(body)
-    actual = await _json(**request["params"])
+    actual = await recorded_json(**request["params"])
     by_id = {r["uniqueId"]: r for r in recorded}
     ids = [r["uniqueId"] for r in actual]
     for uid in (
@@ -401,9 +397,9 @@ async def test_a_segment_narrows_the_dimension_reports() -> None:
         "date": "2026-11-28",
         "segment": "deviceType==smartphone",
     }
-    summary = await _json(method="VisitsSummary.get", **where)
-    types = await _json(method="DevicesDetection.getType", **where)
+    summary = await recorded_json(method="VisitsSummary.get", **where)
+    types = await recorded_json(method="DevicesDetection.getType", **where)
     assert [r["label"] for r in types if r["nb_visits"]] == ["Smartphone"]
     assert types[0]["nb_visits"] == summary["nb_visits"]
-    hours = await _json(method="VisitTime.getVisitInformationPerServerTime", **where)
+    hours = await recorded_json(method="VisitTime.getVisitInformationPerServerTime", **where)
     assert sum(r["nb_visits"] for r in hours) == summary["nb_visits"]

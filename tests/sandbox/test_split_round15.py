@@ -9,32 +9,18 @@ handlers moved to `summary_api.py` are still dispatched by `Api.call`.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from sandbox_support import TOKEN, client_for, load_case, recorded_config
+from sandbox_support import (
+    load_case,
+    recorded_json,
+    recorded_sandbox,
+)
 
-from matomo_client.sandbox import Sandbox
 from matomo_client.sandbox.api import Access
 from matomo_client.sandbox.summary_api import SUMMARY_SCALARS, SummaryMethods
 
 _DAYS = "Goals_getDaysToConversion"
-_SANDBOX: list[Sandbox] = []
-
-
-def _sandbox() -> Sandbox:
-    if not _SANDBOX:
-        _SANDBOX.append(Sandbox(recorded_config()))
-    return _SANDBOX[0]
-
-
-async def _json(**params: Any) -> Any:
-    data = {"module": "API", "format": "JSON", "token_auth": TOKEN}
-    data.update({k: str(v) for k, v in params.items()})
-    async with client_for(_sandbox()) as client:
-        response = await client.post("index.php", data=data)
-    assert response.status_code == 200, response.text[:300]
-    return response.json()
 
 
 @pytest.mark.anyio
@@ -60,7 +46,7 @@ async def test_days_to_conversion_entries_are_the_recorded_ones(
     """Each days-to-conversion entry equals the recorded one and follows its Goals.get entry."""
     request, body = load_case(case)
     recorded = json.loads(body)
-    actual = await _json(**request["params"])
+    actual = await recorded_json(**request["params"])
     ids = [r["uniqueId"] for r in actual]
     assert [i for i in ids if i.startswith(_DAYS)] == wanted
     by_id = {r["uniqueId"]: r for r in recorded}
@@ -77,19 +63,19 @@ async def test_each_days_to_conversion_entry_counts_its_goals_conversions(id_sit
     """A per-goal entry's ranges add up to Goals.get's conversions of that goal; the overall
     entry's to those of the site's goals, ecommerce apart (as recorded 116)."""
     where = {"idSite": id_site, "period": "month", "date": "2026-11-01"}
-    listed = await _json(method="API.getReportMetadata", idSite=id_site)
+    listed = await recorded_json(method="API.getReportMetadata", idSite=id_site)
     entries = [r for r in listed if r["action"] == "getDaysToConversion"]
-    goals = await _json(method="Goals.getGoals", idSite=id_site)
+    goals = await recorded_json(method="Goals.getGoals", idSite=id_site)
     expected_overall = 0
     for goal in goals:
-        one = await _json(method="Goals.get", idGoal=goal["idgoal"], **where)
+        one = await recorded_json(method="Goals.get", idGoal=goal["idgoal"], **where)
         expected_overall += one["nb_conversions"]
     assert entries[-len(goals) - 1]["uniqueId"] == _DAYS
     for entry in entries:
         params = {**where, **entry.get("parameters", {})}
-        rows = await _json(method="Goals.getDaysToConversion", **params)
+        rows = await recorded_json(method="Goals.getDaysToConversion", **params)
         if "parameters" in entry:
-            expected = (await _json(method="Goals.get", **params))["nb_conversions"]
+            expected = (await recorded_json(method="Goals.get", **params))["nb_conversions"]
         else:
             expected = expected_overall
         assert sum(r["nb_conversions"] for r in rows) == expected, entry["uniqueId"]
@@ -97,7 +83,7 @@ async def test_each_days_to_conversion_entry_counts_its_goals_conversions(id_sit
 
 def test_api_still_dispatches_the_summary_methods() -> None:
     """`Api` gets the summary-like handlers from `SummaryMethods` and answers them via `call`."""
-    api = _sandbox().api
+    api = recorded_sandbox().api
     assert isinstance(api, SummaryMethods)
     where = {"idSite": "1", "period": "day", "date": "2026-11-27"}
     summary = api.call({"method": "VisitsSummary.get", **where}, Access(True))
