@@ -197,3 +197,19 @@ def test_next_page_of_a_finished_cursor_says_the_paging_is_over() -> None:
     with _sync(server) as m, pytest.raises(ValueError, match="paging is over"):
         m.live.next_page(None)  # type: ignore[arg-type]
     assert server.requests == []
+
+
+@pytest.mark.anyio
+async def test_a_retry_after_beyond_the_budget_is_logged_when_given_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The README promises a line when a call stops retrying for max_total: a Retry-After the
+    budget leaves no room for gave up without one (the error alone said Retry-After 600s)."""
+    server = Server(_slow_down("600"), VERSION)
+    with caplog.at_level("INFO", logger="matomo_client"):
+        async with _async(server) as m:
+            with pytest.raises((HttpStatusError, ApiError)):
+                await m.call("API.getMatomoVersion")
+    lines = [r.getMessage() for r in caplog.records if r.name == "matomo_client"]
+    assert any("asked to wait 600 s" in line and "max_total" in line for line in lines), lines
+    assert all(TOKEN not in line for line in lines)

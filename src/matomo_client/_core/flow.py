@@ -13,18 +13,20 @@ No clock, sleep or randomness is touched here: the driver supplies `rand` for ji
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from matomo_client._core.http import Request, Response
-from matomo_client._core.retry import RetryPolicy, next_wait
+from matomo_client._core.retry import RetryPolicy, next_wait, retry_after_beyond_budget
 from matomo_client.errors import MatomoError
 
 __all__ = ["CallFlow", "Send", "Sleep", "Step", "call_flow"]
 
 T = TypeVar("T")
+logger = logging.getLogger("matomo_client")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,15 @@ def call_flow(
             failure = exc
             wait = next_wait(policy, attempt, failure, waited, rand())
             if wait is None:
+                asked = retry_after_beyond_budget(policy, attempt, failure, waited)
+                if asked is not None:  # as the drivers log a wait that would pass max_total
+                    logger.info(
+                        "not retrying %s: Matomo asked to wait %g s, more than the %g s retry "
+                        "budget leaves (RetryPolicy.max_total)",
+                        failure.method,
+                        asked,
+                        policy.max_total,
+                    )
                 raise
             waited += wait
         yield Sleep(wait, failure, attempt, policy.max_total)

@@ -21,7 +21,14 @@ from matomo_client.errors import (
     TransportError,
 )
 
-__all__ = ["RetryPolicy", "is_testing", "is_transient", "next_wait", "set_testing"]
+__all__ = [
+    "RetryPolicy",
+    "is_testing",
+    "is_transient",
+    "next_wait",
+    "retry_after_beyond_budget",
+    "set_testing",
+]
 
 # HTTP statuses that a gateway or an overloaded server sends and that clear up by themselves.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -157,3 +164,14 @@ def next_wait(
     if elapsed + wait > policy.max_total:
         return None
     return 0.0 if _testing else wait
+
+
+def retry_after_beyond_budget(
+    policy: RetryPolicy, attempt: int, error: MatomoError, elapsed: float
+) -> float | None:
+    """The `Retry-After` that made `next_wait` give up, or None when something else did (no
+    tries left, a permanent error): a call Matomo asked to wait longer than `max_total` leaves."""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is None or attempt >= policy.attempts or not is_transient(error):
+        return None
+    return float(retry_after) if elapsed + retry_after > policy.max_total else None
