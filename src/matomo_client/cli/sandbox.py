@@ -7,10 +7,12 @@ import click
 from .failures import SESSION, UserError
 from .options import FiniteFloatRange, debug_option
 
-__all__ = ["MAX_DAYS", "sandbox"]
+__all__ = ["MAX_DAYS", "MAX_EXTRA_SITES", "sandbox"]
 
 # About 27 years: the first day stays well after 1991-08-06, before which Matomo has no dates.
 MAX_DAYS = 10_000
+# as `matomo_client.sandbox.extra_sites.MAX_EXTRA_SITES` (not imported: --help stays light)
+MAX_EXTRA_SITES = 10_000
 
 
 def _token_problem(value: str) -> str | None:
@@ -79,6 +81,16 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
     "are answered one at a time; API.getMatomoVersion and SitesManager calls answer meanwhile.",
 )
 @click.option(
+    "--extra-sites",
+    type=click.IntRange(0, MAX_EXTRA_SITES),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Add sites 4 to N+3 (sites 1-3 stay the same): timezones, creation days inside "
+    "--days, ecommerce and goals drawn from --seed, and a few visits a day each (up to 30% "
+    "of --visits-per-day), to try a many-site export.",
+)
+@click.option(
     "--latency-ms",
     type=FiniteFloatRange(min=0),
     default=0.0,
@@ -130,6 +142,7 @@ def sandbox(
     seed: int,
     days: int,
     visits_per_day: int,
+    extra_sites: int,
     latency_ms: float,
     fault_rate: float,
     max_failed_logins: int | None,
@@ -139,7 +152,8 @@ def sandbox(
 ) -> None:
     """Serve a Matomo-compatible API with synthetic data, for tests and demos.
 
-    Sites 1 "Shop" (UTC, ecommerce), 2 "Blog" (Europe/Berlin) and 3 "Empty". The token is a
+    Sites 1 "Shop" (UTC, ecommerce), 2 "Blog" (Europe/Berlin) and 3 "Empty", and with
+    --extra-sites N sites 4 to N+3. The token is a
     throwaway: it only opens this sandbox. Stop with Ctrl+C.
 
     \b
@@ -171,6 +185,7 @@ def sandbox(
             seed=seed,
             days=days,
             visits_per_day=visits_per_day,
+            extra_sites=extra_sites,
             latency_ms=latency_ms,
             faults=Faults(error_5xx_rate=fault_rate, max_failed_logins=max_failed_logins),
             live_traffic=live_traffic,

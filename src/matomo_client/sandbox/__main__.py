@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--visits-per-day", type=int, default=50)
+    p.add_argument("--extra-sites", type=int, default=0, help="add sites 4 to N+3")
     p.add_argument("--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--latency-jitter-ms", type=float, default=0.0)
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=a.seed,
             days=a.days,
             visits_per_day=a.visits_per_day,
+            extra_sites=a.extra_sites,
             token=a.token,
             today=a.today,
             latency_ms=a.latency_ms,

@@ -21,6 +21,7 @@ from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .live import live_visits
 from .metadata import report_metadata
+from .multisites import multi_sites_row, previous_period
 from .reports import BUILDERS, EVENT_SUBTABLE_METHODS, drop_untimed, event_builder
 from .segments import parse_segment
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
@@ -168,6 +169,7 @@ class Api(SummaryMethods):
             "PagePerformance.get": self._merged_object,
             "API.get": self._merged_object,
             "Live.getMostRecentVisitorId": self._most_recent_visitor,
+            "MultiSites.getAll": self._multi_sites,
         }
         for name in SUMMARY_SCALARS:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
@@ -353,7 +355,7 @@ class Api(SummaryMethods):
     def _days_facts(
         self, id_site: int, days: list[date], params: Mapping[str, str], dimensions: bool = False
     ) -> Facts:
-        segment = parse_segment(params.get("segment"))
+        segment = parse_segment(params.get("segment"), self.world.sites)
         if dimensions:
             return dimension_facts(self.world, self.dimension_cache, id_site, days, segment)
         if segment is None:
@@ -373,7 +375,9 @@ class Api(SummaryMethods):
         """Run `one(site, period) -> (value, is_empty)` and shape the Map as Matomo keys it."""
         ids, multi_site = self._site_ids_param(params, access)
         periods = self._periods(params, ids)
-        parse_segment(params.get("segment"))  # invalid segments fail before any work
+        parse_segment(
+            params.get("segment"), self.world.sites
+        )  # invalid segments fail before any work
 
         def for_site(id_site: int) -> Any:
             if not periods.multi:
@@ -454,6 +458,29 @@ class Api(SummaryMethods):
         # Matomo adds these to getPageUrls/getPageTitles only (their `.end` events): a single
         # page's row has no segment and no page performance columns (recordings 089, 090)
         return _without_lookup_extras(found)
+
+    # -- MultiSites ----------------------------------------------------------------------
+    def _multi_sites(self, params: Mapping[str, str], access: Access) -> Any:
+        """MultiSites.getAll: a row per viewable site with visits (`multisites.py`), keyed by
+        period for several periods; dates are read in UTC, as for several sites."""
+        ids = self._visible_sites(access)
+        if not ids:
+            raise ApiFailure(_NEED_SOME_VIEW, 401)
+        periods = self._periods(params, [*ids, 0])  # several sites: today in UTC
+        parse_segment(params.get("segment"), self.world.sites)
+
+        def rows(p: Period) -> list[Any]:
+            found = []
+            for i in ids:
+                now = self._facts(i, p, params)
+                if now.nb_visits:
+                    before = self._facts(i, previous_period(p), params)
+                    found.append(multi_sites_row(self.world.site(i), p, now, before))
+            return apply_filters(found, params)
+
+        if periods.multi:
+            return {p.key: rows(p) for p in periods.items}
+        return rows(periods.items[0])
 
     # -- Live ----------------------------------------------------------------------------
     def _most_recent_visitor(self, params: Mapping[str, str], access: Access) -> Any:

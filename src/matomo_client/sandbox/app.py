@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -172,7 +172,11 @@ class Sandbox:
         cfg = self.config
         today = cfg.today or datetime.now(timezone.utc).date()
         self.world = World(
-            seed=cfg.seed, days=cfg.days, visits_per_day=cfg.visits_per_day, today=today
+            seed=cfg.seed,
+            days=cfg.days,
+            visits_per_day=cfg.visits_per_day,
+            today=today,
+            extra_sites=cfg.extra_sites,
         )
         self.api = Api(self.world, cfg.live_disabled_sites)
         # token -> ids of the sites it may view; a plain dict so tests can grant access later
@@ -210,8 +214,11 @@ class Sandbox:
             # a sandbox left running past midnight UTC gets the new day's visits too
             self.world.extend_to(datetime.fromtimestamp(now, timezone.utc).date())
             # and a site east of UTC its own new day from its own midnight (Matomo's `today`)
+            dates: dict[str, date] = {}  # one per timezone: hundreds of sites share a few
             for site in self.world.sites.values():
-                self.world.set_local_today(site.id, local_date(now, site.timezone))
+                tz = site.timezone
+                day = dates.get(tz) or dates.setdefault(tz, local_date(now, tz))
+                self.world.set_local_today(site.id, day)
         else:
             self.world.cutoff = None
 

@@ -70,6 +70,9 @@ class SiteInfo:
     outlinks: tuple[str, ...]
     goals: tuple[tuple[int, str, float], ...]  # (id, name, revenue)
     custom_dimensions: bool
+    # None: created a week before the first day of data; else where in the configured days
+    # (0 the first day, under 1) the site was created, and no visit comes before (extra sites)
+    created_at: float | None = None
 
 
 PRODUCTS: tuple[Product, ...] = (

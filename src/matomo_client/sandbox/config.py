@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
+from .extra_sites import MAX_EXTRA_SITES
+
 __all__ = ["Faults", "SandboxConfig", "parse_viewers"]
 
 
@@ -88,6 +90,10 @@ class SandboxConfig:
     `viewers` maps more tokens to the site ids each may view, like Matomo users with view
     access to some sites only: they see those sites and get Matomo's 401 for any other
     site and for super-user methods. The super user's `token` cannot also be a viewer's.
+
+    `extra_sites` adds sites 4 to 3 + `extra_sites` (up to 10,000) after the default three,
+    which stay as they are: their settings (timezone, creation day inside the days, ecommerce,
+    goals) and a small share of `visits_per_day` are drawn from the seed (`extra_sites.py`).
     """
 
     seed: int = 1
@@ -102,6 +108,7 @@ class SandboxConfig:
     live_step_s: int = 300
     accept_token_in_get: bool = False
     live_disabled_sites: frozenset[int] = frozenset()
+    extra_sites: int = 0
     # not hashed: a mapping is not hashable (configs compare equal field by field still)
     viewers: Mapping[str, frozenset[int]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
@@ -119,6 +126,15 @@ class SandboxConfig:
             raise ValueError("latency must be a finite number >= 0")
         if self.live_step_s < 1:
             raise ValueError("live_step_s must be >= 1")
+        extra = self.extra_sites
+        if (
+            isinstance(extra, bool)
+            or not isinstance(extra, int)
+            or not 0 <= extra <= MAX_EXTRA_SITES
+        ):
+            raise ValueError(
+                f"extra_sites must be an integer from 0 to {MAX_EXTRA_SITES}, got {extra!r}"
+            )
         # accept any iterable of ints for convenience, store a frozenset
         object.__setattr__(self, "live_disabled_sites", frozenset(self.live_disabled_sites))
         viewers: dict[str, frozenset[int]] = {}
@@ -137,10 +153,11 @@ class SandboxConfig:
 
     def __repr__(self) -> str:
         # never show the token, even in a test failure
+        extra = f"extra_sites={self.extra_sites}, " if self.extra_sites else ""
         return (
             f"SandboxConfig(seed={self.seed}, days={self.days}, "
             f"visits_per_day={self.visits_per_day}, today={self.today!r}, "
-            f"live_traffic={self.live_traffic}, faults={self.faults!r}, "
+            f"live_traffic={self.live_traffic}, faults={self.faults!r}, {extra}"
             f"viewers={sorted(sorted(sites) for sites in self.viewers.values())})"
         )
 

@@ -123,10 +123,14 @@ class _SitePlan:
         # page timings come from the shop's JS tracker, not on product/checkout pages
         self.timed = [site.id == 1 and k not in ("product", "checkout") for k in kinds]
         paths = [p.path for p in site.pages]
-        self.contact = paths.index("/contact") if site.id == 1 else -1
-        self.posts = {i for i, k in enumerate(kinds) if k == "post"} if site.id == 2 else set()
+        # goals are triggered by name: a visit of /contact, three posts read, the newsletter
+        goal_ids = {name: id_goal for id_goal, name, _ in site.goals}
+        self.contact_goal = goal_ids.get("Visited contact page", 0)
+        self.contact = paths.index("/contact") if self.contact_goal and "/contact" in paths else -1
+        self.posts_goal = goal_ids.get("Read three posts", 0)
+        self.posts = {i for i, k in enumerate(kinds) if k == "post" and self.posts_goal}
         self.newsletter = {i for i, e in enumerate(c.EVENTS) if e[0] == "Newsletter"}
-        self.shop = site.id == 1
+        self.newsletter_goal = goal_ids.get("Newsletter signup", 0)
         self.checkout: tuple[int, ...] = ()
         self.cart = -1
         if site.ecommerce:
@@ -138,7 +142,7 @@ class _SitePlan:
         self.devices = [(len(d[6]), d[6]) for d in c.DEVICES]
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=1024)
 def _plan(site: c.SiteInfo) -> _SitePlan:
     return _SitePlan(site)
 
@@ -255,7 +259,7 @@ def generate_day(
         posts_read = 0
         counted = 0
         conversions = 0
-        goals_done = 0  # bit 1: goal 1, bit 2: goal 2
+        goals_done = 0  # bit 1: the contact goal, bit 2: the newsletter goal
         for j in range(n_steps):
             kind, ref = steps[j]
             ts = times[j]
@@ -278,19 +282,22 @@ def generate_day(
                 if ref == plan.contact and not goals_done & 1:
                     goals_done |= 1
                     conversions += 1
-                    actions.append(_new(Action, (GOAL, ts, 1, position, "", None, None)))
+                    goal = plan.contact_goal
+                    actions.append(_new(Action, (GOAL, ts, goal, position, "", None, None)))
                 elif ref in plan.posts:
                     posts_read += 1
                     if posts_read == 3:
                         conversions += 1
-                        actions.append(_new(Action, (GOAL, ts, 1, position, "", None, None)))
+                        goal = plan.posts_goal
+                        actions.append(_new(Action, (GOAL, ts, goal, position, "", None, None)))
             elif kind == EVENT:
                 counted += 1
                 actions.append(_new(Action, (EVENT, ts, ref, position, "", None, None)))
-                if plan.shop and ref in plan.newsletter and not goals_done & 2:
+                if plan.newsletter_goal and ref in plan.newsletter and not goals_done & 2:
                     goals_done |= 2
                     conversions += 1
-                    actions.append(_new(Action, (GOAL, ts, 2, position, "", None, None)))
+                    goal = plan.newsletter_goal
+                    actions.append(_new(Action, (GOAL, ts, goal, position, "", None, None)))
             elif kind >= GOAL:  # ORDER or CART
                 if kind == ORDER:
                     conversions += 1

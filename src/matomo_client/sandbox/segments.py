@@ -11,7 +11,8 @@ fail with Matomo's texts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from urllib.parse import unquote, unquote_plus
 
 from . import catalog as c
@@ -21,16 +22,17 @@ from .records import CART, DOWNLOAD, ORDER, OUTLINK, PAGE, SEARCH, Visit, page_u
 __all__ = ["parse_segment"]
 
 VisitFilter = Callable[[Visit], bool]
+Sites = Mapping[int, c.SiteInfo]
+
+#: the default world's sites, for a segment parsed without the world's own
+_SITES: Sites = {s.id: s for s in c.SITES}
 
 
-_ECOMMERCE_SITES = frozenset(s.id for s in c.SITES if s.ecommerce)
-
-
-def _visitor_type(v: Visit) -> str:
-    # As the Live rows say: a returning visitor of the shop every fifth is a returning customer.
+def _visitor_type(v: Visit, sites: Sites) -> str:
+    # As the Live rows say: a returning visitor of a shop every fifth is a returning customer.
     if not v.returning:
         return "new"
-    if v.id_site in _ECOMMERCE_SITES and v.visitor % 5 == 0:
+    if sites[v.id_site].ecommerce and v.visitor % 5 == 0:
         return "returningCustomer"
     return "returning"
 
@@ -54,22 +56,22 @@ _DIMENSIONS: dict[str, Callable[[Visit], str]] = {
     "referrerUrl": lambda v: v.referrer.url or "",
     "countryCode": lambda v: c.COUNTRIES[v.country][3],
     "browserCode": lambda v: v.browser,
-    "visitorType": _visitor_type,
     "userId": lambda v: v.user_id or "",
     "visitId": lambda v: str(v.id_visit),
     "visitEcommerceStatus": _ecommerce_status,
     "visitConverted": lambda v: "1" if v.conversions else "0",
     "languageCode": lambda v: c.LANGUAGES[v.language],
 }
-_SITES = {s.id: s for s in c.SITES}
 
 
-def _urls(kind: int, url: Callable[[c.SiteInfo, int, str], str]) -> Callable[[Visit], list[str]]:
+def _urls(
+    kind: int, url: Callable[[c.SiteInfo, int, str], str]
+) -> Callable[[Visit, Sites], list[str]]:
     """The URLs of a visit's actions of one kind, as stored and decoded (a report row's
     segment carries the decoded URL)."""
 
-    def get(v: Visit) -> list[str]:
-        site = _SITES[v.id_site]
+    def get(v: Visit, sites: Sites) -> list[str]:
+        site = sites[v.id_site]
         found = [url(site, a.ref, a.query) for a in v.actions if a.kind == kind]
         return found + [unquote(u) for u in found]
 
@@ -78,17 +80,17 @@ def _urls(kind: int, url: Callable[[c.SiteInfo, int, str], str]) -> Callable[[Vi
 
 # Dimensions of actions: a visit matches when one of its actions does; `!=` and `!@` when none
 # does (Matomo 4 and later).
-_ACTION_DIMENSIONS: dict[str, Callable[[Visit], list[str]]] = {
+_ACTION_DIMENSIONS: dict[str, Callable[[Visit, Sites], list[str]]] = {
     "pageUrl": _urls(PAGE, page_url),
-    "pageTitle": lambda v: [
-        _SITES[v.id_site].pages[a.ref].title for a in v.actions if a.kind == PAGE
+    "pageTitle": lambda v, sites: [
+        sites[v.id_site].pages[a.ref].title for a in v.actions if a.kind == PAGE
     ],
     "downloadUrl": _urls(DOWNLOAD, lambda site, ref, _: site.downloads[ref]),
     "outlinkUrl": _urls(OUTLINK, lambda site, ref, _: site.outlinks[ref]),
-    "siteSearchKeyword": lambda v: [
+    "siteSearchKeyword": lambda v, _: [
         c.SITE_SEARCH_KEYWORDS[a.ref][0] for a in v.actions if a.kind == SEARCH
     ],
-    "siteSearchCategory": lambda v: [
+    "siteSearchCategory": lambda v, _: [
         c.SITE_SEARCH_KEYWORDS[a.ref][1] for a in v.actions if a.kind == SEARCH
     ],
 }
@@ -96,13 +98,15 @@ _ACTION_DIMENSIONS: dict[str, Callable[[Visit], list[str]]] = {
 _CONDITION = re.compile(r"^(.+?)(==|!=|>=|>|<=|<|=@|!@|=\^|=\$)(.*)$", re.DOTALL)
 
 
-def _condition(text: str) -> VisitFilter:
+def _condition(text: str, sites: Sites) -> VisitFilter:
     text = unquote_plus(text)  # Matomo urldecode()s each condition before reading it
     m = _CONDITION.match(text)
     if m is None:
         raise ApiFailure(f"The segment condition '{text}' is not valid.")
     name, op, raw = m.groups()
     getter = _DIMENSIONS.get(name)
+    if name == "visitorType":
+        getter = partial(_visitor_type, sites=sites)
     many = _ACTION_DIMENSIONS.get(name)
     if getter is None and many is None:
         raise ApiFailure(f"Segment '{name}' is not a supported segment.")
@@ -128,9 +132,10 @@ def _condition(text: str) -> VisitFilter:
         negated = {"!=": "==", "!@": "=@"}.get(op)
         test = ops[negated or op]
         if negated:
-            return lambda v: not any(test(x.lower()) for x in many(v))
-        return lambda v: any(test(x.lower()) for x in many(v))
-    one = _DIMENSIONS[name]
+            return lambda v: not any(test(x.lower()) for x in many(v, sites))
+        return lambda v: any(test(x.lower()) for x in many(v, sites))
+    assert getter is not None
+    one = getter
     test = ops[op]
     return lambda v: test(one(v).lower())
 
@@ -161,12 +166,14 @@ def _split(text: str) -> list[list[str]]:
     return groups
 
 
-def _parse(text: str) -> list[list[VisitFilter]]:
-    return [[_condition(p) for p in alternatives] for alternatives in _split(text)]
+def _parse(text: str, sites: Sites) -> list[list[VisitFilter]]:
+    return [[_condition(p, sites) for p in alternatives] for alternatives in _split(text)]
 
 
-def parse_segment(text: str | None) -> VisitFilter | None:
-    """A predicate over visits for a segment definition, or None for no segment."""
+def parse_segment(text: str | None, sites: Sites | None = None) -> VisitFilter | None:
+    """A predicate over visits for a segment definition, or None for no segment; `sites`
+    are the world's sites by id (default: sites 1-3)."""
+    sites = _SITES if sites is None else sites
     if not text:
         return None
     # Matomo reads the definition URL-decoded unless the text as sent has more valid
@@ -175,17 +182,17 @@ def parse_segment(text: str | None) -> VisitFilter | None:
     groups: list[list[VisitFilter]] | None = None
     if decoded != text:
         try:
-            groups = _parse(decoded)
+            groups = _parse(decoded, sites)
         except ApiFailure:
             groups = None
     try:
-        raw = _parse(text)
+        raw = _parse(text, sites)
     except ApiFailure:
         raw = None
     if raw is not None and (groups is None or sum(map(len, raw)) > sum(map(len, groups))):
         groups = raw
     if groups is None:
-        groups = _parse(decoded)  # neither reads: Matomo's error for the decoded text
+        groups = _parse(decoded, sites)  # neither reads: Matomo's error for the decoded text
     found = groups
 
     def matches(v: Visit) -> bool:

@@ -22,9 +22,9 @@ PHP_VERSION: dict[str, Any] = {
     "versionId": 80236,
     "extra": "",
 }
-# how a goal is matched, for goals not triggered manually: (site, goal) -> goal fields
-_MATCHED_GOALS: dict[tuple[int, int], dict[str, Any]] = {
-    (1, 1): {
+# how a goal is matched, for goals not triggered manually: goal name -> goal fields
+_MATCHED_GOALS: dict[str, dict[str, Any]] = {
+    "Visited contact page": {
         "match_attribute": "url",
         "pattern": "/contact",
         "pattern_type": "contains",
@@ -41,7 +41,7 @@ def site_goals(site: SiteInfo) -> list[dict[str, Any]]:
     for id_goal, name, revenue in site.goals:
         row: dict[str, Any] = {"idsite": site.id, "idgoal": id_goal, "name": name}
         row["description"] = ""
-        row.update(_MATCHED_GOALS.get((site.id, id_goal), {"match_attribute": "manually"}))
+        row.update(_MATCHED_GOALS.get(name, {"match_attribute": "manually"}))
         row.update(
             allow_multiple=0, revenue=number_format(revenue), deleted=0, event_value_as_revenue=0
         )

@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import Any
 
 from . import catalog as c
+from .extra_sites import MAX_EXTRA_SITES, extra_sites
 from .generate import generate_day
 from .records import Visit, gc_paused, local_midnight
 
@@ -42,6 +43,9 @@ _ID_EPOCH = date(1970, 1, 1)
 _LONGEST_VISIT = 8192
 #: days whose early visits are kept (a few visits each)
 _EARLY_DAYS = 4096
+#: extra sites' idVisit blocks come after those of the given sites' days up to this many days
+#: after `_ID_EPOCH` (the year 2243), so no two sites share an idVisit
+_EXTRA_ID_DAYS = 100_000
 
 
 class _Day:
@@ -74,6 +78,7 @@ class World:
         visits_per_day: int,
         today: date,
         sites: tuple[c.SiteInfo, ...] = c.SITES,
+        extra_sites: int = 0,
         max_cached_visits: int = DEFAULT_CACHED_VISITS,
     ) -> None:
         self.seed = seed
@@ -83,12 +88,22 @@ class World:
         self.first_day = today - timedelta(days=days - 1)
         if self.first_day < _ID_EPOCH:
             raise ValueError(f"days={days} reaches before {_ID_EPOCH} (today is {today})")
+        # the given sites number their idVisit blocks as ever; extra sites after all of them
+        self._n_sites = len(sites)
+        self._extra_first = max((s.id for s in sites), default=0) + 1
+        sites = (*sites, *_extra(seed, extra_sites, self._extra_first))
         self.sites = {s.id: s for s in sites}
+        # site -> the first day it has visits (created inside the days), if not `first_day`
+        self._first_data = {
+            s.id: self.first_day + timedelta(days=int(days * s.created_at))
+            for s in sites
+            if s.created_at is not None
+        }
         self.cutoff: int | None = None
         self.max_cached_visits = max_cached_visits
         # id range per (site, day): ids grow with the day and stay unique in the world; they
         # depend on the day, the site and visits_per_day only
-        self._id_block = 10 ** max(3, len(str(visits_per_day * 4)))
+        self._id_block: int = 10 ** max(3, len(str(visits_per_day * 4)))
         self._pool = {s.id: max(40, int(visits_per_day * s.volume * 5)) for s in sites}
         # (site, day) -> generated day, least recently used first
         self._cache: OrderedDict[tuple[int, date], _Day] = OrderedDict()
@@ -104,9 +119,16 @@ class World:
         return self.sites[id_site]
 
     def created(self, id_site: int) -> str:
-        """`ts_created` of a site: a week before its first day of data."""
-        del id_site
-        return (self.first_day - timedelta(days=7)).strftime("%Y-%m-%d 00:00:00")
+        """`ts_created` of a site: a week before its first day of data, or for an extra site
+        created inside the days the midnight (UTC) of its first day of data."""
+        first = self._first_data.get(id_site)
+        if first is None:
+            first = self.first_day - timedelta(days=7)
+        return first.strftime("%Y-%m-%d 00:00:00")
+
+    def first_data_day(self, id_site: int) -> date:
+        """The first day a site can have visits: `first_day`, or its creation day."""
+        return self._first_data.get(id_site, self.first_day)
 
     def site_today(self, id_site: int) -> date:
         """Today's date in the site's timezone: the configured today, or on the real clock
@@ -240,7 +262,7 @@ class World:
         site = self.sites.get(id_site)
         if site is None or site.volume == 0:
             return 0
-        if not self.first_day <= day <= self.site_today(id_site):
+        if not self._first_data.get(id_site, self.first_day) <= day <= self.site_today(id_site):
             return 0
         rng = random.Random(f"count/{self.seed}/{id_site}/{day.isoformat()}")
         weekday = 0.85 if day.weekday() >= 5 else 1.0
@@ -264,7 +286,7 @@ class World:
                 n=n,
                 start=local_midnight(day, site.timezone),
                 end=local_midnight(day + timedelta(days=1), site.timezone),
-                first_id=(day_index * len(self.sites) + (id_site - 1)) * self._id_block + 1,
+                first_id=self._first_id(id_site, day_index),
                 pool=self._pool[id_site],
                 visits_per_day=self.visits_per_day,
             )
@@ -274,3 +296,15 @@ class World:
                 # They hold no cycles, so reference counting frees them once the day is dropped.
                 gc.freeze()
         return visits
+
+    def _first_id(self, id_site: int, day_index: int) -> int:
+        block = self._id_block
+        extra = id_site - self._extra_first
+        if extra < 0:  # a given site: blocks interleaved by day
+            return (day_index * self._n_sites + (id_site - 1)) * block + 1
+        above = _EXTRA_ID_DAYS * self._n_sites  # past every given site's block
+        return (above + day_index * MAX_EXTRA_SITES + extra) * block + 1
+
+
+def _extra(seed: int, count: int, first_id: int) -> tuple[c.SiteInfo, ...]:
+    return extra_sites(seed, count, first_id) if count else ()

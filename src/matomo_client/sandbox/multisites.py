@@ -1,0 +1,99 @@
+"""MultiSites.getAll rows: one per site with visits in the period, beside the previous period.
+
+Shaped as recorded (case 145): the period's visits, actions, pageviews, hits and revenue, their
+evolution from the previous period as `"4,214.3%"` strings with a trend (-1, 0, 1), the previous
+values and the site's currency symbol and URL. A site with no visit in the period has no
+archive, so no row (the recorded "Empty" site 3). Rows come by visits, most first.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from .aggregates import Facts
+from .catalog import SiteInfo
+from .dates import Period, containing
+from .formats import money
+from .reports import actions_object, goals_object
+
+__all__ = ["multi_sites_row", "previous_period"]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# (metric, its evolution's name)
+_EVOLUTIONS = (
+    ("nb_visits", "visits"),
+    ("nb_actions", "actions"),
+    ("nb_pageviews", "pageviews"),
+    ("hits", "hits"),
+    ("ai_chatbots_requests", "ai_chatbots_requests"),
+    ("revenue", "revenue"),
+)
+
+
+def previous_period(p: Period) -> Period:
+    """The period before `p` (a range: as many days, ending the day before)."""
+    if p.kind in ("day", "week", "month", "year"):
+        return containing(p.kind, p.start - timedelta(days=1))
+    length = p.end - p.start
+    end = p.start - timedelta(days=1)
+    return Period(p.kind, end - length, end)
+
+
+def _short(d: date, year: bool = True) -> str:
+    text = f"{_MONTHS[d.month - 1]} {d.day}"
+    return f"{text}, {d.year}" if year else text
+
+
+def _label(p: Period) -> str:
+    """Matomo's short name of a period: `Sep 2026`, `Nov 28, 2026`, `Nov 16 – 22, 2026`."""
+    if p.kind == "day":
+        return _short(p.start)
+    if p.kind == "month":
+        return f"{_MONTHS[p.start.month - 1]} {p.start.year}"
+    if p.kind == "year":
+        return str(p.start.year)
+    if p.start.year != p.end.year:
+        return f"{_short(p.start)} – {_short(p.end)}"
+    if p.start.month != p.end.month:
+        return f"{_short(p.start, False)} – {_short(p.end)}"
+    return f"{_short(p.start, False)} – {p.end.day}, {p.end.year}"
+
+
+def _metrics(f: Facts, kind: str) -> dict[str, Any]:
+    actions = actions_object(f, kind)
+    return {
+        "nb_visits": f.nb_visits,
+        "nb_actions": f.nb_actions,
+        "nb_pageviews": actions["nb_pageviews"],
+        "hits": actions["hits"],
+        "ai_chatbots_requests": 0,
+        "revenue": money(goals_object(f, kind).get("revenue", 0)),
+    }
+
+
+def _evolution(now: float, before: float) -> tuple[str, int]:
+    """Matomo's evolution text and trend: 100% from nothing, one decimal, no `.0`."""
+    if before == 0:
+        percent = 0.0 if now == 0 else 100.0
+    else:
+        percent = round((now - before) / before * 100, 1)
+    text = f"{percent:,.1f}".removesuffix(".0")
+    return f"{text}%", (now > before) - (now < before)
+
+
+def multi_sites_row(site: SiteInfo, p: Period, now: Facts, before: Facts) -> dict[str, Any]:
+    """One site's MultiSites.getAll row for period `p` (`before`: the previous period's facts)."""
+    current, previous = _metrics(now, p.kind), _metrics(before, p.kind)
+    row: dict[str, Any] = {"label": site.name, **current}
+    for metric, name in _EVOLUTIONS:
+        text, trend = _evolution(current[metric], previous[metric])
+        row[f"{name}_evolution"] = text
+        row[f"{name}_evolution_trend"] = trend
+    row.update(idsite=site.id, ratio=1, currencySymbol=site.currency_symbol)
+    row["previous_nb_visits"] = previous["nb_visits"]
+    row.update(periodName=p.kind, previousRange=_label(previous_period(p)))
+    for metric in ("nb_actions", "nb_pageviews", "hits", "ai_chatbots_requests", "revenue"):
+        row[f"previous_{metric}"] = previous[metric]
+    row.update(group="", main_url=site.main_url)
+    return row
