@@ -414,7 +414,7 @@ async def test_days_all_in_the_future_say_there_is_nothing_to_export(tmp_path: P
 
 async def test_a_start_that_is_today_somewhere_is_not_after_today(tmp_path: Path) -> None:
     """`--from <today in UTC+14> --to today` is refused nowhere: a site there has that day."""
-    from matomo_client.export.run import _check_common
+    from matomo_client.export.arguments import _check_common
 
     ahead = (datetime.now(timezone.utc) + timedelta(hours=14)).date().isoformat()
     _check_common(1000, 4, ahead, "today")

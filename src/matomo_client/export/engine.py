@@ -26,21 +26,20 @@ import anyio
 
 from ..errors import ApiErrorKind, MatomoError
 from ._gc import relaxed_gc
-from .encode import PageEncoder, default_workers
-from .errors import ExportApiError, ExportUsageError
-from .pages import fetch_run
-from .progress import ExportSummary, ProgressCallback
-from .run import (
-    UTC_TIMES,
+from .arguments import (
     SitesArg,
-    _api_error,
     _check_common,
     _date_spec,
-    _Run,
     _sites_param,
     before_creation,
     nothing_to_export,
 )
+from .encode import PageEncoder, default_workers
+from .errors import ExportApiError, ExportUsageError
+from .pages import fetch_run
+from .progress import ExportSummary, ProgressCallback
+from .resume import UTC_TIMES
+from .run import _api_error, _Run
 from .runlog import id_list, log
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
@@ -104,7 +103,7 @@ async def export_visits(
         "from": _date_spec(start),
         "to": _date_spec(end),
         "segment": segment or None,
-        "action_times": UTC_TIMES,  # see run._kept_action_times
+        "action_times": UTC_TIMES,  # see resume._kept_action_times
     }
     encoders: list[PageEncoder] = []
 

@@ -1,10 +1,11 @@
-"""One export run's shared state (`_Run`) and the checks and helpers both kinds of export use.
+"""One export run's shared state (`_Run`), shared by the visits and the reports exports.
 
 A run resolves the sites while its target's module loads, opens the target and checks its
-manifest against the command, runs windows side by side (`run_all`), and writes through one
-worker thread at a time: visits windows to SQL targets go several to a transaction
+manifest against the command (`resume.py`), runs windows side by side (`run_all`), and writes
+through one worker thread at a time: visits windows to SQL targets go several to a transaction
 (`FLUSH_VISITS`). It logs on `matomo_client.export` (INFO: the start, each window written, the
-reconciliation and the end; WARNING: the summary's warnings).
+reconciliation and the end; WARNING: the summary's warnings). The arguments' checks live in
+`arguments.py` and the manifest's in `resume.py`; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,110 +14,36 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 import anyio
 
-from .._core.periods import EARLIEST_DAY, MAX_LIMIT
 from ..errors import MatomoError
+from .arguments import SitesArg, _check_async, _sites_param
 from .errors import ExportApiError, ExportUsageError
 from .pages import concat
 from .progress import ExportProgress, ExportSummary, ProgressCallback
+from .resume import (
+    MIXED,
+    _check_timezones,
+    _kept_action_times,
+    _kept_timezones,
+    gone_warning,
+    local_action_times_warning,
+)
 from .runlog import SHOWN_SITES, RunLog, id_list
 from .schema import Batch
 from .sinks import DEFAULT_TARGET, Sink, open_target
 from .sinks.sql import SqlSink
 from .sites import PreflightFailed, SiteInfo, visible_sites
 from .state import OPEN, JobInfo, WindowRecord, fingerprint
-from .windows import resolve_day
 
 __all__ = ["FLUSH_VISITS", "SiteInfo", "SitesArg"]
-
-SitesArg = Sequence[int] | int | str
 
 # Visits a SQL sink's transaction waits for (see `_Run.write_visits`): past ~2,000 visits the
 # commit's fixed cost is a few percent of the rows' cost.
 FLUSH_VISITS = 2000
-MAX_PAGE_SIZE = MAX_LIMIT  # the most rows one request may ask for (`Limit`)
-
-
-def _date_spec(value: date | str) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value).strip().lower()
-
-
-def _check_common(
-    page_size: int,
-    concurrency: int,
-    start: date | str,
-    end: date | str,
-    segment: str | None = None,
-) -> None:
-    """Refuse a bad page size, concurrency, date range or segment before anything is asked or
-    opened."""
-    if segment:
-        from .._core.params import Params
-
-        try:
-            Params().segment(segment)
-        except ValueError as e:  # longer than Matomo reads
-            raise ExportUsageError(f"--segment: {e}") from None
-    if page_size < 1:
-        raise ExportUsageError(f"page size must be at least 1, not {page_size}")
-    if page_size > MAX_PAGE_SIZE:
-        raise ExportUsageError(f"page size must be at most {MAX_PAGE_SIZE:,}, not {page_size:,}")
-    if concurrency < 1:
-        raise ExportUsageError(f"concurrency must be at least 1, not {concurrency}")
-    # Each site resolves today, lastN... in its own timezone: its today is one of these days
-    # (UTC-12 to UTC+14). A range is refused when it is empty for every one of them.
-    now = datetime.now(timezone.utc)
-    earliest = (now - timedelta(hours=12)).date()
-    todays = [earliest + timedelta(days=i) for i in range(3)]
-    todays = [t for t in todays if t <= (now + timedelta(hours=14)).date()]
-    try:
-        spans = [(resolve_day(start, t), resolve_day(end, t)) for t in todays]
-    except ValueError as e:
-        raise ExportUsageError(str(e)) from None
-    if all(a > b for a, b in spans):
-        raise ExportUsageError(f"--from {_date_spec(start)} is after --to {_date_spec(end)}")
-    a = spans[0][0]  # the earliest start (lastN reaches back furthest from the earliest today)
-    if a < EARLIEST_DAY:
-        raise ExportUsageError(
-            f"--from {_date_spec(start)} is before {EARLIEST_DAY}, which Matomo refuses"
-        )
-
-
-def nothing_to_export(start: date | str, end: date | str) -> str:
-    """The warning of an export whose days all lie after today in every site's timezone."""
-    return (
-        f"nothing to export: {_date_spec(start)} to {_date_spec(end)} lies after today "
-        "in the sites' timezones"
-    )
-
-
-def before_creation(id_site: int, first: date, last: date, created: date) -> str:
-    """The warning of a site whose days all lie before it was created (a mistyped year?)."""
-    return (
-        f"site {id_site}: nothing from {first} to {last}, which lies before the site was "
-        f"created ({created})"
-    )
-
-
-def _sites_param(sites: SitesArg) -> str | list[int]:
-    if isinstance(sites, str):
-        if sites.strip().lower() == "all":
-            return "all"
-        try:
-            ids = sorted({int(s) for s in sites.split(",") if s.strip()})
-        except ValueError:
-            raise ExportUsageError(f"invalid site {sites!r}: use a site id or 'all'") from None
-    elif isinstance(sites, int):
-        ids = [sites]
-    else:
-        ids = sorted({int(s) for s in sites})
-    if not ids:  # it exported nothing, with a warning that the range lies after today
-        raise ExportUsageError("no site to export: give a site id, several, or 'all'")
-    return ids
 
 
 def _api_error(e: MatomoError, where: str) -> ExportApiError:
@@ -187,72 +114,6 @@ async def _sink_call(fn: Callable[..., Any], *args: Any) -> Any:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(done.wait)
         raise
-
-
-def _check_async(client: Any) -> None:
-    """Refuse the blocking client, whose calls return results where awaitables are needed."""
-    from .._sync.client import Matomo
-
-    if isinstance(client, Matomo):
-        raise ExportUsageError(
-            "the export needs an AsyncMatomo, not the blocking Matomo: "
-            "async with AsyncMatomo(...) as m: await export_visits(m, ...), "
-            "or run it with anyio.run / asyncio.run"
-        )
-
-
-def _check_timezones(
-    old: JobInfo | None,
-    params: dict[str, Any],
-    windows: dict[tuple[int, date], WindowRecord],
-    target: str,
-) -> None:
-    """Refuse to resume a visits export whose site changed its timezone since a window was
-    recorded: its days now start at other hours, so visits near midnight would be written
-    twice (file targets) or counted on two days."""
-    before = (old.params.get("timezones") if old else None) or {}
-    now = params.get("timezones") or {}
-    sites = {id_site for id_site, _ in windows}
-    for key, tz in sorted(now.items()):
-        was = before.get(key, tz)
-        if was != tz and int(key) in sites:
-            raise ExportUsageError(
-                f"site {key}'s timezone changed from {was or 'UTC'} to {tz or 'UTC'} since "
-                f"{target} was last exported: its days now start at other hours, and resuming "
-                "would write visits near midnight twice. Export into another target, or "
-                "restart to export it again"
-            )
-
-
-# How a visits export stores action times: "utc" (the offset Matomo adds taken off), or "mixed"
-# once a target written before that (no such record) is resumed.
-UTC_TIMES = "utc"
-MIXED = "mixed"
-
-
-def _kept_action_times(old: JobInfo | None, windows: dict[tuple[int, date], WindowRecord]) -> str:
-    """This run's record of how the target's action times are stored: as before when the
-    target holds windows, else as this version stores them."""
-    if old is None or not windows:
-        return UTC_TIMES
-    return UTC_TIMES if old.params.get("action_times") == UTC_TIMES else MIXED
-
-
-def _kept_timezones(
-    old: JobInfo | None,
-    params: dict[str, Any],
-    windows: dict[tuple[int, date], WindowRecord],
-) -> dict[str, Any]:
-    """This run's sites' timezones, and those recorded of the sites with windows that this run
-    has not (out of `all` for a while): a site back with another timezone after a run without
-    it was not refused, and wrote visits near midnight twice."""
-    before = (old.params.get("timezones") if old else None) or {}
-    now = dict(params.get("timezones") or {})
-    recorded = {str(id_site) for id_site, _ in windows}
-    for key, tz in before.items():
-        if key in recorded and key not in now:
-            now[key] = tz
-    return now
 
 
 def _write_resolved(sink: Sink, records: list[WindowRecord], batches: list[Any]) -> None:
@@ -478,38 +339,13 @@ class _Run(RunLog):
         await self.in_thread(self.sink.start_job, job, restart)
         if restart:
             return {}
+        notes: list[str | None] = []
         if params.get("sites") == "all":
-            self._warn_gone(state.windows)
+            notes.append(gone_warning(state.windows, self.site_ids))
         if params.get("action_times") == MIXED:
-            self._warn_local_action_times(params, state.windows)
+            notes.append(local_action_times_warning(params, state.windows))
+        self.summary.warnings.extend(n for n in notes if n)
         return dict(state.windows)
-
-    def _warn_local_action_times(
-        self, params: dict[str, Any], windows: dict[tuple[int, date], WindowRecord]
-    ) -> None:
-        """Warn of the sites not in UTC whose actions an earlier version stored as Matomo sends
-        their times (the site's wall-clock time read as UTC), beside this version's instants."""
-        zones = params.get("timezones") or {}
-        local = sorted({s for s, _ in windows if zones.get(str(s)) not in (None, "", "UTC")})
-        if local:
-            which = f"site {local[0]}" if len(local) == 1 else f"sites {id_list(local)}"
-            self.summary.warnings.append(
-                f"{which}: actions exported by an earlier version hold Matomo's site-local times "
-                "(read as UTC, an hour late in Berlin's winter), not UTC instants as this "
-                "version's do; export again with --restart (restart=True) to store them all in UTC"
-            )
-
-    def _warn_gone(self, windows: dict[tuple[int, date], WindowRecord]) -> None:
-        """Warn of the sites an earlier run of `all` exported that the token sees no more:
-        they dropped out of the summary without a word (a rolling export then misses their
-        days)."""
-        gone = sorted({id_site for id_site, _ in windows} - set(self.site_ids))
-        if gone:
-            which = f"site {gone[0]}" if len(gone) == 1 else f"sites {id_list(gone)}"
-            self.summary.warnings.append(
-                f"{which}: exported by an earlier run, not visible to this token now (deleted, "
-                "or view access removed): left as exported, not updated"
-            )
 
     async def run_all(
         self, items: Sequence[Any], work: Callable[[Any], Awaitable[None]], lanes: int = 0

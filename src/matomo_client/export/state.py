@@ -29,8 +29,8 @@ OPEN = "open"
 
 # What a command may change from run to run against one target: which sites and days it covers
 # (a window is one site's day, the same whatever the range around it), and what is recorded
-# beside the command: the sites' timezones (`run._check_timezones` guards them) and how action
-# times were stored (`run._kept_action_times`). What defines a window's data (the kind, the
+# beside the command: the sites' timezones (`resume._check_timezones` guards them) and how action
+# times were stored (`resume._kept_action_times`). What defines a window's data (the kind, the
 # segment, the reports) may not change without a restart.
 FREE_PARAMS = frozenset({"sites", "from", "to", "timezones", "action_times"})
 
