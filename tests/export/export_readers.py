@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import sqlite3
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ def read_rows(target: str, table: str) -> list[dict[str, Any]]:
         finally:
             con.close()
     if target.endswith(".sqlite"):
+        # Explicit converters: Python 3.12 deprecated sqlite3's default date/timestamp ones
+        # (thousands of DeprecationWarnings a run on 3.13).
+        sqlite3.register_converter("DATE", lambda b: date.fromisoformat(b.decode()))
+        sqlite3.register_converter("TIMESTAMP", lambda b: datetime.fromisoformat(b.decode()))
         con3 = sqlite3.connect(target, detect_types=sqlite3.PARSE_DECLTYPES)
         con3.row_factory = sqlite3.Row
         try:
