@@ -12,7 +12,7 @@ zero rows for device types and hours, each bucket of VisitorInterest. Goals.getI
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -214,22 +214,20 @@ def server_time(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Ro
     shifts = _grouped(f, "server_hour", lambda k: (k[0] - k[1]) % 24)
     # the site's offset from UTC in hours for most visits (a period across DST has two)
     shift = max(shifts, key=lambda k: shifts[k]["nb_visits"], default=0)
-    rows = []
-    for hour in range(24):
-        meta = {"segment": f"visitStartServerHour=={(hour - shift) % 24}"}
-        acc = by_hour.get(hour)
-        label = f"{hour:02d}"
-        rows.append(_row(label, acc, is_day, meta, True) if acc else _zero(label, meta))
-    return rows
+    return _hours(by_hour, lambda hour: f"visitStartServerHour=={(hour - shift) % 24}", is_day)
 
 
 def local_time(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
     """VisitTime.getVisitInformationPerLocalTime: the visitors' hours 00-23."""
-    table = f.tables.get("local_hour", {})
+    return _hours(f.tables.get("local_hour", {}), lambda hour: f"visitLocalHour=={hour}", is_day)
+
+
+def _hours(accs: Mapping[int, Any], segment: Callable[[int], str], is_day: bool) -> list[Row]:
+    """Rows of the hours 00-23 with `segment(hour)`; an hour without visits is a zero row."""
     rows = []
     for hour in range(24):
-        meta = {"segment": f"visitLocalHour=={hour}"}
-        acc = table.get(hour)
+        meta = {"segment": segment(hour)}
+        acc = accs.get(hour)
         label = f"{hour:02d}"
         rows.append(_row(label, acc, is_day, meta, True) if acc else _zero(label, meta))
     return rows
