@@ -189,7 +189,7 @@ def export_options(f: F) -> F:
             default=DEFAULT_TARGET,
             show_default=True,
             metavar="TARGET",
-            help="*.duckdb, *.sqlite, *.parquet, a directory (hive Parquet), "
+            help="*.duckdb, *.sqlite[3] or *.db, *.parquet, a directory (hive Parquet), "
             "*.jsonl[.gz|.zst], *.csv[.gz|.zst] or postgresql://...",
         ),
         click.option(
