@@ -40,7 +40,7 @@ from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
 from .resume import UTC_TIMES
 from .run import _api_error, _Run
-from .runlog import id_list, log
+from .runlog import log, sites_text
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
 from .spill import SpillDir
@@ -411,7 +411,7 @@ def _holes(
                 gaps.setdefault((a, b), []).append(site.id_site)
     warnings = []
     for (a, b), sites in sorted(gaps.items()):
-        which = f"site {sites[0]}" if len(sites) == 1 else f"sites {id_list(sorted(sites))}"
+        which = sites_text(sorted(sites))
         days = f"{a}" if a == b else f"{a} to {b}"
         warnings.append(
             f"{which}: {days} never exported into this target (no run's range covered "

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from .errors import ExportUsageError
-from .runlog import id_list
+from .runlog import sites_text
 from .state import JobInfo, WindowRecord
 
 __all__ = ["MIXED", "UTC_TIMES", "gone_warning", "local_action_times_warning"]
@@ -80,7 +80,7 @@ def local_action_times_warning(
     local = sorted({s for s, _ in windows if zones.get(str(s)) not in (None, "", "UTC")})
     if not local:
         return None
-    which = f"site {local[0]}" if len(local) == 1 else f"sites {id_list(local)}"
+    which = sites_text(local)
     return (
         f"{which}: actions exported by an earlier version hold Matomo's site-local times "
         "(read as UTC, an hour late in Berlin's winter), not UTC instants as this "
@@ -94,7 +94,7 @@ def gone_warning(windows: dict[tuple[int, date], WindowRecord], site_ids: list[i
     gone = sorted({id_site for id_site, _ in windows} - set(site_ids))
     if not gone:
         return None
-    which = f"site {gone[0]}" if len(gone) == 1 else f"sites {id_list(gone)}"
+    which = sites_text(gone)
     return (
         f"{which}: exported by an earlier run, not visible to this token now (deleted, "
         "or view access removed): left as exported, not updated"

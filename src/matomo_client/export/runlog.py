@@ -35,6 +35,11 @@ def id_list(ids: Sequence[int]) -> str:
     return shown
 
 
+def sites_text(ids: Sequence[int]) -> str:
+    """`site 3`, or `sites 1, 2` (`id_list`) for several."""
+    return f"site {ids[0]}" if len(ids) == 1 else f"sites {id_list(ids)}"
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 3] + "..."
 
