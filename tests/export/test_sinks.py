@@ -417,6 +417,48 @@ def test_our_own_tables_pass_the_check(tmp_path: Path) -> None:
         sink.close()
 
 
+def test_duckdb_connect_is_undone_by_a_close_without_open(tmp_path: Path) -> None:
+    """`connect` (run while Matomo is asked for the sites) creates the database; a `close`
+    without `open` (the start failed) removes what it created, and only that."""
+    path = tmp_path / "x.duckdb"
+    sink = DuckDBSink(str(path))
+    sink.connect()
+    assert path.exists()
+    sink.close()
+    assert list(tmp_path.iterdir()) == []
+
+    kept = DuckDBSink(str(path))
+    kept.connect()
+    kept.open()  # the export started: the file is the target's now
+    kept.close()
+    assert path.exists()
+    again = DuckDBSink(str(path))
+    again.connect()
+    again.close()  # it existed before this connect
+    assert path.exists()
+    reopened = DuckDBSink(str(path))
+    reopened.open()
+    assert reopened.load_state("visits").windows == {}
+    reopened.close()
+
+
+def test_duckdb_connect_leaves_another_program_s_database_untouched(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """On an existing database `connect` creates no tables: `open` checks them first."""
+    target, tables = _foreign_db("duckdb", tmp_path, request)
+    sink = open_target(target)
+    sink.connect()
+    sink.close()
+    assert tables() == {"visits"}
+    sink = open_target(target)
+    sink.connect()
+    with pytest.raises(TargetError, match=r"table visits that is not a matomo-client export"):
+        sink.open()
+    sink.close()
+    assert tables() == {"visits"}
+
+
 @pytest.mark.parametrize("name", ["x.jsonl", "x.csv.gz", "x.parquet", "hive/", "x.sqlite", "pg"])
 def test_a_target_in_use_by_another_export_is_refused_until_it_is_free(
     name: str, tmp_path: Path, request: pytest.FixtureRequest

@@ -148,3 +148,63 @@ async def test_saving_is_reported_between_the_windows_and_the_reconciliation(
     assert phases == ["exporting", "saving", "reconciling", "finishing", "done"]
     saving = next(p for p in seen if p.phase == "saving")
     assert saving.windows_done == saving.windows_total == 2
+
+
+class SitesAfterTarget(HeldTransport):
+    """Answers the sites request only once the target file exists (or after 5 s), with
+    `sites` (an error answer by default)."""
+
+    def __init__(self, world: FakeMatomo, target: Path, sites: Any = None) -> None:
+        super().__init__(world, sites={"result": "oops"} if sites is None else sites)
+        self.target = target
+        self.seen_file = False
+
+    async def send(self, request: Request) -> Response:
+        if request_params(request).get("method") == SITES:
+            with anyio.move_on_after(5):
+                while not self.target.exists():  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.005)
+            self.seen_file = self.target.exists()
+        return await super().send(request)
+
+
+async def test_duckdb_starts_while_the_sites_are_asked_for_and_a_failed_start_leaves_no_file(
+    tmp_path: Path,
+) -> None:
+    """DuckDB's start (about 20 ms) overlaps the sites' round trip; when the start then
+    fails, the database file it created is removed with its log."""
+    target = tmp_path / "x.duckdb"
+    transport = SitesAfterTarget(FakeMatomo(TODAY), target)
+    with anyio.fail_after(20), pytest.raises(ExportApiError, match=r"^cannot list sites: "):
+        async with _client(transport) as m:
+            await _export(m, str(target))
+    assert transport.seen_file
+    assert [p.name async for p in anyio.Path(tmp_path).iterdir()] == []
+
+
+async def test_a_failed_start_leaves_an_existing_target_as_it_was(tmp_path: Path) -> None:
+    """A target that existed before keeps its rows and its file when the next start fails."""
+    import duckdb
+
+    target = tmp_path / "x.duckdb"
+    world = FakeMatomo(TODAY)
+    async with _client(HeldTransport(world)) as m:
+        first = await _export(m, str(target))
+    assert first.visits > 0
+    transport = SitesAfterTarget(world, target)
+    with anyio.fail_after(20), pytest.raises(ExportApiError, match=r"^cannot list sites: "):
+        async with _client(transport) as m:
+            await _export(m, str(target))
+    with duckdb.connect(str(target), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM visits").fetchone() == (first.visits,)
+
+
+async def test_a_failed_start_creates_no_folder(tmp_path: Path) -> None:
+    """A target in a folder that does not exist yet is created only once the start succeeded."""
+    folder = tmp_path / "new" / "deeper"
+    with anyio.fail_after(20), pytest.raises(ExportUsageError, match="site 99 does not exist"):
+        async with _client(HeldTransport(FakeMatomo(TODAY))) as m:
+            await export_visits(
+                m, sites=[99], start="yesterday", end="yesterday", target=folder / "x.duckdb"
+            )
+    assert not (tmp_path / "new").exists()

@@ -115,6 +115,7 @@ async def export_visits(
         )
         await encoders[0].start()
 
+    run: _Run | None = None
     try:
         run, site_list = await _Run.start(
             client, "visits", target, concurrency, progress, sites, start_workers
@@ -124,6 +125,8 @@ async def export_visits(
     except BaseException:
         if encoders:
             await encoders[0].aclose()
+        if run is not None:
+            await run.close()
         raise
     encoder = encoders[0]
     encoder.timezones = {s.id_site: s.timezone for s in site_list}

@@ -202,8 +202,8 @@ class _Run(RunLog):
         prepare: Callable[[Sink], Awaitable[None]] | None = None,
     ) -> tuple[_Run, list[SiteInfo]]:
         """The run and its sites. While Matomo is asked for the sites, the target's module
-        (DuckDB, pyarrow: about 0.1 s to import) loads in a thread, then `prepare(sink)` runs.
-        The target's error comes first."""
+        (DuckDB, pyarrow: about 0.1 s to import) loads in a thread, `Sink.connect` runs there,
+        then `prepare(sink)`. The target's error comes first; a failed start closes the sink."""
         _check_async(client)
         stats = getattr(client, "stats", None)
         before = (getattr(stats, "requests", 0), getattr(stats, "retries", 0))
@@ -217,20 +217,27 @@ class _Run(RunLog):
                 else:
                     sink = await anyio.to_thread.run_sync(open_target, target or DEFAULT_TARGET)
                 loaded.append(sink)
+                await anyio.to_thread.run_sync(sink.connect)
                 if prepare is not None:
                     await prepare(sink)
             except Exception as e:
                 failure.insert(0, e)
                 tg.cancel_scope.cancel()
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(load, tg)
-            try:
-                site_list = await _resolve_sites(client, sites)
-            except Exception as e:
-                failure.append(e)
-        if failure:
-            raise failure[0]
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(load, tg)
+                try:
+                    site_list = await _resolve_sites(client, sites)
+                except Exception as e:
+                    failure.append(e)
+            if failure:
+                raise failure[0]
+        except BaseException:
+            if loaded:  # DuckDB's `connect` removes a file it created for nothing
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(loaded[0].close)
+            raise
         run = cls(client, kind, loaded[0], concurrency, progress)
         run._stats0 = before  # the sites' request (and the preflight's) counts too
         run.site_ids = [s.id_site for s in site_list]

@@ -115,6 +115,10 @@ class Sink(abc.ABC):
     def open(self) -> None:
         """Connect/create the target and its tables; raise `TargetError` if it cannot be written."""
 
+    def connect(self) -> None:  # noqa: B027 - optional hook
+        """Called before `open`, while Matomo is asked for the sites: slow set-up that leaves
+        the target as it was if `close` follows without `open` (the export failed first)."""
+
     @abc.abstractmethod
     def load_state(self, kind: str) -> ExportState:
         """The manifest of `kind` as stored in the target."""

@@ -69,8 +69,38 @@ class DuckDBSink(SqlSink):
         self.path = path
         self.target = path
         self._con: Any = None
+        self._made: list[Path] = []  # files `connect` created, removed if `open` never runs
+        self._opened = False
+
+    def connect(self) -> None:
+        """Start DuckDB (about 20 ms, without the GIL) while Matomo is asked for the sites.
+
+        A database file this creates is removed again if the export stops before `open`
+        (a refused token, an unknown site): a failed start leaves no file behind.
+        """
+        if self._con is not None or self.path == ":memory:":
+            return
+        path = Path(self.path)
+        if not path.parent.is_dir() or (path.exists() and path.stat().st_size == 0):
+            return  # a folder to create, or a header DuckDB would write: left to `open`
+        made = [p for p in (path, Path(f"{self.path}.wal")) if not p.exists()]
+        try:
+            self._connect()
+            self._made = made
+            if path in made:  # a new database: nobody else's tables to check for
+                self._create_tables()
+        except Exception as e:  # as `open` reports it
+            raise TargetError(f"cannot open {self.target}: {self._failure(e)}") from e
+
+    def open(self) -> None:
+        """Connect and create the tables (idempotent), unless `connect` did."""
+        self._opened = True
+        if Path(self.path) not in self._made:
+            super().open()
 
     def _connect(self) -> None:
+        if self._con is not None:
+            return  # `connect` did, while Matomo was asked for the sites
         # DuckDB's buffer pool defaults to 80% of RAM and keeps every table page it touched
         # (window deletes, checkpoints): RSS grew with the export's size (421 MB at 50k
         # visits, 819 MB at 500k). A bounded pool evicts clean pages (and spills, should a
@@ -206,7 +236,12 @@ class DuckDBSink(SqlSink):
                 self._con.execute("CHECKPOINT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database; remove the files `connect` created if `open` never ran."""
         if self._con is not None:
             self._con.close()
             self._con = None
+        if not self._opened:
+            for made in self._made:
+                with contextlib.suppress(OSError):
+                    made.unlink()
+        self._made = []
