@@ -442,6 +442,28 @@ def test_duckdb_connect_is_undone_by_a_close_without_open(tmp_path: Path) -> Non
     reopened.close()
 
 
+@pytest.mark.skipif(
+    int(__import__("duckdb").__version__.split(".")[0]) < 2,
+    reason="DuckDB before 2.0 shares one database between the connections of a process",
+)
+def test_a_second_export_into_a_duckdb_file_in_this_process_is_refused(tmp_path: Path) -> None:
+    """Two exports of one process into one DuckDB file are refused, as for the other targets:
+    the second gets a TargetError saying so, and the first goes on writing."""
+    path = str(tmp_path / "x.duckdb")
+    first = open_target(path)
+    first.connect()
+    first.open()
+    try:
+        second = open_target(path)
+        with pytest.raises(TargetError, match="this process has it open already, in another"):
+            second.connect()
+        second.close()
+        assert first.load_state("visits").windows == {}
+    finally:
+        first.close()
+    assert Path(path).exists()
+
+
 def test_duckdb_connect_leaves_another_program_s_database_untouched(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
