@@ -10,7 +10,7 @@ import pytest
 from export_readers import read_rows
 
 from matomo_client import AsyncMatomo, Auth
-from matomo_client.export import export_visits, pages
+from matomo_client.export import export_visits, head
 from matomo_client.export.schema import (
     _ACTION_DROPPED,
     _ACTION_KNOWN,
@@ -65,7 +65,7 @@ async def test_pages_come_without_presentation_keys_and_give_the_same_rows(
     for r in live:
         assert r.params["hideColumns"].split(",") == list(LIVE_HIDDEN)
         assert r.params["hideColumnsRecursively"] == "1"
-    monkeypatch.setattr(pages, "_HIDDEN", "")
+    monkeypatch.setattr(head, "_HIDDEN", "")
     _, full_rows = await _export(tmp_path, "full")
     assert hidden_rows == full_rows
     assert len(hidden_rows) > 100

@@ -10,7 +10,8 @@ rows leaves its request slot to another. Fetching is async; each page's bytes be
 worker processes when the target takes Arrow or JSON lines (`encode.py`, `pages.py`); writing
 goes through one worker thread at a time (the sinks are blocking drivers), so a window's rows
 and its manifest record land together, several small windows to one transaction in SQL targets.
-Matomo's own counts (late visits for `refetch_short`, then reconciliation) are `visits_checks.py`.
+Matomo's own counts (late visits for `refetch_short`, then reconciliation) are `visits_checks.py`;
+the first pages asked for beside the sites, when the plan allows, `head.py`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..errors import ApiErrorKind, MatomoError
 from ._gc import relaxed_gc
 from .arguments import (
     SitesArg,
+    _check_async,
     _check_common,
     _date_spec,
     _sites_param,
@@ -36,11 +38,12 @@ from .arguments import (
 )
 from .encode import PageEncoder, default_workers
 from .errors import ExportApiError, ExportUsageError
+from .head import HeadStart, with_head_start
 from .pages import fetch_run
 from .progress import ExportSummary, ProgressCallback
-from .resume import UTC_TIMES
+from .resume import UTC_TIMES, holes, with_left_open
 from .run import _api_error, _Run
-from .runlog import log, sites_text
+from .runlog import log
 from .sinks import DEFAULT_TARGET, Sink
 from .sites import SiteInfo
 from .spill import SpillDir
@@ -97,6 +100,67 @@ async def export_visits(
     _check_common(page_size, concurrency, start, end, segment)
     if workers is not None and not 0 <= workers <= MAX_WORKERS:
         raise ExportUsageError(f"workers must be from 0 to {MAX_WORKERS}, not {workers}")
+    _check_async(client)  # before the head start's requests
+    in_flight = anyio.CapacityLimiter(concurrency)
+    head = None
+    if not restart and not refetch_short:  # both ask Matomo something first
+        head = HeadStart.plan(
+            client,
+            in_flight,
+            sites=sites,
+            start=start,
+            end=end,
+            target=target,
+            page_size=page_size,
+            segment=segment,
+            concurrency=concurrency,
+            now=now,
+            settle=settle,
+        )
+    export = functools.partial(
+        _export_visits,
+        client,
+        sites=sites,
+        start=start,
+        end=end,
+        segment=segment,
+        target=target,
+        page_size=page_size,
+        concurrency=concurrency,
+        restart=restart,
+        reconcile=reconcile,
+        progress=progress,
+        now=now,
+        settle=settle,
+        workers=workers,
+        refetch_short=refetch_short,
+        in_flight=in_flight,
+        head=head,
+    )
+    return await with_head_start(head, export)
+
+
+async def _export_visits(
+    client: Any,
+    *,
+    sites: SitesArg,
+    start: date | str,
+    end: date | str,
+    segment: str | None,
+    target: str | os.PathLike[str] | Sink | None,
+    page_size: int,
+    concurrency: int,
+    restart: bool,
+    reconcile: bool,
+    progress: ProgressCallback | None,
+    now: datetime | None,
+    settle: timedelta,
+    workers: int | None,
+    refetch_short: bool,
+    in_flight: anyio.CapacityLimiter,
+    head: HeadStart | None,
+) -> ExportSummary:
+    """`export_visits` once its arguments are checked; `head`'s pages asked for meanwhile."""
     params: dict[str, Any] = {
         "kind": "visits",
         "sites": _sites_param(sites),
@@ -146,8 +210,8 @@ async def export_visits(
         # The range's own windows: a day an earlier run left open (today then), fetched again
         # below, is not one of them (it hid the holes before it and a range before creation).
         in_range = windows
-        summary.warnings.extend(_holes(in_range, recorded, site_list))
-        windows = _with_left_open(windows, recorded, site_list, now, settle)
+        summary.warnings.extend(holes(in_range, recorded, site_list))
+        windows = with_left_open(windows, recorded, site_list, now, settle)
         summary.windows_total = len(windows)
         short: dict[tuple[int, date], int] = {}
         if refetch_short:
@@ -186,7 +250,9 @@ async def export_visits(
             where = f"site {first.id_site}, {first.day}"
             if last is not first:
                 where += f" to {last.day}"
-            fetched = fetch_run(client, windows, page_size, segment, encoder, in_flight, spill_dir)
+            fetched = fetch_run(
+                client, windows, page_size, segment, encoder, in_flight, spill_dir, head
+            )
             seen: set[tuple[int, date]] = set()
             async with contextlib.aclosing(fetched) as stream:
                 while True:
@@ -225,7 +291,6 @@ async def export_visits(
         # Twice as many runs of windows as requests in flight: while a run's page is turned into
         # rows (its next request waits for the page's last visit), another run's request goes.
         lanes = 2 * concurrency
-        in_flight = anyio.CapacityLimiter(concurrency)
         try:
             await run.run_all(group_runs(todo, run_days(len(todo), lanes)), one, lanes=lanes)
         except BaseException:
@@ -350,77 +415,6 @@ def _plan(
             )
         )
     return windows
-
-
-def _with_left_open(
-    windows: list[Window],
-    recorded: dict[tuple[int, date], WindowRecord],
-    site_list: Sequence[SiteInfo],
-    now: datetime,
-    settle: timedelta,
-) -> list[Window]:
-    """`windows` and those an earlier run left open (today then) that they no longer cover
-    (`--from today`, or runs missed): fetched again, not left incomplete."""
-    planned = {(w.id_site, w.day) for w in windows}
-    order = {s.id_site: i for i, s in enumerate(site_list)}
-    tzs = {s.id_site: site_tz(s.timezone) for s in site_list}
-    extra = [
-        w
-        for (id_site, day), rec in recorded.items()
-        if rec.status == OPEN and id_site in order and (id_site, day) not in planned
-        for w in plan_days(id_site, day, day, tzs[id_site], now, settle)
-    ]
-    if not extra:
-        return windows
-    return sorted([*windows, *extra], key=lambda w: (order[w.id_site], w.day))
-
-
-def _holes(
-    windows: list[Window],
-    recorded: dict[tuple[int, date], WindowRecord],
-    site_list: Sequence[SiteInfo],
-) -> list[str]:
-    """A warning for each run of days never exported between this run's range and the days a
-    site already has in the target (a cron run missed, or a range moved on too far): the
-    summary was ok and those days were silently missing. Days before the site was created
-    are not missing: Matomo has no visit there (its `ts_created` moves back before any). Sites
-    missing the same days share one warning (a missed cron run of `all`: one line, not 300)."""
-    gaps: dict[tuple[date, date], list[int]] = {}
-    done_of: dict[int, list[date]] = {}
-    for id_site, day in recorded:
-        done_of.setdefault(id_site, []).append(day)
-    planned_of: dict[int, list[date]] = {}
-    for w in windows:
-        planned_of.setdefault(w.id_site, []).append(w.day)
-    for site in site_list:
-        done = sorted(done_of.get(site.id_site, ()))
-        planned = planned_of.get(site.id_site)
-        if not done or not planned:
-            continue
-        first, last = min(planned), max(planned)
-        before = [d for d in done if d < first]
-        after = [d for d in done if d > last]
-        for lo, hi in (
-            (before[-1] if before else None, first),
-            (last, after[0] if after else None),
-        ):
-            if lo is not None and hi is not None and (hi - lo).days > 1:
-                a, b = lo + timedelta(days=1), hi - timedelta(days=1)
-                # none before its creation (west of UTC, a local day starts the day before)
-                if site.created is not None:
-                    a = max(a, site.created - timedelta(days=1))
-                    if a > b:
-                        continue
-                gaps.setdefault((a, b), []).append(site.id_site)
-    warnings = []
-    for (a, b), sites in sorted(gaps.items()):
-        which = sites_text(sorted(sites))
-        days = f"{a}" if a == b else f"{a} to {b}"
-        warnings.append(
-            f"{which}: {days} never exported into this target (no run's range covered "
-            f"{'it' if a == b else 'them'}); an export from {a} to {b} fills the gap"
-        )
-    return warnings
 
 
 async def _write_rest_while(

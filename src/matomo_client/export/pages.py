@@ -23,24 +23,31 @@ import anyio
 from ..errors import DecodeError
 from . import spill
 from .encode import PageEncoder, PageRows
-from .schema import ACTIONS, LIVE_HIDDEN, VISITS, Batch, Table
+from .head import HeadStart, live_params, run_cursor
+from .schema import ACTIONS, VISITS, Batch, Table
 from .spill import SpillDir
 from .windows import Window
 
 __all__ = ["concat", "fetch_run", "fetch_window"]
 
-_HIDDEN = ",".join(LIVE_HIDDEN)  # presentation keys Matomo need not send (see schema.py)
 _GONE = (Batch.empty(VISITS), Batch.empty(ACTIONS))  # a spilled part's rows, while on disk
 
 
 async def _next_page(
-    client: Any, encoder: PageEncoder, cursor: Any, bounds: tuple[int, int], in_flight: Any
+    client: Any,
+    encoder: PageEncoder,
+    cursor: Any,
+    bounds: tuple[int, int],
+    in_flight: Any,
+    head: HeadStart | None = None,
 ) -> PageRows:
     from ..endpoints.live import LivePageBody
 
-    params = cursor.params().set("hideColumns", _HIDDEN).set("hideColumnsRecursively", 1)
-    async with in_flight:
-        body = await client.execute(LivePageBody(params))
+    params = live_params(cursor.params())
+    body = None if head is None else await head.take(params)  # asked for beside the sites
+    if body is None:
+        async with in_flight:
+            body = await client.execute(LivePageBody(params))
     rows = await encoder.encode(body, cursor, bounds)
     if rows is None:
         # Not an ordinary page: read it again the way the client reads any page, so that its
@@ -187,28 +194,28 @@ async def fetch_run(
     encoder: PageEncoder,
     in_flight: Any = None,
     spill_dir: SpillDir | None = None,
+    head: HeadStart | None = None,
 ) -> AsyncGenerator[tuple[Window, Batch, Batch], None]:
     """Each window of `run` with its `visits` and `actions` rows, in order, as soon as it is
     whole. The windows are consecutive closed days of one site (`windows.group_runs`), paged
-    as one `period=range` stream; a run of one window is fetched as `fetch_window` does."""
+    as one `period=range` stream; a run of one window is fetched as `fetch_window` does.
+    `head`: the export's head start, which may hold the run's first page (`head.py`)."""
     if len(run) == 1:
         visits, actions = await fetch_window(
             client, run[0], page_size, segment, encoder, in_flight, spill_dir
         )
         yield run[0], visits, actions
         return
-    from .. import Cursor, DateRange, Limit, Period
-
     in_flight = in_flight or contextlib.nullcontext()
     first, last = run[0], run[-1]
-    period = Period.range(DateRange.between(first.day, last.day))
-    cursor: Any = Cursor(first.id_site, period, Limit(page_size), segment)
+    cursor: Any = run_cursor(run, page_size, segment)
     bounds = (first.start_ts, last.end_ts)
     ends = [w.end_ts for w in run]
     accs = [_WindowRows(spill_dir) for _ in run]
     done = 0  # the windows before this one are yielded
     while cursor is not None:
-        part = await _next_page(client, encoder, cursor, bounds, in_flight)
+        part = await _next_page(client, encoder, cursor, bounds, in_flight, head)
+        head = None  # only a first page is asked for ahead
         cursor = part.cursor
         for k, piece in _split(part, ends):
             if k < done:  # paging checks order and minTimestamp, so only a broken server

@@ -1,4 +1,5 @@
-"""What a resumed target's manifest must agree with, and what is recorded beside the command.
+"""What a resumed target's manifest must agree with, what is recorded beside the command, and
+the days an earlier run left open or never covered (`with_left_open`, `holes`).
 
 `_Run.open_sink` records the sites' timezones and how action times are stored
 (`_kept_timezones`, `_kept_action_times`), refuses a site whose timezone changed since its
@@ -8,14 +9,24 @@ this one cannot see, or whose actions an earlier version stored in site-local ti
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .errors import ExportUsageError
 from .runlog import sites_text
-from .state import JobInfo, WindowRecord
+from .sites import SiteInfo
+from .state import OPEN, JobInfo, WindowRecord
+from .windows import Window, plan_days, site_tz
 
-__all__ = ["MIXED", "UTC_TIMES", "gone_warning", "local_action_times_warning"]
+__all__ = [
+    "MIXED",
+    "UTC_TIMES",
+    "gone_warning",
+    "holes",
+    "local_action_times_warning",
+    "with_left_open",
+]
 
 # How a visits export stores action times: "utc" (the offset Matomo adds taken off), or "mixed"
 # once a target written before that (no such record) is resumed.
@@ -99,3 +110,74 @@ def gone_warning(windows: dict[tuple[int, date], WindowRecord], site_ids: list[i
         f"{which}: exported by an earlier run, not visible to this token now (deleted, "
         "or view access removed): left as exported, not updated"
     )
+
+
+def with_left_open(
+    windows: list[Window],
+    recorded: dict[tuple[int, date], WindowRecord],
+    site_list: Sequence[SiteInfo],
+    now: datetime,
+    settle: timedelta,
+) -> list[Window]:
+    """`windows` and those an earlier run left open (today then) that they no longer cover
+    (`--from today`, or runs missed): fetched again, not left incomplete."""
+    planned = {(w.id_site, w.day) for w in windows}
+    order = {s.id_site: i for i, s in enumerate(site_list)}
+    tzs = {s.id_site: site_tz(s.timezone) for s in site_list}
+    extra = [
+        w
+        for (id_site, day), rec in recorded.items()
+        if rec.status == OPEN and id_site in order and (id_site, day) not in planned
+        for w in plan_days(id_site, day, day, tzs[id_site], now, settle)
+    ]
+    if not extra:
+        return windows
+    return sorted([*windows, *extra], key=lambda w: (order[w.id_site], w.day))
+
+
+def holes(
+    windows: list[Window],
+    recorded: dict[tuple[int, date], WindowRecord],
+    site_list: Sequence[SiteInfo],
+) -> list[str]:
+    """A warning for each run of days never exported between this run's range and the days a
+    site already has in the target (a cron run missed, or a range moved on too far): the
+    summary was ok and those days were silently missing. Days before the site was created
+    are not missing: Matomo has no visit there (its `ts_created` moves back before any). Sites
+    missing the same days share one warning (a missed cron run of `all`: one line, not 300)."""
+    gaps: dict[tuple[date, date], list[int]] = {}
+    done_of: dict[int, list[date]] = {}
+    for id_site, day in recorded:
+        done_of.setdefault(id_site, []).append(day)
+    planned_of: dict[int, list[date]] = {}
+    for w in windows:
+        planned_of.setdefault(w.id_site, []).append(w.day)
+    for site in site_list:
+        done = sorted(done_of.get(site.id_site, ()))
+        planned = planned_of.get(site.id_site)
+        if not done or not planned:
+            continue
+        first, last = min(planned), max(planned)
+        before = [d for d in done if d < first]
+        after = [d for d in done if d > last]
+        for lo, hi in (
+            (before[-1] if before else None, first),
+            (last, after[0] if after else None),
+        ):
+            if lo is not None and hi is not None and (hi - lo).days > 1:
+                a, b = lo + timedelta(days=1), hi - timedelta(days=1)
+                # none before its creation (west of UTC, a local day starts the day before)
+                if site.created is not None:
+                    a = max(a, site.created - timedelta(days=1))
+                    if a > b:
+                        continue
+                gaps.setdefault((a, b), []).append(site.id_site)
+    warnings = []
+    for (a, b), sites in sorted(gaps.items()):
+        which = sites_text(sorted(sites))
+        days = f"{a}" if a == b else f"{a} to {b}"
+        warnings.append(
+            f"{which}: {days} never exported into this target (no run's range covered "
+            f"{'it' if a == b else 'them'}); an export from {a} to {b} fills the gap"
+        )
+    return warnings

@@ -217,9 +217,9 @@ class _Run(RunLog):
                 else:
                     sink = await anyio.to_thread.run_sync(open_target, target or DEFAULT_TARGET)
                 loaded.append(sink)
-                await anyio.to_thread.run_sync(sink.connect)
                 if prepare is not None:
                     await prepare(sink)
+                await anyio.to_thread.run_sync(sink.connect)
             except Exception as e:
                 failure.insert(0, e)
                 tg.cancel_scope.cancel()
