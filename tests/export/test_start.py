@@ -208,3 +208,35 @@ async def test_a_failed_start_creates_no_folder(tmp_path: Path) -> None:
                 m, sites=[99], start="yesterday", end="yesterday", target=folder / "x.duckdb"
             )
     assert not (tmp_path / "new").exists()
+
+
+async def test_the_page_workers_stop_while_the_target_is_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page is in once the target is saved: the page workers are stopped meanwhile,
+    not after the final checkpoint."""
+    import threading
+
+    from matomo_client.export.encode import PageEncoder
+    from matomo_client.export.sinks.duckdb import DuckDBSink
+
+    stopped = threading.Event()
+    seen: list[bool] = []
+    aclose, checkpoint = PageEncoder.aclose, DuckDBSink.checkpoint
+
+    async def recorded_aclose(self: PageEncoder) -> None:
+        await aclose(self)
+        stopped.set()
+
+    def waiting_checkpoint(self: DuckDBSink) -> None:
+        seen.append(stopped.wait(5))  # in the writer's thread
+        checkpoint(self)
+
+    monkeypatch.setattr(PageEncoder, "aclose", recorded_aclose)
+    monkeypatch.setattr(DuckDBSink, "checkpoint", waiting_checkpoint)
+    world = FakeMatomo(TODAY)
+    with anyio.fail_after(20):
+        async with _client(HeldTransport(world)) as m:
+            summary = await _export(m, str(tmp_path / "x.duckdb"), workers=1)
+    assert seen == [True]
+    assert summary.visits > 0

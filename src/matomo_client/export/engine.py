@@ -307,6 +307,7 @@ async def _export_visits(
             functools.partial(counts_of_windows, run, site_list, windows, segment)
             if reconcile
             else None,
+            encoder,
         )
         if counts is not None and windows:
             run.emit("reconciling")
@@ -418,10 +419,10 @@ def _plan(
 
 
 async def _write_rest_while(
-    run: _Run, fetch: Callable[[], Awaitable[Counts]] | None
+    run: _Run, fetch: Callable[[], Awaitable[Counts]] | None, encoder: PageEncoder
 ) -> Counts | None:
-    """Write the pending windows and checkpoint the target ("saving"), running `fetch()`
-    meanwhile."""
+    """Write the pending windows and checkpoint the target ("saving"), running `fetch()` and
+    stopping the page workers (every page is in) meanwhile."""
     got: list[Counts] = []
     failure: list[Exception] = []
 
@@ -431,9 +432,14 @@ async def _write_rest_while(
         except Exception as e:  # raised as it is below, not inside an exception group
             failure.append(e)
 
+    async def stop_workers() -> None:
+        with contextlib.suppress(Exception):  # the export's end stops them again, and says why
+            await encoder.aclose()
+
     async with anyio.create_task_group() as tg:
         if fetch is not None:
             tg.start_soon(fetch_in_background, fetch)
+        tg.start_soon(stop_workers)
         try:
             await run.flush()
             run.emit("saving")
