@@ -20,6 +20,7 @@ from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_f
 from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .live import live_visits
+from .live_profile import live_counters, visitor_profile
 from .metadata import report_metadata
 from .multisites import multi_sites_row, previous_period
 from .reports import BUILDERS, EVENT_SUBTABLE_METHODS, drop_untimed, event_builder
@@ -169,6 +170,8 @@ class Api(SummaryMethods):
             "PagePerformance.get": self._merged_object,
             "API.get": self._merged_object,
             "Live.getMostRecentVisitorId": self._most_recent_visitor,
+            "Live.getCounters": lambda p, a: live_counters(world, self._site_ids_param(p, a)[0], p),
+            "Live.getVisitorProfile": self._visitor_profile,
             "MultiSites.getAll": self._multi_sites,
         }
         for name in SUMMARY_SCALARS:
@@ -492,6 +495,13 @@ class Api(SummaryMethods):
             query["segment"] = params["segment"]
         visits = self._live(query, access)
         return {"value": visits[0]["visitorId"] if visits else False}
+
+    def _visitor_profile(self, params: Mapping[str, str], access: Access) -> Any:
+        """Live.getVisitorProfile (`live_profile.py`) of the first site asked, if its log is on."""
+        id_site = self._site_ids_param(params, access)[0][0]
+        if id_site in self.live_disabled_sites:
+            raise ApiFailure(_LIVE_OFF.format(id_site))
+        return visitor_profile(self.world, id_site, params)
 
     def _live(self, params: Mapping[str, str], access: Access) -> Any:
         ids, multi_site = self._site_ids_param(params, access)
