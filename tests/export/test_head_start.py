@@ -11,7 +11,7 @@ import anyio
 import pytest
 from export_fakeworld import FakeMatomo
 
-from matomo_client import AsyncMatomo, Auth
+from matomo_client import AsyncMatomo, Auth, MatomoError
 from matomo_client._core.http import Request, Response
 from matomo_client.export import ExportUsageError, export_visits
 from matomo_client.transports import json_response, request_params
@@ -72,10 +72,14 @@ def _client(transport: Any) -> AsyncMatomo:
     return AsyncMatomo("https://matomo.test/", auth=Auth.token("t-123"), transport=transport)
 
 
-async def _export(transport: Recorder, target: Path, **kw: Any) -> Any:
+async def _export(transport: Recorder, target: Path, proven: bool = True, **kw: Any) -> Any:
+    """Export with a client whose token has been accepted already (`proven`), as the head
+    start needs, or a fresh one."""
     args: dict[str, Any] = {"sites": [1, 2], "start": START, "end": END, "concurrency": 5}
     args.update(kw)
     async with _client(transport) as m:
+        if proven:
+            await m.preflight()
         return await export_visits(m, target=str(target), now=NOW, **args)
 
 
@@ -103,13 +107,20 @@ async def test_the_first_pages_go_beside_the_sites_and_none_is_asked_twice(
 
 @pytest.mark.parametrize(
     "case",
-    ["existing target", "all sites", "keyword dates", "concurrency 2", "restart", "today"],
+    [
+        "existing target",
+        "all sites",
+        "keyword dates",
+        "concurrency 2",
+        "restart",
+        "today",
+        "token not accepted yet",
+    ],
 )
-async def test_no_head_start_when_the_plan_depends_on_the_answer(
-    tmp_path: Path, case: str
-) -> None:
+async def test_no_head_start_when_the_plan_depends_on_the_answer(tmp_path: Path, case: str) -> None:
     """Every site, dates a timezone moves, a day not closed everywhere, a target that holds an
-    export already, or too few slots: nothing is asked for before the sites' answer."""
+    export already, too few slots, or a token not yet accepted: nothing is asked for before
+    the sites' answer."""
     world = FakeMatomo(TODAY, days=DAYS)
     target = tmp_path / "x.duckdb"
     kw: dict[str, Any] = {}
@@ -125,6 +136,8 @@ async def test_no_head_start_when_the_plan_depends_on_the_answer(
         kw["concurrency"] = 2
     elif case == "today":
         kw["end"] = TODAY  # open in every timezone west of UTC+12
+    elif case == "token not accepted yet":
+        kw["proven"] = False
     transport = Recorder(world, wait_for=1, hold=0.3)
     with anyio.fail_after(30):
         await _export(transport, target, **kw)
@@ -158,3 +171,40 @@ async def test_the_sites_error_is_raised_as_it_is_and_leaves_no_file(tmp_path: P
         await _export(transport, target, sites=[1, 99])
     assert transport.live_before_sites == 3
     assert [p.name async for p in anyio.Path(tmp_path).iterdir()] == []
+
+
+class WrongToken:
+    """Matomo 5 with a token it does not know: 401 for every request, each a failed login."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+
+    async def send(self, request: Request) -> Response:
+        self.methods.append(request_params(request).get("method", ""))
+        await anyio.sleep(0.01)
+        message = "Unable to authenticate with the provided token. It is either invalid or expired."
+        return json_response({"result": "error", "message": message}, status=401)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_wrong_token_costs_two_failed_logins_whatever_the_concurrency(
+    tmp_path: Path,
+) -> None:
+    """Matomo counts each request with a wrong token towards its brute-force block (20 an hour
+    per IP): a fresh client asks for no page ahead, so an export with a wrong token sends the
+    preflight's and the sites' requests only, at concurrency 8 as at 2."""
+    transport = WrongToken()
+    with anyio.fail_after(30), pytest.raises(MatomoError, match="Unable to authenticate"):
+        async with _client(transport) as m:
+            await export_visits(
+                m,
+                sites=[1, 2],
+                start=START,
+                end=END,
+                target=str(tmp_path / "x.duckdb"),
+                concurrency=8,
+                now=NOW,
+            )
+    assert sorted(transport.methods) == ["API.getMatomoVersion", SITES]

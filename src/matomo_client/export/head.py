@@ -2,12 +2,15 @@
 
 An export plans its windows in each site's timezone, so its first Live request used to wait
 for the sites' round trip. When the plan cannot depend on the timezones (site ids given,
-days that are the same and closed in every timezone, a target that does not exist yet), the
-first page of each of the first runs is asked for at once, beside the preflight and the
-sites, holding a request slot of the export's. A run takes its first page from here if it was
+days that are the same and closed in every timezone, a target that does not exist yet) and
+the client's token is known to be good (a client whose preflight has answered, or one sending
+no token: with a wrong token each page would count as a failed login towards Matomo's block),
+the first page of each of the first runs is asked for at once, beside the sites, holding a
+request slot of the export's. A run takes its first page from here if it was
 asked for with the same parameters; any other (a plan that came out otherwise) is cancelled
-when the export ends. A page that failed is asked for again by its run, which then sees the
-error the ordinary way (retried, reported).
+when the export ends. A page that failed with an error the client does not retry is asked for
+again by its run, which then sees the error the ordinary way; one the client already retried as
+often as its policy allows is that run's error, not tried as often again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any, TypeVar
 import anyio
 
 from .._core.params import Params
+from .._core.retry import is_transient
+from ..errors import MatomoError
 from .arguments import _sites_param
 from .schema import LIVE_HIDDEN
 from .windows import Window, group_runs, plan_days, resolve_day, run_days, site_tz
@@ -95,6 +100,7 @@ class HeadStart:
         self.in_flight = in_flight
         self._asked: dict[Params, anyio.Event] = {}
         self._bodies: dict[Params, bytes] = {}
+        self._errors: dict[Params, MatomoError] = {}  # retried to the end: the run's error
 
     @classmethod
     def plan(
@@ -115,21 +121,24 @@ class HeadStart:
         """A head start for this export, or None when its first requests depend on what the
         sites' answer or the target holds."""
         count = concurrency - _BESIDE
-        if count < 1 or not _is_new(target):
+        if count < 1 or not _is_new(target) or not _token_proven(client):
             return None
         ids = _sites_param(sites)
         if isinstance(ids, str):
             return None  # every site: which ones is the sites' answer
         now = now or datetime.now(timezone.utc)
-        try:
-            plans = [_plan(ids, start, end, now, settle, tz) for tz in _EXTREMES]
+        try:  # every site has the days one site has: planning them all cost seconds at 1,000
+            plans = [_plan(ids[:1], start, end, now, settle, tz) for tz in _EXTREMES]
         except ValueError:
             return None  # the export reports it
-        days = [[(w.id_site, w.day, w.closed) for w in p] for p in plans]
+        days = [[(w.day, w.closed) for w in p] for p in plans]
         if not plans[0] or days[0] != days[1] or not all(w.closed for w in plans[0]):
             return None
         lanes = 2 * concurrency  # as the export runs them
-        runs = group_runs(plans[0], run_days(len(plans[0]), lanes))[:count]
+        span = run_days(len(plans[0]) * len(ids), lanes)
+        runs_a_site = -(-len(plans[0]) // span)
+        first = _plan(ids[: -(-count // runs_a_site)], start, end, now, settle, _EXTREMES[0])
+        runs = group_runs(first, span)[:count]
         pages = [first_page_params(r, page_size, segment) for r in runs if len(r) > 1]
         return cls(client, pages, in_flight) if pages else None
 
@@ -147,18 +156,35 @@ class HeadStart:
             async with self.in_flight:
                 body = await self.client.execute(LivePageBody(params), preflight=False)
             self._bodies[params] = body
+        except MatomoError as e:
+            if is_transient(e):  # the policy's tries are spent: asking again would double them
+                self._errors[params] = e
         except Exception:  # its run asks again, and meets the error the ordinary way
             pass
         finally:
             asked.set()
 
     async def take(self, params: Params) -> bytes | None:
-        """The body asked for with exactly `params` (once), or None."""
+        """The body asked for with exactly `params` (once), or None; raise the error of a
+        page the client retried as often as its policy allows."""
         asked = self._asked.pop(params, None)
         if asked is None:
             return None
         await asked.wait()
+        error = self._errors.pop(params, None)
+        if error is not None:
+            raise error
         return self._bodies.pop(params, None)
+
+
+def _token_proven(client: Any) -> bool:
+    """Whether the client's credentials have been accepted already (its preflight answered) or
+    it sends none. Until then every page asked for ahead, like every request with a wrong token,
+    would count as a failed login towards Matomo's brute-force block (20 an hour per IP)."""
+    auth = getattr(client, "_auth", None)
+    return (
+        getattr(client, "_version", None) is not None or getattr(auth, "style", "") == "anonymous"
+    )
 
 
 async def with_head_start(head: HeadStart | None, export: Callable[[], Awaitable[T]]) -> T:

@@ -105,6 +105,8 @@ class DuckDBSink(SqlSink):
             self._made = made
             if path in made:  # a new database: nobody else's tables to check for
                 self._create_tables()
+        except TargetError:
+            raise  # says what to do already (this process has the file open)
         except Exception as e:  # as `open` reports it
             raise TargetError(f"cannot open {self.target}: {self._failure(e)}") from e
 
