@@ -9,7 +9,6 @@ as recorded: Maps keyed by site then period, `[]` for empty periods inside a Map
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,15 +16,21 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_for
+from .custom_dimension import custom_dimension_rows, dimension_scope
 from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
-from .live import live_visits
-from .live_profile import live_counters, visitor_profile
+from .event_reports import EVENT_SUBTABLE_METHODS, event_builder
+from .live_api import LiveMethods
+from .live_profile import live_counters
+from .meta_pages import report_pages_metadata, segments_metadata
 from .metadata import report_metadata
-from .multisites import multi_sites_row, previous_period
-from .reports import BUILDERS, EVENT_SUBTABLE_METHODS, drop_untimed, event_builder
+from .page_lookup import PageLookupMethods
+from .processed_report import processed_report
+from .reports import BUILDERS, drop_untimed
+from .row_evolution import row_evolution
 from .segments import parse_segment
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
+from .site_api import NEED_SOME_VIEW, SiteMethods
 from .summaries import FREQUENCY_SEGMENTS
 from .summary_api import SUMMARY_SCALARS, SummaryMethods
 from .visit_reports import (
@@ -113,13 +118,6 @@ _SUPERUSER_ONLY = frozenset(
     }
 )
 _NEED_SUPERUSER = "You can't access this resource as it requires a 'superuser' access."
-_NEED_SOME_VIEW = (
-    "You can't access this resource as it requires view access for at least one website."
-)
-_LIVE_OFF = (
-    "Visits log is deactivated in website settings. A user with at least admin access can "
-    "enable this feature in the settings for this website (idSite={})."
-)
 
 
 @dataclass(frozen=True)
@@ -137,8 +135,9 @@ class Access:
         return f"Access(superuser={self.superuser}, sites={sorted(self.sites)})"
 
 
-class Api(SummaryMethods):
-    """Methods of the sandbox over one `World` (the summary-like ones in `summary_api.py`)."""
+class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
+    """Methods of the sandbox over one `World` (others in `summary_api.py`, `site_api.py`,
+    `live_api.py` and `page_lookup.py`)."""
 
     def __init__(self, world: World, live_disabled_sites: frozenset[int] = frozenset()) -> None:
         self.world = world
@@ -152,6 +151,8 @@ class Api(SummaryMethods):
             "API.getPiwikVersion": self._version,
             "API.getReportMetadata": self._report_metadata,
             "API.getBulkRequest": self._bulk,
+            "API.getProcessedReport": lambda p, a: processed_report(self, p, a),
+            "API.getRowEvolution": lambda p, a: row_evolution(self, p, a),
             "SitesManager.getSitesWithAtLeastViewAccess": self._sites,
             "SitesManager.getSitesIdWithAtLeastViewAccess": self._site_ids,
             "SitesManager.getSiteFromId": self._site_from_id,
@@ -173,6 +174,11 @@ class Api(SummaryMethods):
             "Live.getCounters": lambda p, a: live_counters(world, self._site_ids_param(p, a)[0], p),
             "Live.getVisitorProfile": self._visitor_profile,
             "MultiSites.getAll": self._multi_sites,
+            "API.getReportPagesMetadata": lambda p, a: report_pages_metadata(
+                self.world.site(self._site_ids_param(p, a)[0][0]), self.world.today
+            ),
+            "API.getSegmentsMetadata": self._segments_metadata,
+            "CustomDimensions.getCustomDimension": self._custom_dimension,
         }
         for name in SUMMARY_SCALARS:
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
@@ -216,7 +222,7 @@ class Api(SummaryMethods):
         if raw == "all":  # every site the caller can view, always keyed by site
             visible = self._visible_sites(access)
             if not visible:
-                raise ApiFailure(_NEED_SOME_VIEW, 401)
+                raise ApiFailure(NEED_SOME_VIEW, 401)
             return visible, True
         ids = []
         for part in raw.split(","):
@@ -241,12 +247,12 @@ class Api(SummaryMethods):
 
     def _require_view(self, access: Access) -> None:
         if not access.superuser and not access.sites:
-            raise ApiFailure(_NEED_SOME_VIEW, 401)
+            raise ApiFailure(NEED_SOME_VIEW, 401)
 
     def _visible_sites(self, access: Access) -> list[int]:
         return sorted(i for i in self.world.sites if access.can_view(i))
 
-    # -- API / SitesManager --------------------------------------------------------------
+    # -- API / Goals / CustomDimensions --------------------------------------------------
     def _version(self, params: Mapping[str, str], access: Access) -> Any:
         self._require_view(access)
         return {"value": MATOMO_VERSION}
@@ -269,47 +275,29 @@ class Api(SummaryMethods):
         ids, _ = self._site_ids_param(params, access)
         return configured_custom_dimensions(self.world.site(ids[0]))
 
-    def _site_row(self, id_site: int, access: Access) -> dict[str, Any]:
-        s = self.world.site(id_site)
-        row = {
-            "idsite": s.id,
-            "name": s.name,
-            "description": "",
-            "main_url": s.main_url,
-            "ts_created": self.world.created(s.id),
-            "ecommerce": 1 if s.ecommerce else 0,
-            "sitesearch": 1,
-            "sitesearch_keyword_parameters": "",
-            "sitesearch_category_parameters": "",
-            "timezone": s.timezone,
-            "currency": s.currency,
-            "exclude_unknown_urls": 0,
-            "excluded_ips": "",
-            "excluded_parameters": "",
-            "excluded_user_agents": "",
-            "excluded_referrers": "",
-            "group": "",
-            "type": "website",
-            "keep_url_fragment": 0,
-            "creator_login": s.creator_login,
-            "timezone_name": s.timezone_name,
-            "currency_name": s.currency_name,
+    def _segments_metadata(self, params: Mapping[str, str], access: Access) -> Any:
+        """API.getSegmentsMetadata (`meta_pages.py`): `idSites`, if given, must be viewable."""
+        if (params.get("idSites") or "").strip():
+            self._site_ids_param({"idSite": params["idSites"]}, access)
+        self._require_view(access)
+        return segments_metadata()
+
+    def _custom_dimension(self, params: Mapping[str, str], access: Access) -> Any:
+        """CustomDimensions.getCustomDimension (`custom_dimension.py`) of each site asked."""
+        scopes = {
+            i: dimension_scope(self.world.site(i), params)
+            for i in self._site_ids_param(params, access)[0]
         }
-        if not access.superuser:  # other users' logins stay hidden (recorded 012)
-            del row["creator_login"]
-        return row
+        segment = parse_segment(params.get("segment"), self.world.sites)
 
-    def _sites(self, params: Mapping[str, str], access: Access) -> Any:
-        rows = [self._site_row(i, access) for i in self._visible_sites(access)]
-        limit, offset = limit_and_offset(params)
-        return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+        def one(i: int, p: Period) -> tuple[Any, bool]:
+            rows = custom_dimension_rows(
+                self.world, i, p, scopes[i], segment, lambda: self._facts(i, p, params)
+            )
+            value = apply_filters(rows, params)
+            return value, not value
 
-    def _site_ids(self, params: Mapping[str, str], access: Access) -> Any:
-        return self._visible_sites(access)
-
-    def _site_from_id(self, params: Mapping[str, str], access: Access) -> Any:
-        ids, _ = self._site_ids_param(params, access)
-        return self._site_row(ids[0], access)
+        return self._per_site_period(params, access, one)
 
     def _bulk(self, params: Mapping[str, str], access: Access) -> Any:
         entries = sorted(
@@ -450,86 +438,3 @@ class Api(SummaryMethods):
             raise ApiFailure(f"{method} with multiple sites is not supported (yet).")
         if method == "Referrers.getAll" and self._periods(params, ids).multi:
             raise ApiFailure(f"{method} with multiple sites or dates is not supported (yet).")
-
-    def _page_lookup(self, params: Mapping[str, str], access: Access) -> Any:
-        method = params["method"]
-        required = "pageUrl" if method == "Actions.getPageUrl" else "pageName"
-        if not params.get(required):
-            raise ApiFailure(f"Please specify a value for '{required}'.", 400)
-        base = "Actions.getPageUrls" if required == "pageUrl" else "Actions.getPageTitles"
-        found = self._report({**params, "method": base, "filter_limit": "-1"}, access)
-        # Matomo adds these to getPageUrls/getPageTitles only (their `.end` events): a single
-        # page's row has no segment and no page performance columns (recordings 089, 090)
-        return _without_lookup_extras(found)
-
-    # -- MultiSites ----------------------------------------------------------------------
-    def _multi_sites(self, params: Mapping[str, str], access: Access) -> Any:
-        """MultiSites.getAll: a row per viewable site with visits (`multisites.py`), keyed by
-        period for several periods; dates are read in UTC, as for several sites."""
-        ids = self._visible_sites(access)
-        if not ids:
-            raise ApiFailure(_NEED_SOME_VIEW, 401)
-        periods = self._periods(params, [*ids, 0])  # several sites: today in UTC
-        parse_segment(params.get("segment"), self.world.sites)
-
-        def rows(p: Period) -> list[Any]:
-            found = []
-            for i in ids:
-                now = self._facts(i, p, params)
-                if now.nb_visits:
-                    before = self._facts(i, previous_period(p), params)
-                    found.append(multi_sites_row(self.world.site(i), p, now, before))
-            return apply_filters(found, params)
-
-        if periods.multi:
-            return {p.key: rows(p) for p in periods.items}
-        return rows(periods.items[0])
-
-    # -- Live ----------------------------------------------------------------------------
-    def _most_recent_visitor(self, params: Mapping[str, str], access: Access) -> Any:
-        """Live.getMostRecentVisitorId: the visitorId of the latest visit (Live's first row),
-        whatever the period; `false` when there is none."""
-        query = {"idSite": params.get("idSite") or "", "filter_limit": "1"}
-        query["doNotFetchActions"] = "1"
-        if params.get("segment"):
-            query["segment"] = params["segment"]
-        visits = self._live(query, access)
-        return {"value": visits[0]["visitorId"] if visits else False}
-
-    def _visitor_profile(self, params: Mapping[str, str], access: Access) -> Any:
-        """Live.getVisitorProfile (`live_profile.py`) of the first site asked, if its log is on."""
-        id_site = self._site_ids_param(params, access)[0][0]
-        if id_site in self.live_disabled_sites:
-            raise ApiFailure(_LIVE_OFF.format(id_site))
-        return visitor_profile(self.world, id_site, params)
-
-    def _live(self, params: Mapping[str, str], access: Access) -> Any:
-        ids, multi_site = self._site_ids_param(params, access)
-        disabled = [i for i in ids if i in self.live_disabled_sites]
-        if disabled and not multi_site:
-            raise ApiFailure(_LIVE_OFF.format(disabled[0]))
-        if disabled and len(disabled) == len(ids):
-            joined = ",".join(map(str, disabled))
-            raise ApiFailure(f"Visits log is deactivated for all given websites (idSite={joined}).")
-        ids = [i for i in ids if i not in self.live_disabled_sites]
-        return live_visits(self.world, ids, params, several_sites=multi_site)
-
-
-_LOOKUP_DROPPED = re.compile(
-    r"segment$|avg_page_load_time$|nb_hits_with_time_"
-    r"|(avg|min|max)_time_(network|server|transfer|dom_processing|dom_completion|on_load)$"
-)
-
-
-def _without_lookup_extras(value: Any) -> Any:
-    """A page lookup's rows (in a Map by period or site too) without `_LOOKUP_DROPPED`."""
-    if isinstance(value, list):
-        return [
-            {k: v for k, v in row.items() if not _LOOKUP_DROPPED.match(k)}
-            if isinstance(row, dict)
-            else row
-            for row in value
-        ]
-    if isinstance(value, dict):
-        return {key: _without_lookup_extras(v) for key, v in value.items()}
-    return value

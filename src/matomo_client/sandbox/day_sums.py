@@ -16,12 +16,12 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import add
 from typing import Any
 
 from . import catalog as c
-from .page_goals import attribute_visit, finish_page_goals, new_page_goal
-from .records import DOWNLOAD, EVENT, GOAL, ORDER, OUTLINK, PAGE, SEARCH, Visit
+from .page_goals import attribute_visit, finish_page_goals
+from .records import DOWNLOAD, EVENT, GOAL, OUTLINK, PAGE, SEARCH, Visit
+from .visit_goals import add_goals, goal_summary, goals_after, visit_goals
 
 __all__ = ["DayFacts", "Row", "Table", "sum_day"]
 
@@ -29,8 +29,6 @@ Row = list[Any]
 Table = dict[Any, Row]
 _INF = float("inf")
 _NEVER = 1 << 62  # an instant after any action
-_CART = "idgoal=ecommerceAbandonedCart"
-_ORDER = "idgoal=ecommerceOrder"
 
 # Row layouts: (additive slots, min slots, max slots, has a goals dict in the last slot).
 # visit tables (referrer, country, browser)
@@ -70,62 +68,6 @@ class DayFacts:
     # nb_visits_converted is VisitsSummary's, not a sum over goals)
     converted_visits: list[int] = field(default_factory=lambda: [0, 0, 0])
     search_keywords: frozenset[int] = frozenset()  # site search keywords (Actions.get nb_keywords)
-
-
-def _visit_goals(
-    revenues: dict[int, float], convs: list[Any]
-) -> tuple[dict[str, Row], list[tuple[int, str, float]]]:
-    """Goal slots of one visit, and (time, goal, revenue) of each conversion for pages."""
-    goals: dict[str, Row] = {}
-    timeline: list[tuple[int, str, float]] = []
-    for a in convs:
-        kind = a[0]
-        order = a.order
-        if kind == GOAL:
-            name = f"idgoal={a[2]}"
-            revenue = revenues.get(a[2], 0.0)
-        elif order is None:
-            continue
-        else:
-            name = _ORDER if kind == ORDER else _CART
-            revenue = order.revenue
-        g = goals.get(name)
-        if g is None:
-            g = goals[name] = [0, 1, 0, 0, 0, 0, 0, 0]
-        g[0] += 1
-        g[2] += revenue
-        if order is not None:
-            if kind == ORDER:
-                g[3] += order.subtotal
-                g[4] += order.tax
-                g[5] += order.shipping
-                g[6] += order.discount
-            g[7] += order.quantity
-        timeline.append((a[1], name, revenue))
-    return goals, timeline
-
-
-def _page_goals(timeline: list[tuple[int, str, float]], ts: int) -> dict[str, Row]:
-    """Conversions at or after a page view, per goal: [conversions, revenue, 1, ...] (`G_*`)."""
-    goals: dict[str, Row] = {}
-    for cts, name, revenue in timeline:
-        if cts < ts:
-            continue
-        g = goals.get(name)
-        if g is None:
-            g = goals[name] = new_page_goal()
-        g[0] += 1
-        g[1] += revenue
-    return goals
-
-
-def _add_goals(into: dict[str, Row], goals: dict[str, Row]) -> None:
-    for name, g in goals.items():
-        have = into.get(name)
-        if have is None:
-            into[name] = g[:]
-        else:
-            have[:] = map(add, have, g)
 
 
 def sum_day(
@@ -221,9 +163,9 @@ def sum_day(
         timeline: list[tuple[int, str, float]] = []
         if len(acts) != counted:  # goals, orders or an abandoned cart (not in `actions`)
             part = acts if n - lo == len(acts) else acts[lo:n]
-            vgoals, timeline = _visit_goals(goal_revenue, [a for a in part if a[0] >= GOAL])
+            vgoals, timeline = visit_goals(goal_revenue, [a for a in part if a[0] >= GOAL])
             if vgoals:
-                vconv, vrevenue = _goal_summary(goal_rows, vgoals, returning)
+                vconv, vrevenue = goal_summary(goal_rows, vgoals, returning)
                 if vrows is None:
                     vrows = (
                         referrers.get(referrer) or _new_row(referrers, referrer),
@@ -235,13 +177,13 @@ def sum_day(
                     row[V_REVENUE] += vrevenue
                     if row[V_GOALS] is None:
                         row[V_GOALS] = {}
-                    _add_goals(row[V_GOALS], vgoals)
+                    add_goals(row[V_GOALS], vgoals)
         hits: list[tuple[int, tuple[Row, Row]]] | None = None
         if timeline:
             hits = []
             # pages viewed up to the first conversion all lead to every conversion
             first_conversion = min(t[0] for t in timeline)
-            all_goals = _page_goals(timeline, first_conversion)
+            all_goals = goals_after(timeline, first_conversion)
         after_search = False
         for i in range(lo, n):
             a = acts[i]
@@ -277,12 +219,12 @@ def sum_day(
                                 page_goals = (
                                     all_goals
                                     if ts <= first_conversion
-                                    else _page_goals(timeline, ts)
+                                    else goals_after(timeline, ts)
                                 )
                             if page_goals:
                                 if row[P_GOALS] is None:
                                     row[P_GOALS] = {}
-                                _add_goals(row[P_GOALS], page_goals)
+                                add_goals(row[P_GOALS], page_goals)
                 if last_page is None:  # the entry page
                     prow[E_VISITS] += 1
                     prow[E_ACTIONS] += counted
@@ -451,26 +393,6 @@ def _new_pair(
         trow = page_titles[title] = _page_row()
     pair = pages[pkey] = (_page_row(), trow)
     return pair
-
-
-def _goal_summary(
-    goal_rows: dict[str, Row], vgoals: dict[str, Row], returning: bool
-) -> tuple[int, float]:
-    """Add a visit's goals to Goals.get's rows; its conversions and revenue for visit tables."""
-    vconv = 0
-    vrevenue: float = 0
-    for name, g in vgoals.items():
-        if name != _CART:
-            vconv += g[0]
-            vrevenue += g[2]
-    off = 16 if returning else 8
-    for name, g in vgoals.items():
-        r = goal_rows.get(name)
-        if r is None:
-            r = goal_rows[name] = [0] * 24
-        r[0:8] = map(add, r[0:8], g)
-        r[off : off + 8] = map(add, r[off : off + 8], g)
-    return vconv, vrevenue
 
 
 _PERF_LIST = P_PERF_N  # while summing: the page timings of the row's hits

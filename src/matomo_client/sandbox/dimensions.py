@@ -33,16 +33,14 @@ from .day_sums import (
     DayFacts,
     Row,
     Table,
-    _add_goals,
     _finish,
     _finish_visit,
     _first_at,
-    _goal_summary,
     _new_row,
-    _visit_goals,
 )
 from .records import CART, GOAL, ORDER, PAGE, SEARCH, Visit, utc_offset
 from .render import visit_days_since_first, visit_resolution, visitor_hex
+from .visit_goals import add_goals, goal_summary, visit_goals
 
 __all__ = [
     "CONVERSION_DAY_BUCKETS",
@@ -218,9 +216,9 @@ def sum_dimensions(
                 lo = _first_at(acts, start)
         part = acts if lo == 0 and n == len(acts) else acts[lo:n]
         if len(acts) != v.n_actions:  # goals, orders or an abandoned cart
-            vgoals, _ = _visit_goals(goal_revenue, [a for a in part if a[0] >= GOAL])
+            vgoals, _ = visit_goals(goal_revenue, [a for a in part if a[0] >= GOAL])
             if vgoals:
-                vconv, vrevenue = _goal_summary({}, vgoals, v.returning)
+                vconv, vrevenue = goal_summary({}, vgoals, v.returning)
                 if vrows is None:
                     vrows = [_row(tables[name], key(v, tz, seed)) for name, key in keys]
                 for row in vrows:
@@ -228,7 +226,7 @@ def sum_dimensions(
                     row[V_REVENUE] += vrevenue
                     if row[V_GOALS] is None:
                         row[V_GOALS] = {}
-                    _add_goals(row[V_GOALS], vgoals)
+                    add_goals(row[V_GOALS], vgoals)
                 _add_conversion_days(v, part, seed, conversion_days)
         if site.ecommerce:
             _add_items(v, part, page_product, items, categories)

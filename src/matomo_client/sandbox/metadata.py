@@ -4,7 +4,8 @@ The entries are the recorded Matomo 5.11.2 metadata of those reports
 (`report_metadata.json`), with the site id and the graph date range filled in per request.
 As in Matomo, the ecommerce reports are listed for ecommerce sites only, and each goal of
 the site gets its own `Goals.get` and `Goals.getDaysToConversion` entries (the `{idGoal}`
-entries), goal by goal.
+entries), goal by goal; the `CustomDimensions.getCustomDimension` entries (one per configured
+dimension, as recorded for site 1) are listed for the sites that have custom dimensions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .catalog import SiteInfo
 __all__ = ["report_metadata"]
 
 _PER_GOAL = "_idGoal--{idGoal}"
+_CUSTOM_DIMENSION = "CustomDimensions_getCustomDimension_"
 _ECOMMERCE = frozenset(
     {
         "Goals_get_idGoal--ecommerceOrder",
@@ -49,8 +51,15 @@ def report_metadata(site: SiteInfo, today: date) -> list[dict[str, Any]]:
         if per_goal:  # recorded 146: goal 1's reports, then goal 2's ...
             rows.extend(_goal_entry(t, i, name) for i, name, _ in site.goals for t in templates)
         else:
-            rows.extend(r for r in templates if r["uniqueId"] not in _ECOMMERCE or site.ecommerce)
+            rows.extend(r for r in templates if _listed(r["uniqueId"], site))
     return rows
+
+
+def _listed(unique_id: str, site: SiteInfo) -> bool:
+    """Whether a template entry that is not a goal's is listed for `site`."""
+    if unique_id.startswith(_CUSTOM_DIMENSION):
+        return site.custom_dimensions
+    return unique_id not in _ECOMMERCE or site.ecommerce
 
 
 def _goal_entry(template: dict[str, Any], id_goal: int, name: str) -> dict[str, Any]:

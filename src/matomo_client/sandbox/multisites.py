@@ -4,6 +4,11 @@ Shaped as recorded (case 145): the period's visits, actions, pageviews, hits and
 evolution from the previous period as `"4,214.3%"` strings with a trend (-1, 0, 1), the previous
 values and the site's currency symbol and URL. A site with no visit in the period has no
 archive, so no row (the recorded "Empty" site 3). Rows come by visits, most first.
+
+`enhanced` (any value PHP reads as true) adds Goals' conversions and, for ecommerce sites
+only, the orders and their revenue, each with its evolution and previous value; it keeps the
+sites without visits too (Matomo's MultiSites API: the ecommerce-only evolution metrics drop
+their column on other sites).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from .dates import Period, containing
 from .formats import money
 from .reports import actions_object, goals_object
 
-__all__ = ["multi_sites_row", "previous_period"]
+__all__ = ["enhanced_flag", "multi_sites_row", "previous_period"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # (metric, its evolution's name)
@@ -29,6 +34,17 @@ _EVOLUTIONS = (
     ("ai_chatbots_requests", "ai_chatbots_requests"),
     ("revenue", "revenue"),
 )
+# enhanced=1: (metric, its evolution's name, ecommerce sites only)
+_ENHANCED = (
+    ("nb_conversions", "nb_conversions", False),
+    ("orders", "orders", True),
+    ("ecommerce_revenue", "ecommerce_revenue", True),
+)
+
+
+def enhanced_flag(value: str | None) -> bool:
+    """Whether a request parameter is true as PHP reads a string: not empty, not `0`."""
+    return value not in (None, "", "0")
 
 
 def previous_period(p: Period) -> Period:
@@ -60,9 +76,9 @@ def _label(p: Period) -> str:
     return f"{_short(p.start, False)} – {p.end.day}, {p.end.year}"
 
 
-def _metrics(f: Facts, kind: str) -> dict[str, Any]:
+def _metrics(f: Facts, kind: str, enhanced: bool, ecommerce: bool) -> dict[str, Any]:
     actions = actions_object(f, kind)
-    return {
+    out = {
         "nb_visits": f.nb_visits,
         "nb_actions": f.nb_actions,
         "nb_pageviews": actions["nb_pageviews"],
@@ -70,6 +86,13 @@ def _metrics(f: Facts, kind: str) -> dict[str, Any]:
         "ai_chatbots_requests": 0,
         "revenue": money(goals_object(f, kind).get("revenue", 0)),
     }
+    if enhanced:
+        out["nb_conversions"] = goals_object(f, kind).get("nb_conversions", 0)
+        if ecommerce:
+            order = goals_object(f, kind, "ecommerceOrder")
+            out["orders"] = order.get("nb_conversions", 0)
+            out["ecommerce_revenue"] = order.get("revenue", 0)
+    return out
 
 
 def _evolution(now: float, before: float) -> tuple[str, int]:
@@ -82,18 +105,22 @@ def _evolution(now: float, before: float) -> tuple[str, int]:
     return f"{text}%", (now > before) - (now < before)
 
 
-def multi_sites_row(site: SiteInfo, p: Period, now: Facts, before: Facts) -> dict[str, Any]:
+def multi_sites_row(
+    site: SiteInfo, p: Period, now: Facts, before: Facts, enhanced: bool = False
+) -> dict[str, Any]:
     """One site's MultiSites.getAll row for period `p` (`before`: the previous period's facts)."""
-    current, previous = _metrics(now, p.kind), _metrics(before, p.kind)
+    current = _metrics(now, p.kind, enhanced, site.ecommerce)
+    previous = _metrics(before, p.kind, enhanced, site.ecommerce)
     row: dict[str, Any] = {"label": site.name, **current}
-    for metric, name in _EVOLUTIONS:
+    evolutions = [*_EVOLUTIONS, *((m, n) for m, n, _ in _ENHANCED if m in current)]
+    for metric, name in evolutions:
         text, trend = _evolution(current[metric], previous[metric])
         row[f"{name}_evolution"] = text
         row[f"{name}_evolution_trend"] = trend
     row.update(idsite=site.id, ratio=1, currencySymbol=site.currency_symbol)
     row["previous_nb_visits"] = previous["nb_visits"]
     row.update(periodName=p.kind, previousRange=_label(previous_period(p)))
-    for metric in ("nb_actions", "nb_pageviews", "hits", "ai_chatbots_requests", "revenue"):
+    for metric, _ in evolutions[1:]:
         row[f"previous_{metric}"] = previous[metric]
     row.update(group="", main_url=site.main_url)
     return row

@@ -4,8 +4,11 @@
 `==`, `!=`, `=@`, `!@`, `=^`, `=$`, `>`, `<`, `>=`, `<=`. Decoded as Matomo's `Segment` does: the
 definition is read URL-decoded unless that splits it into fewer valid conditions, then each
 condition and each value is URL-decoded once more (`+` is a space). Dimensions of actions
-(`pageUrl`...) match a visit with a matching action. Unknown dimensions and malformed conditions
-fail with Matomo's texts.
+(`pageUrl`...) match a visit with a matching action. The custom dimensions of the sites that
+have them (`settings.py`) are `dimension1` (visit scope: `new` or `returning`, as the Live visits
+say) and `dimension2` (action scope: the kind of a page viewed, as the Live actions say); a visit of
+a site without them has no value. Unknown dimensions and malformed conditions fail with Matomo's
+texts.
 """
 
 from __future__ import annotations
@@ -35,6 +38,21 @@ def _visitor_type(v: Visit, sites: Sites) -> str:
     if sites[v.id_site].ecommerce and v.visitor % 5 == 0:
         return "returningCustomer"
     return "returning"
+
+
+def _customer_type(v: Visit, sites: Sites) -> str:
+    # custom dimension 1, "Customer Type" (visit scope), as the Live visits carry it
+    if not sites[v.id_site].custom_dimensions:
+        return ""
+    return "returning" if v.returning else "new"
+
+
+def _page_categories(v: Visit, sites: Sites) -> list[str]:
+    # custom dimension 2, "Page Category" (action scope): set on page views only, as in Live
+    site = sites[v.id_site]
+    if not site.custom_dimensions:
+        return []
+    return [site.pages[a.ref].kind for a in v.actions if a.kind == PAGE]
 
 
 def _ecommerce_status(v: Visit) -> str:
@@ -93,6 +111,7 @@ _ACTION_DIMENSIONS: dict[str, Callable[[Visit, Sites], list[str]]] = {
     "siteSearchCategory": lambda v, _: [
         c.SITE_SEARCH_KEYWORDS[a.ref][1] for a in v.actions if a.kind == SEARCH
     ],
+    "dimension2": _page_categories,
 }
 # Matomo's operators in the order its pattern tries them; the name is anything before the first.
 _CONDITION = re.compile(r"^(.+?)(==|!=|>=|>|<=|<|=@|!@|=\^|=\$)(.*)$", re.DOTALL)
@@ -107,6 +126,8 @@ def _condition(text: str, sites: Sites) -> VisitFilter:
     getter = _DIMENSIONS.get(name)
     if name == "visitorType":
         getter = partial(_visitor_type, sites=sites)
+    elif name == "dimension1":
+        getter = partial(_customer_type, sites=sites)
     many = _ACTION_DIMENSIONS.get(name)
     if getter is None and many is None:
         raise ApiFailure(f"Segment '{name}' is not a supported segment.")

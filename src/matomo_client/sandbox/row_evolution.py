@@ -1,0 +1,278 @@
+"""API.getRowEvolution: how one row of a report (or several) moves over several periods.
+
+`row_evolution(api, params, access)` answers as Matomo 5's plugins/API/RowEvolution.php
+(recorded 152). The report's rows come from the report method itself, run through the
+dispatcher once for every period with all its rows; the metric names from the report's
+metadata entry (`processed_report.report_entry`), archived then processed metrics. One label
+gives `{label, reportData, metadata}`, the row of each period (its metrics only) under the
+period's key; several labels, or none (then every label of the periods, `filter_limit` of
+them), give `{column, reportData, metadata}` with one `<column>_<n>` value per label.
+`metadata.metrics` adds min, max and the change from the first to the last period.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .datatable import number_format
+from .dates import ApiFailure
+from .processed_report import api_parameters, report_entry, require, with_processed_metrics
+from .segments import parse_segment
+
+if TYPE_CHECKING:
+    from .api import Access, Api
+
+__all__ = ["row_evolution"]
+
+_NOT_MULTIPLE = (
+    "Row evolutions can not be processed with this combination of \\'date\\' and \\'period\\' "
+    "parameters."
+)
+_NOT_FOUND = (
+    "Requested report {}.{} for Website id={} not found in the list of available reports. \n"
+)
+_NO_DIMENSION = (
+    "Reports like {}.{} which do not have a dimension are not supported by row evolution"
+)
+_LAST_N = re.compile(r"^(last|previous)\d*$")
+# reports whose label shows as a URL of the site when no row has a URL (RowEvolution.php)
+_ACTIONS_URL_REPORTS = frozenset(
+    {"getPageUrls", "getPageUrlsFollowingSiteSearch", "getEntryPageUrls", "getExitPageUrls"}
+)
+
+
+def _php_round(value: float) -> float:
+    """PHP's round() to a whole number: halves away from zero."""
+    out = float(int(abs(value) + 0.5))
+    return -out if value < 0 else out
+
+
+def _float(value: Any) -> float:
+    """PHP's floatval of a metric: '57%' is 57, anything else non-numeric 0."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        found = re.match(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?", value.replace(",", "."))
+        return float(found[0]) if found else 0.0
+    return 0.0
+
+
+def _change(first: float, last: float) -> str:
+    """CalculateEvolutionFilter::calculate as a whole percent, '+' when not negative."""
+    number = 0.0 if last == first else _php_round((last - first) / first * 100)
+    text = f"{abs(number):,.0f}%"
+    return f"+{text}" if number >= 0 else f"-{text}"
+
+
+def _find(rows: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
+    """The row a label names; `a>b` is row b of row a's subtable (LabelFilter)."""
+    parts = [part.strip() for part in label.split(">")]
+    for depth, part in enumerate(parts):
+        found = next((r for r in rows if str(r.get("label", "")).strip() == part), None)
+        if found is None:
+            return None
+        if depth == len(parts) - 1:
+            return found
+        rows = list(found.get("_sub") or [])
+    return None
+
+
+def _labels(params: Mapping[str, str]) -> list[str]:
+    raw = [v for k, v in params.items() if k.startswith("label[")]
+    if not raw and params.get("label"):
+        raw = params["label"].split(",")
+    labels: list[str] = []
+    for label in raw:
+        if label and label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _row_url(row: Mapping[str, Any], module: str, action: str, params: Mapping[str, str]) -> Any:
+    """The row's URL without scheme and www, for Actions and Referrers.getWebsites rows."""
+    url = row.get("url")
+    wanted = module == "Actions" or (module == "Referrers" and action == "getWebsites")
+    if url and wanted and params.get("labelUseAbsoluteUrl") not in ("0", "false"):
+        return re.sub(r"^http(s)?://(www.)?", "", str(url), flags=re.IGNORECASE)
+    return False
+
+
+def _with_ranges(metrics: dict[str, str], tables: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """Each metric's name, min and max (from its first non-zero value on) and change."""
+    out: dict[str, Any] = {}
+    for metric, name in metrics.items():
+        entry: dict[str, Any] = {"name": name}
+        started = False
+        for row in tables:
+            value = _float(row.get(metric)) if row else 0.0
+            if value > 0:
+                started = True
+            elif not started:
+                continue
+            if "min" not in entry or entry["min"] > value:
+                entry["min"] = number_format(value)
+            if "max" not in entry or entry["max"] < value:
+                entry["max"] = number_format(value)
+        first = _float(tables[0].get(metric)) if tables and tables[0] else 0.0
+        last = _float(tables[-1].get(metric)) if tables and tables[-1] else 0.0
+        if first != 0:
+            entry["change"] = _change(first, last)
+        out[metric] = entry
+    return out
+
+
+def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
+    """API.getRowEvolution for one site: one label's rows over the periods, or several labels'."""
+    require(params, ("idSite", "period", "date", "apiModule", "apiAction"))
+    id_site = api._site_ids_param(params, access)[0][0]
+    period = params["period"].strip()
+    if period == "range":
+        period = "day"  # the days of the range
+    date_text = params["date"].strip()
+    if not (_LAST_N.match(date_text) or "," in date_text):
+        raise ApiFailure(_NOT_MULTIPLE)
+    query = {**params, "period": period}
+    periods = api._periods(query, [id_site])
+    parse_segment(params.get("segment"), api.world.sites)
+    module, action = params["apiModule"].strip(), params["apiAction"].strip()
+    extra = {k: v for k, v in api_parameters(params).items() if k in ("idGoal", "idDimension")}
+    entry = report_entry(api, id_site, params, extra, period=period)
+    if entry is None:
+        raise ApiFailure(_NOT_FOUND.format(module, action, id_site))
+    metrics: dict[str, str] = dict(entry.get("metrics") or {})
+    for key, name in (entry.get("processedMetrics") or {}).items():
+        metrics.setdefault(key, name)
+    if not entry.get("dimension"):
+        raise ApiFailure(_NO_DIMENSION.format(module, action))
+
+    # the report's rows, every one, for each period; `_sub` kept to follow `a>b` labels
+    keep = ("idSite", "segment", "format_metrics", "flat", "idSubtable")
+    report = {k: v for k, v in params.items() if k in keep}
+    report.update(extra, method=f"{module}.{action}", idSite=str(id_site), period=period)
+    report.update(date=date_text, filter_limit="-1", expanded="1")
+    try:
+        value = api.call(report, access)
+    except ApiFailure as failure:
+        raise ApiFailure(f"API returned an error: {failure.message}\n") from None
+    by_key = value if isinstance(value, dict) else {}
+    tables = [(p.key, _nested(by_key.get(p.key, []))) for p in periods.items]
+    processed = [k for k in metrics if k in (entry.get("processedMetrics") or {})]
+    fractions = (params.get("format_metrics") or "").strip() == "0"
+    labels = _labels(params)
+    if not labels:
+        for _, rows in tables:
+            labels += [str(r.get("label")) for r in rows if str(r.get("label")) not in labels]
+        raw_limit = (params.get("filter_limit") or "").strip()
+        if re.fullmatch(r"\d+", raw_limit) and int(raw_limit) > 0:
+            labels = labels[: int(raw_limit)]
+
+    def metric_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        full = with_processed_metrics(row, processed, fractions)
+        out = {k: v for k, v in full.items() if k in metrics or k == "label_html"}
+        if "idsubdatatable" in row:
+            out["idsubdatatable"] = row["idsubdatatable"]
+        return out
+
+    if len(labels) == 1:
+        label = labels[0]
+        found = [metric_row(_find(rows, label)) for _, rows in tables]
+        first = next((_find(rows, label) for _, rows in tables if _find(rows, label)), None)
+        shown: Any = _row_url(first, module, action, params) if first else False
+        if shown is False:
+            shown = _display_label(api, id_site, module, action, params.get("labelPretty") or label)
+        answer: dict[str, Any] = {
+            "label": shown,
+            "reportData": {
+                key: [row] if row else [] for (key, _), row in zip(tables, found, strict=True)
+            },
+            "metadata": {"metrics": _with_ranges(metrics, found), "dimension": entry["dimension"]},
+        }
+        if first and first.get("logo"):
+            answer["logo"] = first["logo"]
+        return answer
+    return _multi(tables, labels, metrics, entry, module, action, params, metric_row)
+
+
+def _nested(rows: Any) -> list[dict[str, Any]]:
+    """Rows rendered with `expanded=1` back to the `_sub` form `_find` walks."""
+    out = []
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict):
+            copy = {k: v for k, v in row.items() if k != "subtable"}
+            if isinstance(row.get("subtable"), list):
+                copy["_sub"] = _nested(row["subtable"])
+            out.append(copy)
+    return out
+
+
+def _display_label(api: Api, id_site: int, module: str, action: str, label: str) -> str:
+    """RowEvolution::formatQueryLabelForDisplay: the label as asked, made readable."""
+    if module == "Actions" and action in _ACTIONS_URL_REPORTS:
+        host = re.sub(r"^[a-z]+://", "", api.world.site(id_site).main_url).split("/")[0]
+        path = re.sub(r"\s*>\s*", "/", label)
+        text = f"{host}/{path}/"
+    else:
+        text = label.replace(">", " - ")
+    return text.replace("@", "")
+
+
+def _multi(
+    tables: list[tuple[str, list[dict[str, Any]]]],
+    labels: list[str],
+    metrics: dict[str, str],
+    entry: Mapping[str, Any],
+    module: str,
+    action: str,
+    params: Mapping[str, str],
+    metric_row: Any,
+) -> dict[str, Any]:
+    """Several labels: one `<column>_<n>` value per label and period (getMultiRowEvolution)."""
+    column = (params.get("column") or "").strip()
+    if column not in metrics:
+        column = next(iter(metrics))
+    pretty = [p for p in (params.get("labelPretty") or "").split(",") if p]
+    names = []
+    for index, label in enumerate(labels):
+        shown: Any = False
+        for _, rows in tables:
+            row = _find(rows, label)
+            if row is not None:
+                shown = _row_url(row, module, action, params)
+                if "label_html" in row:
+                    shown = row["label_html"]
+                elif index < len(pretty):
+                    shown = pretty[index]
+                if shown:
+                    break
+            elif index < len(pretty):
+                shown = pretty[index]
+        if not shown:
+            shown = label.replace(">", " - ")
+        if params.get("legendAppendMetric") not in ("0", "false"):
+            shown = f"{shown} ({metrics[column]})"
+        names.append(shown)
+    data: dict[str, Any] = {}
+    series: list[dict[str, Any] | None] = []
+    for key, rows in tables:
+        values = {}
+        for index, label in enumerate(labels):
+            row = metric_row(_find(rows, label))
+            values[f"{column}_{index}"] = number_format(_float(row.get(column)) if row else 0.0)
+        data[key] = [values] if labels else []
+        series.append(values if labels else None)
+    shown_metrics = {f"{column}_{i}": name for i, name in enumerate(names)}
+    return {
+        "column": column,
+        "reportData": data,
+        "metadata": {
+            "metrics": _with_ranges(shown_metrics, series),
+            "dimension": entry["dimension"],
+            "columns": metrics,
+        },
+    }
