@@ -97,6 +97,21 @@ def test_bulk_items_go_in_the_body() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sites", "outer"),
+    [((1, 1), "1"), ((1, 2), None), ((1, None), None), (([1, 2], [1, 2]), None), (("all",), None)],
+)
+def test_a_bulk_request_about_one_site_names_it(sites: tuple[Any, ...], outer: str | None) -> None:
+    """Matomo offers a site's custom dimension segments only when the HTTP request itself names
+    the site: items that all ask about one site name it on the outer request, others do not."""
+    items = tuple(
+        ("VisitsSummary.get", Params().set("period", "day") if s is None else Params().id_site(s))
+        for s in sites
+    )
+    body = _form(GetBulkRequest(items).request(Auth.token(TOKEN)).body)
+    assert body.get("idSite") == outer
+
+
+@pytest.mark.parametrize(
     ("build", "message"),
     [
         (lambda: GetBulkRequest(()), "at least one"),

@@ -200,3 +200,31 @@ async def test_every_listed_report_matches_a_direct_call(tmp_path: Path, period:
         r for r in read_rows(target, "reports") if r["report"].startswith("VisitTime.getVisitInf")
     ]
     assert any(r["nb_visits"] == 0 for r in hours)  # hours without visits: zero rows, kept
+
+
+async def test_a_custom_dimension_segment_exports_the_reports_of_its_site(tmp_path: Path) -> None:
+    """Matomo offers site 1's custom dimension segments only to a request that names site 1:
+    the reports' bulk requests name it, so the segment's reports are exported, and their
+    visits add up to VisitsSummary's under the same segment."""
+    sb = Sandbox(SandboxConfig(seed=3, days=20, visits_per_day=20, today=TODAY))
+    target = str(tmp_path / "x.sqlite")
+    segment = "dimension1==new"
+    async with sandbox_client(sb) as m:
+        summary = await _export(
+            m, target, reports=["Referrers.getReferrerType"], segment=segment, period="month"
+        )
+        expected = await m.call(
+            "VisitsSummary.get",
+            Params()
+            .id_site(1)
+            .set("period", "month")
+            .set("date", "2024-03-01")
+            .set("segment", segment),
+        )
+    rows = read_rows(target, "reports")
+    assert summary.report_rows == len(rows) > 0
+    visits = sum(r["nb_visits"] for r in rows if r["date"] == date(2024, 3, 1))
+    assert visits == expected["nb_visits"] > 0
+    assert any(
+        r.params.get("idSite") == "1" for r in sb.requests if r.method == "API.getBulkRequest"
+    )

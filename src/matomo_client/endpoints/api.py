@@ -95,8 +95,13 @@ class GetBulkRequest(Endpoint[list[BulkResult]]):
                 )
 
     def params(self) -> Params:
-        """The outer list must not be cut at 100 items."""
-        return Params().set("filter_limit", ALL_ROWS)
+        """The outer list must not be cut at 100 items. Items that all ask about one site name
+        it on the outer request too: Matomo offers a site's custom dimension segments
+        (`dimension1==...`) only when the HTTP request itself names that site."""
+        outer = Params().set("filter_limit", ALL_ROWS)
+        sites = {p.get("idSite") for _, p in self.items}
+        site = sites.pop() if len(sites) == 1 else None
+        return outer.set("idSite", site) if site is not None and site.isdigit() else outer
 
     def extra_form(self) -> Sequence[tuple[str, str]]:
         """`urls[i]` for each sub-request, in the POST body (URLs have length limits).

@@ -28,7 +28,7 @@ from .page_lookup import PageLookupMethods
 from .processed_report import processed_report
 from .reports import BUILDERS, drop_untimed
 from .row_evolution import row_evolution
-from .segments import parse_segment
+from .segments import parse_segment, request_has_custom_dimensions, request_site
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
 from .site_api import NEED_SOME_VIEW, SiteMethods
 from .summaries import FREQUENCY_SEGMENTS
@@ -211,7 +211,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
                 f"'\\Piwik\\Plugins\\{module}\\API'.",
                 400,
             )
-        return handler(params, access)
+        with request_site(params):  # custom dimension segments depend on it (`segments.py`)
+            return handler(params, access)
 
     # -- access and parameters -----------------------------------------------------------
     def _site_ids_param(self, params: Mapping[str, str], access: Access) -> tuple[list[int], bool]:
@@ -280,15 +281,14 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         if (params.get("idSites") or "").strip():
             self._site_ids_param({"idSite": params["idSites"]}, access)
         self._require_view(access)
-        return segments_metadata()
+        # listed for the HTTP request's site, not for `idSites` as such (`segments.py`)
+        return segments_metadata(request_has_custom_dimensions(self.world.sites))
 
     def _custom_dimension(self, params: Mapping[str, str], access: Access) -> Any:
         """CustomDimensions.getCustomDimension (`custom_dimension.py`) of each site asked."""
-        scopes = {
-            i: dimension_scope(self.world.site(i), params)
-            for i in self._site_ids_param(params, access)[0]
-        }
-        segment = parse_segment(params.get("segment"), self.world.sites)
+        ids = self._site_ids_param(params, access)[0]
+        scopes = {i: dimension_scope(self.world.site(i), params) for i in ids}
+        segment = parse_segment(params.get("segment"), self.world.sites, ids)
 
         def one(i: int, p: Period) -> tuple[Any, bool]:
             rows = custom_dimension_rows(
@@ -346,7 +346,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
     def _days_facts(
         self, id_site: int, days: list[date], params: Mapping[str, str], dimensions: bool = False
     ) -> Facts:
-        segment = parse_segment(params.get("segment"), self.world.sites)
+        segment = parse_segment(params.get("segment"), self.world.sites, [id_site])
         if dimensions:
             return dimension_facts(self.world, self.dimension_cache, id_site, days, segment)
         if segment is None:
@@ -366,9 +366,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         """Run `one(site, period) -> (value, is_empty)` and shape the Map as Matomo keys it."""
         ids, multi_site = self._site_ids_param(params, access)
         periods = self._periods(params, ids)
-        parse_segment(
-            params.get("segment"), self.world.sites
-        )  # invalid segments fail before any work
+        # invalid segments fail before any work
+        parse_segment(params.get("segment"), self.world.sites, ids)
 
         def for_site(id_site: int) -> Any:
             if not periods.multi:

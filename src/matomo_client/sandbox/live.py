@@ -65,7 +65,7 @@ def live_visits(
     (`idSite=all` or a list): the dates are then UTC dates, as Matomo reads them in its default
     timezone, and the sites' visits are interleaved by last action time.
     """
-    segment = parse_segment(params.get("segment"), world.sites)
+    segment = parse_segment(params.get("segment"), world.sites, ids)
     limit, offset = live_limit_and_offset(params)
     ascending = (params.get("filter_sort_order") or "").lower() == "asc"
     min_ts = params.get("minTimestamp")

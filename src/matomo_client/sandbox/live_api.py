@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .dates import ApiFailure
 from .live import live_visits
 from .live_profile import visitor_profile
+from .segments import parse_segment
 from .world import World
 
 if TYPE_CHECKING:
@@ -65,5 +66,8 @@ class LiveMethods:
         if disabled and len(disabled) == len(ids):
             joined = ",".join(map(str, disabled))
             raise ApiFailure(f"Visits log is deactivated for all given websites (idSite={joined}).")
+        # the segment is read over every site asked, the deactivated ones too (several sites:
+        # no custom dimension segments)
+        parse_segment(params.get("segment"), self.world.sites, ids)
         ids = [i for i in ids if i not in self.live_disabled_sites]
         return live_visits(self.world, ids, params, several_sites=multi_site)

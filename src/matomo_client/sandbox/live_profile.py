@@ -63,7 +63,7 @@ def live_counters(world: World, ids: list[int], params: Mapping[str, str]) -> li
     if not 1 <= minutes <= 2880:
         raise ApiFailure("lastMinutes only accepts values between 1 and 2880")
     start = live_now(world, ids) - minutes * 60
-    segment = parse_segment(params.get("segment"), world.sites)
+    segment = parse_segment(params.get("segment"), world.sites, ids)
     visits = actions = conversions = 0
     visitors: set[tuple[int, int]] = set()
     for id_site in ids:
@@ -107,7 +107,7 @@ def visitor_profile(world: World, id_site: int, params: Mapping[str, str]) -> An
         visitor_id = latest[0]["visitorId"]
     raw_limit = (params.get("limitVisits") or "").strip()
     shown = int(raw_limit) if _INT.match(raw_limit) and int(raw_limit) > 0 else _VISITS_SHOWN
-    segment = parse_segment(segment_text or None, world.sites)
+    segment = parse_segment(segment_text or None, world.sites, [id_site])
     found = _visitor_visits(world, id_site, visitor_id, segment, _MAX_AGGREGATED + 1)
     if not found:
         return []

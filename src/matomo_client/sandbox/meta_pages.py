@@ -20,7 +20,7 @@ from typing import Any
 from .catalog import SiteInfo
 from .dates import ApiFailure
 from .metadata import report_metadata
-from .segments import parse_segment
+from .segments import CUSTOM_DIMENSION_SEGMENTS, parse_segment
 
 __all__ = ["report_pages_metadata", "segments_metadata"]
 
@@ -28,7 +28,6 @@ _GOAL_PAGE = "Goals_Goals.1"  # the recorded goal 1 page, template of every goal
 _GOAL_NAME = "Visited contact page"
 # widgets of a module's `get` report shown as a graph or sparklines
 _GET_VIEWS = frozenset({"getEvolutionGraph", "getSparklines", "getMetrics"})
-_DIMENSION_SEGMENT = "dimension"  # `dimension1`...: a custom dimension's segment
 
 
 @lru_cache(maxsize=2)
@@ -98,7 +97,9 @@ def _narrowed(page: dict[str, Any], served: frozenset[str]) -> list[dict[str, An
     return [{**page, "widgets": widgets}] if widgets else []
 
 
-def _accepted(segment: str) -> bool:
+def _accepted(segment: str, custom_dimensions: bool) -> bool:
+    if segment in CUSTOM_DIMENSION_SEGMENTS:
+        return custom_dimensions
     try:
         parse_segment(f"{segment}==x")
     except ApiFailure:
@@ -108,10 +109,9 @@ def _accepted(segment: str) -> bool:
 
 def segments_metadata(custom_dimensions: bool = True) -> list[dict[str, Any]]:
     """API.getSegmentsMetadata: the recorded segments the sandbox's segment engine accepts
-    (without `custom_dimensions`, none of the custom dimension segments)."""
+    (the custom dimension ones only with `custom_dimensions`)."""
     return [
         dict(s)
         for s in _recorded("segments_metadata.json")
-        if _accepted(s["segment"])
-        and (custom_dimensions or not s["segment"].startswith(_DIMENSION_SEGMENT))
+        if _accepted(s["segment"], custom_dimensions)
     ]

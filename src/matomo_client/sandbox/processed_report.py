@@ -23,7 +23,6 @@ from .datatable import number_format, percent
 from .dates import ApiFailure, Period, Periods, resolve
 from .metadata import report_metadata
 from .pretty import is_numeric, pretty_period, pretty_periods, pretty_value
-from .segments import parse_segment
 
 if TYPE_CHECKING:
     from .api import Access, Api
@@ -259,7 +258,7 @@ def _sum_into(total: dict[str, Any], row: Mapping[str, Any]) -> None:
     """Row::sumRow: add `row`'s columns into `total` (max_/min_ columns keep the extreme)."""
     for key, raw in row.items():
         value = _number(raw)
-        if key not in total:
+        if total.get(key) is None:  # an empty (null) value takes the other row's
             total[key] = copy.deepcopy(value)
         elif isinstance(value, dict) and isinstance(total[key], dict):
             _sum_into(total[key], value)
@@ -296,16 +295,26 @@ def _add_totals(totals: dict[str, Any], values: Mapping[str, Any]) -> dict[str, 
     return totals
 
 
-def _table_total(rows: list[dict[str, Any]], entry: Mapping[str, Any]) -> dict[str, Any]:
+def _table_total(
+    rows: list[dict[str, Any]], entry: Mapping[str, Any], subtable: bool
+) -> dict[str, Any]:
+    """ReportTotalsCalculator: the sum of the first-level rows, then the report's processed
+    metrics (its metric classes, or the default four through AddColumnsProcessedMetrics) that
+    the sum lacks, computed from it. The rows are the archived ones, without processed metrics;
+    for a request with `idSubtable` they come from an API call, which computed theirs (raw), so
+    those are summed too."""
+    processed = list(entry.get("processedMetrics") or {})
+    if "conversion_rate" not in processed:
+        processed.append("conversion_rate")  # dropped from goal reports' metadata only
     total: dict[str, Any] = {}
     for row in rows:
-        _sum_into(total, with_processed_metrics(row, [], False))
-    processed = list(entry.get("processedMetrics") or {})
-    if entry.get("metricsGoal") and "conversion_rate" not in processed:
-        processed.append("conversion_rate")  # dropped from the metadata, not from the report
-    if rows and processed == list(_DEFAULT_PROCESSED):
-        total = with_processed_metrics(total, list(_DEFAULT_PROCESSED), False)
-    return total
+        if subtable:
+            _sum_into(total, with_processed_metrics(row, processed, True))
+            continue
+        archived = with_processed_metrics(row, [], False)
+        _sum_into(total, {k: v for k, v in archived.items() if k not in processed})
+    total.pop("label", None)  # the totals row's label is left out, even a numeric one ("00")
+    return with_processed_metrics(total, processed, False) if rows else total
 
 
 def _ucfirst(name: str) -> str:
@@ -328,13 +337,21 @@ def _site_has_users(api: Api, id_site: int, period: str, date_text: str) -> bool
     return any(api._facts(id_site, p, {}).users for p in periods.items)
 
 
+def _underlying(api: Api, query: Mapping[str, str], access: Access) -> Any:
+    """The report method's answer; its error wrapped as ProcessedReport wraps it (Matomo adds
+    ` at <File>.php:<line>` of its own source, which the sandbox cannot know, before the `\\n`)."""
+    try:
+        return api.call(query, access)
+    except ApiFailure as failure:
+        raise ApiFailure(f"API returned an error: {failure.message}\n") from None
+
+
 def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dict[str, Any]:
     """API.getProcessedReport for one site: the report, its metadata, columns and totals."""
     started = time.perf_counter()
     require(params, ("idSite", "period", "date", "apiModule", "apiAction"))
     id_site = api._site_ids_param(params, access)[0][0]
     periods = api._periods(params, [id_site])
-    parse_segment(params.get("segment"), api.world.sites)
     site = api.world.site(id_site)
     extra = api_parameters(params)
     entry = report_entry(api, id_site, params, extra)
@@ -353,13 +370,13 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
 
     query = {k: v for k, v in params.items() if k not in _COLUMN_PARAMS}
     query.update(extra, method=method, idSite=str(id_site))
-    value = api.call(query, access)
+    value = _underlying(api, query, access)
     tables = _by_period(value, periods)
     all_rows: list[tuple[Period, Any]] = []
     if dimension:
         first_level = {k: v for k, v in query.items() if k not in ("idSubtable", "flat")}
         first_level.update(filter_limit="-1", filter_offset="0", filter_pattern="")
-        all_rows = _by_period(api.call(first_level, access), periods)
+        all_rows = _by_period(_underlying(api, first_level, access), periods)
     elif not periods.multi and api._facts(id_site, periods.items[0], params).nb_visits == 0:
         tables = [(periods.items[0], [])]  # no archive: an empty table, not zeros (180)
 
@@ -414,7 +431,8 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
     if dimension:
         for _, table in all_rows:
             if isinstance(table, list) and table:
-                period_total = _hide_show(_table_total(table, entry), params)
+                subtable = params.get("idSubtable") is not None
+                period_total = _hide_show(_table_total(table, entry, subtable), params)
                 totals = _add_totals(totals, period_total)
 
     answer: dict[str, Any] = {

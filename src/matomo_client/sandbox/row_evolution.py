@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from .datatable import number_format
 from .dates import ApiFailure
 from .processed_report import api_parameters, report_entry, require, with_processed_metrics
-from .segments import parse_segment
 
 if TYPE_CHECKING:
     from .api import Access, Api
@@ -136,8 +135,7 @@ def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
     if not (_LAST_N.match(date_text) or "," in date_text):
         raise ApiFailure(_NOT_MULTIPLE)
     query = {**params, "period": period}
-    periods = api._periods(query, [id_site])
-    parse_segment(params.get("segment"), api.world.sites)
+    periods = api._periods(query, [id_site])  # the segment is read by the report call below
     module, action = params["apiModule"].strip(), params["apiAction"].strip()
     extra = {k: v for k, v in api_parameters(params).items() if k in ("idGoal", "idDimension")}
     entry = report_entry(api, id_site, params, extra, period=period)

@@ -6,15 +6,19 @@ definition is read URL-decoded unless that splits it into fewer valid conditions
 condition and each value is URL-decoded once more (`+` is a space). Dimensions of actions
 (`pageUrl`...) match a visit with a matching action. The custom dimensions of the sites that
 have them (`settings.py`) are `dimension1` (visit scope: `new` or `returning`, as the Live visits
-say) and `dimension2` (action scope: the kind of a page viewed, as the Live actions say); a visit of
-a site without them has no value. Unknown dimensions and malformed conditions fail with Matomo's
-texts.
+say) and `dimension2` (action scope: the kind of a page viewed, as the Live actions say). Matomo's
+CustomDimensions plugin registers them only when both the segment's sites (`id_sites`: exactly one)
+and the HTTP request's site (`idSite`, else a single `idSites`: see `request_site`) have them, so
+elsewhere they are unsupported, as in a bulk sub-request or over several sites. Unknown dimensions
+and malformed conditions fail with Matomo's texts.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from urllib.parse import unquote, unquote_plus
 
@@ -22,13 +26,66 @@ from . import catalog as c
 from .dates import ApiFailure
 from .records import CART, DOWNLOAD, ORDER, OUTLINK, PAGE, SEARCH, Visit, page_url
 
-__all__ = ["parse_segment"]
+__all__ = [
+    "CUSTOM_DIMENSION_SEGMENTS",
+    "has_custom_dimensions",
+    "parse_segment",
+    "request_has_custom_dimensions",
+    "request_site",
+]
 
 VisitFilter = Callable[[Visit], bool]
 Sites = Mapping[int, c.SiteInfo]
 
 #: the default world's sites, for a segment parsed without the world's own
 _SITES: Sites = {s.id: s for s in c.SITES}
+#: the segments of the custom dimensions, which exist only for the sites that have them
+CUSTOM_DIMENSION_SEGMENTS = frozenset({"dimension1", "dimension2"})
+# the HTTP request's site as the CustomDimensions plugin reads it (0: none); unset outside a request
+_REQUEST_SITE: ContextVar[int | None] = ContextVar("request_site", default=None)
+
+
+def _site_number(raw: str | None) -> int:
+    text = (raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else 0
+
+
+@contextmanager
+def request_site(params: Mapping[str, str]) -> Iterator[None]:
+    """Run an HTTP request's method with its site set (the outermost request only: a bulk
+    sub-request keeps it), as CustomDimensions::getIdSite reads `$_GET`: `idSite` if it is one
+    number, else `idSites` if it is one number, else none."""
+    if _REQUEST_SITE.get() is not None:
+        yield
+        return
+    token = _REQUEST_SITE.set(
+        _site_number(params.get("idSite")) or _site_number(params.get("idSites"))
+    )
+    try:
+        yield
+    finally:
+        _REQUEST_SITE.reset(token)
+
+
+def has_custom_dimensions(sites: Sites, id_sites: Collection[int]) -> bool:
+    """Whether the custom dimension segments exist for a segment over `id_sites` in the current
+    request: one site with custom dimensions, and a request site with them (if in a request)."""
+    ids = set(id_sites)
+    if len(ids) != 1 or not _has(sites, next(iter(ids))):
+        return False
+    current = _REQUEST_SITE.get()
+    return current is None or _has(sites, current)
+
+
+def request_has_custom_dimensions(sites: Sites) -> bool:
+    """Whether the current HTTP request's site has custom dimensions (False outside one)."""
+    current = _REQUEST_SITE.get()
+    return current is not None and _has(sites, current)
+
+
+def _has(sites: Sites, id_site: int) -> bool:
+    site = sites.get(id_site)
+    return site is not None and site.custom_dimensions
 
 
 def _visitor_type(v: Visit, sites: Sites) -> str:
@@ -117,7 +174,7 @@ _ACTION_DIMENSIONS: dict[str, Callable[[Visit, Sites], list[str]]] = {
 _CONDITION = re.compile(r"^(.+?)(==|!=|>=|>|<=|<|=@|!@|=\^|=\$)(.*)$", re.DOTALL)
 
 
-def _condition(text: str, sites: Sites) -> VisitFilter:
+def _condition(text: str, sites: Sites, custom: bool) -> VisitFilter:
     text = unquote_plus(text)  # Matomo urldecode()s each condition before reading it
     m = _CONDITION.match(text)
     if m is None:
@@ -129,6 +186,8 @@ def _condition(text: str, sites: Sites) -> VisitFilter:
     elif name == "dimension1":
         getter = partial(_customer_type, sites=sites)
     many = _ACTION_DIMENSIONS.get(name)
+    if name in CUSTOM_DIMENSION_SEGMENTS and not custom:
+        getter = many = None
     if getter is None and many is None:
         raise ApiFailure(f"Segment '{name}' is not a supported segment.")
     value = unquote_plus(raw).lower()  # and then the value once more: `+` is a space
@@ -187,33 +246,38 @@ def _split(text: str) -> list[list[str]]:
     return groups
 
 
-def _parse(text: str, sites: Sites) -> list[list[VisitFilter]]:
-    return [[_condition(p, sites) for p in alternatives] for alternatives in _split(text)]
+def _parse(text: str, sites: Sites, custom: bool) -> list[list[VisitFilter]]:
+    return [[_condition(p, sites, custom) for p in alternatives] for alternatives in _split(text)]
 
 
-def parse_segment(text: str | None, sites: Sites | None = None) -> VisitFilter | None:
+def parse_segment(
+    text: str | None, sites: Sites | None = None, id_sites: Collection[int] = ()
+) -> VisitFilter | None:
     """A predicate over visits for a segment definition, or None for no segment; `sites`
-    are the world's sites by id (default: sites 1-3)."""
+    are the world's sites by id (default: sites 1-3), `id_sites` those the segment is used with."""
     sites = _SITES if sites is None else sites
     if not text:
         return None
+    custom = has_custom_dimensions(sites, id_sites)
     # Matomo reads the definition URL-decoded unless the text as sent has more valid
     # conditions: `a%3D%3D1%3Bb%3D%3D2` is two conditions, `a==x%3By` one with the value `x;y`.
     decoded = unquote_plus(text)
     groups: list[list[VisitFilter]] | None = None
     if decoded != text:
         try:
-            groups = _parse(decoded, sites)
+            groups = _parse(decoded, sites, custom)
         except ApiFailure:
             groups = None
     try:
-        raw = _parse(text, sites)
+        raw = _parse(text, sites, custom)
     except ApiFailure:
         raw = None
     if raw is not None and (groups is None or sum(map(len, raw)) > sum(map(len, groups))):
         groups = raw
     if groups is None:
-        groups = _parse(decoded, sites)  # neither reads: Matomo's error for the decoded text
+        groups = _parse(
+            decoded, sites, custom
+        )  # neither reads: Matomo's error for the decoded text
     found = groups
 
     def matches(v: Visit) -> bool:

@@ -103,7 +103,7 @@ class SiteMethods:
         if not ids:
             raise ApiFailure(NEED_SOME_VIEW, 401)
         periods = self._periods(params, [*ids, 0])  # several sites: today in UTC
-        parse_segment(params.get("segment"), self.world.sites)
+        parse_segment(params.get("segment"), self.world.sites, ids)
         enhanced = enhanced_flag(params.get("enhanced"))  # also keeps the sites without visits
 
         def rows(p: Period) -> list[Any]:

@@ -158,8 +158,8 @@ class SummaryMethods:
         narrows it), cached per closed day when the request has no segment of its own."""
         last = self.world.site_today(id_site)
         days = [d for d in period.days() if self.world.first_day <= d <= last]
-        own = parse_segment(params.get("segment"), self.world.sites)
-        kind = parse_segment(FREQUENCY_SEGMENTS[visitor_type], self.world.sites)
+        own = parse_segment(params.get("segment"), self.world.sites, [id_site])
+        kind = parse_segment(FREQUENCY_SEGMENTS[visitor_type], self.world.sites, [id_site])
         assert kind is not None
         segment: VisitFilter = kind if own is None else (lambda v: kind(v) and own(v))
         cache = self.frequency_cache[visitor_type]
