@@ -354,8 +354,9 @@ async def test_concurrency_bounds_requests_while_more_windows_are_fetched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`concurrency` bounds the Live requests in flight, even on a client that allows more;
-    while windows turn their pages into rows, others' requests go out (up to twice as many
-    windows in progress as requests in flight), and every visit still lands once."""
+    while windows turn their pages into rows, others' requests go out (at least twice as many
+    runs of windows in progress as requests in flight, at most 5 times as many), and every
+    visit still lands once."""
     from matomo_client.export.encode import PageEncoder
 
     encode = PageEncoder.encode
@@ -389,7 +390,7 @@ async def test_concurrency_bounds_requests_while_more_windows_are_fetched(
             workers=0,
         )
     assert gauge.most == 2
-    assert most_busy == 4
+    assert 4 <= most_busy <= 10
     assert summary.visits == len(_ids(target))
     assert _ids(target) == _owned_ids(world, (1, 2, 3))
 

@@ -23,7 +23,14 @@ from matomo_client.export.encode import PageEncoder
 from matomo_client.export.errors import ExportApiError
 from matomo_client.export.pages import fetch_run, fetch_window
 from matomo_client.export.schema import Batch
-from matomo_client.export.windows import MAX_RUN_DAYS, Window, group_runs, plan_days, run_days
+from matomo_client.export.windows import (
+    MAX_RUN_DAYS,
+    Window,
+    group_runs,
+    lanes_for,
+    plan_days,
+    run_days,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -53,14 +60,15 @@ def _live_requests(world: FakeMatomo) -> list[dict[str, str]]:
 
 
 def test_runs_join_consecutive_closed_days_of_one_site() -> None:
-    """Runs hold at most `days` consecutive closed days of one site; a new site, a gap or an
-    open day starts another run, and an open day stays alone."""
+    """Runs hold at most `days` consecutive closed days of one site, shared out evenly (4 days
+    in runs of up to 3: 2 and 2); a new site, a gap or an open day starts another run, and an
+    open day stays alone."""
     site1 = _windows(1, date(2024, 3, 20), date(2024, 3, 31))  # the 31st is today: open
     site2 = _windows(2, date(2024, 3, 25), date(2024, 3, 27))
     todo = [w for w in site1 if w.day != date(2024, 3, 24)] + site2  # the 24th is done already
     runs = group_runs(todo, 3)
     days = [[w.day.day for w in run] for run in runs]
-    assert days == [[20, 21, 22], [23], [25, 26, 27], [28, 29, 30], [31], [25, 26, 27]]
+    assert days == [[20, 21], [22, 23], [25, 26, 27], [28, 29, 30], [31], [25, 26, 27]]
     assert [run[0].id_site for run in runs] == [1, 1, 1, 1, 1, 2]
     assert not runs[4][0].closed
     assert all(a.end_ts == b.start_ts for run in runs for a, b in itertools.pairwise(run))
@@ -78,12 +86,38 @@ def test_a_run_crosses_a_change_of_summer_time() -> None:
 
 
 @pytest.mark.parametrize(
-    ("windows", "lanes", "days"),
-    [(1, 8, 1), (15, 8, 1), (16, 8, 1), (32, 8, 2), (120, 16, 3), (3650, 8, MAX_RUN_DAYS)],
+    ("windows", "concurrency", "days"),
+    [(1, 4, 1), (23, 4, 1), (24, 4, 2), (120, 8, 5), (120, 4, MAX_RUN_DAYS), (3650, 8, 7)],
 )
-def test_run_days_leave_every_lane_two_runs(windows: int, lanes: int, days: int) -> None:
-    """A run spans as many days as leave twice as many runs as lanes, at most a week."""
-    assert run_days(windows, lanes) == days
+def test_run_days_leave_about_three_runs_a_request_slot(
+    windows: int, concurrency: int, days: int
+) -> None:
+    """A run spans as many days as leave about three runs for each request slot, at most a
+    week."""
+    assert run_days(windows, concurrency) == days
+
+
+@pytest.mark.parametrize("length", range(1, 30))
+def test_the_days_of_a_site_are_shared_out_evenly(length: int) -> None:
+    """Consecutive closed days that take several runs make runs whose lengths differ by one
+    day at most, none longer than allowed, every day once and in order."""
+    block = _windows(1, date(2024, 2, 1), date(2024, 2, length))
+    runs = group_runs(block, 7)
+    sizes = [len(run) for run in runs]
+    assert len(runs) == -(-length // 7)
+    assert max(sizes) <= 7
+    assert max(sizes) - min(sizes) <= 1
+    assert [w for run in runs for w in run] == block
+
+
+@pytest.mark.parametrize(
+    ("runs", "concurrency", "lanes"),
+    [(1, 8, 1), (18, 8, 18), (40, 8, 40), (41, 8, 16), (18, 4, 18)],
+)
+def test_few_runs_go_all_at_once(runs: int, concurrency: int, lanes: int) -> None:
+    """Up to 5 runs a request slot go on side by side, so that they end together; more go
+    twice as many at a time as requests are in flight."""
+    assert lanes_for(runs, concurrency) == lanes
 
 
 # --- fetching --------------------------------------------------------------------------------
@@ -214,7 +248,7 @@ async def test_a_failure_inside_a_run_names_its_days_and_keeps_its_finished_wind
     def failing(request: Any) -> Any:
         if "method=Live.getLastVisitsDetails" in request.path:
             calls["live"] += 1
-            if calls["live"] == 6:
+            if calls["live"] == 12:
                 from matomo_client.transports.mock import json_response
 
                 return json_response({"result": "error", "message": "Mysql error: gone away"})

@@ -5,11 +5,13 @@ checks the target's manifest against the command (refusing a different one unles
 skips windows already done, and runs windows side by side in an anyio task group. Visits windows
 go in runs of consecutive closed days of one site, each run paged as one stream
 (`windows.group_runs`), so that short days share pages. At most `concurrency` requests are in
-flight, and twice as many runs are in progress, so that a run waiting for its page to become
-rows leaves its request slot to another. Fetching is async; each page's bytes become rows in
-worker processes when the target takes Arrow or JSON lines (`encode.py`, `pages.py`); writing
-goes through one worker thread at a time (the sinks are blocking drivers), so a window's rows
-and its manifest record land together, several small windows to one transaction in SQL targets.
+flight, and at least twice as many runs are in progress, so that a run waiting for its page to
+become rows leaves its request slot to another; an export of few runs has them all in progress
+(`windows.lanes_for`), so that they end together. Fetching is async; each page's bytes
+become rows in worker processes when the target takes Arrow or JSON lines (`encode.py`,
+`pages.py`); writing goes through one worker thread at a time (the sinks are blocking drivers),
+so a window's rows and its manifest record land together, several small windows to one
+transaction in SQL targets.
 Matomo's own counts (late visits for `refetch_short`, then reconciliation) are `visits_checks.py`;
 the first pages asked for beside the sites, when the plan allows, `head.py`.
 """
@@ -53,6 +55,7 @@ from .windows import (
     DEFAULT_SETTLE,
     Window,
     group_runs,
+    lanes_for,
     plan_days,
     resolve_day,
     run_days,
@@ -288,11 +291,12 @@ async def _export_visits(
                     # Not held while the run's next pages come: a run would keep two days.
                     del item, visits, actions
 
-        # Twice as many runs of windows as requests in flight: while a run's page is turned into
-        # rows (its next request waits for the page's last visit), another run's request goes.
-        lanes = 2 * concurrency
+        # At least twice as many runs of windows as requests in flight: while a run's page is
+        # turned into rows (its next request waits for the page's last visit), another run's
+        # request goes; few runs all at once, so that they end together.
+        runs = group_runs(todo, run_days(len(todo), concurrency))
         try:
-            await run.run_all(group_runs(todo, run_days(len(todo), lanes)), one, lanes=lanes)
+            await run.run_all(runs, one, lanes=lanes_for(len(runs), concurrency))
         except BaseException:
             # Keep what was fetched before the failure: a re-run then skips those windows.
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):

@@ -134,8 +134,7 @@ class HeadStart:
         days = [[(w.day, w.closed) for w in p] for p in plans]
         if not plans[0] or days[0] != days[1] or not all(w.closed for w in plans[0]):
             return None
-        lanes = 2 * concurrency  # as the export runs them
-        span = run_days(len(plans[0]) * len(ids), lanes)
+        span = run_days(len(plans[0]) * len(ids), concurrency)  # as the export runs them
         runs_a_site = -(-len(plans[0]) // span)
         first = _plan(ids[: -(-count // runs_a_site)], start, end, now, settle, _EXTREMES[0])
         runs = group_runs(first, span)[:count]

@@ -25,6 +25,7 @@ __all__ = [
     "PERIODS",
     "Window",
     "group_runs",
+    "lanes_for",
     "plan_days",
     "resolve_day",
     "run_days",
@@ -120,10 +121,20 @@ def plan_days(
     return out
 
 
-def run_days(windows: int, lanes: int) -> int:
-    """How many days a run of windows spans: enough runs to keep `lanes` busy twice over
-    (so that the runs end close together), at most `MAX_RUN_DAYS`."""
-    return max(1, min(MAX_RUN_DAYS, windows // (2 * lanes)))
+def run_days(windows: int, concurrency: int) -> int:
+    """How many days a run of windows spans: about three runs for each request slot, at most
+    `MAX_RUN_DAYS`. Longer runs share more pages (each run ends on a short one) and an export
+    of few runs takes them all at once (`lanes_for`), so that they end together; shorter ones
+    leave more pages to ask for side by side while a run's page becomes rows."""
+    return max(1, min(MAX_RUN_DAYS, windows // (3 * concurrency)))
+
+
+def lanes_for(runs: int, concurrency: int) -> int:
+    """How many runs go on side by side: every one, when there are at most `5 * concurrency`,
+    so that they end together instead of the last few alone with request slots idle; otherwise
+    `2 * concurrency`, so that a run waiting for its page to become rows leaves its request slot
+    to another (the tail is then a small part of the whole, and memory stays bounded)."""
+    return runs if runs <= 5 * concurrency else 2 * concurrency
 
 
 def group_runs(windows: Sequence[Window], days: int) -> list[list[Window]]:
@@ -133,14 +144,15 @@ def group_runs(windows: Sequence[Window], days: int) -> list[list[Window]]:
     across days instead of each day ending on a short page of its own: a week of a site with
     150 visits a day takes 2 requests at page size 1000 instead of 7. Each window is still
     written and recorded on its own once the stream has passed its end. A window not closed
-    yet (visits may still arrive) stays alone.
+    yet (visits may still arrive) stays alone. Consecutive days that take several runs share
+    them out evenly (10 days in runs of up to 7: 5 and 5, not 7 and 3), so that the runs of an
+    export end close together.
     """
-    runs: list[list[Window]] = []
+    blocks: list[list[Window]] = []
     for w in windows:
-        last = runs[-1] if runs else None
+        last = blocks[-1] if blocks else None
         if (
             last is not None
-            and len(last) < days
             and w.closed
             and last[-1].closed
             and last[-1].id_site == w.id_site
@@ -149,5 +161,14 @@ def group_runs(windows: Sequence[Window], days: int) -> list[list[Window]]:
         ):
             last.append(w)
         else:
-            runs.append([w])
+            blocks.append([w])
+    runs: list[list[Window]] = []
+    for block in blocks:
+        count = -(-len(block) // max(1, days))
+        size, longer = divmod(len(block), count)
+        start = 0
+        for i in range(count):
+            end = start + size + (i < longer)
+            runs.append(block[start:end])
+            start = end
     return runs
