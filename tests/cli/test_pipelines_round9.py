@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -106,7 +106,9 @@ def test_json_summary_is_one_object_a_job_can_read() -> None:
     assert (summary["kind"], summary["period"], summary["target"]) == ("visits", None, "x.jsonl")
     assert [s["id_site"] for s in summary["sites"]] == [1, 3]
     assert summary["windows_total"] == summary["windows_exported"] == 6
-    assert summary["windows_open"] == 2  # today, of each site
+    # Today, of each site (both in UTC); in the hour after midnight yesterday too (not settled).
+    settling = datetime.now(timezone.utc).hour == 0
+    assert summary["windows_open"] in ((2, 4) if settling else (2,))
     assert summary["run_again"] is True
     assert summary["visits"] == sum(s["visits"] for s in summary["sites"]) > 0
     assert summary["reconciled"] is True
@@ -118,8 +120,10 @@ def test_json_summary_is_one_object_a_job_can_read() -> None:
 
 def test_json_summary_of_reports() -> None:
     """A reports export names its period and rows; closed days leave nothing to run again."""
-    result = invoke(["export", "reports", "--sandbox", "--site", "1", "--from", "last3", "--to",
-                     "yesterday", "--report", "Actions.getPageUrls", "--out", "r.jsonl",
+    today = datetime.now(timezone.utc).date()  # site 1's; two days back is closed at any hour
+    first, last = (today - timedelta(days=4)).isoformat(), (today - timedelta(days=2)).isoformat()
+    result = invoke(["export", "reports", "--sandbox", "--site", "1", "--from", first, "--to",
+                     last, "--report", "Actions.getPageUrls", "--out", "r.jsonl",
                      "--json"])  # fmt: skip
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)

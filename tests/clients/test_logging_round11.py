@@ -223,7 +223,8 @@ async def test_a_streamed_body_is_logged_with_its_size_even_when_left_early(
 async def test_a_bulk_request_names_its_calls(
     harness: Harness, auth: Auth, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """API.getBulkRequest: how many calls and which methods, never the outer `filter_limit`."""
+    """API.getBulkRequest: how many calls and which methods, never the outer `filter_limit`;
+    the site its calls all ask about, which the outer request names too."""
     caplog.set_level(logging.DEBUG)
     m = harness.client(Scripted([json_response([{"a": 1}, {"b": 2}, {"c": 3}])]), auth=auth)
     p = Params().id_site(1).set("period", "day").set("date", "2026-11-28")
@@ -231,7 +232,7 @@ async def test_a_bulk_request_names_its_calls(
         m.api.bulk, [("VisitsSummary.get", p), ("Actions.get", p), ("VisitsSummary.get", p)]
     )
     (line,) = [line for line in request_lines(caplog) if "Bulk" in line["what"]]
-    assert line["what"] == "API.getBulkRequest (3 calls: VisitsSummary.get, Actions.get)"
+    assert line["what"] == "API.getBulkRequest idSite=1 (3 calls: VisitsSummary.get, Actions.get)"
     assert_no_token(caplog)
 
 

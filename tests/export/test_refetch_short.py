@@ -164,8 +164,14 @@ def test_the_command_takes_refetch_short_and_reports_it_in_json(tmp_path: Path) 
     from matomo_client.cli import cli
 
     out = str(tmp_path / "s.duckdb")
-    args = ["export", "visits", "--sandbox", "--site", "1", "--from", "last3", "--to"]
-    args += ["yesterday", "--out", out, "--json"]
+    today = datetime.now(timezone.utc).date()  # site 1's; two days back is closed at any hour
+    args = ["export", "visits", "--sandbox", "--site", "1", "--from"]
+    args += [
+        (today - timedelta(days=4)).isoformat(),
+        "--to",
+        (today - timedelta(days=2)).isoformat(),
+    ]
+    args += ["--out", out, "--json"]
     runner = CliRunner()
     first = runner.invoke(cli, args)
     assert first.exit_code == 0, first.output

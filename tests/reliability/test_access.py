@@ -171,8 +171,7 @@ async def test_access_lost_mid_export_stops_then_resumes_once_granted(tmp_path: 
     assert "requires 'view' access for the website id = 1" in message
     assert scan_text(message, VIEWER) == []
     all_windows = _windows({1, 2}, START, DAYS)
-    assert done_before
-    assert all(s == 1 for s, _ in done_before)
+    assert done_before  # of either site: their runs go side by side
     rerun = _live_windows(sb, mark)
     assert set(rerun) == all_windows - done_before  # only the days not done were asked for
     assert summary.windows_skipped == len(done_before)
@@ -220,7 +219,7 @@ def test_cli_viewer_all_sites_then_denied_then_lost_and_resumed(
         denied_windows = _live_windows(sb, mark)
 
         sb.viewers[VIEWER] = frozenset({1, 2})
-        proxy.live_seen, proxy.after = 0, 2  # ... and removed again after two windows
+        proxy.live_seen, proxy.after = 0, 1  # ... and removed again after site 1's first run
         lost = runner.invoke(cli, _cli_args(url, "1,2", target, start, end), env=env)
         done_before = _done_windows(target)
 

@@ -78,7 +78,7 @@ async def test_a_summary_cut_to_one_column_is_a_bare_value_per_period() -> None:
     sb = Sandbox(SandboxConfig(days=5, visits_per_day=20))
     async with client_for(sb) as client:
         many = await api_json(
-            client, method="VisitsSummary.get", idSite="1", period="day", date="last3",
+            client, method="VisitsSummary.get", idSite="1", period="day", date="previous3",
             columns="nb_visits",
         )  # fmt: skip
         alone = await api_json(
