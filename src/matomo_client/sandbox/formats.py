@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import orjson
 
 __all__ = [
     "ICONS",
+    "MONTHS",
     "MORPHEUS",
     "clock",
     "money",
@@ -23,7 +24,7 @@ __all__ = [
 MORPHEUS = "plugins/Morpheus/images/"
 ICONS = "plugins/Morpheus/icons/dist/"
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
+MONTHS = (
     "January",
     "February",
     "March",
@@ -61,9 +62,9 @@ def utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
-def pretty_date(d: datetime) -> str:
+def pretty_date(d: date) -> str:
     """'Friday, November 20, 2026'."""
-    return f"{_DAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}"
+    return f"{_DAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}"
 
 
 def clock(d: datetime) -> str:
@@ -73,7 +74,7 @@ def clock(d: datetime) -> str:
 
 def pretty_stamp(d: datetime) -> str:
     """'Nov 20, 2026 14:03:09', as action rows show it."""
-    return f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year} {clock(d)}"
+    return f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year} {clock(d)}"
 
 
 def _php_json_slow(value: Any) -> bytes:

@@ -15,24 +15,10 @@ from typing import Any
 from .catalog import SiteInfo
 from .datatable import number_format
 from .dates import Period, Periods
+from .formats import MONTHS, pretty_date
 
 __all__ = ["is_numeric", "pretty_period", "pretty_periods", "pretty_value"]
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DASH = "\u2009\u2013\u2009"  # Matomo's English interval patterns: thin space, en dash, thin space
 
 
@@ -88,12 +74,8 @@ def pretty_value(site: SiteInfo, column: str, value: Any) -> Any:
     return value
 
 
-def _day_text(d: date) -> str:
-    return f"{_DAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}"
-
-
 def _range_text(a: date, b: date) -> str:
-    start, end = f"{_MONTHS[a.month - 1]} {a.day}", f"{_MONTHS[b.month - 1]} {b.day}, {b.year}"
+    start, end = f"{MONTHS[a.month - 1]} {a.day}", f"{MONTHS[b.month - 1]} {b.day}, {b.year}"
     if a.year != b.year:
         return f"{start}, {a.year}{_DASH}{end}"
     if a.month != b.month:
@@ -104,9 +86,9 @@ def _range_text(a: date, b: date) -> str:
 def pretty_period(p: Period) -> str:
     """Matomo's English long name of a period: 'October 2026', 'week November 23 – 29, 2026'."""
     if p.kind == "day":
-        return _day_text(p.start)
+        return pretty_date(p.start)
     if p.kind == "month":
-        return f"{_MONTHS[p.start.month - 1]} {p.start.year}"
+        return f"{MONTHS[p.start.month - 1]} {p.start.year}"
     if p.kind == "year":
         return str(p.start.year)
     text = _range_text(p.start, p.end)
