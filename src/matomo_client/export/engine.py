@@ -295,6 +295,7 @@ async def _export_visits(
         # turned into rows (its next request waits for the page's last visit), another run's
         # request goes; few runs all at once, so that they end together.
         runs = group_runs(todo, run_days(len(todo), concurrency))
+        run.plan_checkpoint(len(todo), in_flight)
         try:
             await run.run_all(runs, one, lanes=lanes_for(len(runs), concurrency))
         except BaseException:

@@ -149,6 +149,12 @@ class _Run(RunLog):
         self._pending: list[tuple[WindowRecord, Batch, Batch]] = []
         self._pending_visits = 0
         self._handed = 0  # visits windows handed to the writer, not committed yet
+        # Committed visits windows after which the target is checkpointed once, beside the
+        # fetching of the last ones (`plan_checkpoint`); None: only when it closes.
+        self.checkpoint_after: int | None = None
+        self._fetching: anyio.CapacityLimiter | None = None
+        self._checkpointing = False
+        self._tasks: anyio.abc.TaskGroup | None = None  # `run_all`'s, while it runs
         self.records: dict[tuple[int, date], WindowRecord] = {}
         self.refetching: set[tuple[int, date]] = set()  # done windows fetched again (short)
         self.failure: BaseException | None = None
@@ -274,7 +280,7 @@ class _Run(RunLog):
         # of an export of fewer than FLUSH_VISITS visits.
         self._handed += 1
         self.emit("exporting", f"site {rec.id_site}, {rec.day}")
-        if self._pending_visits >= FLUSH_VISITS:
+        if self._pending_visits >= FLUSH_VISITS * (2 if self._checkpointing else 1):
             await self.flush(FLUSH_VISITS)
 
     async def flush(self, at_least: int = 0) -> None:
@@ -297,6 +303,43 @@ class _Run(RunLog):
                 for rec, _, _ in items:
                     self._handed -= 1
                     self.written(rec)
+        self._maybe_checkpoint()
+
+    def plan_checkpoint(self, windows: int, in_flight: anyio.CapacityLimiter) -> None:
+        """Checkpoint the target once three quarters of the export's `windows` are committed,
+        while its last pages are fetched (`in_flight` holds their requests)."""
+        self.checkpoint_after = windows * 3 // 4 if windows >= 8 else None
+        self._fetching = in_flight
+
+    def _maybe_checkpoint(self) -> None:
+        """Start `_checkpoint_beside` once `checkpoint_after` windows are committed, unless no
+        page is being fetched any more: then the checkpoint on closing has the same work."""
+        due, tasks = self.checkpoint_after, self._tasks
+        if due is None or tasks is None or self.summary.windows_exported < due:
+            return
+        self.checkpoint_after = None
+        if self._fetching is not None and self._fetching.borrowed_tokens > 0:
+            tasks.start_soon(self._checkpoint_beside, tasks)
+
+    async def _checkpoint_beside(self, tasks: anyio.abc.TaskGroup) -> None:
+        """Checkpoint the target while the export's last pages are fetched, so that closing
+        it has little left to compress (DuckDB: a few hundredths of a second instead of 0.15 s
+        for 20,000 visits).
+
+        Windows fetched meanwhile wait, up to twice `FLUSH_VISITS` visits, then go in.
+        """
+        try:
+            async with self.write_lock:
+                self._checkpointing = True
+                try:
+                    await _sink_call(self.sink.checkpoint)
+                finally:
+                    self._checkpointing = False
+            await self.flush(FLUSH_VISITS)
+        except Exception as e:  # as a window's failure in `run_all`
+            if self.failure is None:
+                self.failure = e
+            tasks.cancel_scope.cancel()
 
     def _take(self, visits: int) -> list[tuple[WindowRecord, Batch, Batch]]:
         """The oldest pending windows, as few as hold `visits` visits (at least one window)."""
@@ -376,9 +419,13 @@ class _Run(RunLog):
                         return
 
         with receive:  # closed also when the group is cancelled from outside
-            async with anyio.create_task_group() as tg:
-                for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
-                    tg.start_soon(worker, tg)
+            try:
+                async with anyio.create_task_group() as tg:
+                    self._tasks = tg
+                    for _ in range(min(lanes or self.concurrency, max(len(items), 1))):
+                        tg.start_soon(worker, tg)
+            finally:
+                self._tasks = None
         if self.failure is not None:
             raise self.failure
 
