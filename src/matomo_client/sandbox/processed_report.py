@@ -6,7 +6,8 @@ graph URLs for the request's period and date), runs the report method itself thr
 dispatcher with the request's parameters, and reshapes its rows. Each row keeps the columns
 the metadata names (archived metrics, then processed ones), pretty-printed (`pretty.py`)
 unless `format_metrics` says otherwise; row metadata goes to `reportMetadata`; `reportTotal`
-adds up the first-level rows as Matomo's ReportTotalsCalculator does. `row_evolution.py`
+adds up the first-level rows as Matomo's ReportTotalsCalculator does. Subtable reports, which
+getReportMetadata leaves out, are found too (`subtable_report.py`). `row_evolution.py`
 shares `report_entry`, `api_parameters`, `require` and `with_processed_metrics`.
 """
 
@@ -23,6 +24,7 @@ from .datatable import number_format, percent
 from .dates import ApiFailure, Period, Periods, resolve
 from .metadata import report_metadata
 from .pretty import is_numeric, pretty_period, pretty_periods, pretty_value
+from .subtable_report import first_level_method, subtable_entry
 
 if TYPE_CHECKING:
     from .api import Access, Api
@@ -166,6 +168,8 @@ def report_entry(
         if wanted and wanted <= {str(v) for v in extra.values()}:
             found = entry
             break
+    if found is None and not extra:  # getMetadata(showSubtableReports=true)
+        found = subtable_entry(entries, module, action)
     if found is None:
         return None
     entry = copy.deepcopy(found)
@@ -374,9 +378,12 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
     tables = _by_period(value, periods)
     all_rows: list[tuple[Period, Any]] = []
     if dimension:
-        first_level = {k: v for k, v in query.items() if k not in ("idSubtable", "flat")}
-        first_level.update(filter_limit="-1", filter_offset="0", filter_pattern="")
-        all_rows = _by_period(_underlying(api, first_level, access), periods)
+        parent = first_level_method(method, params)  # totals: the first-level report's
+        if parent is not None:
+            first_level = {k: v for k, v in query.items() if k not in ("idSubtable", "flat")}
+            first_level.update(filter_limit="-1", filter_offset="0", filter_pattern="")
+            first_level["method"] = parent
+            all_rows = _by_period(_underlying(api, first_level, access), periods)
     elif not periods.multi and api._facts(id_site, periods.items[0], params).nb_visits == 0:
         tables = [(periods.items[0], [])]  # no archive: an empty table, not zeros (180)
 
