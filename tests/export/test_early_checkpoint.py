@@ -15,7 +15,7 @@ import pytest
 from export_readers import read_rows
 
 from matomo_client import AsyncMatomo, Auth
-from matomo_client.export import export_visits
+from matomo_client.export import ExportApiError, export_visits
 from matomo_client.export import run as run_module
 from matomo_client.export.sinks.duckdb import DuckDBSink
 from matomo_client.sandbox import Sandbox, SandboxConfig
@@ -204,4 +204,139 @@ async def test_a_failing_early_checkpoint_fails_the_export_and_keeps_its_windows
     assert again.windows_skipped == len(DAYS) * 2 - again.windows_exported
     assert again.reconciled
     assert again.mismatches == []
+    assert _ids(target) == _expected(sb)
+
+
+class RefusingTransport(CountingTransport):
+    """A CountingTransport that answers the held run's requests with Matomo's error: the
+    first once the gate opens (the checkpoint has started)."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        super().__init__(sb)
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        params = dict(request.url.params) | dict(httpx.QueryParams(request.content.decode()))
+        held = params.get("idSite") == "2" and params.get("date", "").endswith(str(DAYS[-1]))
+        if held and params.get("method") == "Live.getLastVisitsDetails":
+            with self.lock:
+                self.refused += 1
+            return httpx.Response(200, json={"result": "error", "message": "archiving is broken"})
+        return response
+
+
+def _runs(monkeypatch: pytest.MonkeyPatch) -> list[run_module._Run]:
+    """The export's `_Run`, once it plans its checkpoint."""
+    runs: list[run_module._Run] = []
+    original = run_module._Run.plan_checkpoint
+
+    def plan(self: run_module._Run, windows: int, in_flight: anyio.CapacityLimiter) -> None:
+        runs.append(self)
+        original(self, windows, in_flight)
+
+    monkeypatch.setattr(run_module._Run, "plan_checkpoint", plan)
+    return runs
+
+
+def _committed(sink: DuckDBSink) -> int:
+    """The visits windows recorded in the target (in the writer's thread)."""
+    con = sink._con
+    assert con is not None
+    row = con.execute("SELECT count(*) FROM _matomo_export WHERE id_site IS NOT NULL").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _until(ok: Any) -> None:
+    """Wait (in the writer's thread, at most 10 s) until `ok()`."""
+    deadline = time.monotonic() + 10
+    while not ok() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+async def _finish_again(sb: Sandbox, target: str) -> None:
+    """The next run exports the windows left, each visit once, and reconciles."""
+    again = await _export(sb, CountingTransport(sb, hold=False), target)
+    assert again.windows_exported + again.windows_skipped == len(DAYS) * 2
+    assert again.reconciled
+    assert again.mismatches == []
+    assert _ids(target) == _expected(sb)
+
+
+async def test_a_live_error_during_the_early_checkpoint_stops_the_export_as_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Matomo refusing a page while the checkpoint runs stops the export with that error (not
+    an exception group) once the checkpoint is over; no fetched window is left unwritten, and
+    the next run fetches only the others."""
+    sb = _sandbox()
+    transport = RefusingTransport(sb)
+    runs = _runs(monkeypatch)
+
+    def refused(sink: DuckDBSink) -> None:
+        _until(lambda: transport.refused > 0)
+        time.sleep(0.05)
+
+    seen = _record(monkeypatch, transport, first=refused)
+    target = str(tmp_path / "x.duckdb")
+    with pytest.raises(ExportApiError, match="archiving is broken"):
+        await _export(sb, transport, target)
+    assert transport.refused == 1
+    assert len(seen) == 1  # the early one: the export stopped before saving
+    assert runs[0]._handed == 0
+    await _finish_again(sb, target)
+
+
+@pytest.mark.parametrize(
+    ("how", "anyio_backend"),
+    [("scope", "asyncio"), ("scope", "trio"), ("task", "asyncio")],  # Task.cancel: asyncio's
+)
+async def test_an_export_cancelled_during_the_early_checkpoint_keeps_its_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Cancelled while the checkpoint runs (a cancel scope; asyncio's own `Task.cancel`, as
+    Ctrl-C sends), the export waits for it, writes the windows fetched meanwhile and stops;
+    the next run finishes it, each visit once."""
+    sb = _sandbox()
+    transport = CountingTransport(sb)
+    runs = _runs(monkeypatch)
+    scope = anyio.CancelScope()
+    tasks: list[Any] = []
+    at_start: list[int] = []
+
+    def cancel(sink: DuckDBSink) -> None:
+        at_start.append(_committed(sink))
+        _until(lambda: runs[0]._handed > 0)
+        anyio.from_thread.run_sync(scope.cancel if how == "scope" else tasks[0].cancel)
+        time.sleep(0.05)
+
+    _record(monkeypatch, transport, first=cancel)
+    target = str(tmp_path / "x.duckdb")
+    if how == "scope":
+        with scope:
+            await _export(sb, transport, target)
+        assert scope.cancelled_caught
+    else:
+        import asyncio
+
+        tasks.append(asyncio.ensure_future(_export(sb, transport, target)))
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[0]
+    assert runs[0]._handed == 0
+    assert len(read_rows(target, "_matomo_export")) - 1 > at_start[0]
+    await _finish_again(sb, target)
+
+
+@pytest.mark.parametrize("name", ["x.sqlite", "x.parquet", "x.jsonl", "postgresql"])
+async def test_other_targets_export_the_same(
+    tmp_path: Path, request: pytest.FixtureRequest, name: str
+) -> None:
+    """SQLite and PostgreSQL (whose checkpoint does nothing) and file targets (no shared
+    transactions) export every window once, as before."""
+    sb = _sandbox()
+    target = request.getfixturevalue("pg_url") if name == "postgresql" else str(tmp_path / name)
+    summary = await _export(sb, CountingTransport(sb, hold=False), target)
+    assert summary.windows_exported == len(DAYS) * 2
+    assert summary.reconciled
+    assert summary.mismatches == []
     assert _ids(target) == _expected(sb)

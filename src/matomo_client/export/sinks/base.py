@@ -138,8 +138,9 @@ class Sink(abc.ABC):
         """Update manifest records only (reconciliation counts)."""
 
     def checkpoint(self) -> None:  # noqa: B027 - optional hook
-        """Called once the run's last window is written, while reconciliation waits on Matomo:
-        a database may make its data durable in its file now, so that closing is quick."""
+        """Called once the run's last window is written, while reconciliation waits on Matomo,
+        and (SQL targets) once between two transactions while a visits export's last pages are
+        fetched: a database may move its log into its file then, so that closing is quick."""
 
     def finish(self) -> None:  # noqa: B027 - optional hook
         """Called once after a run whose windows all succeeded (file targets compact here)."""
