@@ -26,11 +26,13 @@ from .meta_pages import report_pages_metadata, segments_metadata
 from .metadata import report_metadata
 from .page_lookup import PageLookupMethods
 from .processed_report import processed_report
+from .referrer_reports import merged_subtables
 from .reports import BUILDERS, drop_untimed
 from .row_evolution import row_evolution
 from .segments import parse_segment, request_has_custom_dimensions, request_site
 from .settings import PHP_VERSION, configured_custom_dimensions, site_goals
 from .site_api import NEED_SOME_VIEW, SiteMethods
+from .subtable_report import with_subtable_reports
 from .summaries import FREQUENCY_SEGMENTS
 from .summary_api import SUMMARY_SCALARS, SummaryMethods
 from .visit_reports import (
@@ -87,6 +89,8 @@ _SUBTABLE_ALIASES = {
     "Referrers.getUrlsForSocial": "Referrers.getSocials",
     **EVENT_SUBTABLE_METHODS,
 }
+# the subtable method whose idSubtable is optional (plugins/Referrers/API.php)
+_ALL_SOCIAL_URLS = "Referrers.getUrlsForSocial"
 _OWN_SUBTABLE_METHOD = frozenset(
     {
         "Referrers.getSearchEngines",
@@ -261,6 +265,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
     def _report_metadata(self, params: Mapping[str, str], access: Access) -> Any:
         ids, _ = self._site_ids_param(params, access)
         rows = report_metadata(self.world.site(ids[0]), self.world.today)
+        if params.get("showSubtableReports", "") not in ("", "0"):  # PHP: "false" is true
+            rows = with_subtable_reports(rows)
         limit, offset = limit_and_offset(params)
         return rows[offset:] if limit < 0 else rows[offset : offset + limit]
 
@@ -404,6 +410,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         elif method == "Referrers.getReferrerType" and id_subtable is not None:
             raw = id_subtable.strip()  # a referrer type; any other value: the whole report
             id_subtable = raw if raw.isdigit() and int(raw) in (2, 3, 6, 7) else None
+        elif method == _ALL_SOCIAL_URLS and not (id_subtable or "").strip():
+            id_subtable = None  # optional: every social network's URLs (mergeSubtables)
         elif method in _SUBTABLE_ALIASES and id_subtable is None:
             raise ApiFailure("Please specify a value for 'idSubtable'.", 400)
         page_url, page_name = params.get("pageUrl"), params.get("pageName")
@@ -413,9 +421,13 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
             f = self._facts(id_site, p, params, dimensions)
             build = event_builder(method, params) if method.startswith("Events.") else builder
-            rows = build(f, self.world.site(id_site), p.kind == "day", flat and id_subtable is None)
+            # a subtable's rows are not flattened; nor are the merged social URLs (no subtables)
+            as_flat = flat and id_subtable is None and method != _ALL_SOCIAL_URLS
+            rows = build(f, self.world.site(id_site), p.kind == "day", as_flat)
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
+            elif method == _ALL_SOCIAL_URLS:
+                rows = merged_subtables(rows)
             if page_url is not None:
                 rows = [r for r in leaf_rows(rows) if r.get("url") == page_url]
             if page_name is not None:

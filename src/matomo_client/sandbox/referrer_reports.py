@@ -15,7 +15,7 @@ from . import catalog as c
 from .aggregates import Acc, Facts
 from .report_rows import Builder, Row, flatten, group, numbered, visit_row
 
-__all__ = ["REFERRER_BUILDERS"]
+__all__ = ["REFERRER_BUILDERS", "merged_subtables"]
 
 _REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
 _REF_NAMES = {
@@ -173,6 +173,12 @@ def _engine_meta(name: str) -> dict[str, Any]:
 def _social_meta(name: str) -> dict[str, Any]:
     host = dict(c.SOCIALS).get(name, "")
     return {"url": host, "logo": f"plugins/Morpheus/icons/dist/socials/{host}.png"}
+
+
+def merged_subtables(rows: list[Row]) -> list[Row]:
+    """Matomo's DataTable::mergeSubtables: every row's subtable rows, in order, as one table
+    (rows are appended, not summed; Referrers.getUrlsForSocial without idSubtable)."""
+    return [child for row in rows for child in row.get("_sub", [])]
 
 
 REFERRER_BUILDERS: dict[str, Builder] = {

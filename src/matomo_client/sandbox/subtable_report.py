@@ -1,15 +1,17 @@
 """Matomo's subtable reports (`Report::$isSubtableReport`) for API.getProcessedReport.
 
-`API.getReportMetadata` leaves them out (recorded 146: no `isSubtableReport` entry), but
-ProcessedReport::getMetadata looks reports up with `showSubtableReports`, so
+`API.getReportMetadata` leaves them out (recorded 146: no `isSubtableReport` entry) unless
+asked with `showSubtableReports` (`with_subtable_reports`, in Matomo's order), and
+ProcessedReport::getMetadata looks reports up with that flag, so
 `apiAction=getKeywordsFromSearchEngineId&idSubtable=N` is found. Their entries follow
 core/Plugin/Report.php's buildReportMetadata for the report classes of Matomo 5 (no 5.x recording
 shows one): Referrers' subtable reports have their parent's name, their subtable dimension, no
 subcategory, no goal metrics (so `conversion_rate` stays among the processed metrics) and
 Report's default metrics; Events' have Report's default metrics, Events' category, subcategory
-and guide, and `avg_event_value`. Every text is taken from a recorded entry. `first_level_method`
-is ReportTotalsCalculator's findFirstLevelReport: the report whose `actionToLoadSubTables` the
-method is, whose whole table gives the totals.
+and guide, and `avg_event_value` (but GetNameFromCategoryId, a Matomo quirk). Every text is
+taken from a recorded entry. `first_level_method` is ReportTotalsCalculator's
+findFirstLevelReport: the report whose `actionToLoadSubTables` the method is, whose whole table
+gives the totals of a request with idSubtable.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["first_level_method", "subtable_entry"]
+__all__ = ["first_level_method", "subtable_entry", "with_subtable_reports"]
 
 # Referrers subtable report -> the report whose rows' subtables it reads
 _REFERRERS = {
@@ -38,6 +40,9 @@ _EVENTS = {
 }
 # GetNameFromActionId's name is a translation key Matomo's en.json lacks: shown as the key
 _UNTRANSLATED_NAMES = {"getNameFromActionId": "Events_Names"}
+# GetNameFromCategoryId's init() skips Events' Base::init (a Matomo quirk): its category is
+# Events_Events, and it has no subcategory, guide nor processed metrics
+_WITHOUT_BASE = "getNameFromCategoryId"
 # a report with exactly Report's default metrics and processed metrics, and no goal metrics
 _DEFAULTS = "UserLanguage_getLanguage"
 # Events reports' actionToLoadSubTables, by `secondaryDimension` (GetAction's eventCategory
@@ -46,6 +51,35 @@ _EVENT_SUBTABLES = (
     ("getAction", "eventCategory", "getCategoryFromNameId", "getNameFromActionId"),
     ("getCategory", "eventName", "getNameFromCategoryId", "getActionFromCategoryId"),
     ("getName", "eventCategory", "getCategoryFromNameId", "getActionFromNameId"),
+)
+
+# Matomo's sortReports: in a category, the reports without subcategory first, then by `order`,
+# ties in `Module.action` order. The subtable reports go after the report named first: those of
+# Referrers (no subcategory; orders 4, 6, 8, 10, 12) after its overview (order 1); those of Events'
+# subcategory (order 1, as GetAction's) after GetAction
+_PLACES = (
+    (
+        "Referrers_get",
+        "Referrers",
+        (
+            "getSearchEnginesFromKeywordId",
+            "getUrlsFromWebsiteId",
+            "getKeywordsFromSearchEngineId",
+            "getKeywordsFromCampaignId",
+            "getUrlsForSocial",
+        ),
+    ),
+    (
+        "Events_getAction",
+        "Events",
+        (
+            "getActionFromCategoryId",
+            "getActionFromNameId",
+            "getCategoryFromActionId",
+            "getCategoryFromNameId",
+            "getNameFromActionId",
+        ),
+    ),
 )
 
 
@@ -76,6 +110,8 @@ def subtable_entry(
     if like is None or defaults is None:
         return None
     entry: dict[str, Any] = {"category": like["category"]}
+    if action == _WITHOUT_BASE:  # category Events_Events ("Events", Events' subcategory)
+        entry["category"] = like["subcategory"]
     if module == "Referrers":
         documentation = like["documentation"]
         if action == "getSearchEnginesFromKeywordId":
@@ -91,16 +127,19 @@ def subtable_entry(
         for key in ("metrics", "metricsDocumentation", "processedMetrics", "metricTypes"):
             entry[key] = dict(defaults[key])
     else:
+        base = action != _WITHOUT_BASE
+        if base:
+            entry["subcategory"] = like["subcategory"]
         entry.update(
-            subcategory=like["subcategory"],
             name=_UNTRANSLATED_NAMES.get(action, like["name"]),
             module=module,
             action=action,
             dimension=like["dimension"],
-            onlineGuideUrl=like["onlineGuideUrl"],
-            isSubtableReport=True,
         )
-        metrics, processed = defaults["metrics"], like["processedMetrics"]
+        if base:
+            entry["onlineGuideUrl"] = like["onlineGuideUrl"]
+        entry["isSubtableReport"] = True
+        metrics, processed = defaults["metrics"], like["processedMetrics"] if base else {}
 
         def described(key: str) -> dict[str, Any]:
             """Report::getMetricsDocumentation / getMetricSemanticTypes: the metrics', then
@@ -111,7 +150,8 @@ def subtable_entry(
 
         entry["metrics"] = dict(metrics)
         entry["metricsDocumentation"] = described("metricsDocumentation")
-        entry["processedMetrics"] = dict(processed)
+        if processed:
+            entry["processedMetrics"] = dict(processed)
         entry["metricTypes"] = described("metricTypes")
     for key in ("imageGraphUrl", "imageGraphEvolutionUrl"):
         entry[key] = _graph_url(like[key], like["action"], action)
@@ -119,9 +159,28 @@ def subtable_entry(
     return entry
 
 
+def with_subtable_reports(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """getReportMetadata's `entries` with the subtable reports too (`showSubtableReports`), where
+    Matomo's sortReports puts them."""
+    out = list(entries)
+    for after, module, actions in _PLACES:
+        found = [subtable_entry(entries, module, action) for action in actions]
+        at = next((i + 1 for i, e in enumerate(out) if e["uniqueId"] == after), len(out))
+        out[at:at] = [e for e in found if e is not None]
+    lone = subtable_entry(entries, "Events", _WITHOUT_BASE)
+    if lone is not None:  # category Events (order 12): after Behaviour's (10) last report
+        behaviour = next(e["category"] for e in entries if e["uniqueId"] == "Events_getName")
+        at = max((i + 1 for i, e in enumerate(out) if e["category"] == behaviour), default=len(out))
+        out.insert(at, lone)
+    return out
+
+
 def first_level_method(method: str, params: Mapping[str, str]) -> str | None:
     """The report whose whole table gives `method`'s totals: its parent for a subtable report
-    (None when no report loads it as its subtables), else `method` itself."""
+    asked with an idSubtable (None when no report loads it as its subtables), else `method`
+    itself (ReportTotalsCalculator's makeSureToWorkOnFirstLevelDataTable)."""
+    if params.get("idSubtable") is None:  # Referrers.getUrlsForSocial's merged URLs
+        return method
     module, _, action = method.partition(".")
     if module == "Referrers" and action in _REFERRERS:
         return f"Referrers.{_REFERRERS[action]}"
