@@ -23,10 +23,10 @@ from .event_reports import EVENT_SUBTABLE_METHODS, event_builder
 from .live_api import LiveMethods
 from .live_profile import live_counters
 from .meta_pages import report_pages_metadata, segments_metadata
-from .metadata import report_metadata
+from .metadata import report_metadata, requested_metadata
 from .page_lookup import PageLookupMethods
 from .processed_report import processed_report
-from .referrer_reports import merged_subtables
+from .referrer_reports import merged_subtables, urls_for_social
 from .reports import BUILDERS, drop_untimed
 from .row_evolution import row_evolution
 from .segments import parse_segment, request_has_custom_dimensions, request_site
@@ -267,6 +267,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         rows = report_metadata(self.world.site(ids[0]), self.world.today)
         if params.get("showSubtableReports", "") not in ("", "0"):  # PHP: "false" is true
             rows = with_subtable_reports(rows)
+        rows = requested_metadata(rows, params, self.world.site_today(ids[0]))
         limit, offset = limit_and_offset(params)
         return rows[offset:] if limit < 0 else rows[offset : offset + limit]
 
@@ -428,6 +429,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
                 rows = find_subtable(rows, id_subtable)
             elif method == _ALL_SOCIAL_URLS:
                 rows = merged_subtables(rows)
+            if method == _ALL_SOCIAL_URLS:
+                rows = urls_for_social(rows)
             if page_url is not None:
                 rows = [r for r in leaf_rows(rows) if r.get("url") == page_url]
             if page_name is not None:

@@ -18,11 +18,10 @@ import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from .datatable import number_format, percent
 from .dates import ApiFailure, Period, Periods, resolve
-from .metadata import report_metadata
+from .metadata import graph_dates, graph_url, hide_show, report_metadata
 from .pretty import is_numeric, pretty_period, pretty_periods, pretty_value
 from .subtable_report import first_level_method, subtable_entry
 
@@ -67,7 +66,6 @@ _DEFAULT_PROCESSED = ("nb_actions_per_visit", "avg_time_on_site", "bounce_rate",
 _NOT_FOUND = (
     "Requested report {}.{} for Website id={} not found in the list of available reports. \n"
 )
-_LAST_N = re.compile(r"^(last|previous)\d*$")
 _GOAL_COLUMN = re.compile(r"^goal_[0-9]+_")
 # what the underlying call must not narrow: columns are chosen from the metadata instead
 _COLUMN_PARAMS = ("showColumns", "hideColumns", "columns")
@@ -95,53 +93,7 @@ def api_parameters(params: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def _columns_param(params: Mapping[str, str], name: str) -> list[str] | None:
-    raw = params.get(name) or ""
-    return raw.split(",") if raw != "" else None
-
-
-def _hide_show(
-    values: dict[str, Any], params: Mapping[str, str], empty: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """`hideColumns` / `showColumns` (plus `label`) applied to a dict keyed by column."""
-    hidden = _columns_param(params, "hideColumns") or []
-    shown = _columns_param(params, "showColumns")
-    return {
-        k: v
-        for k, v in values.items()
-        if k not in hidden and (shown is None or k in shown or k == "label") and k not in empty
-    }
-
-
 # -- metadata -----------------------------------------------------------------------------
-def _is_multiple(period: str, date_text: str) -> bool:
-    text = date_text.strip()
-    return period != "range" and (bool(_LAST_N.match(text)) or "," in text)
-
-
-def _graph_dates(
-    api: Api, id_site: int, period: str, date_text: str
-) -> tuple[tuple[str, str], tuple[str, str]]:
-    """(period, date) of the one-period graph and of the evolution graph (ImageGraph.php)."""
-    if _is_multiple(period, date_text):
-        return ("range", date_text), (period, date_text)
-    if period == "range":
-        return (period, date_text), ("day", date_text)
-    anchor = resolve(period, date_text, api.world.site_today(id_site)).items[0].start
-    last = resolve(period, "last30", anchor).items
-    return (period, date_text), (period, f"{last[0].start},{last[-1].end}")
-
-
-def _graph_url(url: str, period_date: tuple[str, str], params: Mapping[str, str]) -> str:
-    base = url.split("&period=", 1)[0]
-    url = f"{base}&period={period_date[0]}&date={period_date[1]}"
-    if params.get("idSubtable") is not None:
-        url += f"&idSubtable={params['idSubtable']}"
-    if params.get("segment"):
-        url += f"&segment={quote(params['segment'], safe='')}"
-    return url
-
-
 def report_entry(
     api: Api,
     id_site: int,
@@ -173,18 +125,18 @@ def report_entry(
     if found is None:
         return None
     entry = copy.deepcopy(found)
-    single, evolution = _graph_dates(api, id_site, period, date_text)
+    single, evolution = graph_dates(period, date_text, api.world.site_today(id_site))
     if "imageGraphUrl" in entry:
         chosen = single if entry.get("dimension") else evolution
-        entry["imageGraphUrl"] = _graph_url(entry["imageGraphUrl"], chosen, params)
+        entry["imageGraphUrl"] = graph_url(entry["imageGraphUrl"], chosen, params)
     if "imageGraphEvolutionUrl" in entry:
-        entry["imageGraphEvolutionUrl"] = _graph_url(
+        entry["imageGraphEvolutionUrl"] = graph_url(
             entry["imageGraphEvolutionUrl"], evolution, params
         )
     for key in ("metrics", "processedMetrics", "metricsDocumentation", "metricTypes"):
         if key in entry:
-            entry[key] = _hide_show(entry[key], params)
-    if params.get("hideMetricsDoc") not in (None, "", "0", "false"):
+            entry[key] = hide_show(entry[key], params)
+    if params.get("hideMetricsDoc") not in (None, "", "0"):  # PHP: "false" is true
         entry.pop("metricsDocumentation", None)
     entry = {k: v for k, v in entry.items() if v or v == 0}
     if period != "day" and f"{module}.{action}" != "VisitsSummary.get":
@@ -370,7 +322,7 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
     columns.update(entry.get("processedMetrics") or {})
     if "revenue" in (entry.get("metricsGoal") or {}):
         columns["revenue"] = entry["metricsGoal"]["revenue"]
-    columns = _hide_show(columns, params)
+    columns = hide_show(columns, params)
 
     query = {k: v for k, v in params.items() if k not in _COLUMN_PARAMS}
     query.update(extra, method=method, idSite=str(id_site))
@@ -439,7 +391,7 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
         for _, table in all_rows:
             if isinstance(table, list) and table:
                 subtable = params.get("idSubtable") is not None
-                period_total = _hide_show(_table_total(table, entry, subtable), params)
+                period_total = hide_show(_table_total(table, entry, subtable), params)
                 totals = _add_totals(totals, period_total)
 
     answer: dict[str, Any] = {

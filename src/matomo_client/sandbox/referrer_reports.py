@@ -3,10 +3,14 @@
 The day facts keep one accumulator per (type, name, detail) referrer, where detail is the
 keyword for search and campaign visits and the URL otherwise; each report groups those
 keys its own way. Segments and subtable URLs are written as the recorded 5.11.2 rows show.
+A social network's URL rows are archived bare, without segment nor url: getSocials' `expanded`
+subtables show them so, a `flat` row takes its network's url, logo and segment (Matomo's
+Flattener), and Referrers.getUrlsForSocial relabels them (`urls_for_social`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
@@ -15,7 +19,7 @@ from . import catalog as c
 from .aggregates import Acc, Facts
 from .report_rows import Builder, Row, flatten, group, numbered, visit_row
 
-__all__ = ["REFERRER_BUILDERS", "merged_subtables"]
+__all__ = ["REFERRER_BUILDERS", "merged_subtables", "urls_for_social"]
 
 _REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
 _REF_NAMES = {
@@ -111,6 +115,10 @@ def _by_name(
                         child.pop(key, None)
             rows.append(row)
         rows = numbered(rows)
+        if flat and rtype == "social":  # Flattener: a URL row takes its network's metadata
+            for row in rows:
+                inherited = {k: row[k] for k in ("url", "logo", "segment") if k in row}
+                row["_sub"] = [{**child, **inherited} for child in row["_sub"]]
         return flatten(rows, " - ") if flat else rows
 
     return build
@@ -160,6 +168,8 @@ def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str,
             f"referrerKeyword=={quote_plus(detail)}"
         )
         return {"segment": seg}
+    if rtype == "social":  # archived as the bare URL (RecordBuilders/Referrers.php)
+        return {}
     return {"segment": f"referrerType=={rtype};referrerUrl=={quote_plus(detail)}", "url": detail}
 
 
@@ -179,6 +189,25 @@ def merged_subtables(rows: list[Row]) -> list[Row]:
     """Matomo's DataTable::mergeSubtables: every row's subtable rows, in order, as one table
     (rows are appended, not summed; Referrers.getUrlsForSocial without idSubtable)."""
     return [child for row in rows for child in row.get("_sub", [])]
+
+
+# Referrers' removeUrlProtocol
+_PROTOCOL = re.compile(r"^[a-zA-Z_-]+://")
+
+
+def urls_for_social(rows: list[Row]) -> list[Row]:
+    """Referrers.getUrlsForSocial's rows: the segment `referrerUrl==<URL>` (AddSegmentByLabel),
+    the URL as `url` and, as label, the URL without its protocol (the UrlsForSocial filter)."""
+    out = []
+    for row in rows:
+        url = str(row["label"])
+        relabelled = {k: v for k, v in row.items() if k not in ("segment", "url")}
+        relabelled["label"] = _PROTOCOL.sub("", url, count=1)
+        if url:
+            relabelled["segment"] = f"referrerUrl=={quote_plus(url)}"
+        relabelled["url"] = url
+        out.append(relabelled)
+    return out
 
 
 REFERRER_BUILDERS: dict[str, Builder] = {
