@@ -151,3 +151,34 @@ async def test_a_sandbox_on_the_real_clock_moves_to_the_next_day(
     assert summary["nb_visits"] > 0
     assert {v["serverDate"] for v in visits} >= {tomorrow}
     assert [v["idVisit"] for v in sb.world.visits(1, first_today - timedelta(days=1))] == before
+
+
+@pytest.mark.anyio
+async def test_a_day_the_timezone_skipped_has_no_visits() -> None:
+    """Pacific/Apia skipped 2011-12-30: that day has no visits and the week around it is served
+    (drawing a zero-hour day used to raise IndexError)."""
+    import dataclasses
+
+    sb = Sandbox(SandboxConfig(seed=1, days=10, visits_per_day=20, today=date(2012, 1, 5)))
+    sb.world.sites[2] = dataclasses.replace(sb.world.sites[2], timezone="Pacific/Apia")
+    assert sb.world.visit_count(2, date(2011, 12, 30)) == 0
+    async with client_for(sb) as client:
+        week = await api_json(
+            client,
+            method="VisitsSummary.get",
+            idSite=2,
+            period="day",
+            date="2011-12-28,2012-01-01",
+        )
+        visits = await api_json(
+            client,
+            method="Live.getLastVisitsDetails",
+            idSite=2,
+            period="range",
+            date="2011-12-28,2012-01-01",
+            filter_limit=-1,
+        )
+    by_day = {day: (row or {}).get("nb_visits", 0) for day, row in week.items()}
+    assert by_day["2011-12-30"] == 0
+    assert all(n > 0 for day, n in by_day.items() if day != "2011-12-30")
+    assert len(visits) == sum(by_day.values())

@@ -84,13 +84,25 @@ def _owned(
 ) -> tuple[list[int], list[Any]]:
     """The positions of the visits the window `bounds` owns, and their idVisit values."""
     lo, hi = bounds
-    # Matomo's day includes the next midnight; that visit belongs to the next window.
-    mine = [i for i, ts in enumerate(timestamps) if not (isinstance(ts, int) and not lo <= ts < hi)]
+    # Matomo's day includes the next midnight; that visit belongs to the next window. A
+    # timestamp sent as a string counts as its number (the pager reads it so); one that is no
+    # number keeps its visit here, for the pager to refuse with its own error.
+    mine = [i for i, ts in enumerate(timestamps) if _within(ts, lo, hi)]
     owned = [ids[i] for i in mine]
     if len(set(owned)) != len(owned):  # the same visit twice in one page: the later copy
         mine = list({ids[i]: i for i in mine}.values())
         owned = [ids[i] for i in mine]
     return mine, owned
+
+
+def _within(ts: Any, lo: int, hi: int) -> bool:
+    """Whether raw timestamp `ts` lies in [lo, hi), or cannot be read as a number."""
+    if type(ts) is not int:
+        try:
+            ts = int(ts)
+        except (TypeError, ValueError):
+            return True
+    return bool(lo <= ts < hi)
 
 
 def _page_rows(

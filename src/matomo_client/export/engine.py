@@ -304,7 +304,6 @@ async def _export_visits(
                 await run.flush()
             raise
         _left_out(run, log_off, {w.id_site for w in windows})
-        _warn_before_created(run, site_list, in_range)
         # Matomo's own counts are asked for while the last windows are written and the target
         # made durable: on a real server the summary request can take as long as that.
         counts = await _write_rest_while(
@@ -314,6 +313,8 @@ async def _export_visits(
             else None,
             encoder,
         )
+        # After the last windows are written: a SQL target's pending ones are not in records before.
+        _warn_before_created(run, site_list, in_range)
         if counts is not None and windows:
             run.emit("reconciling")
             await reconcile_windows(run, site_list, windows, counts, segment)

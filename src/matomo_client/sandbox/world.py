@@ -264,6 +264,9 @@ class World:
             return 0
         if not self._first_data.get(id_site, self.first_day) <= day <= self.site_today(id_site):
             return 0
+        tz = site.timezone
+        if local_midnight(day + timedelta(days=1), tz) <= local_midnight(day, tz):
+            return 0  # a day its timezone skipped (Pacific/Apia, 2011-12-30): no visits
         rng = random.Random(f"count/{self.seed}/{id_site}/{day.isoformat()}")
         weekday = 0.85 if day.weekday() >= 5 else 1.0
         return max(1, round(self.visits_per_day * site.volume * weekday * rng.uniform(0.8, 1.2)))
