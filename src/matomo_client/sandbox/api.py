@@ -20,13 +20,14 @@ from .custom_dimension import custom_dimension_rows, dimension_scope
 from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .event_reports import EVENT_SUBTABLE_METHODS, event_builder
+from .label_filter import by_labels, requested_labels, subtable_request, unlimited
 from .live_api import LiveMethods
 from .live_profile import live_counters
 from .meta_pages import report_pages_metadata, segments_metadata
 from .metadata import report_metadata, requested_metadata
 from .page_lookup import PageLookupMethods
 from .processed_report import processed_report
-from .referrer_reports import merged_subtables, urls_for_social
+from .referrer_reports import merged_subtables, urls_for_social, website_url_rows
 from .reports import BUILDERS, drop_untimed
 from .row_evolution import row_evolution
 from .segments import parse_segment, request_has_custom_dimensions, request_site
@@ -100,6 +101,8 @@ _OWN_SUBTABLE_METHOD = frozenset(
         "Referrers.getSocials",
     }
 )
+# the method that loads these reports' subtables (`actionToLoadSubTables`); others: their own
+_SUBTABLE_METHOD = {v: k for k, v in _SUBTABLE_ALIASES.items() if v in _OWN_SUBTABLE_METHOD}
 # reports whose rows have PagePerformance's timing columns
 _PAGE_REPORTS = frozenset({"Actions.getPageUrls", "Actions.getPageTitles", *PAGE_BUILDERS})
 _ALL_BUILDERS = {**BUILDERS, **PAGE_BUILDERS, **DIMENSION_BUILDERS}
@@ -120,6 +123,10 @@ _SUPERUSER_ONLY = frozenset(
         "SitesManager.getAllSites",
         "SitesManager.getAllSitesId",
     }
+)
+_NO_METADATA_SITE = (
+    "Calling API.getReportMetadata without any idSite is no longer supported since Matomo "
+    '3.0.0. Please specify at least one idSite via the "idSite" parameter.'
 )
 _NEED_SUPERUSER = "You can't access this resource as it requires a 'superuser' access."
 
@@ -263,7 +270,15 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         return {"value": MATOMO_VERSION}
 
     def _report_metadata(self, params: Mapping[str, str], access: Access) -> Any:
-        ids, _ = self._site_ids_param(params, access)
+        """API.getReportMetadata: without idSite (or idSite=0, empty to PHP), `idSites` as given,
+        or the first of `idSites[]`."""
+        id_site = params.get("idSite", "")
+        if id_site in ("", "0"):
+            listed = [v for k, v in params.items() if k.startswith("idSites[")]
+            id_site = listed[0] if listed else params.get("idSites", "")
+            if id_site in ("", "0"):
+                raise ApiFailure(_NO_METADATA_SITE)
+        ids, _ = self._site_ids_param({"idSite": id_site}, access)
         rows = report_metadata(self.world.site(ids[0]), self.world.today)
         if params.get("showSubtableReports", "") not in ("", "0"):  # PHP: "false" is true
             rows = with_subtable_reports(rows)
@@ -296,12 +311,15 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         ids = self._site_ids_param(params, access)[0]
         scopes = {i: dimension_scope(self.world.site(i), params) for i in ids}
         segment = parse_segment(params.get("segment"), self.world.sites, ids)
+        labels = requested_labels(params)  # rows without subtables here
 
         def one(i: int, p: Period) -> tuple[Any, bool]:
             rows = custom_dimension_rows(
                 self.world, i, p, scopes[i], segment, lambda: self._facts(i, p, params)
             )
-            value = apply_filters(rows, params)
+            value = apply_filters(rows, unlimited(params) if labels else params)
+            if labels:
+                value = by_labels(value, labels, "", lambda row: None)
             return value, not value
 
         return self._per_site_period(params, access, one)
@@ -416,6 +434,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         elif method in _SUBTABLE_ALIASES and id_subtable is None:
             raise ApiFailure("Please specify a value for 'idSubtable'.", 400)
         page_url, page_name = params.get("pageUrl"), params.get("pageName")
+        labels = requested_labels(params)  # Matomo's LabelFilter (`label_filter.py`)
+        shown = unlimited(params) if labels else params
         if method in _SINGLE_SITE_ONLY:
             self._single_site_and_period(method, params, access)
 
@@ -425,6 +445,8 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
             # a subtable's rows are not flattened; nor are the merged social URLs (no subtables)
             as_flat = flat and id_subtable is None and method != _ALL_SOCIAL_URLS
             rows = build(f, self.world.site(id_site), p.kind == "day", as_flat)
+            if method == "Referrers.getUrlsFromWebsiteId":
+                rows = website_url_rows(rows)
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
             elif method == _ALL_SOCIAL_URLS:
@@ -435,9 +457,20 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
                 rows = [r for r in leaf_rows(rows) if r.get("url") == page_url]
             if page_name is not None:
                 rows = [r for r in rows if r["label"].strip() == page_name.strip()]
-            value = apply_filters(rows, params, default_sort=default_sort)
+            value = apply_filters(rows, shown, default_sort=default_sort)
             if method in _PAGE_REPORTS:
                 value = drop_untimed(value)
+            if labels:
+
+                def load(row: dict[str, Any]) -> list[Any] | None:
+                    if as_flat or row.get("idsubdatatable") is None:
+                        return None
+                    sub = _SUBTABLE_METHOD.get(method, method)
+                    query = subtable_request(params, sub, id_site, p, row["idsubdatatable"])
+                    found = self.call(query, access)
+                    return found if isinstance(found, list) else []
+
+                value = by_labels(value, labels, method, load)
             return value, not value
 
         return self._per_site_period(params, access, one)

@@ -3,9 +3,12 @@
 The day facts keep one accumulator per (type, name, detail) referrer, where detail is the
 keyword for search and campaign visits and the URL otherwise; each report groups those
 keys its own way. Segments and subtable URLs are written as the recorded 5.11.2 rows show.
-A social network's URL rows are archived bare, without segment nor url: getSocials' `expanded`
-subtables show them so, a `flat` row takes its network's url, logo and segment (Matomo's
-Flattener), and Referrers.getUrlsForSocial relabels them (`urls_for_social`).
+A website's or social network's URL rows are archived bare, without segment nor url: `expanded`
+subtables show them so. A getSocials `flat` row takes its network's url, logo and segment (Matomo's
+Flattener), and Referrers.getUrlsForSocial relabels them (`urls_for_social`). A website's URLs
+are grouped by path, with the URL as `url` (the UrlsFromWebsiteId filter): getWebsites `flat`
+rows are `host/path`, and Referrers.getUrlsFromWebsiteId adds `referrerUrl==<URL>`
+(`website_url_rows`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 from . import catalog as c
 from .aggregates import Acc, Facts
 from .report_rows import Builder, Row, flatten, group, numbered, visit_row
 
-__all__ = ["REFERRER_BUILDERS", "merged_subtables", "urls_for_social"]
+__all__ = ["REFERRER_BUILDERS", "merged_subtables", "urls_for_social", "website_url_rows"]
 
 _REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
 _REF_NAMES = {
@@ -113,8 +116,12 @@ def _by_name(
                 for child in row["_sub"]:
                     for key in ("goals", "nb_conversions", "revenue"):
                         child.pop(key, None)
+            if rtype == "website":  # UrlsFromWebsiteId: grouped by path, the URL kept as `url`
+                row["_paths"] = _website_paths(inner, is_day)
             rows.append(row)
         rows = numbered(rows)
+        if flat and rtype == "website":  # getWebsites' recursive label separator is "/"
+            return flatten([{**row, "_sub": row["_paths"]} for row in rows], "/")
         if flat and rtype == "social":  # Flattener: a URL row takes its network's metadata
             for row in rows:
                 inherited = {k: row[k] for k in ("url", "logo", "segment") if k in row}
@@ -168,9 +175,7 @@ def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str,
             f"referrerKeyword=={quote_plus(detail)}"
         )
         return {"segment": seg}
-    if rtype == "social":  # archived as the bare URL (RecordBuilders/Referrers.php)
-        return {}
-    return {"segment": f"referrerType=={rtype};referrerUrl=={quote_plus(detail)}", "url": detail}
+    return {}  # websites and socials: archived as the bare URL (RecordBuilders/Referrers.php)
 
 
 def _engine_meta(name: str) -> dict[str, Any]:
@@ -208,6 +213,46 @@ def urls_for_social(rows: list[Row]) -> list[Row]:
         relabelled["url"] = url
         out.append(relabelled)
     return out
+
+
+def _url_path(url: str) -> str:
+    """Referrers' getPathFromUrl: path (no leading "/") and query, `index` when both are empty."""
+    parts = urlsplit(url)
+    query = parts.query
+    fragment = parts.fragment
+    if "?" in fragment:  # UrlHelper reads a query after the anchor as the query
+        query = fragment.split("?", 1)[1]
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if query or "?" in url:
+        path += f"?{query}"
+    return path or "index"
+
+
+def _website_paths(urls: dict[Any, Acc], is_day: bool) -> list[Row]:
+    """A website's URL rows as the UrlsFromWebsiteId filter leaves them: `url` set from the
+    archived label, then rows of the same path summed into the first (GroupBy)."""
+    by_path: dict[str, str] = {}
+    for url in urls:
+        by_path.setdefault(_url_path(str(url)), str(url))
+    grouped = group(urls, lambda url: _url_path(str(url)))
+    return [visit_row(path, acc, is_day, {"url": by_path[path]}) for path, acc in grouped.items()]
+
+
+def website_url_rows(rows: list[Row]) -> list[Row]:
+    """getWebsites' rows with, as subtables, Referrers.getUrlsFromWebsiteId's rows: grouped by
+    path, `url` then the segment `referrerUrl==<URL>` (MetadataCallbackAddMetadata)."""
+    return [
+        {
+            **row,
+            "_sub": [
+                {**child, "segment": f"referrerUrl=={quote_plus(child['url'])}"}
+                for child in row["_paths"]
+            ],
+        }
+        if "_paths" in row
+        else row
+        for row in rows
+    ]
 
 
 REFERRER_BUILDERS: dict[str, Builder] = {
