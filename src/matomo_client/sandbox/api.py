@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_for
+from .column_delete import delete_columns, labelled
 from .custom_dimension import custom_dimension_rows, dimension_scope
 from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
@@ -184,7 +185,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
             "Live.getMostRecentVisitorId": self._most_recent_visitor,
             "Live.getCounters": lambda p, a: live_counters(world, self._site_ids_param(p, a)[0], p),
             "Live.getVisitorProfile": self._visitor_profile,
-            "MultiSites.getAll": self._multi_sites,
+            "MultiSites.getAll": labelled(self._multi_sites, ""),
             "API.getReportPagesMetadata": lambda p, a: report_pages_metadata(
                 self.world.site(self._site_ids_param(p, a)[0][0]), self.world.today
             ),
@@ -195,7 +196,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
             self._methods[f"VisitsSummary.{name}"] = self._summary_scalar
         for name in [*_ALL_BUILDERS, *_SUBTABLE_ALIASES, *ITEM_METHODS, _DAYS_TO_CONVERSION]:
             self._methods[name] = self._report
-        self._methods["VisitTime.getByDayOfWeek"] = self._by_day_of_week
+        self._methods["VisitTime.getByDayOfWeek"] = labelled(self._by_day_of_week, "")
         self._methods["Actions.getPageUrl"] = self._page_lookup
         self._methods["Actions.getPageTitle"] = self._page_lookup
 
@@ -318,6 +319,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
                 self.world, i, p, scopes[i], segment, lambda: self._facts(i, p, params)
             )
             value = apply_filters(rows, unlimited(params) if labels else params)
+            value = delete_columns(value, params)
             if labels:
                 value = by_labels(value, labels, "", lambda row: None)
             return value, not value
@@ -460,6 +462,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
             value = apply_filters(rows, shown, default_sort=default_sort)
             if method in _PAGE_REPORTS:
                 value = drop_untimed(value)
+            value = delete_columns(value, params)  # hideColumns / showColumns, then the label
             if labels:
 
                 def load(row: dict[str, Any]) -> list[Any] | None:

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 
 from .dates import Period
 
-__all__ = ["by_labels", "requested_labels", "subtable_request", "unlimited"]
+__all__ = ["by_labels", "requested_labels", "subtable_request", "unlimited", "without_labels"]
 
 Row = dict[str, Any]
 _RECURSIVE = ">"
@@ -61,6 +61,11 @@ def unlimited(params: Mapping[str, str]) -> dict[str, str]:
     out = {k: v for k, v in params.items() if k != "expanded"}
     out.update(filter_limit="-1", filter_offset="0")
     return out
+
+
+def without_labels(params: Mapping[str, str]) -> dict[str, str]:
+    """The request with neither `label` nor `label[…]`."""
+    return {k: v for k, v in params.items() if k != "label" and not _INDEXED.fullmatch(k)}
 
 
 def subtable_request(

@@ -6,7 +6,8 @@ graph URLs for the request's period and date), runs the report method itself thr
 dispatcher with the request's parameters, and reshapes its rows. Each row keeps the columns
 the metadata names (archived metrics, then processed ones), pretty-printed (`pretty.py`)
 unless `format_metrics` says otherwise; row metadata goes to `reportMetadata`; `reportTotal`
-adds up the first-level rows as Matomo's ReportTotalsCalculator does. Subtable reports, which
+adds up the first-level rows as Matomo's ReportTotalsCalculator does, before (so regardless
+of) a `label` filter. Subtable reports, which
 getReportMetadata leaves out, are found too (`subtable_report.py`). `row_evolution.py`
 shares `report_entry`, `api_parameters`, `require` and `with_processed_metrics`.
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .datatable import number_format, percent
 from .dates import ApiFailure, Period, Periods, resolve
+from .label_filter import without_labels
 from .metadata import graph_dates, graph_url, hide_show, report_metadata
 from .pretty import is_numeric, pretty_period, pretty_periods, pretty_value
 from .subtable_report import first_level_method, subtable_entry
@@ -332,7 +334,10 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
     if dimension:
         parent = first_level_method(method, params)  # totals: the first-level report's
         if parent is not None:
-            first_level = {k: v for k, v in query.items() if k not in ("idSubtable", "flat")}
+            # the totals are the whole table's, summed before LabelFilter narrows it (whose
+            # empty clone keeps them); with idSubtable, the first-level call's own label applies
+            whole = query if params.get("idSubtable") is not None else without_labels(query)
+            first_level = {k: v for k, v in whole.items() if k not in ("idSubtable", "flat")}
             first_level.update(filter_limit="-1", filter_offset="0", filter_pattern="")
             first_level["method"] = parent
             all_rows = _by_period(_underlying(api, first_level, access), periods)

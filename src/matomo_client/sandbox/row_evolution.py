@@ -2,7 +2,9 @@
 
 `row_evolution(api, params, access)` answers as Matomo 5's plugins/API/RowEvolution.php
 (recorded 152). The report's rows come from the report method itself, run through the
-dispatcher once for every period with all its rows; the metric names from the report's
+dispatcher for all the periods: with all its rows, or once per asked label with `label[]`
+set, so that the report's own label filter (`label_filter.py`) finds the row, `a>b` through
+the report's subtable method as Matomo's LabelFilter does; the metric names from the report's
 metadata entry (`processed_report.report_entry`), archived then processed metrics. One label
 gives `{label, reportData, metadata}`, the row of each period (its metrics only) under the
 period's key; several labels, or none (then every label of the periods, `filter_limit` of
@@ -15,9 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .datatable import number_format
-from .dates import ApiFailure
+from .dates import ApiFailure, Periods
 from .processed_report import api_parameters, report_entry, require, with_processed_metrics
 
 if TYPE_CHECKING:
@@ -65,19 +68,6 @@ def _change(first: float, last: float) -> str:
     number = 0.0 if last == first else _php_round((last - first) / first * 100)
     text = f"{abs(number):,.0f}%"
     return f"+{text}" if number >= 0 else f"-{text}"
-
-
-def _find(rows: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
-    """The row a label names; `a>b` is row b of row a's subtable (LabelFilter)."""
-    parts = [part.strip() for part in label.split(">")]
-    for depth, part in enumerate(parts):
-        found = next((r for r in rows if str(r.get("label", "")).strip() == part), None)
-        if found is None:
-            return None
-        if depth == len(parts) - 1:
-            return found
-        rows = list(found.get("_sub") or [])
-    return None
 
 
 def _labels(params: Mapping[str, str]) -> list[str]:
@@ -147,26 +137,34 @@ def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
     if not entry.get("dimension"):
         raise ApiFailure(_NO_DIMENSION.format(module, action))
 
-    # the report's rows, every one, for each period; `_sub` kept to follow `a>b` labels
+    # the report's rows for each period, every one; with labels, Matomo's LabelFilter keeps each
+    # label's row (`a>b` through the report's subtable method), one call per label
     keep = ("idSite", "segment", "format_metrics", "flat", "idSubtable")
     report = {k: v for k, v in params.items() if k in keep}
     report.update(extra, method=f"{module}.{action}", idSite=str(id_site), period=period)
-    report.update(date=date_text, filter_limit="-1", expanded="1")
-    try:
-        value = api.call(report, access)
-    except ApiFailure as failure:
-        raise ApiFailure(f"API returned an error: {failure.message}\n") from None
-    by_key = value if isinstance(value, dict) else {}
-    tables = [(p.key, _nested(by_key.get(p.key, []))) for p in periods.items]
-    processed = [k for k in metrics if k in (entry.get("processedMetrics") or {})]
-    fractions = (params.get("format_metrics") or "").strip() == "0"
+    report.update(date=date_text, filter_limit="-1")
     labels = _labels(params)
-    if not labels:
-        for _, rows in tables:
+    found: list[list[dict[str, Any] | None]]
+    if labels:
+        found = [
+            [rows[0] if rows else None for rows in _tables(api, report, periods, access, label)]
+            for label in labels
+        ]
+    else:
+        tables = _tables(api, report, periods, access)
+        for rows in tables:
             labels += [str(r.get("label")) for r in rows if str(r.get("label")) not in labels]
         raw_limit = (params.get("filter_limit") or "").strip()
         if re.fullmatch(r"\d+", raw_limit) and int(raw_limit) > 0:
             labels = labels[: int(raw_limit)]
+        # each label's row: the first one labelled so (enrichRowAddMetadataLabelIndex)
+        found = [
+            [next((r for r in rows if str(r.get("label")) == label), None) for rows in tables]
+            for label in labels
+        ]
+    keys = [p.key for p in periods.items]
+    processed = [k for k in metrics if k in (entry.get("processedMetrics") or {})]
+    fractions = (params.get("format_metrics") or "").strip() == "0"
 
     def metric_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
         if row is None:
@@ -179,33 +177,45 @@ def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
 
     if len(labels) == 1:
         label = labels[0]
-        found = [metric_row(_find(rows, label)) for _, rows in tables]
-        first = next((_find(rows, label) for _, rows in tables if _find(rows, label)), None)
+        series = [metric_row(row) for row in found[0]]
+        first = next((row for row in found[0] if row), None)
         shown: Any = _row_url(first, module, action, params) if first else False
         if shown is False:
             shown = _display_label(api, id_site, module, action, params.get("labelPretty") or label)
         answer: dict[str, Any] = {
             "label": shown,
             "reportData": {
-                key: [row] if row else [] for (key, _), row in zip(tables, found, strict=True)
+                key: [row] if row else [] for key, row in zip(keys, series, strict=True)
             },
-            "metadata": {"metrics": _with_ranges(metrics, found), "dimension": entry["dimension"]},
+            "metadata": {"metrics": _with_ranges(metrics, series), "dimension": entry["dimension"]},
         }
         if first and first.get("logo"):
             answer["logo"] = first["logo"]
         return answer
-    return _multi(tables, labels, metrics, entry, module, action, params, metric_row)
+    return _multi(keys, found, labels, metrics, entry, module, action, params, metric_row)
 
 
-def _nested(rows: Any) -> list[dict[str, Any]]:
-    """Rows rendered with `expanded=1` back to the `_sub` form `_find` walks."""
+def _tables(
+    api: Api,
+    report: Mapping[str, str],
+    periods: Periods,
+    access: Access,
+    label: str | None = None,
+) -> list[list[dict[str, Any]]]:
+    """The report's rows of each period; with a label, only its row, found by the report call
+    as RowEvolution asks it (`label[]`, URL-encoded)."""
+    query = dict(report)
+    if label is not None:
+        query["label[0]"] = quote(label, safe="")
+    try:
+        value = api.call(query, access)
+    except ApiFailure as failure:
+        raise ApiFailure(f"API returned an error: {failure.message}\n") from None
+    by_key = value if isinstance(value, dict) else {}
     out = []
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, dict):
-            copy = {k: v for k, v in row.items() if k != "subtable"}
-            if isinstance(row.get("subtable"), list):
-                copy["_sub"] = _nested(row["subtable"])
-            out.append(copy)
+    for p in periods.items:
+        rows = by_key.get(p.key, [])
+        out.append([r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else [])
     return out
 
 
@@ -221,7 +231,8 @@ def _display_label(api: Api, id_site: int, module: str, action: str, label: str)
 
 
 def _multi(
-    tables: list[tuple[str, list[dict[str, Any]]]],
+    keys: list[str],
+    found: list[list[dict[str, Any] | None]],
     labels: list[str],
     metrics: dict[str, str],
     entry: Mapping[str, Any],
@@ -238,8 +249,7 @@ def _multi(
     names = []
     for index, label in enumerate(labels):
         shown: Any = False
-        for _, rows in tables:
-            row = _find(rows, label)
+        for row in found[index]:
             if row is not None:
                 shown = _row_url(row, module, action, params)
                 if "label_html" in row:
@@ -257,10 +267,10 @@ def _multi(
         names.append(shown)
     data: dict[str, Any] = {}
     series: list[dict[str, Any] | None] = []
-    for key, rows in tables:
+    for at, key in enumerate(keys):
         values = {}
-        for index, label in enumerate(labels):
-            row = metric_row(_find(rows, label))
+        for index in range(len(labels)):
+            row = metric_row(found[index][at])
             values[f"{column}_{index}"] = number_format(_float(row.get(column)) if row else 0.0)
         data[key] = [values] if labels else []
         series.append(values if labels else None)
