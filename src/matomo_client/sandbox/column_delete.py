@@ -23,7 +23,7 @@ from .processed_report import METADATA_KEYS
 if TYPE_CHECKING:
     from .api import Access
 
-__all__ = ["delete_columns", "labelled"]
+__all__ = ["delete_array_columns", "delete_columns", "labelled"]
 
 Row = dict[str, Any]
 # keys of a rendered row that are not columns: metadata (MultiSites.getAll's as recorded in
@@ -92,6 +92,22 @@ def delete_columns(rows: list[Row], params: Mapping[str, str]) -> list[Row]:
     recursive = (params.get("hideColumnsRecursively") or "0").strip() not in ("", "0")
     hide = frozenset(hidden)
     return [_filter_row(r, hide, shown, recursive) if isinstance(r, dict) else r for r in rows]
+
+
+def delete_array_columns(rows: list[Any], params: Mapping[str, str]) -> list[Any]:
+    """A plain list answer with `hideColumns` / `showColumns` applied as ResponseBuilder does
+    it on a list of associative arrays: every key is a column, only `""` means not given (a
+    `"0"` names column `0`), nothing nested is touched."""
+    hidden = [] if (params.get("hideColumns") or "") == "" else params["hideColumns"].split(",")
+    shown = [] if (params.get("showColumns") or "") == "" else params["showColumns"].split(",")
+    if not (hidden or shown) or not (rows and isinstance(rows[0], dict) and rows[0]):
+        return rows
+    return [
+        {k: v for k, v in row.items() if k not in hidden and not (shown and not _shown(k, shown))}
+        if isinstance(row, dict)
+        else row
+        for row in rows
+    ]
 
 
 Handler = Callable[[Mapping[str, str], "Access"], Any]

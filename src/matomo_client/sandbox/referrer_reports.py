@@ -8,7 +8,8 @@ subtables show them so. A getSocials `flat` row takes its network's url, logo an
 Flattener), and Referrers.getUrlsForSocial relabels them (`urls_for_social`). A website's URLs
 are grouped by path, with the URL as `url` (the UrlsFromWebsiteId filter): getWebsites `flat`
 rows are `host/path`, and Referrers.getUrlsFromWebsiteId adds `referrerUrl==<URL>`
-(`website_url_rows`).
+(`website_url_rows`). Every `flat` row ends with the Flattener's dimension keys
+(`Referrers_Website`, `Referrers_WebsitePage`...: `_with_dimensions`).
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[R
 
 
 def _by_name(
-    rtype: str, sub_field: int, seg_name: str, meta: Callable[[str], dict[str, Any]]
+    rtype: str,
+    sub_field: int,
+    seg_name: str,
+    meta: Callable[[str], dict[str, Any]],
+    dims: tuple[str, str],
 ) -> Builder:
     def build(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
         items = {k: a for k, a in _referrers(f).items() if k[0] == rtype}
@@ -120,15 +125,36 @@ def _by_name(
                 row["_paths"] = _website_paths(inner, is_day)
             rows.append(row)
         rows = numbered(rows)
-        if flat and rtype == "website":  # getWebsites' recursive label separator is "/"
-            return flatten([{**row, "_sub": row["_paths"]} for row in rows], "/")
         if flat and rtype == "social":  # Flattener: a URL row takes its network's metadata
             for row in rows:
                 inherited = {k: row[k] for k in ("url", "logo", "segment") if k in row}
                 row["_sub"] = [{**child, **inherited} for child in row["_sub"]]
-        return flatten(rows, " - ") if flat else rows
+        if flat and rtype == "website":
+            rows = [{**row, "_sub": row["_paths"]} for row in rows]
+        return flatten(_with_dimensions(rows, dims), sep) if flat else rows
 
+    sep = "/" if rtype == "website" else " - "  # getWebsites' recursive label separator is "/"
     return build
+
+
+def _dimension_value(label: str) -> str:
+    """A row's label as the Flattener reads it: archived, so "" for an undefined keyword."""
+    return "" if label == "Keyword not defined" else label.strip()
+
+
+def _with_dimensions(rows: list[Row], dims: tuple[str, str]) -> list[Row]:
+    """The Flattener's dimension metadata: each row its label under the report's dimension id,
+    a subtable row also its parent's (after the metadata it took from the parent)."""
+    top, sub = dims
+    out = []
+    for row in rows:
+        value = _dimension_value(str(row["label"]))
+        children = [
+            {**child, top: value, sub: _dimension_value(str(child["label"]))}
+            for child in row.get("_sub") or []
+        ]
+        out.append({**row, "_sub": children} if children else {**row, top: value})
+    return out
 
 
 def _type_sub_segment(rtype: str, name: str) -> str:
@@ -255,12 +281,20 @@ def website_url_rows(rows: list[Row]) -> list[Row]:
     ]
 
 
+# each by-name report's flat dimension keys: its dimension's id, and its subtable report's
+# (Flattener: `Module_Dimension`; Reports/Get*.php, the subtable one via actionToLoadSubTables)
+_WEBSITE = ("Referrers_Website", "Referrers_WebsitePage")
+_ENGINE = ("Referrers_SearchEngine", "Referrers_Keyword")
+_KEYWORD = ("Referrers_Keyword", "Referrers_SearchEngine")
+_CAMPAIGN = ("Referrers_Campaign", "Referrers_Keyword")
+_SOCIAL = ("Referrers_SocialNetwork", "Referrers_WebsitePage")
+
 REFERRER_BUILDERS: dict[str, Builder] = {
     "Referrers.getReferrerType": referrer_type,
     "Referrers.getAll": referrer_all,
-    "Referrers.getWebsites": _by_name("website", 1, "referrerName", lambda n: {}),
-    "Referrers.getSearchEngines": _by_name("search", 1, "referrerName", _engine_meta),
-    "Referrers.getKeywords": _by_name("search", 0, "referrerKeyword", lambda n: {}),
-    "Referrers.getCampaigns": _by_name("campaign", 1, "referrerName", lambda n: {}),
-    "Referrers.getSocials": _by_name("social", 1, "referrerName", _social_meta),
+    "Referrers.getWebsites": _by_name("website", 1, "referrerName", lambda n: {}, _WEBSITE),
+    "Referrers.getSearchEngines": _by_name("search", 1, "referrerName", _engine_meta, _ENGINE),
+    "Referrers.getKeywords": _by_name("search", 0, "referrerKeyword", lambda n: {}, _KEYWORD),
+    "Referrers.getCampaigns": _by_name("campaign", 1, "referrerName", lambda n: {}, _CAMPAIGN),
+    "Referrers.getSocials": _by_name("social", 1, "referrerName", _social_meta, _SOCIAL),
 }

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .aggregates import Facts
+from .column_delete import delete_array_columns
 from .datatable import apply_filters, limit_and_offset
 from .dates import ApiFailure, Period, Periods
 from .multisites import enhanced_flag, multi_sites_row, previous_period
@@ -86,7 +87,8 @@ class SiteMethods:
     def _sites(self, params: Mapping[str, str], access: Access) -> Any:
         rows = [self._site_row(i, access) for i in self._visible_sites(access)]
         limit, offset = limit_and_offset(params)
-        return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+        rows = rows[offset:] if limit < 0 else rows[offset : offset + limit]
+        return delete_array_columns(rows, params)  # after the limit, as ResponseBuilder
 
     def _site_ids(self, params: Mapping[str, str], access: Access) -> Any:
         return self._visible_sites(access)

@@ -220,10 +220,12 @@ class SummaryMethods:
     def _by_day_of_week(self, params: Mapping[str, str], access: Access) -> Any:
         """VisitTime.getByDayOfWeek: each day's VisitsSummary added up by weekday (daily
         unique visitors and users included, recorded 137), one row per weekday the period
-        has, Monday first; Matomo refuses several periods."""
+        has, Monday first; Matomo refuses several periods, then several sites."""
         ids, _ = self._site_ids_param(params, access)
         if self._periods(params, ids).multi:
             raise ApiFailure("VisitTime.getByDayOfWeek does not support multiple dates.")
+        if len(ids) > 1:  # checked after the dates, on the sites the archive reads
+            raise ApiFailure("VisitTime.getByDayOfWeek does not support multiple sites.")
 
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
             last = self.world.site_today(id_site)
