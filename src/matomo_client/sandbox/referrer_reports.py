@@ -9,7 +9,10 @@ Flattener), and Referrers.getUrlsForSocial relabels them (`urls_for_social`). A 
 are grouped by path, with the URL as `url` (the UrlsFromWebsiteId filter): getWebsites `flat`
 rows are `host/path`, and Referrers.getUrlsFromWebsiteId adds `referrerUrl==<URL>`
 (`website_url_rows`). Every `flat` row ends with the Flattener's dimension keys
-(`Referrers_Website`, `Referrers_WebsitePage`...: `_with_dimensions`).
+(`Referrers_Website`, `Referrers_WebsitePage`...: `_with_dimensions`; getAll's rows
+`Referrers_Referrer`). In flat mode getSearchEngines and getKeywords rows have no segment and
+their leaves the engine's url and logo (`_search_flat`); getCampaigns' keyword rows keep their
+own segment, prefixed once more; getReferrerType is not flattened (its subtables are dropped).
 """
 
 from __future__ import annotations
@@ -61,10 +64,12 @@ def referrer_type(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[
                 for name, a in subs.items()
             ]
         rows.append(row)
+    if flat:  # GetReferrerType does not support flattening: its subtables are removed
+        return [{k: v for k, v in row.items() if k != "_sub"} for row in rows]
     for row in rows:  # a row's subtable id is its referrer type (SetGetReferrerTypeSubtables)
         if row.get("_sub"):
             row["idsubdatatable"] = row["referrer_type"]
-    return flatten(rows, " - ") if flat else rows
+    return rows
 
 
 def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
@@ -83,6 +88,8 @@ def referrer_all(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[R
         rows.append(
             visit_row(label, acc, is_day, {"segment": seg, "referer_type": _REF_TYPES[rtype]})
         )
+    if flat:  # the Flattener still gives each row its label under the report's dimension id
+        return [{**row, "Referrers_Referrer": row["label"].strip()} for row in rows]
     return rows
 
 
@@ -131,26 +138,67 @@ def _by_name(
                 row["_sub"] = [{**child, **inherited} for child in row["_sub"]]
         if flat and rtype == "website":
             rows = [{**row, "_sub": row["_paths"]} for row in rows]
-        return flatten(_with_dimensions(rows, dims), sep) if flat else rows
+        if flat and rtype == "search":
+            rows = [_search_flat(row, bool(sub_field)) for row in rows]
+        if flat and rtype == "campaign":  # loaded through getKeywordsFromCampaignId
+            for row in rows:
+                name = str(row["label"])
+                row["_sub"] = [
+                    {**child, "segment": _campaign_flat_segment(name, str(child["label"]))}
+                    for child in row["_sub"]
+                ]
+        return flatten(_with_dimensions(rows, dims, rtype == "campaign"), sep) if flat else rows
 
     sep = "/" if rtype == "website" else " - "  # getWebsites' recursive label separator is "/"
     return build
 
 
-def _dimension_value(label: str) -> str:
-    """A row's label as the Flattener reads it: archived, so "" for an undefined keyword."""
-    return "" if label == "Keyword not defined" else label.strip()
+def _search_flat(row: Row, by_engine: bool) -> Row:
+    """A getSearchEngines or getKeywords row in flat mode (API.php's `$flat` branches): no
+    segment; each child gets `url` (the engine's search link for the keyword) and the engine's
+    `logo`. getKeywords' keyword is read before KeywordNotDefined runs, so "" when undefined."""
+    top = {k: v for k, v in row.items() if k != "segment"}
+    if not by_engine and top["label"] == "Keyword not defined":
+        top["label"] = ""
+    children = []
+    for child in row["_sub"]:
+        engine, keyword = (row, child) if by_engine else (child, row)
+        meta = _engine_meta(str(engine["label"]))
+        url = _backlink(str(engine["label"]), _archived(str(keyword["label"])))
+        bare = {k: v for k, v in child.items() if k not in ("segment", "url")}
+        logo = {"logo": meta["logo"]} if "logo" in meta else {}
+        children.append({**bare, "url": url, **logo})
+    return {**top, "_sub": children}
 
 
-def _with_dimensions(rows: list[Row], dims: tuple[str, str]) -> list[Row]:
-    """The Flattener's dimension metadata: each row its label under the report's dimension id,
-    a subtable row also its parent's (after the metadata it took from the parent)."""
+def _campaign_flat_segment(campaign: str, keyword: str) -> str:
+    """A flat getCampaigns keyword row's segment: its getKeywordsFromCampaignId segment, with the
+    campaign as is, then prefixed again by getCampaigns' queued PrependSegment."""
+    return (
+        f"referrerType==campaign;referrerName=={campaign};referrerType==campaign;"
+        f"referrerKeyword=={quote_plus(_archived(keyword))}"
+    )
+
+
+def _archived(label: str) -> str:
+    """A keyword label as archived: "" for "Keyword not defined"."""
+    return "" if label == "Keyword not defined" else label
+
+
+def _with_dimensions(rows: list[Row], dims: tuple[str, str], archived_sub: bool) -> list[Row]:
+    """The Flattener's dimension metadata: each row its label (trimmed) under the report's
+    dimension id, a subtable row also its parent's (after the metadata it took from the parent).
+    With `archived_sub` (campaign keywords: no KeywordNotDefined) a child reads "" as archived."""
     top, sub = dims
     out = []
     for row in rows:
-        value = _dimension_value(str(row["label"]))
+        value = str(row["label"]).strip()
         children = [
-            {**child, top: value, sub: _dimension_value(str(child["label"]))}
+            {
+                **child,
+                top: value,
+                sub: (_archived if archived_sub else str)(str(child["label"])).strip(),
+            }
             for child in row.get("_sub") or []
         ]
         out.append({**row, "_sub": children} if children else {**row, top: value})
@@ -189,9 +237,8 @@ def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str,
             f"referrerName=={quote_plus(name)};referrerType==search;"
             f"referrerKeyword=={_keyword(detail)}"
         )
-        engine = _engine_meta(name).get("url", "")
         if by_name and detail and detail != "Keyword not defined":
-            return {"segment": seg, "url": f"{engine}/search?q={quote_plus(detail)}"}
+            return {"segment": seg, "url": _backlink(name, detail)}
         if by_name:  # recording 099: the "Keyword not defined" row links Matomo's FAQ
             return {"url": _NO_KEYWORD_URL}
         return {"segment": seg}
@@ -202,6 +249,14 @@ def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str,
         )
         return {"segment": seg}
     return {}  # websites and socials: archived as the bare URL (RecordBuilders/Referrers.php)
+
+
+def _backlink(engine: str, keyword: str) -> str:
+    """SearchEngine's getBackLinkFromUrlAndKeyword: the engine's result page for the keyword,
+    Matomo's FAQ for an undefined ("") one."""
+    if not keyword:
+        return _NO_KEYWORD_URL
+    return f"{_engine_meta(engine).get('url', '')}/search?q={quote_plus(keyword)}"
 
 
 def _engine_meta(name: str) -> dict[str, Any]:
