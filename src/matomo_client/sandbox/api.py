@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_for
-from .column_delete import delete_columns, labelled
+from .column_delete import delete_columns, labelled, plain_array
 from .custom_dimension import custom_dimension_rows, dimension_scope
 from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
@@ -224,7 +224,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
                 400,
             )
         with request_site(params):  # custom dimension segments depend on it (`segments.py`)
-            return handler(params, access)
+            return plain_array(method, handler(params, access), params)
 
     # -- access and parameters -----------------------------------------------------------
     def _site_ids_param(self, params: Mapping[str, str], access: Access) -> tuple[list[int], bool]:
@@ -283,9 +283,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
         rows = report_metadata(self.world.site(ids[0]), self.world.today)
         if params.get("showSubtableReports", "") not in ("", "0"):  # PHP: "false" is true
             rows = with_subtable_reports(rows)
-        rows = requested_metadata(rows, params, self.world.site_today(ids[0]))
-        limit, offset = limit_and_offset(params)
-        return rows[offset:] if limit < 0 else rows[offset : offset + limit]
+        return requested_metadata(rows, params, self.world.site_today(ids[0]))  # paged by call
 
     def _ip_from_header(self, params: Mapping[str, str], access: Access) -> Any:
         self._require_view(access)

@@ -27,6 +27,7 @@ from .api import Access, Api
 from .config import SandboxConfig
 from .dates import ApiFailure
 from .formats import php_json
+from .metadata import http_query
 from .pages import error_page, proxy_error_page, proxy_login_page
 from .records import local_date, now_utc
 from .world import World
@@ -421,7 +422,8 @@ class Sandbox:
             )
             return _Answer(200, text.encode(), "text/plain; charset=utf-8")
         try:
-            value = self.api.call(params, access)
+            with http_query(scope.get("query_string", b"")):  # graph URLs' segment
+                value = self.api.call(params, access)
         except ApiFailure as failure:
             return self._error(failure, fmt)
         return self._render(value, fmt)

@@ -9,6 +9,9 @@ any column named, `label` included; with `hideColumnsRecursively=1` (reports def
 only Live to 1) also the keys so named at any depth inside a column's value (`goals`).
 `showColumns` keeps `label`, the named columns and any column named `<shown>__…`. Expanded
 subtables are filtered the same way.
+
+`plain_array` serves the methods answering a plain PHP array (ResponseBuilder::handleArray):
+paged, then, for lists of associative arrays, every key a column.
 """
 
 from __future__ import annotations
@@ -17,13 +20,20 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .datatable import limit_and_offset
 from .label_filter import by_labels, requested_labels, unlimited
 from .processed_report import METADATA_KEYS
 
 if TYPE_CHECKING:
     from .api import Access
 
-__all__ = ["delete_array_columns", "delete_columns", "labelled"]
+__all__ = [
+    "PLAIN_ARRAYS",
+    "delete_columns",
+    "hides_label",
+    "labelled",
+    "plain_array",
+]
 
 Row = dict[str, Any]
 # keys of a rendered row that are not columns: metadata (MultiSites.getAll's as recorded in
@@ -41,11 +51,32 @@ _NOT_COLUMNS = METADATA_KEYS | {
 # a flat row's dimension metadata (Flattener: `Actions_PageUrl`, `Events_EventName`)
 _DIMENSION_KEY = re.compile(r"[A-Z][A-Za-z0-9]*_[A-Za-z0-9]+")
 _KEEP_SUFFIX = "__"
+#: methods answering a plain PHP array rather than a DataTable (Goals' getGoals keyed by idgoal,
+#: a list once paged or rendered); their handlers neither page nor delete columns
+PLAIN_ARRAYS = frozenset(
+    {
+        "API.getReportMetadata",
+        "API.getReportPagesMetadata",
+        "API.getSegmentsMetadata",
+        "CustomDimensions.getConfiguredCustomDimensions",
+        "Goals.getGoals",
+        "Live.getCounters",
+        "SitesManager.getAllSitesId",
+        "SitesManager.getSitesIdWithAtLeastViewAccess",
+        "SitesManager.getSitesWithAtLeastViewAccess",
+    }
+)
 
 
 def _names(params: Mapping[str, str], name: str) -> list[str]:
     value = params.get(name) or ""
     return [] if value in ("", "0") else value.split(",")
+
+
+def hides_label(params: Mapping[str, str]) -> bool:
+    """Whether a report call with these parameters deletes its rows' `label` column
+    (`hideColumns` naming it; `showColumns` always keeps it)."""
+    return "label" in _names(params, "hideColumns")
 
 
 def _is_column(key: str) -> bool:
@@ -94,20 +125,34 @@ def delete_columns(rows: list[Row], params: Mapping[str, str]) -> list[Row]:
     return [_filter_row(r, hide, shown, recursive) if isinstance(r, dict) else r for r in rows]
 
 
-def delete_array_columns(rows: list[Any], params: Mapping[str, str]) -> list[Any]:
-    """A plain list answer with `hideColumns` / `showColumns` applied as ResponseBuilder does
-    it on a list of associative arrays: every key is a column, only `""` means not given (a
-    `"0"` names column `0`), nothing nested is touched."""
+def _delete_keys(rows: list[Any], params: Mapping[str, str]) -> list[Any]:
+    """ColumnDelete on a list of associative arrays: every key a column, only `""` means not
+    given (a `"0"` names column `0`), nothing nested touched; a row left empty is PHP's `[]`."""
     hidden = [] if (params.get("hideColumns") or "") == "" else params["hideColumns"].split(",")
     shown = [] if (params.get("showColumns") or "") == "" else params["showColumns"].split(",")
-    if not (hidden or shown) or not (rows and isinstance(rows[0], dict) and rows[0]):
+    if not (hidden or shown):
         return rows
-    return [
-        {k: v for k, v in row.items() if k not in hidden and not (shown and not _shown(k, shown))}
-        if isinstance(row, dict)
-        else row
-        for row in rows
-    ]
+    out: list[Any] = []
+    for row in rows:
+        if isinstance(row, dict):
+            kept = {k: v for k, v in row.items() if k not in hidden}
+            row = {k: v for k, v in kept.items() if _shown(k, shown)} if shown else kept
+            row = row or []
+        out.append(row)
+    return out
+
+
+def plain_array(method: str, value: Any, params: Mapping[str, str]) -> Any:
+    """A method's answer as ResponseBuilder::handleArray serves a plain PHP array (the
+    methods of PLAIN_ARRAYS, not DataTables): a list paged by `filter_limit` (100 over HTTP)
+    and `filter_offset`, then, if its first row was an associative array, its columns deleted."""
+    if method not in PLAIN_ARRAYS or not isinstance(value, list):
+        return value
+    associative = bool(value) and isinstance(value[0], dict) and bool(value[0])
+    limit, offset = limit_and_offset(params)
+    if limit >= 0 or offset > 0:
+        value = value[offset:] if limit < 0 else value[offset : offset + limit]
+    return _delete_keys(value, params) if associative else value
 
 
 Handler = Callable[[Mapping[str, str], "Access"], Any]

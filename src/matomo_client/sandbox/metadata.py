@@ -8,26 +8,36 @@ entries), goal by goal; the `CustomDimensions.getCustomDimension` entries (one p
 dimension, as recorded for site 1) are listed for the sites that have custom dimensions.
 `requested_metadata` applies what Matomo reads from the request (plugins/API/ProcessedReport.php
 and ImageGraph.php): `hideMetricsDoc`, `showColumns`/`hideColumns` on the metric lists, and the
-graph URLs' period, date, idSubtable and segment; `graph_dates`, `graph_url` and `hide_show`
-serve API.getProcessedReport's entry too.
+graph URLs' period, date, idSubtable and segment (the query string's only, `http_query`);
+`graph_dates`, `graph_url` and `hide_show` serve API.getProcessedReport's entry too.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
 from itertools import groupby
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from .catalog import SiteInfo
 from .dates import resolve
 
-__all__ = ["graph_dates", "graph_url", "hide_show", "report_metadata", "requested_metadata"]
+__all__ = [
+    "graph_dates",
+    "graph_url",
+    "hide_show",
+    "http_query",
+    "report_metadata",
+    "requested_metadata",
+]
 
 _PER_GOAL = "_idGoal--{idGoal}"
 _CUSTOM_DIMENSION = "CustomDimensions_getCustomDimension_"
@@ -45,6 +55,8 @@ _ECOMMERCE = frozenset(
 _LAST_N = re.compile(r"^(last|previous)\d*$")
 # the entry's lists that showColumns / hideColumns narrow (not the goal ones)
 _METRIC_LISTS = ("metrics", "processedMetrics", "metricsDocumentation", "metricTypes")
+# the query string of the HTTP request being answered (`http_query`)
+_QUERY: ContextVar[bytes | None] = ContextVar("query_string", default=None)
 
 
 @lru_cache(maxsize=1)
@@ -124,14 +136,48 @@ def graph_dates(
     return (period, date_text), (period, f"{last[0].start},{last[-1].end}")
 
 
+@contextmanager
+def http_query(raw: bytes) -> Iterator[None]:
+    """While one HTTP request is answered: its query string as sent, where graph URLs find
+    their segment (`app.py` sets it around `Api.call`)."""
+    token = _QUERY.set(raw)
+    try:
+        yield
+    finally:
+        _QUERY.reset(token)
+
+
+def _graph_segment(params: Mapping[str, str]) -> str | None:
+    """Request::getRawSegmentFromRequest: the `segment` of the HTTP query string, as sent (not
+    decoded, HTML-escaped as Matomo sanitizes it), none if only the POST body has one. Without
+    an HTTP request (a direct `Api.call`) the parameters count as the query string."""
+    raw = _QUERY.get()
+    if raw is None:
+        segment = params.get("segment")
+        return None if _php_empty(segment) else quote(str(segment), safe="")
+    found: bytes | None = None
+    for part in raw.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"segment":
+            found = value
+    if found is None or _php_empty(unquote_plus(found.decode("latin-1"))):
+        return None
+    try:
+        text = found.decode("utf-8")
+    except UnicodeDecodeError:  # htmlspecialchars refuses it; Matomo utf8_encodes it
+        text = found.decode("latin-1")
+    return html.escape(html.unescape(text)).replace("&#x27;", "&#039;")
+
+
 def graph_url(url: str, period_date: tuple[str, str], params: Mapping[str, str]) -> str:
     """A graph URL for another period and date, with the request's idSubtable and segment."""
     base = url.split("&period=", 1)[0]
     url = f"{base}&period={period_date[0]}&date={period_date[1]}"
     if params.get("idSubtable") not in (None, ""):  # Common::getRequestVar: "" is unset
         url += f"&idSubtable={params['idSubtable']}"
-    if not _php_empty(params.get("segment")):
-        url += f"&segment={quote(params['segment'], safe='')}"
+    segment = _graph_segment(params)
+    if segment is not None:
+        url += f"&segment={segment}"
     return url
 
 
@@ -147,7 +193,7 @@ def requested_metadata(
     date_text = params.get("date")
     graphs = not (_php_empty(period) and _php_empty(date_text))
     graphs = graphs or params.get("idSubtable") not in (None, "")
-    graphs = graphs or not _php_empty(params.get("segment"))
+    graphs = graphs or _graph_segment(params) is not None
     if not (hide_doc or columns or graphs):
         return entries
     single, evolution = graph_dates(

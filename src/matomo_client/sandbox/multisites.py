@@ -9,10 +9,15 @@ archive, so no row (the recorded "Empty" site 3). Rows come by visits, most firs
 only, the orders and their revenue, each with its evolution and previous value; it keeps the
 sites without visits too (Matomo's MultiSites API: the ecommerce-only evolution metrics drop
 their column on other sites).
+
+`showColumns` names the metrics MultiSites fetches (plugins/MultiSites/API.php buildDataTable):
+the others, their evolutions and previous values are not there, and sites without visits
+are dropped only when nb_visits is among them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +27,7 @@ from .dates import Period, containing
 from .formats import money
 from .reports import actions_object, goals_object
 
-__all__ = ["enhanced_flag", "multi_sites_row", "previous_period"]
+__all__ = ["enhanced_flag", "multi_sites_row", "previous_period", "shown_metrics"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # (metric, its evolution's name)
@@ -105,21 +110,39 @@ def _evolution(now: float, before: float) -> tuple[str, int]:
     return f"{text}%", (now > before) - (now < before)
 
 
+def shown_metrics(params: Mapping[str, str]) -> list[str] | None:
+    """MultiSites.getAll's own `showColumns`: the metrics to fetch, or None for all of them."""
+    raw = params.get("showColumns") or ""
+    return None if raw in ("", "0") else raw.split(",")  # PHP: "0" is empty
+
+
 def multi_sites_row(
-    site: SiteInfo, p: Period, now: Facts, before: Facts, enhanced: bool = False
+    site: SiteInfo,
+    p: Period,
+    now: Facts,
+    before: Facts,
+    enhanced: bool = False,
+    shown: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One site's MultiSites.getAll row for period `p` (`before`: the previous period's facts)."""
+    """One site's MultiSites.getAll row for period `p` (`before`: the previous period's facts);
+    with `shown`, only those metrics are fetched, so only theirs have evolutions and previous
+    values, the first one's where nb_visits' would be (EvolutionMetric sets the metadata)."""
     current = _metrics(now, p.kind, enhanced, site.ecommerce)
     previous = _metrics(before, p.kind, enhanced, site.ecommerce)
+    if shown is not None:
+        current = {k: v for k, v in current.items() if k in shown}
     row: dict[str, Any] = {"label": site.name, **current}
-    evolutions = [*_EVOLUTIONS, *((m, n) for m, n, _ in _ENHANCED if m in current)]
+    evolutions = [(m, n) for m, n in _EVOLUTIONS if m in current]
+    evolutions += [(m, n) for m, n, _ in _ENHANCED if m in current]
     for metric, name in evolutions:
         text, trend = _evolution(current[metric], previous[metric])
         row[f"{name}_evolution"] = text
         row[f"{name}_evolution_trend"] = trend
-    row.update(idsite=site.id, ratio=1, currencySymbol=site.currency_symbol)
-    row["previous_nb_visits"] = previous["nb_visits"]
-    row.update(periodName=p.kind, previousRange=_label(previous_period(p)))
+    row["idsite"] = site.id
+    if evolutions:
+        row.update(ratio=1, currencySymbol=site.currency_symbol)
+        row[f"previous_{evolutions[0][0]}"] = previous[evolutions[0][0]]
+        row.update(periodName=p.kind, previousRange=_label(previous_period(p)))
     for metric, _ in evolutions[1:]:
         row[f"previous_{metric}"] = previous[metric]
     row.update(group="", main_url=site.main_url)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .datatable import number_format, percent
@@ -275,6 +275,23 @@ def _table_total(
     return with_processed_metrics(total, processed, False) if rows else total
 
 
+def _column_deletion(params: Mapping[str, str]) -> Callable[[str], bool]:
+    """Whether the report call, which inherits `hideColumns` / `showColumns` ("" and "0" not
+    given), deletes a column (ColumnDelete, after the processed metrics are computed): the rows
+    lack it, even with `showRawMetrics`, unless the metadata names it (then it is added as 0)."""
+    lists = [(params.get(n) or "") for n in ("hideColumns", "showColumns")]
+    hidden, kept = [[] if v in ("", "0") else v.split(",") for v in lists]
+
+    def deleted(name: str) -> bool:
+        if name in hidden:
+            return True
+        return bool(kept) and not (
+            name == "label" or name in kept or any(name.startswith(k + "__") for k in kept)
+        )
+
+    return deleted
+
+
 def _ucfirst(name: str) -> str:
     return name[0].upper() + name[1:] if name[:1].isascii() else name
 
@@ -348,6 +365,7 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
     pretty = fmt in ("", "bc")
     raw_metrics = params.get("showRawMetrics") not in (None, "", "0", "false")
     processed = _processed_order(entry)
+    deleted = _column_deletion(params)
     report_data: dict[str, Any] = {}
     rows_metadata: dict[str, Any] = {}
     for p, table in tables:
@@ -361,6 +379,8 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
                 metrics.setdefault(name, 0)
             shown: dict[str, Any] = {}
             for name, v in metrics.items():
+                if name not in columns and deleted(name):
+                    continue  # the report call's ColumnDelete removed it
                 if name in columns or _GOAL_COLUMN.match(name):
                     shown[name] = pretty_value(site, name, v) if pretty else v
                 elif raw_metrics:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .column_delete import hides_label
 from .datatable import number_format
 from .dates import ApiFailure, Periods
 from .processed_report import api_parameters, report_entry, require, with_processed_metrics
@@ -145,7 +146,9 @@ def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
     report.update(date=date_text, filter_limit="-1")
     labels = _labels(params)
     found: list[list[dict[str, Any] | None]]
-    if labels:
+    if labels and hides_label(params):  # the report call deletes the label: no row matches
+        found = [[None for _ in periods.items] for _ in labels]
+    elif labels:
         found = [
             [rows[0] if rows else None for rows in _tables(api, report, periods, access, label)]
             for label in labels
@@ -242,9 +245,9 @@ def _multi(
     metric_row: Any,
 ) -> dict[str, Any]:
     """Several labels: one `<column>_<n>` value per label and period (getMultiRowEvolution)."""
-    column = (params.get("column") or "").strip()
-    if column not in metrics:
-        column = next(iter(metrics))
+    column: Any = (params.get("column") or "").strip()
+    if column not in metrics:  # the first metric; none left by hideColumns: PHP's false
+        column = next(iter(metrics), False)
     pretty = [p for p in (params.get("labelPretty") or "").split(",") if p]
     names = []
     for index, label in enumerate(labels):
@@ -263,7 +266,7 @@ def _multi(
         if not shown:
             shown = label.replace(">", " - ")
         if params.get("legendAppendMetric") not in ("0", "false"):
-            shown = f"{shown} ({metrics[column]})"
+            shown = f"{shown} ({metrics.get(column, '')})"
         names.append(shown)
     data: dict[str, Any] = {}
     series: list[dict[str, Any] | None] = []
@@ -271,16 +274,17 @@ def _multi(
         values = {}
         for index in range(len(labels)):
             row = metric_row(found[index][at])
-            values[f"{column}_{index}"] = number_format(_float(row.get(column)) if row else 0.0)
+            value = _float(row.get(column)) if row and column is not False else 0.0
+            values[f"{column or ''}_{index}"] = number_format(value)
         data[key] = [values] if labels else []
         series.append(values if labels else None)
-    shown_metrics = {f"{column}_{i}": name for i, name in enumerate(names)}
+    shown_metrics = {f"{column or ''}_{i}": name for i, name in enumerate(names)}
     return {
         "column": column,
         "reportData": data,
         "metadata": {
             "metrics": _with_ranges(shown_metrics, series),
             "dimension": entry["dimension"],
-            "columns": metrics,
+            "columns": metrics or [],
         },
     }

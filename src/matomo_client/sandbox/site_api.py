@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .aggregates import Facts
-from .column_delete import delete_array_columns
-from .datatable import apply_filters, limit_and_offset
+from .datatable import apply_filters
 from .dates import ApiFailure, Period, Periods
-from .multisites import enhanced_flag, multi_sites_row, previous_period
+from .multisites import enhanced_flag, multi_sites_row, previous_period, shown_metrics
 from .segments import parse_segment
 from .world import World
 
@@ -85,10 +84,8 @@ class SiteMethods:
         return row
 
     def _sites(self, params: Mapping[str, str], access: Access) -> Any:
-        rows = [self._site_row(i, access) for i in self._visible_sites(access)]
-        limit, offset = limit_and_offset(params)
-        rows = rows[offset:] if limit < 0 else rows[offset : offset + limit]
-        return delete_array_columns(rows, params)  # after the limit, as ResponseBuilder
+        # paged, then its columns deleted, by `Api.call` (column_delete.plain_array)
+        return [self._site_row(i, access) for i in self._visible_sites(access)]
 
     def _site_ids(self, params: Mapping[str, str], access: Access) -> Any:
         return self._visible_sites(access)
@@ -107,15 +104,21 @@ class SiteMethods:
         periods = self._periods(params, [*ids, 0])  # several sites: today in UTC
         parse_segment(params.get("segment"), self.world.sites, ids)
         enhanced = enhanced_flag(params.get("enhanced"))  # also keeps the sites without visits
+        shown = shown_metrics(params)
+        # the sites without visits are dropped if nb_visits is fetched; else by site, as sorted
+        # by a missing nb_visits (then the label, the site id then)
+        drop_empty = not enhanced and (shown is None or "nb_visits" in shown)
+        sort = "nb_visits" if shown is None or "nb_visits" in shown else None
 
         def rows(p: Period) -> list[Any]:
             found = []
             for i in ids:
                 now = self._facts(i, p, params)
-                if now.nb_visits or enhanced:
+                if now.nb_visits or not drop_empty:
                     before = self._facts(i, previous_period(p), params)
-                    found.append(multi_sites_row(self.world.site(i), p, now, before, enhanced))
-            return apply_filters(found, params)
+                    site = self.world.site(i)
+                    found.append(multi_sites_row(site, p, now, before, enhanced, shown))
+            return apply_filters(found, params, default_sort=sort)
 
         if periods.multi:
             return {p.key: rows(p) for p in periods.items}
