@@ -391,12 +391,12 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
                 row_meta["idsubdatatable"] = row["idsubdatatable"]
             meta.append(row_meta)
         key = pretty_period(p)
-        if dimension:
-            report_data[key] = out
+        if dimension:  # a row or map left without columns is PHP's empty array, `[]`
+            report_data[key] = [r or [] for r in out]
             has_meta = any(meta)
             rows_metadata[key] = [m or [] for m in meta] if has_meta else []
         else:
-            report_data[key] = out[0] if out else []
+            report_data[key] = (out[0] or []) if out else []
             rows_metadata[key] = []
 
     if method == "VisitsSummary.get":
@@ -423,7 +423,7 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
         "website": site.name,
         "prettyDate": pretty_periods(periods),
         "metadata": entry,
-        "columns": {k: _ucfirst(v) for k, v in columns.items()},
+        "columns": {k: _ucfirst(v) for k, v in columns.items()} or [],
         "reportData": report_data if periods.multi else next(iter(report_data.values())),
         "reportMetadata": rows_metadata if periods.multi else next(iter(rows_metadata.values())),
         "reportTotal": totals or [],

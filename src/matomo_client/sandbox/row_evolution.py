@@ -8,7 +8,9 @@ the report's subtable method as Matomo's LabelFilter does; the metric names from
 metadata entry (`processed_report.report_entry`), archived then processed metrics. One label
 gives `{label, reportData, metadata}`, the row of each period (its metrics only) under the
 period's key; several labels, or none (then every label of the periods, `filter_limit` of
-them), give `{column, reportData, metadata}` with one `<column>_<n>` value per label.
+them), give `{column, reportData, metadata}` with one `<column>_<n>` value per label; none
+with `hideColumns=label` lists Matomo's one label `false`: each period's first row. Maps and
+rows left empty are PHP's `[]`.
 `metadata.metrics` adds min, max and the change from the first to the last period.
 """
 
@@ -153,6 +155,11 @@ def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
             [rows[0] if rows else None for rows in _tables(api, report, periods, access, label)]
             for label in labels
         ]
+    elif hides_label(params):  # no label left to list: Matomo's one label `false`, each
+        # period's first row (none without rows)
+        tables = _tables(api, report, periods, access)
+        found = [[_unlabelled(rows) for rows in tables]]
+        labels = [""] if any(tables) else []
     else:
         tables = _tables(api, report, periods, access)
         for rows in tables:
@@ -181,21 +188,46 @@ def row_evolution(api: Api, params: Mapping[str, str], access: Access) -> Any:
     if len(labels) == 1:
         label = labels[0]
         series = [metric_row(row) for row in found[0]]
-        first = next((row for row in found[0] if row), None)
-        shown: Any = _row_url(first, module, action, params) if first else False
+        shown, logo = _label_and_logo(found[0], module, action, params)
         if shown is False:
             shown = _display_label(api, id_site, module, action, params.get("labelPretty") or label)
         answer: dict[str, Any] = {
             "label": shown,
             "reportData": {
-                key: [row] if row else [] for key, row in zip(keys, series, strict=True)
+                key: [row or []] if row is not None else []
+                for key, row in zip(keys, series, strict=True)
             },
-            "metadata": {"metrics": _with_ranges(metrics, series), "dimension": entry["dimension"]},
+            "metadata": {
+                "metrics": _with_ranges(metrics, series) or [],
+                "dimension": entry["dimension"],
+            },
         }
-        if first and first.get("logo"):
-            answer["logo"] = first["logo"]
+        if logo:
+            answer["logo"] = logo
         return answer
     return _multi(keys, found, labels, metrics, entry, module, action, params, metric_row)
+
+
+def _unlabelled(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A period's first row, its label deleted (`hideColumns=label`); None without rows."""
+    return {k: v for k, v in rows[0].items() if k != "label"} if rows else None
+
+
+def _label_and_logo(
+    rows: list[dict[str, Any] | None], module: str, action: str, params: Mapping[str, str]
+) -> tuple[Any, Any]:
+    """getSingleRowEvolution's URL label (False if none) and logo: read from each period's row
+    until one has a URL or a label (PHP-true), the logo the last row read has."""
+    url: Any = False
+    logo = None
+    for row in rows:
+        if row is None:
+            continue
+        logo = row.get("logo")
+        url = _row_url(row, module, action, params)
+        if url or row.get("label") not in (None, "", "0", False):
+            break
+    return url, logo
 
 
 def _tables(
@@ -283,7 +315,7 @@ def _multi(
         "column": column,
         "reportData": data,
         "metadata": {
-            "metrics": _with_ranges(shown_metrics, series),
+            "metrics": _with_ranges(shown_metrics, series) or [],
             "dimension": entry["dimension"],
             "columns": metrics or [],
         },

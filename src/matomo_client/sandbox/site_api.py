@@ -118,7 +118,15 @@ class SiteMethods:
                     before = self._facts(i, previous_period(p), params)
                     site = self.world.site(i)
                     found.append(multi_sites_row(site, p, now, before, enhanced, shown))
-            return apply_filters(found, params, default_sort=sort)
+            column = params.get("filter_sort_column") or sort
+            if column != "nb_visits" or sort is None:
+                return apply_filters(found, params, default_sort=sort)
+            # Sort runs while the label is still the site id (the name is a queued filter):
+            # ties in nb_visits go by id, ascending (descending under filter_sort_order=asc)
+            descending = (params.get("filter_sort_order") or "desc").lower() != "asc"
+            found.sort(key=lambda r: (r["nb_visits"], -r["idsite"]), reverse=descending)
+            unsorted = {k: v for k, v in params.items() if k != "filter_sort_column"}
+            return apply_filters(found, unsorted, default_sort=None)
 
         if periods.multi:
             return {p.key: rows(p) for p in periods.items}
