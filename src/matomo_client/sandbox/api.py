@@ -28,7 +28,7 @@ from .meta_pages import report_pages_metadata, segments_metadata
 from .metadata import report_metadata, requested_metadata
 from .page_lookup import PageLookupMethods
 from .processed_report import processed_report
-from .referrer_reports import merged_subtables, urls_for_social, website_url_rows
+from .referrer_reports import expanded_flat, merged_subtables, subtable_rows, urls_for_social
 from .reports import BUILDERS, drop_untimed
 from .row_evolution import row_evolution
 from .segments import parse_segment, request_has_custom_dimensions, request_site
@@ -445,8 +445,9 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
             # a subtable's rows are not flattened; nor are the merged social URLs (no subtables)
             as_flat = flat and id_subtable is None and method != _ALL_SOCIAL_URLS
             rows = build(f, self.world.site(id_site), p.kind == "day", as_flat)
-            if method == "Referrers.getUrlsFromWebsiteId":
-                rows = website_url_rows(rows)
+            if as_flat and params.get("expanded") in ("1", "true"):
+                rows = expanded_flat(method, rows)
+            rows = subtable_rows(method, rows)  # Referrers' subtable methods: their own rows
             if id_subtable is not None:
                 rows = find_subtable(rows, id_subtable)
             elif method == _ALL_SOCIAL_URLS:

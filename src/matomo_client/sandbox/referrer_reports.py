@@ -3,16 +3,19 @@
 The day facts keep one accumulator per (type, name, detail) referrer, where detail is the
 keyword for search and campaign visits and the URL otherwise; each report groups those
 keys its own way. Segments and subtable URLs are written as the recorded 5.11.2 rows show.
-A website's or social network's URL rows are archived bare, without segment nor url: `expanded`
-subtables show them so. A getSocials `flat` row takes its network's url, logo and segment (Matomo's
-Flattener), and Referrers.getUrlsForSocial relabels them (`urls_for_social`). A website's URLs
-are grouped by path, with the URL as `url` (the UrlsFromWebsiteId filter): getWebsites `flat`
-rows are `host/path`, and Referrers.getUrlsFromWebsiteId adds `referrerUrl==<URL>`
-(`website_url_rows`). Every `flat` row ends with the Flattener's dimension keys
-(`Referrers_Website`, `Referrers_WebsitePage`...: `_with_dimensions`; getAll's rows
-`Referrers_Referrer`). In flat mode getSearchEngines and getKeywords rows have no segment and
-their leaves the engine's url and logo (`_search_flat`); getCampaigns' keyword rows keep their
-own segment, prefixed once more; getReferrerType is not flattened (its subtables are dropped).
+Every subtable row is archived bare (label and metrics; search ones without goals, no row for a
+campaign visit without keyword): `expanded` subtables show them so, and each subtable method
+adds its own filters' metadata (`subtable_rows`: Referrers.getKeywordsFromSearchEngineId,
+getSearchEnginesFromKeywordId, getKeywordsFromCampaignId, getUrlsFromWebsiteId). A getSocials
+`flat` row takes its network's url, logo and segment (Matomo's Flattener), and
+Referrers.getUrlsForSocial relabels them (`urls_for_social`). A website's URLs are grouped by
+path, with the URL as `url` (the UrlsFromWebsiteId filter): getWebsites `flat` rows are
+`host/path`, and Referrers.getUrlsFromWebsiteId adds `referrerUrl==<URL>`. Every `flat` row ends
+with the Flattener's dimension keys (`Referrers_Website`, `Referrers_WebsitePage`...:
+`_with_dimensions`; getAll's rows `Referrers_Referrer`). In flat mode getSearchEngines and
+getKeywords rows have no segment and their leaves the engine's url and logo (`_search_flat`);
+getCampaigns' keyword rows keep their own segment, prefixed once more (with `expanded`, their
+campaign's: `expanded_flat`); getReferrerType is not flattened (its subtables are dropped).
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from . import catalog as c
 from .aggregates import Acc, Facts
 from .report_rows import Builder, Row, flatten, group, numbered, visit_row
 
-__all__ = ["REFERRER_BUILDERS", "merged_subtables", "urls_for_social", "website_url_rows"]
+__all__ = [
+    "REFERRER_BUILDERS",
+    "expanded_flat",
+    "merged_subtables",
+    "subtable_rows",
+    "urls_for_social",
+]
 
 _REF_TYPES = {"direct": 1, "search": 2, "website": 3, "campaign": 6, "social": 7}
 _REF_NAMES = {
@@ -105,26 +114,23 @@ def _by_name(
         top = group(items, lambda k: k[1] if sub_field else k[2])
         rows = []
         for name, acc in top.items():
-            row = visit_row(
-                str(name),
-                acc,
-                is_day,
-                {**meta(str(name)), "segment": _top_segment(rtype, seg_name, str(name))},
+            segment = {"segment": _top_segment(rtype, seg_name, str(name))}
+            # AddSegmentByLabel runs first, getSearchEngines' url and logo are queued (recorded
+            # 098); getSocials adds url and logo first (recorded 104)
+            first, then = (
+                (segment, meta(str(name))) if rtype == "search" else (meta(str(name)), segment)
             )
+            row = visit_row(str(name), acc, is_day, {**first, **then})
             inner = group(
                 {k: a for k, a in items.items() if (k[1] if sub_field else k[2]) == name},
                 lambda k: k[2] if sub_field else k[1],
             )
-            row["_sub"] = [
-                visit_row(
-                    str(n) or "Keyword not defined",
-                    a,
-                    is_day,
-                    _child_meta(rtype, str(name), str(n), bool(sub_field)),
-                )
+            row["_sub"] = [  # as archived: label and metrics only (expanded shows them so)
+                visit_row(_archived(str(n)) if rtype == "search" else str(n), a, is_day, {})
                 for n, a in inner.items()
+                if n or rtype != "campaign"  # a campaign visit without keyword: no keyword row
             ]
-            if rtype == "search" and sub_field:  # recorded 099: keyword rows carry no goals
+            if rtype == "search":  # recorded 099: conversions are not archived in subtables
                 for child in row["_sub"]:
                     for key in ("goals", "nb_conversions", "revenue"):
                         child.pop(key, None)
@@ -141,13 +147,8 @@ def _by_name(
         if flat and rtype == "search":
             rows = [_search_flat(row, bool(sub_field)) for row in rows]
         if flat and rtype == "campaign":  # loaded through getKeywordsFromCampaignId
-            for row in rows:
-                name = str(row["label"])
-                row["_sub"] = [
-                    {**child, "segment": _campaign_flat_segment(name, str(child["label"]))}
-                    for child in row["_sub"]
-                ]
-        return flatten(_with_dimensions(rows, dims, rtype == "campaign"), sep) if flat else rows
+            rows = [{**row, "_sub": _campaign_keywords(row, again=True)} for row in rows]
+        return flatten(_with_dimensions(rows, dims), sep) if flat else rows
 
     sep = "/" if rtype == "website" else " - "  # getWebsites' recursive label separator is "/"
     return build
@@ -155,29 +156,33 @@ def _by_name(
 
 def _search_flat(row: Row, by_engine: bool) -> Row:
     """A getSearchEngines or getKeywords row in flat mode (API.php's `$flat` branches): no
-    segment; each child gets `url` (the engine's search link for the keyword) and the engine's
-    `logo`. getKeywords' keyword is read before KeywordNotDefined runs, so "" when undefined."""
+    segment. A keyword under an engine is relabelled by KeywordNotDefined; each row takes the
+    keyword's search link as `url` and the engine's `logo`. getKeywords' keyword is read before
+    KeywordNotDefined runs, so "" when undefined."""
     top = {k: v for k, v in row.items() if k != "segment"}
-    if not by_engine and top["label"] == "Keyword not defined":
-        top["label"] = ""
+    keyword = _archived(str(row["label"]))
+    if not by_engine:
+        top["label"] = keyword
     children = []
     for child in row["_sub"]:
-        engine, keyword = (row, child) if by_engine else (child, row)
-        meta = _engine_meta(str(engine["label"]))
-        url = _backlink(str(engine["label"]), _archived(str(keyword["label"])))
-        bare = {k: v for k, v in child.items() if k not in ("segment", "url")}
-        logo = {"logo": meta["logo"]} if "logo" in meta else {}
-        children.append({**bare, "url": url, **logo})
+        engine = str(row["label"] if by_engine else child["label"])
+        shown = {
+            "label": child["label"] or "Keyword not defined",
+            "url": _backlink(engine, str(child["label"]) if by_engine else keyword),
+        }
+        logo = _engine_meta(engine).get("logo")
+        children.append({**child, **shown, **({} if logo is None else {"logo": logo})})
     return {**top, "_sub": children}
 
 
-def _campaign_flat_segment(campaign: str, keyword: str) -> str:
-    """A flat getCampaigns keyword row's segment: its getKeywordsFromCampaignId segment, with the
-    campaign as is, then prefixed again by getCampaigns' queued PrependSegment."""
-    return (
-        f"referrerType==campaign;referrerName=={campaign};referrerType==campaign;"
-        f"referrerKeyword=={quote_plus(_archived(keyword))}"
-    )
+def _campaign_keywords(row: Row, again: bool = False) -> list[Row]:
+    """A campaign's keyword rows as Referrers.getKeywordsFromCampaignId gives them: the segment
+    `referrerName==<campaign>;referrerType==campaign;referrerKeyword==<keyword>`, the campaign as
+    is (PrependSegment's; recorded 103). `again`: a flat getCampaigns row, whose table still runs
+    getCampaigns' queued PrependSegment once more."""
+    prefix = "referrerType==campaign;" if again else ""
+    prefix += f"referrerName=={row['label']};referrerType==campaign;referrerKeyword=="
+    return [{**child, "segment": prefix + quote_plus(child["label"])} for child in row["_sub"]]
 
 
 def _archived(label: str) -> str:
@@ -185,24 +190,34 @@ def _archived(label: str) -> str:
     return "" if label == "Keyword not defined" else label
 
 
-def _with_dimensions(rows: list[Row], dims: tuple[str, str], archived_sub: bool) -> list[Row]:
+def _with_dimensions(rows: list[Row], dims: tuple[str, str]) -> list[Row]:
     """The Flattener's dimension metadata: each row its label (trimmed) under the report's
-    dimension id, a subtable row also its parent's (after the metadata it took from the parent).
-    With `archived_sub` (campaign keywords: no KeywordNotDefined) a child reads "" as archived."""
+    dimension id, a subtable row also its parent's (after the metadata it took from the parent)."""
     top, sub = dims
     out = []
     for row in rows:
         value = str(row["label"]).strip()
         children = [
-            {
-                **child,
-                top: value,
-                sub: (_archived if archived_sub else str)(str(child["label"])).strip(),
-            }
+            {**child, top: value, sub: str(child["label"]).strip()}
             for child in row.get("_sub") or []
         ]
         out.append({**row, "_sub": children} if children else {**row, top: value})
     return out
+
+
+def expanded_flat(method: str, rows: list[Row]) -> list[Row]:
+    """A report's `flat=1&expanded=1` rows. getCampaigns (which has no `flat` parameter) then
+    has its keyword subtables loaded bare with it, not through getKeywordsFromCampaignId: each
+    keyword row copies its campaign's segment (Flattener), prefixed by the queued PrependSegment.
+    The other reports are expanded in flat mode anyway."""
+    if method != "Referrers.getCampaigns":
+        return rows
+    return [
+        {**row, "segment": _top_segment("campaign", "referrerName", row["Referrers_Campaign"])}
+        if "Referrers_Keyword" in row
+        else row
+        for row in rows
+    ]
 
 
 def _type_sub_segment(rtype: str, name: str) -> str:
@@ -225,38 +240,63 @@ def _top_segment(rtype: str, seg_name: str, name: str) -> str:
     return f"{prefix}{seg_name}=={value}"
 
 
+def _engine_keywords(row: Row) -> list[Row]:
+    """Referrers.getKeywordsFromSearchEngineId's rows (recorded 099): the segment
+    `referrerName==<engine>;referrerType==search;referrerKeyword==<keyword>`, then the keyword's
+    search link as `url`. The undefined keyword ("") gets no segment (AddSegmentByLabel runs
+    before KeywordNotDefined), then "Keyword not defined" and Matomo's FAQ link."""
+    engine = str(row["label"])
+    out = []
+    for child in row["_sub"]:
+        keyword = str(child["label"])
+        meta = {"label": keyword or "Keyword not defined"}
+        if keyword:
+            meta["segment"] = (
+                f"referrerName=={engine};referrerType==search;"
+                f"referrerKeyword=={quote_plus(keyword)}"
+            )
+        out.append({**child, **meta, "url": _backlink(engine, keyword)})
+    return out
+
+
+def _keyword_engines(row: Row) -> list[Row]:
+    """Referrers.getSearchEnginesFromKeywordId's rows: the segment `referrerKeyword==<keyword>;
+    referrerType==search;referrerName==<engine>` (the keyword as archived, not encoded:
+    PrependSegment's), then the keyword's search link as `url` and the engine's `logo` (the
+    SearchEnginesFromKeywordId filter)."""
+    keyword = _archived(str(row["label"]))
+    out = []
+    for child in row["_sub"]:
+        engine = str(child["label"])
+        meta = {
+            "segment": (
+                f"referrerKeyword=={keyword};referrerType==search;"
+                f"referrerName=={quote_plus(engine)}"
+            ),
+            "url": _backlink(engine, keyword),
+        }
+        logo = _engine_meta(engine).get("logo")
+        if logo is not None:
+            meta["logo"] = logo
+        out.append({**child, **meta})
+    return out
+
+
 # the link Matomo gives a search engine's "Keyword not defined" row (recording 099)
 _NO_KEYWORD_URL = "https://matomo.org/faq/general/faq_144"
-
-
-def _child_meta(rtype: str, parent: str, child: str, by_name: bool) -> dict[str, Any]:
-    """Segment (and for search keywords the engine's result URL) of a subtable row."""
-    name, detail = (parent, child) if by_name else (child, parent)
-    if rtype == "search":
-        seg = (
-            f"referrerName=={quote_plus(name)};referrerType==search;"
-            f"referrerKeyword=={_keyword(detail)}"
-        )
-        if by_name and detail and detail != "Keyword not defined":
-            return {"segment": seg, "url": _backlink(name, detail)}
-        if by_name:  # recording 099: the "Keyword not defined" row links Matomo's FAQ
-            return {"url": _NO_KEYWORD_URL}
-        return {"segment": seg}
-    if rtype == "campaign":
-        seg = (
-            f"referrerType==campaign;referrerName=={quote_plus(name)};"
-            f"referrerKeyword=={quote_plus(detail)}"
-        )
-        return {"segment": seg}
-    return {}  # websites and socials: archived as the bare URL (RecordBuilders/Referrers.php)
+# an engine's result page for a keyword (searchengine-and-social-list's SearchEngines.yml
+# `backlink`, `{k}` last): "search?q=" unless listed
+_BACKLINKS = {"DuckDuckGo": "?q="}
 
 
 def _backlink(engine: str, keyword: str) -> str:
-    """SearchEngine's getBackLinkFromUrlAndKeyword: the engine's result page for the keyword,
-    Matomo's FAQ for an undefined ("") one."""
+    """SearchEngine's getBackLinkFromUrlAndKeyword: Matomo's FAQ for an undefined ("") keyword,
+    else the engine's result page for it ("+" in the keyword left as is)."""
     if not keyword:
         return _NO_KEYWORD_URL
-    return f"{_engine_meta(engine).get('url', '')}/search?q={quote_plus(keyword)}"
+    path = _BACKLINKS.get(engine, "search?q=")
+    keyword = quote_plus(keyword).replace("%2B", "+")
+    return f"{_engine_meta(engine).get('url', '')}/{path}{keyword}"
 
 
 def _engine_meta(name: str) -> dict[str, Any]:
@@ -319,19 +359,31 @@ def _website_paths(urls: dict[Any, Acc], is_day: bool) -> list[Row]:
     return [visit_row(path, acc, is_day, {"url": by_path[path]}) for path, acc in grouped.items()]
 
 
-def website_url_rows(rows: list[Row]) -> list[Row]:
-    """getWebsites' rows with, as subtables, Referrers.getUrlsFromWebsiteId's rows: grouped by
-    path, `url` then the segment `referrerUrl==<URL>` (MetadataCallbackAddMetadata)."""
+def _website_urls(row: Row) -> list[Row]:
+    """Referrers.getUrlsFromWebsiteId's rows: grouped by path, `url` then the segment
+    `referrerUrl==<URL>` (MetadataCallbackAddMetadata)."""
     return [
-        {
-            **row,
-            "_sub": [
-                {**child, "segment": f"referrerUrl=={quote_plus(child['url'])}"}
-                for child in row["_paths"]
-            ],
-        }
-        if "_paths" in row
-        else row
+        {**child, "segment": f"referrerUrl=={quote_plus(child['url'])}"} for child in row["_paths"]
+    ]
+
+
+# each subtable method's rows, from its report's row (the archived subtable as its filters leave it)
+_SUBTABLE_ROWS: dict[str, Callable[[Row], list[Row]]] = {
+    "Referrers.getKeywordsFromSearchEngineId": _engine_keywords,
+    "Referrers.getSearchEnginesFromKeywordId": _keyword_engines,
+    "Referrers.getKeywordsFromCampaignId": _campaign_keywords,
+    "Referrers.getUrlsFromWebsiteId": _website_urls,
+}
+
+
+def subtable_rows(method: str, rows: list[Row]) -> list[Row]:
+    """A by-name report's `rows` with, as subtables, the rows of its subtable method `method`
+    (Referrers.getKeywordsFromSearchEngineId...); any other method's rows as they are."""
+    decorate = _SUBTABLE_ROWS.get(method)
+    if decorate is None:
+        return rows
+    return [
+        {**row, "_sub": decorate(row)} if row.get("_sub") or "_paths" in row else row
         for row in rows
     ]
 
