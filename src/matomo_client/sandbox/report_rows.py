@@ -2,7 +2,8 @@
 
 A builder turns merged `Facts` into rows; hierarchical reports keep a row's children under
 the private key `_sub` and give it an `idsubdatatable` (`numbered`), and `flat=1` joins
-parent and child labels (`flatten`). Keys and value kinds follow the recorded 5.11.2 rows.
+parent and child labels (`flatten`); `flat_keyed` adds the Flattener's dimension key to the
+flat rows of a one-level report. Keys and value kinds follow the recorded 5.11.2 rows.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .formats import money
 __all__ = [
     "Builder",
     "Row",
+    "flat_keyed",
     "flatten",
     "goals_block",
     "group",
@@ -118,4 +120,34 @@ def flatten(rows: list[Row], sep: str) -> list[Row]:
             flat = dict(child)
             flat["label"] = f"{row['label']}{sep}{child['label']}"
             out.append(flat)
+    return out
+
+
+def flat_keyed(
+    build: Builder,
+    key: str,
+    before: str | None = None,
+    value: Callable[[str], str] = str.strip,
+) -> Builder:
+    """`build` whose `flat=1` rows carry the Flattener's dimension key (`<Plugin>_<Dimension>`)."""
+
+    def keyed(f: Facts, site: c.SiteInfo, is_day: bool, flat: bool) -> list[Row]:
+        rows = build(f, site, is_day, flat)
+        if not flat:
+            return rows
+        return [_with_key(row, key, value(row["label"]), before) for row in rows]
+
+    return keyed
+
+
+def _with_key(row: Row, key: str, value: str, before: str | None) -> Row:
+    """The row with `key` just before its `before` metadata (one a queued filter or the
+    segmentValue adds after flattening), else last."""
+    if before is None or before not in row:
+        return {**row, key: value}
+    out: Row = {}
+    for k, v in row.items():
+        if k == before:
+            out[key] = value
+        out[k] = v
     return out

@@ -25,6 +25,7 @@ from .referrer_reports import REFERRER_BUILDERS
 from .report_rows import (
     Builder,
     Row,
+    flat_keyed,
     goals_block,
     numbered,
     segment_value,
@@ -401,7 +402,8 @@ BUILDERS: dict[str, Builder] = {
     "Actions.getDownloads": _link_report("download", "downloadUrl", "Actions_DownloadUrl"),
     "Actions.getOutlinks": _link_report("outlink", "outlinkUrl", "Actions_ClickedUrl"),
     **REFERRER_BUILDERS,
-    "UserCountry.getCountry": countries,
-    "DevicesDetection.getBrowsers": browsers,
+    # flat: the translated name / browser name, before the segment Matomo adds from segmentValue
+    "UserCountry.getCountry": flat_keyed(countries, "UserCountry_Country", "segment"),
+    "DevicesDetection.getBrowsers": flat_keyed(browsers, "DevicesDetection_BrowserName", "segment"),
     **EVENT_BUILDERS,
 }

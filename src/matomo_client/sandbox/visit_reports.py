@@ -12,7 +12,7 @@ zero rows for device types and hours, each bucket of VisitorInterest. Goals.getI
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -26,7 +26,7 @@ from .dimensions import (
     USER_LAST,
 )
 from .formats import money
-from .report_rows import Builder, Row, visit_row
+from .report_rows import Builder, Row, flat_keyed, visit_row
 from .reports import page_titles, page_urls
 
 __all__ = [
@@ -67,6 +67,17 @@ _LANGUAGE_NAMES = {
     "ja": "Japanese",
 }
 _REGION_NAMES = {code.upper(): name for _, _, name, code in c.COUNTRIES}
+# the labels Matomo archives for the ranges (LogAggregator::getSelectsFromRangedColumn: `low-high`,
+# the open range `low+1` and a urlencoded "+"); queued filters beautify them after flattening
+_DURATION_RANGES = (
+    *("0-10", "11-30", "31-60", "60-120", "120-240"),
+    *("240-420", "420-600", "600-900", "900-1800", "1801%2B"),
+)
+_PAGES_RANGES = (*(f"{n}-{n}" for n in range(1, 6)), "6-7", "8-10", "11-14", "15-20", "21%2B")
+_CONVERSION_DAY_RANGES = (
+    *(f"{n}-{n}" for n in range(8)),
+    *("8-14", "15-30", "31-60", "61-120", "121-364", "365%2B"),
+)
 _GOAL_KEYS = ("goals", "nb_conversions", "revenue")
 
 
@@ -350,7 +361,10 @@ def days_to_conversion_builder(params: Mapping[str, str]) -> Builder:
             for (_, label), n in zip(CONVERSION_DAY_BUCKETS, counts, strict=True)
         ]
 
-    return build
+    shown = (label for _, label in CONVERSION_DAY_BUCKETS)
+    return flat_keyed(
+        build, "Goals_DaysToConversion", value=_archived(shown, _CONVERSION_DAY_RANGES)
+    )
 
 
 # -- entry and exit pages --------------------------------------------------------------
@@ -425,7 +439,11 @@ def items_builder(method: str, params: Mapping[str, str]) -> Builder:
             rows.append(row)
         return rows
 
-    return build
+    # flat: after the segment (AddSegmentByLabel), the label once "Value not defined" is renamed
+    dimension = {"getItemsSku": "ProductSku", "getItemsName": "ProductName"}.get(
+        action, "ProductCategory"
+    )
+    return flat_keyed(build, f"Ecommerce_{dimension}")
 
 
 def _one_decimal(value: float) -> int | float:
@@ -440,6 +458,23 @@ def _rate(part: float, whole: float) -> str:
     return f"{text}%"
 
 
+# -- flat rows ---------------------------------------------------------------------------
+# `flat=1` gives each row Matomo's Flattener metadata `<Plugin>_<Dimension>` (the report's
+# dimension id): the label trimmed as it is when the table is flattened, i.e. after the report's
+# own filters and before its queued ones. It follows the metadata those filters set and
+# precedes what comes later: the `segment` made from a segmentValue, a queued `code`.
+
+
+def _hour(label: str) -> str:
+    """The archived hour of an hour row ("7" for "07"): getTimeLabel is a queued filter."""
+    return str(int(label))
+
+
+def _archived(shown: Iterable[str], ranges: tuple[str, ...]) -> Callable[[str], str]:
+    """The archived range label of a shown one (BeautifyRangeLabels is a queued filter)."""
+    return dict(zip(shown, ranges, strict=True)).__getitem__
+
+
 PAGE_BUILDERS: dict[str, Builder] = {
     "Actions.getEntryPageUrls": _entry_exit(page_urls, "entry", "Actions_EntryPageUrl"),
     "Actions.getExitPageUrls": _entry_exit(page_urls, "exit", "Actions_ExitPageUrl"),
@@ -450,26 +485,44 @@ PAGE_BUILDERS: dict[str, Builder] = {
 ITEM_METHODS = frozenset({"Goals.getItemsSku", "Goals.getItemsName", "Goals.getItemsCategory"})
 #: builders over the dimension and item tables (`aggregates.dimension_facts`)
 DIMENSION_BUILDERS: dict[str, Builder] = {
-    "DevicesDetection.getType": device_types,
-    "DevicesDetection.getBrand": device_brands,
-    "DevicesDetection.getOsFamilies": os_families,
-    "DevicesDetection.getOsVersions": os_versions,
-    "DevicesDetection.getBrowserVersions": browser_versions,
-    "Resolution.getResolution": resolutions,
-    "UserLanguage.getLanguage": languages,
-    "UserLanguage.getLanguageCode": language_codes,
-    "UserCountry.getContinent": continents,
-    "VisitTime.getVisitInformationPerServerTime": server_time,
-    "VisitTime.getVisitInformationPerLocalTime": local_time,
-    "VisitorInterest.getNumberOfVisitsPerVisitDuration": _buckets(
-        "visit_duration", DURATION_BUCKETS
+    "DevicesDetection.getType": flat_keyed(device_types, "DevicesDetection_DeviceType"),
+    "DevicesDetection.getBrand": flat_keyed(device_brands, "DevicesDetection_DeviceBrand"),
+    "DevicesDetection.getOsFamilies": flat_keyed(os_families, "DevicesDetection_Os"),
+    "DevicesDetection.getOsVersions": flat_keyed(os_versions, "DevicesDetection_OsVersion"),
+    "DevicesDetection.getBrowserVersions": flat_keyed(
+        browser_versions, "DevicesDetection_BrowserVersion"
     ),
-    "VisitorInterest.getNumberOfVisitsPerPage": _buckets("visit_pages", PAGES_BUCKETS),
-    "UserCountry.getCity": cities,
-    "UserId.getUsers": users,
-    "Actions.getSiteSearchKeywords": _search_keywords(False),
-    "Actions.getSiteSearchNoResultKeywords": _search_keywords(True),
-    "Actions.getSiteSearchCategories": search_categories,
+    "Resolution.getResolution": flat_keyed(resolutions, "Resolution_Resolution", "segment"),
+    "UserLanguage.getLanguage": flat_keyed(languages, "UserLanguage_Language"),
+    "UserLanguage.getLanguageCode": flat_keyed(language_codes, "UserLanguage_Language", "segment"),
+    "UserCountry.getContinent": flat_keyed(continents, "UserCountry_Continent", "code"),
+    "VisitTime.getVisitInformationPerServerTime": flat_keyed(
+        server_time, "CoreHome_VisitFirstActionTime", "segment", _hour
+    ),
+    "VisitTime.getVisitInformationPerLocalTime": flat_keyed(
+        local_time, "VisitTime_LocalTime", "segment", _hour
+    ),
+    "VisitorInterest.getNumberOfVisitsPerVisitDuration": flat_keyed(
+        _buckets("visit_duration", DURATION_BUCKETS),
+        "VisitorInterest_VisitDuration",
+        "segment",
+        _archived((label for _, label, _ in DURATION_BUCKETS), _DURATION_RANGES),
+    ),
+    "VisitorInterest.getNumberOfVisitsPerPage": flat_keyed(
+        _buckets("visit_pages", PAGES_BUCKETS),
+        "VisitorInterest_PagesPerVisit",
+        "segment",
+        _archived((label for _, label, _ in PAGES_BUCKETS), _PAGES_RANGES),
+    ),
+    "UserCountry.getCity": flat_keyed(cities, "UserCountry_City"),
+    "UserId.getUsers": users,  # GetUsers::supportsFlatten is false: no key
+    "Actions.getSiteSearchKeywords": flat_keyed(_search_keywords(False), "Actions_Keyword"),
+    "Actions.getSiteSearchNoResultKeywords": flat_keyed(
+        _search_keywords(True), "Actions_KeywordwithNoSearchResult"
+    ),
+    "Actions.getSiteSearchCategories": flat_keyed(
+        search_categories, "Actions_SearchCategory", "segment"
+    ),
 }
 #: reports Matomo answers in their own order (hours, ranges), not by visits
 NATURAL_ORDER = frozenset(
