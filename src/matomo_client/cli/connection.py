@@ -204,7 +204,17 @@ def _check_url(url: str, source: str) -> None:
     try:
         normalise_base_url(url)
     except ValueError as e:  # the library's rules: a host, a valid port, no query...
-        raise UserError(f"{source} {display_url(url)!r}: {e}") from None
+        shown = display_url(url)
+        if parts.query or parts.fragment:
+            # A dashboard URL pasted whole (index.php?module=CoreHome...#?...): its query is not
+            # shown (it may hold a token_auth=), so say it is there, and what to use instead.
+            marks = ("?..." if parts.query else "") + ("#..." if parts.fragment else "")
+            try:  # the suggestion only when the rest of the URL is fine (not a bad port...)
+                hint = f"; use the base URL alone, {normalise_base_url(shown)}"
+            except ValueError:
+                hint = ""
+            raise UserError(f"{source} {shown + marks!r}: {e}{hint}") from None
+        raise UserError(f"{source} {shown!r}: {e}") from None
 
 
 def _check_token(token: str | None, token_file: str | None) -> None:

@@ -16,7 +16,7 @@ from matomo_client.export import PERIODS
 from .connection import Connection, connection_options
 from .display import ExportDisplay, console, orjson_line, render_summary, summary_json
 from .failures import SESSION, UserError, write_out
-from .options import export_options
+from .options import WholeRange, export_options
 
 if TYPE_CHECKING:
     from matomo_client.export import ExportSummary
@@ -204,14 +204,14 @@ def export() -> None:
 @export_options
 @click.option(
     "--page-size",
-    type=click.IntRange(1, MAX_PAGE_SIZE),
+    type=WholeRange(1, MAX_PAGE_SIZE),
     default=1000,
     show_default=True,
     help="Visits per Live.getLastVisitsDetails request.",
 )
 @click.option(
     "--workers",
-    type=click.IntRange(0, MAX_WORKERS),
+    type=WholeRange(0, MAX_WORKERS),
     default=None,
     metavar="N",
     help="Processes that turn pages into rows for DuckDB, Parquet and JSONL targets "

@@ -24,6 +24,7 @@ from .failures import SESSION
 __all__ = [
     "DaySpec",
     "FiniteFloatRange",
+    "WholeRange",
     "debug_option",
     "export_options",
     "parse_day",
@@ -112,6 +113,21 @@ class _Target(_NonEmpty):
         return text
 
 
+class WholeRange(click.IntRange):
+    """A `click.IntRange` whose error for a value that is no integer says so: click said
+    "'1.5' is not a valid integer range", as if a range had been asked for."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The integer, once it is one and in range."""
+        if not isinstance(value, int):
+            try:
+                int(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a whole number.", param, ctx)
+        number: int = super().convert(value, param, ctx)
+        return number
+
+
 class FiniteFloatRange(click.FloatRange):
     """A `click.FloatRange` that also refuses nan and inf (nan passes any range check)."""
 
@@ -119,6 +135,11 @@ class FiniteFloatRange(click.FloatRange):
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
         """The number, once it is finite and in range."""
+        if not isinstance(value, (int, float)):
+            try:
+                float(value)
+            except (TypeError, ValueError):  # click: "'abc' is not a valid float range"
+                self.fail(f"{value!r} is not a number.", param, ctx)
         number: float = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
@@ -194,7 +215,7 @@ def export_options(f: F) -> F:
         ),
         click.option(
             "--concurrency",
-            type=click.IntRange(min=1),
+            type=WholeRange(min=1),
             default=4,
             show_default=True,
             help="Requests in flight at once: the most the server sees. Visits: twice as many "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .failures import SESSION, UserError
-from .options import FiniteFloatRange, debug_option
+from .options import FiniteFloatRange, WholeRange, debug_option
 
 __all__ = ["MAX_DAYS", "MAX_EXTRA_SITES", "sandbox"]
 
@@ -54,7 +54,7 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
     callback=_check_host,
     help="Interface to listen on.",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--port", type=WholeRange(0, 65535), default=8765, show_default=True)
 @click.option(
     "--token",
     default="sandbox-token",
@@ -65,14 +65,14 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
 @click.option(
     "--days",
-    type=click.IntRange(1, MAX_DAYS),
+    type=WholeRange(1, MAX_DAYS),
     default=90,
     show_default=True,
     help="Days of visits, up to and including today.",
 )
 @click.option(
     "--visits-per-day",
-    type=click.IntRange(0, 1_000_000),
+    type=WholeRange(0, 1_000_000),
     default=50,
     show_default=True,
     help="Visits a day on site 1 (site 2 gets 70%). A day is drawn and summed when first asked "
@@ -82,7 +82,7 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )
 @click.option(
     "--extra-sites",
-    type=click.IntRange(0, MAX_EXTRA_SITES),
+    type=WholeRange(0, MAX_EXTRA_SITES),
     default=0,
     show_default=True,
     metavar="N",
@@ -106,7 +106,7 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )
 @click.option(
     "--max-failed-logins",
-    type=click.IntRange(min=0),
+    type=WholeRange(min=0),
     default=None,
     metavar="N",
     help="Matomo's brute-force block (its default is 20): after more than N requests with an "
@@ -121,7 +121,7 @@ def _check_token(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option(
     "--live-disabled-site",
     "live_disabled",
-    type=click.IntRange(min=1),
+    type=WholeRange(min=1),
     multiple=True,
     metavar="ID",
     help="Answer Live requests for this site with 'Visits log is deactivated' (repeatable).",
