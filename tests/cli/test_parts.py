@@ -92,6 +92,30 @@ def test_display_bar_counts_windows_waiting_for_their_transaction() -> None:
     assert (display.sites[2].windows, display.sites[2].visits) == (1, 5)
 
 
+def test_display_counts_the_visits_of_windows_waiting_for_a_transaction() -> None:
+    """The bar and the plain progress line count the visits of fetched windows a SQL target
+    has not committed yet: "2 of 3 windows, 0 visits" read as two empty days."""
+    stream = io.StringIO()
+    display = ExportDisplay("visits", show=True, stream=stream)
+    with display:
+        display(_snap(0, 0, None, total=3))
+        display(
+            replace(
+                _snap(0, 0, "site 1, 2024-03-08", total=3),
+                windows_pending=2,
+                visits_pending=25,
+                actions_pending=70,
+            )
+        )
+        assert display._progress is not None
+        assert display._progress.tasks[0].fields["count"] == 25
+        assert "2 of 3 windows, 25 visits" in display.tick_line()
+        display(replace(_snap(2, 25, "site 1, 2024-03-08", total=3), windows_pending=0))
+        assert display._progress.tasks[0].fields["count"] == 25
+        assert "2 of 3 windows, 25 visits" in display.tick_line()
+    assert display.sites[1].visits == 25  # the tally: committed visits, counted once
+
+
 def test_display_hidden_draws_nothing() -> None:
     """With show=False (quiet or no terminal) nothing is written, but tallies are kept."""
     stream = io.StringIO()

@@ -339,8 +339,19 @@ async def test_sql_windows_show_progress_before_their_transaction(
     before_commit = [p for p in seen if p.phase == "exporting" and p.windows_done == 0]
     assert [p.windows_pending for p in before_commit] == list(range(37))  # one per window
     assert {p.visits for p in before_commit} == {0}  # visits count once written
+    # ...and meanwhile as pending, window by window, with their actions
+    pending = [(p.visits_pending, p.actions_pending) for p in before_commit]
+    assert pending == sorted(pending)
+    assert pending[0] == (0, 0)
+    assert pending[-1] == (summary.visits, summary.actions)
+    assert len({v for v, _ in pending}) > 30  # grows as windows come (a few have no visits)
     assert all(p.windows_done + p.windows_pending == 36 for p in seen[37:])
     assert (seen[-1].windows_done, seen[-1].windows_pending) == (36, 0)
+    assert (seen[-1].visits, seen[-1].visits_pending, seen[-1].actions_pending) == (
+        summary.visits,
+        0,
+        0,
+    )
     assert seen[-1].visits == summary.visits
 
 

@@ -165,7 +165,9 @@ class ExportDisplay:
         if p is None:
             return f"{self.kind}: starting, {elapsed} elapsed"
         phase = "" if p.phase == "exporting" else f" ({p.phase})"
-        count = f"{p.visits:,} visits" if self.kind == "visits" else f"{p.report_rows:,} rows"
+        count = (
+            f"{_fetched_visits(p):,} visits" if self.kind == "visits" else f"{p.report_rows:,} rows"
+        )
         return (
             f"{self.kind}{phase}: {_fetched(p):,} of {p.windows_total:,} windows, {count}, "
             f"{p.requests:,} requests, {p.retries:,} retries, {elapsed} elapsed"
@@ -197,7 +199,7 @@ class ExportDisplay:
         if p.phase == "saving" and self._progress is None:
             _preload("rich.console", "rich.table")
         if self._progress is not None and self._task is not None:
-            count = p.visits if self.kind == "visits" else p.report_rows
+            count = _fetched_visits(p) if self.kind == "visits" else p.report_rows
             elapsed = max(time.monotonic() - self._started, 1e-6)
             phase = "" if p.phase == "exporting" else f" {p.phase}"
             self._progress.update(
@@ -224,6 +226,12 @@ def _fetched(p: ExportProgress) -> int:
     """Windows done, or fetched and waiting for a transaction shared with others: the bar moves
     as windows come, though a SQL target commits a few thousand visits at once."""
     return p.windows_done + p.windows_pending
+
+
+def _fetched_visits(p: ExportProgress) -> int:
+    """The visits of `_fetched` windows: a SQL target's waiting ones count, or the bar read
+    "22 of 60 windows, 0 visits" until its first transaction."""
+    return p.visits + p.visits_pending
 
 
 def _preload(*modules: str) -> None:

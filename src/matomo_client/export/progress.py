@@ -24,8 +24,11 @@ class ExportProgress:
     requests: int
     retries: int
     last_window: str | None = None  # "site 1, 2024-01-31"
-    # Fetched, waiting for a transaction shared with other windows (SQL targets): not done yet.
+    # Fetched, waiting for a transaction shared with other windows (SQL targets): not done yet,
+    # nor counted in `visits` and `actions`.
     windows_pending: int = 0
+    visits_pending: int = 0
+    actions_pending: int = 0
 
 
 ProgressCallback = Callable[[ExportProgress], None]

@@ -149,6 +149,8 @@ class _Run(RunLog):
         self._pending: list[tuple[WindowRecord, Batch, Batch]] = []
         self._pending_visits = 0
         self._handed = 0  # visits windows handed to the writer, not committed yet
+        self._handed_visits = 0  # ...and their visits and actions
+        self._handed_actions = 0
         # Committed visits windows after which the target is checkpointed once, beside the
         # fetching of the last ones (`plan_checkpoint`); None: only when it closes.
         self.checkpoint_after: int | None = None
@@ -193,6 +195,8 @@ class _Run(RunLog):
                 retries=s.retries,
                 last_window=last,
                 windows_pending=self._handed,
+                visits_pending=self._handed_visits,
+                actions_pending=self._handed_actions,
             )
         )
 
@@ -279,6 +283,8 @@ class _Run(RunLog):
         # Reported as pending at once: a bar of done windows alone stayed at 0 until the end
         # of an export of fewer than FLUSH_VISITS visits.
         self._handed += 1
+        self._handed_visits += rec.visits or 0
+        self._handed_actions += rec.actions or 0
         self.emit("exporting", f"site {rec.id_site}, {rec.day}")
         if self._pending_visits >= FLUSH_VISITS * (2 if self._checkpointing else 1):
             await self.flush(FLUSH_VISITS)
@@ -302,6 +308,8 @@ class _Run(RunLog):
                     batches.clear()  # as in write_visits: not held by the thread afterwards
                 for rec, _, _ in items:
                     self._handed -= 1
+                    self._handed_visits -= rec.visits or 0
+                    self._handed_actions -= rec.actions or 0
                     self.written(rec)
         self._maybe_checkpoint()
 
