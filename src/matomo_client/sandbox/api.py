@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote
 
 from .aggregates import Facts, FactsCache, compute_day, dimension_facts, facts_for
 from .column_delete import delete_columns, labelled, plain_array
-from .custom_dimension import custom_dimension_rows, dimension_scope
+from .custom_dimension import custom_dimension_rows, dimension_scope, flat_dimension_rows
 from .datatable import apply_filters, find_subtable, leaf_rows, limit_and_offset
 from .dates import ApiFailure, Period, Periods, resolve
 from .event_reports import EVENT_SUBTABLE_METHODS, event_builder
@@ -316,6 +316,7 @@ class Api(SummaryMethods, SiteMethods, LiveMethods, PageLookupMethods):
             rows = custom_dimension_rows(
                 self.world, i, p, scopes[i], segment, lambda: self._facts(i, p, params)
             )
+            rows = flat_dimension_rows(rows, params)
             value = apply_filters(rows, unlimited(params) if labels else params)
             value = delete_columns(value, params)
             if labels:

@@ -7,7 +7,8 @@ its rows are visit rows (goals included) of those visits, with Matomo's processe
 row counts the visits that viewed such a page, and sums the hits, time spent, exits, entry
 bounces and page timings of those pages' `Actions.getPageTitles` rows (recorded 143; timings
 in seconds, as the sandbox's page reports give them, and no subtable of pages). Values are
-ordered by visits, most first; an unknown dimension fails as recorded (221).
+ordered by visits, most first; an unknown dimension fails as recorded (221). `flat=1` rows end
+with the Flattener's `CustomDimension_CustomDimension<id>` (`flat_dimension_rows`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .reports import page_titles
 from .settings import configured_custom_dimensions
 from .world import World
 
-__all__ = ["custom_dimension_rows", "dimension_scope"]
+__all__ = ["custom_dimension_rows", "dimension_scope", "flat_dimension_rows"]
 
 VisitFilter = Callable[[Visit], bool]
 _TIMINGS = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
@@ -166,3 +167,11 @@ def custom_dimension_rows(
     else:
         rows = _action_rows(world, id_site, p, segment, facts())
     return sorted(rows, key=lambda r: -r["nb_visits"])
+
+
+def flat_dimension_rows(rows: list[Row], params: Mapping[str, str]) -> list[Row]:
+    """The rows, each ending with its label under the dimension's id if `flat=1` (Flattener)."""
+    if params.get("flat") != "1":  # DataTablePostProcessor flattens on "1" only
+        return rows
+    key = f"CustomDimension_CustomDimension{(params.get('idDimension') or '').strip()}"
+    return [{**row, key: str(row["label"]).strip()} for row in rows]

@@ -5,7 +5,8 @@ does (recorded 148, 149, 180): it finds the report's `API.getReportMetadata` ent
 graph URLs for the request's period and date), runs the report method itself through the
 dispatcher with the request's parameters, and reshapes its rows. Each row keeps the columns
 the metadata names (archived metrics, then processed ones), pretty-printed (`pretty.py`)
-unless `format_metrics` says otherwise; row metadata goes to `reportMetadata`; `reportTotal`
+unless `format_metrics` says otherwise; row metadata (a flat row's dimension keys too) goes
+to `reportMetadata`; `reportTotal`
 adds up the first-level rows as Matomo's ReportTotalsCalculator does, before (so regardless
 of) a `label` filter. Subtable reports, which
 getReportMetadata leaves out, are found too (`subtable_report.py`). `row_evolution.py`
@@ -69,6 +70,8 @@ _NOT_FOUND = (
     "Requested report {}.{} for Website id={} not found in the list of available reports. \n"
 )
 _GOAL_COLUMN = re.compile(r"^goal_[0-9]+_")
+# a flat row's dimension keys (the Flattener's `<Plugin>_<Dimension>` row metadata)
+_DIMENSION_KEY = re.compile(r"[A-Z][A-Za-z0-9]*_[A-Za-z0-9]+")
 # what the underlying call must not narrow: columns are chosen from the metadata instead
 _COLUMN_PARAMS = ("showColumns", "hideColumns", "columns")
 
@@ -150,6 +153,15 @@ def report_entry(
 
 
 # -- processed metrics --------------------------------------------------------------------
+def _is_metadata(key: str, row: Mapping[str, Any]) -> bool:
+    """Whether a row key is row metadata (Matomo's `reportMetadata`), not a column: a flat
+    row's dimension keys too, but only in a row with a label (`Referrers.get`'s one row has
+    metrics named so: `Referrers_distinctWebsitesUrls`)."""
+    if key in METADATA_KEYS:
+        return True
+    return "label" in row and _DIMENSION_KEY.fullmatch(key) is not None
+
+
 def _conversion_rate(part: float, whole: float) -> str:
     if not whole:
         return "0%"
@@ -193,7 +205,7 @@ def with_processed_metrics(
         k: v
         for k, v in row.items()
         if not k.startswith("_")
-        and k not in METADATA_KEYS
+        and not _is_metadata(k, row)
         and k not in ("idsubdatatable", "subtable")
         and k not in processed
     }
@@ -386,7 +398,7 @@ def processed_report(api: Api, params: Mapping[str, str], access: Access) -> dic
                 elif raw_metrics:
                     shown[name] = 0 if v is None else v
             out.append(shown)
-            row_meta = {k: v for k, v in row.items() if k in METADATA_KEYS}
+            row_meta = {k: v for k, v in row.items() if _is_metadata(k, row)}
             if "idsubdatatable" in row:
                 row_meta["idsubdatatable"] = row["idsubdatatable"]
             meta.append(row_meta)

@@ -46,6 +46,8 @@ SUMMARY_SCALARS = {
     "getSumVisitsLength": "sum_visit_length",
 }
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: getByDayOfWeek's dimension (VisitTime's DayOfTheWeek) as a flat row's key
+_DAY_OF_WEEK_KEY = "VisitTime_DayOfTheWeek"
 _WEEKDAY_COLUMNS = (
     "nb_visits",
     "nb_uniq_visitors",
@@ -220,12 +222,15 @@ class SummaryMethods:
     def _by_day_of_week(self, params: Mapping[str, str], access: Access) -> Any:
         """VisitTime.getByDayOfWeek: each day's VisitsSummary added up by weekday (daily
         unique visitors and users included, recorded 137), one row per weekday the period
-        has, Monday first; Matomo refuses several periods, then several sites."""
+        has, Monday first; Matomo refuses several periods, then several sites. `flat=1` rows
+        end with `VisitTime_DayOfTheWeek`, the weekday's name."""
         ids, _ = self._site_ids_param(params, access)
         if self._periods(params, ids).multi:
             raise ApiFailure("VisitTime.getByDayOfWeek does not support multiple dates.")
         if len(ids) > 1:  # checked after the dates, on the sites the archive reads
             raise ApiFailure("VisitTime.getByDayOfWeek does not support multiple sites.")
+
+        flat = params.get("flat") == "1"  # DataTablePostProcessor flattens on "1" only
 
         def one(id_site: int, p: Period) -> tuple[Any, bool]:
             last = self.world.site_today(id_site)
@@ -239,6 +244,8 @@ class SummaryMethods:
             rows = [
                 {"label": _WEEKDAYS[i], **totals[i], "day_of_week": i + 1} for i in sorted(totals)
             ]
+            if flat:  # the Flattener's dimension key: the weekday, named before flattening
+                rows = [{**row, _DAY_OF_WEEK_KEY: row["label"]} for row in rows]
             value = apply_filters(rows, params, default_sort=None)
             return value, not any(t["nb_visits"] for t in totals.values())
 
