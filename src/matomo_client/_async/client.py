@@ -90,7 +90,8 @@ def _check_json_end(
 
 @dataclass
 class ClientStats:
-    """What the client did so far: requests sent and retries made (read by the exporter)."""
+    """What the client did so far (read by the exporter): `requests` counts calls, a retried
+    one once; `retries` counts the tries after a failure, so `requests + retries` were sent."""
 
     requests: int = 0
     retries: int = 0
@@ -328,8 +329,8 @@ class AsyncMatomo:
             yield await self._run(endpoint)
             return
         attempt, waited, started = 0, 0.0, time.monotonic()
+        self.stats.requests += 1  # one a call, as `_run` counts; each retry adds to `retries`
         while True:
-            self.stats.requests += 1
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(self._limiter)
                 sent = time.perf_counter()

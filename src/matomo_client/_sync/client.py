@@ -91,7 +91,8 @@ def _check_json_end(
 
 @dataclass
 class ClientStats:
-    """What the client did so far: requests sent and retries made (read by the exporter)."""
+    """What the client did so far (read by the exporter): `requests` counts calls, a retried
+    one once; `retries` counts the tries after a failure, so `requests + retries` were sent."""
 
     requests: int = 0
     retries: int = 0
@@ -327,8 +328,8 @@ class Matomo:
             yield self._run(endpoint)
             return
         attempt, waited, started = 0, 0.0, time.monotonic()
+        self.stats.requests += 1  # one a call, as `_run` counts; each retry adds to `retries`
         while True:
-            self.stats.requests += 1
             with contextlib.ExitStack() as stack:
                 stack.enter_context(self._limiter)
                 sent = time.perf_counter()
