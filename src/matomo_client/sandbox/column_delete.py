@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .datatable import limit_and_offset
-from .label_filter import by_labels, requested_labels, unlimited
+from .label_filter import by_labels, php_html, requested_labels, unlimited
 from .processed_report import METADATA_KEYS
 
 if TYPE_CHECKING:
@@ -163,17 +163,6 @@ def _php_string(value: Any) -> str:
     return str(value)
 
 
-def _html(text: str) -> str:
-    """htmlspecialchars with ENT_QUOTES, as Matomo stores request input."""
-    return (
-        text.replace("&", "&amp;")
-        .replace('"', "&quot;")
-        .replace("'", "&#039;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-    )
-
-
 def _pattern_filter(params: Mapping[str, str]) -> tuple[list[str], re.Pattern[bytes] | None]:
     """handleArray's Pattern filter: `filter_column` read as an array (a plain string, or
     `filter_column[0]` = "" or "0", compares equal to `array(false)`: no filter) and a
@@ -183,7 +172,7 @@ def _pattern_filter(params: Mapping[str, str]) -> tuple[list[str], re.Pattern[by
     pattern = params.get("filter_pattern") or ""
     if not given or pattern == "" or (len(given) == 1 and given[0] in (("0", ""), ("0", "0"))):
         return [], None
-    quoted = _html(html.unescape(pattern)).replace("/", "\\/")
+    quoted = php_html(html.unescape(pattern)).replace("/", "\\/")
     try:
         if not _delimited(quoted):
             raise re.error("PCRE: no ending delimiter or unknown modifier")
@@ -211,7 +200,7 @@ def _matches(row: Any, columns: list[str], regex: re.Pattern[bytes] | None) -> b
         value = row.get(column)
         if column not in row or isinstance(value, (dict, list)):
             continue
-        if regex is not None and regex.search(_html(_php_string(value)).encode()):
+        if regex is not None and regex.search(php_html(_php_string(value)).encode()):
             return True
     return False
 

@@ -20,7 +20,14 @@ from urllib.parse import unquote_plus
 
 from .dates import Period
 
-__all__ = ["by_labels", "requested_labels", "subtable_request", "unlimited", "without_labels"]
+__all__ = [
+    "by_labels",
+    "php_html",
+    "requested_labels",
+    "subtable_request",
+    "unlimited",
+    "without_labels",
+]
 
 Row = dict[str, Any]
 _RECURSIVE = ">"
@@ -33,9 +40,13 @@ _INDEXED = re.compile(r"label\[[^\]]*\]")
 
 def _sanitize(value: str) -> str:
     """Common::sanitizeInputValue: line breaks dropped, entities decoded, then HTML-escaped."""
-    value = html.unescape(value.replace("\n", "").replace("\r", "")).replace("\0", "")
+    return php_html(html.unescape(value.replace("\n", "").replace("\r", "")).replace("\0", ""))
+
+
+def php_html(text: str) -> str:
+    """htmlspecialchars with ENT_QUOTES, as Matomo stores request input."""
     return (
-        value.replace("&", "&amp;")
+        text.replace("&", "&amp;")
         .replace('"', "&quot;")
         .replace("'", "&#039;")
         .replace("<", "&lt;")
